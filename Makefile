@@ -1,0 +1,32 @@
+# One-command entry points. Everything installs into .venv with the tested versions
+# from constraints.txt (torch==2.13.0 CPU wheel here; never an unpinned torch).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[test]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## Train the CNN on the built-in digits data set and print test accuracy + run directory.
+demo: $(STAMP)
+	$(VENV)/bin/neuronet train
+
+## Run the test suite (what CI runs).
+test: $(STAMP)
+	$(PY) -m pytest
+
+## Speed benchmarks (ratios vs a hand-written PyTorch loop; JSON in bench/results/).
+bench: $(STAMP)
+	$(PY) bench/overhead.py
+	$(PY) bench/fashion_mnist.py
+
+clean:
+	rm -rf $(VENV) runs bench/results .pytest_cache
