@@ -1,0 +1,50 @@
+"""Data sets: built-in sources, user tables, splits, scaling and batching.
+
+Example:
+    >>> import neuronet as nt
+    >>> data = nt.datasets.load("digits")
+    >>> data.input_shape, data.num_outputs
+    ((1, 8, 8), 10)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from neuronet.datasets.batching import epoch_permutation, num_batches, tensor_batches
+from neuronet.datasets.builtin import DATASETS, read_idx
+from neuronet.datasets.dataset import Dataset, Task
+from neuronet.datasets.files import TABLE_SUFFIXES, load_table, read_table, table_features
+from neuronet.datasets.preprocessing import SCALINGS, Scaler
+
+__all__ = [
+    "DATASETS", "Dataset", "SCALINGS", "Scaler", "TABLE_SUFFIXES", "Task", "epoch_permutation", "load",
+    "load_table", "names", "num_batches", "read_idx", "read_table", "table_features", "tensor_batches",
+]
+
+
+def load(name: str, **kwargs: Any) -> Dataset:
+    """Load a built-in data set by name, or a CSV / Parquet file by path.
+
+    Args:
+        name: A registered name (see `names()`), or a path ending in .csv / .parquet.
+        **kwargs: Passed to the loader (e.g. `data_dir=`, `limit=` for fashion_mnist;
+            `target=`, `task=` for files).
+
+    Raises:
+        ConfigError: unknown name (the message lists the valid ones).
+        DataError: the data cannot be read.
+
+    Example:
+        >>> load("iris").num_outputs
+        3
+    """
+    if Path(str(name)).suffix.lower() in TABLE_SUFFIXES:
+        return load_table(name, **kwargs)
+    return DATASETS.get(name)(**kwargs)
+
+
+def names() -> list[str]:
+    """Names of the built-in data sets."""
+    return DATASETS.names()

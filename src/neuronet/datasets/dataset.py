@@ -1,0 +1,176 @@
+"""`Dataset`: in-memory tensors plus what a model needs to know about them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+
+from neuronet.errors import ConfigError, DataError
+
+__all__ = ["Dataset", "Task"]
+
+Task = Literal["classification", "regression"]
+
+
+@dataclass(eq=False)
+class Dataset(torch.utils.data.Dataset):
+    """Features `x`, targets `y` and their metadata, all in memory.
+
+    It is also a map-style `torch.utils.data.Dataset` (``ds[i] -> (x_i, y_i)``), so a
+    `DataLoader` can read it; the Trainer batches it faster by slicing whole tensors.
+
+    Args:
+        x: Features, shape (N, *input_shape), float32.
+        y: Targets: class indices (N,) int64 for classification, values (N, k) float32 for
+            regression.
+        task: "classification" or "regression".
+        name: Where the data came from, for reports.
+        feature_names: One name per feature column (tabular) or pixel.
+        class_names: One name per class (classification only).
+        target_names: One name per target column (regression only).
+        official_test: A test set published with the data (e.g. Fashion-MNIST's 10k);
+            `split` then uses it instead of carving one out.
+
+    Example:
+        >>> ds = Dataset(torch.zeros(4, 2), torch.tensor([0, 1, 0, 1]), "classification")
+        >>> ds.input_shape, ds.num_outputs
+        ((2,), 2)
+    """
+
+    x: torch.Tensor
+    y: torch.Tensor
+    task: Task
+    name: str = "data"
+    feature_names: list[str] | None = None
+    class_names: list[str] | None = None
+    target_names: list[str] | None = None
+    official_test: Dataset | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.task not in ("classification", "regression"):
+            raise ConfigError(
+                f"The 'task' of dataset '{self.name}' must be 'classification' or 'regression'. "
+                f"Got {self.task!r} instead."
+            )
+        if len(self.x) != len(self.y):
+            raise DataError(
+                f"Dataset '{self.name}' has {len(self.x)} feature rows but {len(self.y)} targets; "
+                "they must match."
+            )
+        if self.task == "classification" and self.class_names is None:
+            n = int(self.y.max()) + 1 if len(self.y) else 0
+            self.class_names = [str(i) for i in range(n)]
+        if self.task == "regression" and self.y.ndim == 1:
+            self.y = self.y.unsqueeze(1)
+
+    # --- what a model needs --------------------------------------------------------
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Shape of one example, e.g. (1, 8, 8) for digits, (4,) for iris."""
+        return tuple(self.x.shape[1:])
+
+    @property
+    def num_outputs(self) -> int:
+        """Number of classes (classification) or target columns (regression)."""
+        if self.task == "classification":
+            return len(self.class_names or [])
+        return int(self.y.shape[1])
+
+    def meta(self) -> dict[str, Any]:
+        """JSON-ready metadata: enough to rebuild a model and read a prediction file."""
+        return {
+            "name": self.name,
+            "task": self.task,
+            "input_shape": list(self.input_shape),
+            "num_outputs": self.num_outputs,
+            "feature_names": self.feature_names,
+            "class_names": self.class_names,
+            "target_names": self.target_names,
+        }
+
+    # --- torch Dataset protocol ----------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.x[index], self.y[index]
+
+    # --- derived datasets ----------------------------------------------------------
+    def subset(self, indices: np.ndarray | torch.Tensor | list[int]) -> Dataset:
+        """A new Dataset with only the rows at `indices` (metadata kept)."""
+        idx = torch.as_tensor(np.asarray(indices), dtype=torch.long)
+        return replace(self, x=self.x[idx], y=self.y[idx], official_test=None)
+
+    def with_tensors(self, x: torch.Tensor, y: torch.Tensor | None = None) -> Dataset:
+        """A new Dataset with other tensors and the same metadata."""
+        return replace(self, x=x, y=self.y if y is None else y)
+
+    def to(self, device: torch.device | str) -> Dataset:
+        """The same data on `device` (used by the Trainer for in-memory batching)."""
+        return replace(self, x=self.x.to(device), y=self.y.to(device))
+
+    def split(
+        self,
+        val: float = 0.1,
+        test: float = 0.2,
+        seed: int = 0,
+        stratify: bool | None = None,
+    ) -> tuple[Dataset, Dataset | None, Dataset | None]:
+        """Split into train / validation / test parts, stratified for classification.
+
+        Fractions are of the whole data set. Where the data has an official test set, it is
+        the test part and `test` must be left at its default or 0.
+
+        Args:
+            val: Fraction for validation (0 for none).
+            test: Fraction for test (0 for none).
+            seed: Seed of the shuffle; the same seed gives the same split.
+            stratify: Keep class proportions in each part (default: yes for classification).
+
+        Returns:
+            (train, val, test); a part of size 0 is None.
+
+        Raises:
+            ConfigError: fractions outside [0, 1) or adding up to 1 or more.
+            DataError: a class too small to stratify.
+
+        Example:
+            >>> from neuronet.datasets import load
+            >>> train, val, test = load("iris").split(val=0.2, test=0.2, seed=0)
+            >>> len(train), len(val), len(test)
+            (90, 30, 30)
+        """
+        for what, frac in (("val", val), ("test", test)):
+            if not isinstance(frac, (int, float)) or not 0 <= frac < 1:
+                raise ConfigError(
+                    f"The '{what}' fraction of Dataset.split must be a number in [0, 1). "
+                    f"Got {frac!r} instead."
+                )
+        if val + test >= 1:
+            raise ConfigError(f"val + test must be below 1 so that data is left to train on. Got {val} + {test}.")
+        fixed_test = self.official_test
+        if fixed_test is not None:
+            test = 0.0
+        stratify = self.task == "classification" if stratify is None else stratify
+        labels = self.y.cpu().numpy() if stratify else None
+        idx = np.arange(len(self))
+        rest, test_idx = self._cut(idx, labels, test, seed)
+        val_of_rest = val / (1 - test) if val else 0.0
+        train_idx, val_idx = self._cut(rest, None if labels is None else labels[rest], val_of_rest, seed)
+        part = lambda ix: self.subset(ix) if len(ix) else None  # noqa: E731
+        return self.subset(train_idx), part(val_idx), fixed_test if fixed_test is not None else part(test_idx)
+
+    def _cut(self, idx: np.ndarray, labels: np.ndarray | None, frac: float, seed: int):
+        if frac == 0:
+            return idx, np.array([], dtype=int)
+        try:
+            return train_test_split(idx, test_size=frac, random_state=seed, stratify=labels)
+        except ValueError as err:
+            raise DataError(
+                f"Cannot split dataset '{self.name}' with stratification: {err}. "
+                "Each class needs at least 2 examples per part; use more data or stratify=False."
+            ) from err
