@@ -25,8 +25,8 @@ class History:
         self.steps: list[dict[str, Any]] = steps or []
 
     def log_epoch(self, record: dict[str, Any]) -> None:
-        """Append one epoch's record."""
-        self.epochs.append(dict(record))
+        """Append one epoch's record (kept by reference, so later additions show)."""
+        self.epochs.append(record)
 
     def log_steps(self, epoch: int, losses: list[float], lrs: list[float]) -> None:
         """Append one epoch's per-iteration losses and learning rates."""

@@ -103,8 +103,9 @@ class Trainer:
         self.l1, self.l2, self.grad_clip, self.in_memory = l1, l2, grad_clip, in_memory
         self.schedule_name, self.schedule_kwargs = schedule, dict(schedule_kwargs or {})
         self.schedule: Schedule | None = None
-        self.callbacks = list(callbacks) + ([ProgressBar()] if progress else [])
-        self._by_event = {e: [cb for cb in self.callbacks if cb.uses(e)] for e in EVENTS}
+        self.callbacks: list[Callback] = []
+        for callback in [*callbacks, *([ProgressBar()] if progress else [])]:
+            self.add_callback(callback)
         self._penalized = [p for p in self.model.parameters() if p.ndim > 1]
         self.history = History()
         self.epoch = 0  # epochs completed
@@ -112,6 +113,11 @@ class Trainer:
         self.stop_training = False
         self._pending_schedule_state: dict[str, Any] | None = None
         self._device_data: dict[int, tuple[Dataset, Dataset]] = {}
+
+    def add_callback(self, callback: Callback) -> None:
+        """Append a callback (it runs after the ones already there)."""
+        self.callbacks.append(callback)
+        self._by_event = {e: [cb for cb in self.callbacks if cb.uses(e)] for e in EVENTS}
 
     # --- building blocks ---------------------------------------------------------------
     def penalty(self) -> torch.Tensor | float:
@@ -239,8 +245,8 @@ class Trainer:
         self.epoch += 1
         if self.schedule is not None and self.schedule.interval == "epoch":
             self.schedule.step(logs.get(self.schedule.monitor) if self.schedule.monitor else None)
+        self.history.log_epoch(logs)  # the same dict: callbacks may add keys (e.g. lr)
         self._emit("after_epoch", logs)
-        self.history.log_epoch(logs)
 
     def _diverged(self, epoch: int, step_losses: torch.Tensor, last_good: dict[str, torch.Tensor]) -> None:
         bad_step = int((~torch.isfinite(step_losses)).nonzero()[0]) + 1
