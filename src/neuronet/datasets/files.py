@@ -51,7 +51,7 @@ def _numeric_features(frame: pd.DataFrame, columns: list[str], path: Path) -> to
             )
         if not np.isfinite(frame[col].to_numpy(dtype=float)).all():
             raise DataError(f"Column '{col}' of {path} holds infinite values; features must be finite.")
-    return torch.as_tensor(frame[columns].to_numpy(dtype=np.float32))
+    return torch.tensor(frame[columns].to_numpy(dtype=np.float32))
 
 
 def _infer_task(target: pd.Series) -> Task:
@@ -98,7 +98,7 @@ def load_table(path: str | Path, target: str | None = None, task: Task | None = 
         classes, codes = np.unique(frame[target].astype(str).to_numpy(), return_inverse=True)
         y = torch.as_tensor(codes, dtype=torch.long)
         return Dataset(x, y, task, path.stem, [str(c) for c in columns], [str(c) for c in classes])
-    y = torch.as_tensor(pd.to_numeric(frame[target]).to_numpy(dtype=np.float32))
+    y = torch.tensor(pd.to_numeric(frame[target]).to_numpy(dtype=np.float32))
     return Dataset(x, y, task, path.stem, [str(c) for c in columns], target_names=[target])
 
 

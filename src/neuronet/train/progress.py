@@ -27,7 +27,8 @@ class ProgressBar(Callback):
     """Two bars: the whole fit (epochs, ETA) and the current epoch (batches, loss, ETA).
 
     The running loss is read from the device at most every `refresh` seconds, so the bar
-    adds no per-batch synchronisation.
+    adds no per-batch synchronisation. Where the output is not a terminal (a log file, CI),
+    only one summary line per epoch is printed.
     """
 
     def __init__(self, console: Console | None = None, refresh: float = 0.2) -> None:
@@ -38,7 +39,7 @@ class ProgressBar(Callback):
         self._progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-            console=self.console, transient=False,
+            console=self.console, transient=False, disable=not self.console.is_terminal,
         )
         self._progress.start()
         self._fit = self._progress.add_task("fit", total=trainer.epochs, completed=trainer.epoch, info="")
@@ -60,9 +61,10 @@ class ProgressBar(Callback):
             self._progress.update(self._epoch_task, completed=self._done, info=f"loss {loss.item():.4f}")
 
     def after_epoch(self, trainer: Trainer, logs: dict[str, Any]) -> None:
-        self._progress.update(self._epoch_task, completed=self._done, info=format_logs(logs))
+        self._progress.update(self._epoch_task, completed=self._done, info=f"loss {logs['train_loss']:.4f}")
         self._progress.update(self._fit, advance=1)
-        self._progress.console.print(f"epoch {logs['epoch']}/{trainer.epochs}  {format_logs(logs)}  ({logs['time']:.1f}s)")
+        self.console.print(f"epoch {logs['epoch']}/{trainer.epochs}  {format_logs(logs)}  ({logs['time']:.1f}s)",
+                           soft_wrap=True, highlight=False)
 
     def after_fit(self, trainer: Trainer) -> None:
         self._progress.stop()

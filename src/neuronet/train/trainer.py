@@ -104,6 +104,7 @@ class Trainer:
         self.schedule_name, self.schedule_kwargs = schedule, dict(schedule_kwargs or {})
         self.schedule: Schedule | None = None
         self.callbacks: list[Callback] = []
+        self._by_event: dict[str, list[Callback]] = {e: [] for e in EVENTS}
         for callback in [*callbacks, *([ProgressBar()] if progress else [])]:
             self.add_callback(callback)
         self._penalized = [p for p in self.model.parameters() if p.ndim > 1]

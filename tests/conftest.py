@@ -1,0 +1,47 @@
+"""Shared fixtures: small real data slices and temporary run folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+from sklearn.datasets import load_breast_cancer, load_iris
+
+import neuronet as nt
+
+
+@pytest.fixture(autouse=True)
+def _deterministic() -> None:
+    torch.manual_seed(0)
+
+
+@pytest.fixture(scope="session")
+def digits() -> nt.datasets.Dataset:
+    return nt.datasets.load("digits")
+
+
+@pytest.fixture
+def iris_csv(tmp_path: Path) -> Path:
+    """The real iris table as a CSV with a text target column."""
+    bunch = load_iris(as_frame=True)
+    frame = bunch.frame.rename(columns=lambda c: c.replace(" (cm)", "").replace(" ", "_"))
+    frame["target"] = [bunch.target_names[i] for i in bunch.target]
+    path = tmp_path / "iris.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def cancer_parquet(tmp_path: Path) -> Path:
+    """The real breast-cancer table as Parquet."""
+    frame = load_breast_cancer(as_frame=True).frame
+    path = tmp_path / "cancer.parquet"
+    frame.to_parquet(path)
+    return path
+
+
+def write_csv(path: Path, frame: pd.DataFrame) -> Path:
+    frame.to_csv(path, index=False)
+    return path

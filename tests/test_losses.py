@@ -1,0 +1,43 @@
+import pytest
+import torch
+
+from neuronet.nn import LOSSES, loss_fn, loss_task
+
+torch.manual_seed(0)
+PRED = torch.randn(8, 3, dtype=torch.float64)
+TARGET = torch.randn(8, 3, dtype=torch.float64)
+LOGITS = torch.randn(8, 4, dtype=torch.float64)
+LABELS = torch.tensor([0, 3, 1, 2, 2, 0, 1, 3])
+BIN_LOGITS = torch.randn(8, 1, dtype=torch.float64)
+BIN_LABELS = torch.tensor([0, 1, 1, 0, 1, 0, 0, 1])
+
+
+def huber(p, t, delta=1.0):
+    e = (p - t).abs()
+    return torch.where(e < delta, 0.5 * e**2, delta * (e - 0.5 * delta)).mean()
+
+
+CASES = {  # name: (outputs, targets, formula)
+    "mse": (PRED, TARGET, lambda: ((PRED - TARGET) ** 2).mean()),
+    "mae": (PRED, TARGET, lambda: (PRED - TARGET).abs().mean()),
+    "huber": (PRED * 3, TARGET, lambda: huber(PRED * 3, TARGET)),
+    "cross_entropy": (LOGITS, LABELS, lambda: -(LOGITS.softmax(1)[torch.arange(8), LABELS]).log().mean()),
+    "binary_cross_entropy": (BIN_LOGITS, BIN_LABELS, lambda: -(
+        BIN_LABELS * torch.sigmoid(BIN_LOGITS[:, 0]).log() + (1 - BIN_LABELS) * (1 - torch.sigmoid(BIN_LOGITS[:, 0])).log()
+    ).mean()),
+}
+
+
+def test_every_registered_loss_is_checked():
+    assert set(LOSSES.names()) == set(CASES)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_loss_matches_its_formula(name):
+    out, target, formula = CASES[name]
+    assert loss_fn(name)(out, target).item() == pytest.approx(formula().item(), rel=1e-10)
+
+
+def test_loss_task_tells_how_to_read_outputs():
+    assert [loss_task(n) for n in ("cross_entropy", "binary_cross_entropy", "mse")] == ["multiclass", "binary", "regression"]
+    assert loss_task(torch.nn.CrossEntropyLoss()) == "multiclass"
