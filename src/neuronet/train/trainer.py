@@ -117,6 +117,8 @@ class Trainer:
 
     def add_callback(self, callback: Callback) -> None:
         """Append a callback (it runs after the ones already there)."""
+        if not isinstance(callback, Callback):
+            raise ConfigError(f"Trainer callbacks must be neuronet.callbacks.Callback objects. Got {callback!r} instead.")
         self.callbacks.append(callback)
         self._by_event = {e: [cb for cb in self.callbacks if cb.uses(e)] for e in EVENTS}
 

@@ -1,0 +1,221 @@
+"""The Trainer against hand-written PyTorch loops, plus its callbacks, checkpoints and errors."""
+
+import copy
+import math
+
+import pytest
+import torch
+from sklearn import metrics as skm
+
+import neuronet as nt
+from neuronet.datasets import Dataset, Scaler
+from neuronet.errors import ConfigError, TrainingDivergedError
+from neuronet.train import compute_metrics
+
+
+@pytest.fixture(scope="module")
+def wine():
+    data = nt.datasets.load("wine")
+    train, val, test = data.split(val=0.2, test=0.2, seed=0)
+    scaler = Scaler().fit(train)
+    return scaler.transform(train), scaler.transform(val), scaler.transform(test)
+
+
+def hand_written_loop(model, train, epochs, batch_size, lr, seed, l2=0.0, grad_clip=None):
+    """What a careful user writes: same seed-derived order, PyTorch's fused Adam, same loss."""
+    opt = torch.optim.Adam(model.parameters(), lr=lr, fused=True)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    for epoch in range(epochs):
+        order = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
+        x, y = train.x[order], train.y[order]
+        for start in range(0, len(x), batch_size):
+            xb, yb = x[start:start + batch_size], y[start:start + batch_size]
+            loss = loss_fn(model(xb), yb)
+            if l2:
+                loss = loss + l2 * sum((p ** 2).sum() for p in model.parameters() if p.ndim > 1)
+            opt.zero_grad()
+            loss.backward()
+            if grad_clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+            opt.step()
+    return model
+
+
+@pytest.mark.parametrize("options", [{}, {"l2": 1e-3}, {"grad_clip": 0.5}])
+def test_parity_with_a_hand_written_loop(wine, options):
+    train = wine[0]
+    model = nt.models.MLP(13, 3, hidden=[16], seed=0)
+    reference = hand_written_loop(copy.deepcopy(model), train, epochs=3, batch_size=16, lr=0.01, seed=7, **options)
+    trainer = nt.Trainer(model, lr=0.01, batch_size=16, epochs=3, seed=7, progress=False, **options)
+    trainer.fit(train)
+    for (name, ours), theirs in zip(model.state_dict().items(), reference.state_dict().values()):
+        assert torch.equal(ours, theirs), name
+    assert len(trainer.history.steps) == 3 * math.ceil(len(train) / 16)
+
+
+def test_l1_penalty_is_the_sum_of_absolute_weights():
+    model = nt.models.MLP(3, 2, hidden=[4], seed=0)
+    trainer = nt.Trainer(model, l1=0.1, l2=0.01, progress=False)
+    weights = [model.net[1].weight, model.net[3].weight]
+    expected = 0.1 * sum(w.abs().sum() for w in weights) + 0.01 * sum((w ** 2).sum() for w in weights)
+    assert float(trainer.penalty().detach()) == pytest.approx(float(expected.detach()), rel=1e-6)
+
+
+def test_training_learns_and_history_has_every_record(wine):
+    train, val, test = wine
+    trainer = nt.Trainer(nt.models.MLP(13, 3, seed=0), lr=0.01, batch_size=16, epochs=5, progress=False,
+                         metrics=["accuracy", "f1"], schedule="exponential", schedule_kwargs={"gamma": 0.5})
+    history = trainer.fit(train, val=val)
+    assert history["epoch"] == [1, 2, 3, 4, 5]
+    assert history["train_loss"][-1] < history["train_loss"][0]
+    assert {"train_accuracy", "train_f1", "val_loss", "val_accuracy", "val_f1", "time"} <= set(history.keys())
+    assert trainer.evaluate(test)["accuracy"] > 0.9
+    lrs = [s["lr"] for s in history.steps]
+    assert lrs[0] == 0.01 and lrs[-1] == pytest.approx(0.01 * 0.5 ** 4)
+
+
+def test_evaluate_metrics_match_scikit_learn(wine):
+    train, _, test = wine
+    trainer = nt.Trainer(nt.models.MLP(13, 3, seed=0), lr=0.01, epochs=2, progress=False)
+    trainer.fit(train)
+    pred = trainer.predict(test)
+    result = trainer.evaluate(test, metrics=["accuracy", "precision", "recall", "f1"])
+    assert result["accuracy"] == pytest.approx(skm.accuracy_score(test.y, pred))
+    assert result["f1"] == pytest.approx(skm.f1_score(test.y, pred, average="macro"))
+    assert result["precision"] == pytest.approx(skm.precision_score(test.y, pred, average="macro", zero_division=0))
+    proba = trainer.predict_proba(test)
+    assert torch.allclose(proba.sum(1), torch.ones(len(test))) and torch.equal(proba.argmax(1), pred)
+    loss = torch.nn.functional.cross_entropy(torch.log(proba), test.y)
+    assert result["loss"] == pytest.approx(float(loss), rel=1e-4)
+
+
+def test_regression_metrics_match_scikit_learn():
+    out = torch.tensor([[1.0], [2.5], [2.0], [8.0]])
+    y = torch.tensor([[1.5], [2.0], [3.0], [7.0]])
+    got = compute_metrics(["mae", "rmse", "r2", "mse"], out, y, "regression")
+    assert got["mae"] == pytest.approx(skm.mean_absolute_error(y, out))
+    assert got["rmse"] == pytest.approx(skm.root_mean_squared_error(y, out))
+    assert got["r2"] == pytest.approx(skm.r2_score(y, out))
+    with pytest.raises(ConfigError, match="does not apply to regression"):
+        compute_metrics(["accuracy"], out, y, "regression")
+
+
+def test_regression_and_binary_training():
+    diabetes = nt.datasets.load("diabetes")
+    train, _, test = diabetes.split(val=0, test=0.2, seed=0)
+    scaler = Scaler().fit(train)
+    trainer = nt.Trainer(nt.models.MLP(10, 1, hidden=[32], seed=0), loss="mse", lr=0.01, epochs=10, progress=False)
+    trainer.fit(scaler.transform(train))
+    assert trainer.evaluate(scaler.transform(test), metrics=["r2"])["r2"] > 0.3  # linear regression: 0.33 here
+    cancer = nt.datasets.load("breast_cancer")
+    train, _, test = cancer.split(val=0, test=0.2, seed=0)
+    scaler = Scaler().fit(train)
+    binary = nt.Trainer(nt.models.MLP(30, 1, seed=0), loss="binary_cross_entropy", lr=0.01, epochs=10, progress=False)
+    binary.fit(scaler.transform(train))
+    assert binary.evaluate(scaler.transform(test))["accuracy"] > 0.93
+    assert binary.predict_proba(scaler.transform(test)).shape == (len(test), 2)
+
+
+def test_early_stopping_stops_and_restores_the_best_weights(wine):
+    train, val, _ = wine
+    stopper = nt.callbacks.EarlyStopping(monitor="val_loss", patience=2)
+    trainer = nt.Trainer(nt.models.MLP(13, 3, seed=0), lr=0.3, optimizer="sgd", epochs=200, progress=False,
+                         callbacks=[stopper])
+    history = trainer.fit(train, val=val)
+    assert len(history) < 200 and stopper.stopped_epoch == len(history)
+    best = min(history["val_loss"])
+    assert stopper.best == best and history["val_loss"][stopper.best_epoch - 1] == best
+    assert trainer.evaluate(val)["loss"] == pytest.approx(best, rel=1e-5)
+
+
+def test_model_checkpoint_writes_safetensors(wine, tmp_path):
+    train, val, _ = wine
+    path = tmp_path / "best.safetensors"
+    trainer = nt.Trainer(nt.models.MLP(13, 3, seed=0), epochs=2, progress=False,
+                         callbacks=[nt.callbacks.ModelCheckpoint(path), nt.callbacks.LRLogger()])
+    history = trainer.fit(train, val=val)
+    assert path.is_file() and history["lr"] == [1e-3, 1e-3]
+
+
+def test_checkpoint_resume_gives_the_same_weights_as_one_run(wine, tmp_path):
+    train, val, _ = wine
+
+    class StopAfter(nt.callbacks.Callback):  # stands in for an interruption
+        def after_epoch(self, trainer, logs):
+            trainer.stop_training = logs["epoch"] == 2
+
+    def trainer_for(*extra):
+        model = nt.models.MLP(13, 3, hidden=[16], dropout=0.2, seed=0)
+        return nt.Trainer(model, lr=0.01, epochs=4, progress=False, schedule="cosine",
+                          callbacks=[nt.callbacks.EarlyStopping(patience=50), *extra])
+
+    whole = trainer_for()
+    whole.fit(train, val=val)
+    first = trainer_for(StopAfter())
+    first.fit(train, val=val)
+    first.save_checkpoint(tmp_path / "ckpt.safetensors")
+    second = trainer_for()
+    second.load_checkpoint(tmp_path / "ckpt.safetensors")
+    assert second.epoch == 2 and len(second.history) == 2
+    second.fit(train, val=val)
+    for (name, a), b in zip(whole.model.state_dict().items(), second.model.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert whole.history["val_loss"] == second.history["val_loss"]
+
+
+def test_nan_loss_stops_with_a_clear_message_and_restores_weights(wine):
+    train = wine[0]
+    model = nt.models.MLP(13, 3, seed=0)
+    trainer = nt.Trainer(model, lr=1.0, epochs=3, optimizer="sgd", progress=False)
+    trainer.fit(train)  # one epoch of good weights
+    good = {k: v.clone() for k, v in model.state_dict().items()}
+    trainer.epochs = 4
+    poisoned = train.with_tensors(train.x * torch.where(torch.arange(len(train)) == 5, math.inf, 1.0).unsqueeze(1))
+    with pytest.raises(TrainingDivergedError, match=r"became nan at epoch 4.*weights from the end of epoch 3 were restored"):
+        trainer.fit(poisoned)
+    assert all(torch.equal(v, good[k]) for k, v in model.state_dict().items())
+
+
+def test_dataloader_path_and_tensor_prediction(wine):
+    train, _, test = wine
+    trainer = nt.Trainer(nt.models.MLP(13, 3, seed=0), lr=0.01, epochs=3, progress=False, in_memory=False)
+    trainer.fit(train)
+    loader = torch.utils.data.DataLoader(train, batch_size=32)
+    trainer.fit(loader)  # already at epoch 3 of 3: nothing more to do
+    assert len(trainer.history) == 3
+    assert torch.equal(trainer.predict(test.x), trainer.predict(test))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"batch_size": 0}, "'batch_size' parameter of Trainer must be an int > 0"),
+    ({"epochs": -1}, "'epochs' parameter of Trainer must be an int > 0"),
+    ({"l2": -0.1}, "'l2' parameter of Trainer must be a float >= 0"),
+    ({"lr": -1}, "'lr' parameter of adam must be a float > 0"),
+    ({"optimizer": "adamm"}, "Unknown optimizer 'adamm'"),
+    ({"loss": "crossentropy"}, "Unknown loss 'crossentropy'"),
+    ({"metrics": ["rmse"]}, "Metric 'rmse' does not apply to multiclass"),
+    ({"device": "cuda"} if not torch.cuda.is_available() else {"device": "tpu"}, "cuda|device"),
+])
+def test_bad_trainer_arguments(kwargs, message):
+    with pytest.raises((ConfigError, RuntimeError), match=message):
+        nt.Trainer(nt.models.MLP(4, 3), progress=False, **kwargs)
+
+
+def test_progress_bar_prints_an_epoch_line(capsys, wine):
+    trainer = nt.Trainer(nt.models.MLP(13, 3, seed=0), epochs=1, progress=True)
+    trainer.fit(wine[0], val=wine[1])
+    assert "epoch 1/1" in capsys.readouterr().err
+
+
+def test_user_rng_is_left_alone(wine):
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    nt.Trainer(nt.models.MLP(13, 3, dropout=0.5, seed=0), epochs=1, progress=False).fit(wine[0])
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_any_module_can_be_trained():
+    data = Dataset(torch.randn(64, 2), (torch.randn(64) > 0).long(), "classification", "toy")
+    module = torch.nn.Sequential(torch.nn.Linear(2, 2))
+    nt.Trainer(module, epochs=1, progress=False).fit(data)
