@@ -36,10 +36,10 @@ def _friendly(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except NeuronetError as error:
-            err.print(Text("Error: ", style="bold red") + Text(str(error)))
+            err.print(Text("Error: ", style="bold red") + Text(str(error)), soft_wrap=True)
             raise typer.Exit(1) from None
         except RunInterrupted as stop:
-            err.print(Text(str(stop), style="yellow"))
+            err.print(Text(str(stop), style="yellow"), soft_wrap=True)
             raise typer.Exit(130) from None
 
     return run

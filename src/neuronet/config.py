@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,7 +26,23 @@ from neuronet.optim import OPTIMIZERS, SCHEDULES
 from neuronet.registry import Registry, suggest
 from neuronet.train import METRICS
 
-__all__ = ["RunConfig", "DataConfig", "ModelConfig", "TrainConfig", "load_config", "apply_overrides", "to_yaml"]
+__all__ = ["yaml_load", "RunConfig", "DataConfig", "ModelConfig", "TrainConfig", "load_config", "apply_overrides", "to_yaml"]
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML 1.1 reads `1e-3` as a string; this loader reads it as the float people mean."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:\d[\d_]*(?:\.[\d_]*)?|\.\d+)[eE][-+]?\d+$"),
+    list("-+0123456789."),
+)
+
+
+def yaml_load(text: str) -> Any:
+    """Parse YAML safely (no arbitrary objects), with `1e-3`-style floats."""
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
 
 
 class _Strict(BaseModel):
@@ -180,7 +197,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise ConfigError(f"Override {item!r}: '{part}' is not a section.")
-        node[leaf] = yaml.safe_load(value)
+        node[leaf] = yaml_load(value)
     return raw
 
 
@@ -209,7 +226,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         if not path.is_file():
             raise ConfigError(f"Config file {path} does not exist; check the path.")
         try:
-            raw = yaml.safe_load(path.read_text()) or {}
+            raw = yaml_load(path.read_text()) or {}
         except yaml.YAMLError as err:
             raise ConfigError(f"Config file {path} is not valid YAML: {err}".replace("\n", " ")) from None
         if not isinstance(raw, dict):

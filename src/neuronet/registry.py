@@ -19,7 +19,7 @@ T = TypeVar("T")
 
 def suggest(name: str, valid: list[str]) -> str:
     """Return " Did you mean 'x'?" for the closest valid name, or "" when none is close."""
-    close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6) or [v for v in valid if name and v.startswith(name)][:1]
     return f" Did you mean '{close[0]}'?" if close else ""
 
 

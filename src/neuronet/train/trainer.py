@@ -255,9 +255,10 @@ class Trainer:
         bad_step = int((~torch.isfinite(step_losses)).nonzero()[0]) + 1
         self.model.load_state_dict(last_good)
         lr = self.optimizer.param_groups[0]["lr"]
+        restored = f"the weights from the end of epoch {epoch}" if epoch else "the initial weights"
         raise TrainingDivergedError(
             f"The training loss became {step_losses[bad_step - 1].item()} at epoch {epoch + 1}, batch {bad_step}; "
-            f"training stopped and the weights from the end of epoch {epoch} were restored. "
+            f"training stopped and {restored} were restored. "
             f"The learning rate ({lr:g}) may be too high: try a smaller one or grad_clip."
         )
 

@@ -1,0 +1,193 @@
+"""The `neuronet` command line end to end on real data, in temporary folders."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from safetensors.torch import load_file
+from typer.testing import CliRunner
+
+import neuronet as nt
+from neuronet.cli import app
+from neuronet.config import load_config
+from neuronet.runs import RunInterrupted, train_run
+
+runner = CliRunner()
+FAST = ["--set", "train.epochs=3", "--set", "model.channels=[8, 16]", "--set", "model.hidden=32", "-q"]
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One short digits run shared by the read-only tests."""
+    out = tmp_path_factory.mktemp("runs")
+    result = invoke("train", "--output-dir", out, "--name", "digits", *FAST)
+    assert result.exit_code == 0, result.output
+    return out / "digits", result.output
+
+
+def test_train_writes_a_complete_run_directory(trained):
+    run, output = trained
+    assert "test accuracy:" in output and f"run directory: {run}" in output
+    for name in ("config.yaml", "model.safetensors", "checkpoint.safetensors", "preprocessing.json", "history.csv",
+                 "history_steps.csv", "metrics.json", "report.md", "status.json", "plots/loss.png",
+                 "plots/accuracy.png", "plots/confusion_matrix.png"):
+        assert (run / name).is_file(), name
+    assert not list(run.parent.glob(".*")) and not list(run.rglob("*.tmp"))  # no staging or temp files left
+    assert json.loads((run / "status.json").read_text())["status"] == "completed"
+    history = pd.read_csv(run / "history.csv")
+    assert list(history["epoch"]) == [1, 2, 3] and {"train_loss", "val_loss", "val_accuracy", "lr"} <= set(history)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["sizes"] == {"train": 1257, "val": 180, "test": 360} and 0 <= metrics["test"]["accuracy"] <= 1
+    assert "## Test metrics" in (run / "report.md").read_text()
+    weights = load_file(run / "model.safetensors")
+    assert any(k.startswith("features.0") for k in weights)
+
+
+def test_evaluate_reproduces_the_test_metrics(trained):
+    run, _ = trained
+    result = invoke("evaluate", run, "--json")
+    assert result.exit_code == 0, result.output
+    saved = json.loads((run / "metrics.json").read_text())["test"]
+    assert json.loads(result.output)["accuracy"] == pytest.approx(saved["accuracy"])
+
+
+def test_predict_a_csv_and_a_npy(trained, tmp_path, digits):
+    run, _ = trained
+    frame = pd.DataFrame(digits.x[:5].reshape(5, -1).numpy() * 16, columns=digits.feature_names)
+    frame = frame.assign(extra=1)  # extra columns are ignored
+    frame.to_csv(tmp_path / "new.csv", index=False)
+    result = invoke("predict", run, tmp_path / "new.csv", "--output", tmp_path / "pred.csv")
+    assert result.exit_code == 0, result.output
+    pred = pd.read_csv(tmp_path / "pred.csv")
+    assert len(pred) == 5 and list(pred.columns[:2]) == ["prediction", "p_0"]
+    assert np.allclose(pred.filter(like="p_").sum(axis=1), 1.0, atol=1e-5)
+    np.save(tmp_path / "new.npy", digits.x[:5].numpy() * 16)
+    from_npy = invoke("predict", run, tmp_path / "new.npy")
+    assert from_npy.exit_code == 0 and from_npy.output.splitlines()[0].startswith("prediction,p_0")
+    assert pd.read_csv(tmp_path / "pred.csv")["prediction"].tolist() == [
+        int(line.split(",")[0]) for line in from_npy.output.splitlines()[1:]]
+
+
+def test_info_and_datasets(trained):
+    run, _ = trained
+    result = invoke("info", run)
+    assert result.exit_code == 0 and "status: completed" in result.output and "model.safetensors" in result.output
+    listing = invoke("datasets")
+    assert listing.exit_code == 0 and all(name in listing.output for name in nt.datasets.names())
+
+
+def test_resume_ends_with_the_same_weights_as_an_uninterrupted_run(tmp_path):
+    overrides = ["train.epochs=4", "model.channels=[8]", "model.hidden=16", f"output_dir={tmp_path}"]
+
+    class Interrupt(nt.callbacks.Callback):
+        def before_epoch(self, trainer):
+            if trainer.epoch == 2:
+                raise KeyboardInterrupt
+
+    whole = train_run(load_config(None, overrides + ["name=whole"]), progress=False)
+    with pytest.raises(RunInterrupted, match="resume with: neuronet train --resume"):
+        train_run(load_config(None, overrides + ["name=cut"]), callbacks=[Interrupt()], progress=False)
+    cut = tmp_path / "cut"
+    assert json.loads((cut / "status.json").read_text()) == {"status": "interrupted", "epochs_done": 2}
+    assert not (cut / "model.safetensors").exists()
+    result = invoke("train", "--resume", cut, "-q")
+    assert result.exit_code == 0, result.output
+    a, b = load_file(whole.path / "model.safetensors"), load_file(cut / "model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert pd.read_csv(cut / "history.csv")["val_loss"].tolist() == pd.read_csv(whole.path / "history.csv")["val_loss"].tolist()
+    again = invoke("train", "--resume", cut)
+    assert again.exit_code == 1 and "already completed" in again.output
+
+
+def test_tabular_file_run_and_predict_with_wrong_columns(tmp_path, iris_csv):
+    result = invoke("train", "--output-dir", tmp_path / "runs", "--name", "iris", "--set", f"data.source={iris_csv}",
+                    "--set", "data.target=target", "--set", "model.type=mlp", "--set", "train.epochs=30",
+                    "--set", "train.lr=0.01", "-q")
+    assert result.exit_code == 0, result.output
+    run = tmp_path / "runs" / "iris"
+    assert invoke("evaluate", run, "--data", iris_csv, "--json").exit_code == 0
+    pd.read_csv(iris_csv).drop(columns=["petal_width"]).to_csv(tmp_path / "wrong.csv", index=False)
+    bad = invoke("predict", run, tmp_path / "wrong.csv", "--output", tmp_path / "p.csv")
+    assert bad.exit_code == 1 and "lacks 1 column(s) the model was trained on (petal_width)" in bad.output
+    assert not (tmp_path / "p.csv").exists()
+
+
+def bad_table(tmp_path, name, frame):
+    path = tmp_path / name
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("case, message", [
+    ("missing_file", "does not exist"),
+    ("empty_csv", "is empty"),
+    ("no_target", "Target column 'label' is not in"),
+    ("text_feature", "Column 'a' of .* is not numeric"),
+    ("nan_feature", "has 1 missing value"),
+    ("unknown_optimizer", "Unknown optimizer 'adamm'"),
+    ("negative_lr", "Bad value for 'train.lr'"),
+    ("wrong_key", "Unknown key 'train.epoch'.*Did you mean 'epochs'"),
+    ("missing_config", "Config file .* does not exist"),
+])
+def test_bad_input_exits_non_zero_with_one_sentence_and_writes_nothing(tmp_path, case, message):
+    out = tmp_path / "runs"
+    tables = {
+        "empty_csv": lambda: (tmp_path / "e.csv").write_text("") and tmp_path / "e.csv",
+        "no_target": lambda: bad_table(tmp_path, "t.csv", pd.DataFrame({"a": [1, 2, 3, 4], "b": [1, 2, 3, 4]})),
+        "text_feature": lambda: bad_table(tmp_path, "t.csv", pd.DataFrame({"a": ["x", "y"] * 5, "label": [0, 1] * 5})),
+        "nan_feature": lambda: bad_table(tmp_path, "t.csv", pd.DataFrame({"a": [1.0, None] + [2.0] * 8, "label": [0, 1] * 5})),
+    }
+    args = ["train", "--output-dir", out, "-q"]
+    if case == "missing_file":
+        args += ["--set", f"data.source={tmp_path / 'absent.csv'}", "--set", "data.target=label"]
+    elif case in tables:
+        path = tables[case]()
+        path = path if isinstance(path, Path) else tmp_path / "e.csv"
+        args += ["--set", f"data.source={path}", "--set", "data.target=label", "--set", "model.type=mlp"]
+    elif case == "missing_config":
+        args.insert(1, tmp_path / "nope.yaml")
+    else:
+        args += ["--set", {"unknown_optimizer": "train.optimizer=adamm", "negative_lr": "train.lr=-1",
+                           "wrong_key": "train.epoch=3"}[case]]
+    result = invoke(*args)
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ") and len(result.output.strip().splitlines()) <= 3
+    import re
+
+    assert re.search(message, " ".join(result.output.split())), result.output
+    assert "Traceback" not in result.output
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_missing_run_directory_is_a_clear_error(tmp_path):
+    for command in (["evaluate", tmp_path / "nope"], ["info", tmp_path / "nope"], ["predict", tmp_path / "nope", "x.csv"]):
+        result = invoke(*command)
+        assert result.exit_code == 1 and "does not exist" in result.output
+
+
+def test_nan_loss_run_fails_cleanly_and_keeps_the_checkpoint(tmp_path):
+    # The LR grows 1e15-fold per epoch: epoch 1 is fine, then the loss explodes.
+    result = invoke("train", "--output-dir", tmp_path, "--name", "boom", "--set", "train.optimizer=sgd",
+                    "--set", "train.schedule={type: exponential, gamma: 1e15}", "--set", "model.type=mlp",
+                    "--set", "train.epochs=4", "-q")
+    assert result.exit_code == 1 and "loss became" in result.output, result.output
+    assert "checkpoint of epoch 1 kept" in " ".join(result.output.split())
+    status = json.loads((tmp_path / "boom" / "status.json").read_text())
+    assert status["status"] == "failed" and "learning rate" in status["message"]
+    checkpoint = nt.train.load_state(tmp_path / "boom" / "checkpoint.safetensors")
+    assert checkpoint["epoch"] == 1 and all(torch.isfinite(v).all() for v in checkpoint["model"].values())
+
+
+def test_the_installed_command_runs(tmp_path):
+    exe = Path(sys.executable).parent / "neuronet"
+    done = subprocess.run([exe, "train", "--set", "train.lr=-1"], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 1 and "Error:" in done.stderr and "Traceback" not in done.stderr

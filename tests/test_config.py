@@ -1,0 +1,70 @@
+import pytest
+
+from neuronet.config import RunConfig, apply_overrides, load_config, to_yaml
+from neuronet.errors import ConfigError
+
+
+def test_defaults_are_the_digits_cnn_demo():
+    cfg = load_config()
+    assert (cfg.data.source, cfg.model.type, cfg.train.optimizer, cfg.train.early_stopping.patience) == ("digits", "cnn", "adam", 5)
+
+
+def test_yaml_round_trip_and_model_kwargs(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("data: {source: iris, val: 0.2}\nmodel: {type: mlp, hidden: [8, 8]}\n"
+                    "train: {lr: 0.01, schedule: {type: step, gamma: 0.5}}\n")
+    cfg = load_config(path)
+    assert cfg.model.kwargs() == {"hidden": [8, 8]} and cfg.train.schedule.kwargs() == {"gamma": 0.5}
+    again = tmp_path / "again.yaml"
+    again.write_text(to_yaml(cfg))
+    assert load_config(again) == cfg
+
+
+def test_overrides_parse_values_as_yaml():
+    cfg = load_config(None, ["train.lr=3e-4", "model.type=mlp", "model.hidden=[4, 4]", "train.early_stopping=null"])
+    assert cfg.train.lr == 3e-4 and cfg.model.kwargs() == {"hidden": [4, 4]} and cfg.train.early_stopping is None
+    assert apply_overrides({}, ["a.b.c=1"]) == {"a": {"b": {"c": 1}}}
+    with pytest.raises(ConfigError, match="must look like 'section.key=value'"):
+        load_config(None, ["train.lr"])
+
+
+@pytest.mark.parametrize("override, message", [
+    ("train.lrr=0.1", r"Unknown key 'train.lrr' .* Did you mean 'lr'\?"),
+    ("trian.lr=0.1", r"Unknown key 'trian' .* Did you mean 'train'\?"),
+    ("data.sorce=iris", r"Did you mean 'source'\?"),
+    ("train.lr=-1", r"Bad value for 'train.lr' .*greater than 0. Got -1"),
+    ("train.optimizer=adm", r"Unknown optimizer 'adm'. Did you mean 'adam'\?.*at 'train.optimizer'"),
+    ("train.loss=mse2", r"Unknown loss 'mse2'"),
+    ("model.type=resnet9", r"Unknown model 'resnet9'"),
+    ("data.source=mnist", r"Unknown dataset 'mnist'"),
+    ("train.schedule={type: cosin}", r"Unknown schedule 'cosin'"),
+    ("train.metrics=[acc]", r"Unknown metric 'acc'. Did you mean 'accuracy'"),
+    ("data.val=0.9", r"val \+ test must be below 1"),
+    ("train.batch_size=0", r"Bad value for 'train.batch_size'"),
+])
+def test_bad_config_values_are_one_clear_sentence(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, [override])
+
+
+def test_bad_config_files(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train: [unclosed")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+    bad.write_text("- a\n- b\n")
+    with pytest.raises(ConfigError, match="must hold a mapping"):
+        load_config(bad)
+
+
+def test_file_sources_are_accepted_as_paths():
+    assert RunConfig.model_validate({"data": {"source": "my/table.csv", "target": "y"}}).data.source == "my/table.csv"
+
+
+def test_scientific_notation_is_a_float_everywhere(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("train: {lr: 3e-4, schedule: {type: exponential, gamma: 1e-1}}\n")
+    cfg = load_config(path, ["train.weight_decay=1e-5"])
+    assert cfg.train.lr == 3e-4 and cfg.train.schedule.kwargs() == {"gamma": 0.1} and cfg.train.weight_decay == 1e-5
