@@ -102,8 +102,9 @@ def build_schedule(name: str, optimizer: torch.optim.Optimizer, epochs: int, ste
 
     Example:
         >>> w = torch.nn.Parameter(torch.zeros(1))
-        >>> s = build_schedule("exponential", torch.optim.SGD([w], lr=1.0), 10, 5, gamma=0.5)
-        >>> s.step(); s.scheduler.get_last_lr()
+        >>> opt = torch.optim.SGD([w], lr=1.0)
+        >>> s = build_schedule("exponential", opt, 10, 5, gamma=0.5)
+        >>> opt.step(); s.step(); s.scheduler.get_last_lr()
         [0.5]
     """
     builder = SCHEDULES.get(name)
