@@ -7,6 +7,7 @@ weights as a hand-written PyTorch loop.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -67,6 +68,8 @@ class Trainer:
         device: "auto", "cpu", "cuda" or a torch.device.
         progress: Show a live progress bar.
         in_memory: Batch a `Dataset` by slicing tensors on the device (False: a DataLoader).
+        train_metrics: Also report the metrics on the training batches of each epoch (keeps
+            the epoch's outputs; False saves ~10 µs per step on tiny models).
 
     Example:
         >>> import neuronet as nt
@@ -82,7 +85,8 @@ class Trainer:
                  metrics: Sequence[str] | None = None, weight_decay: float = 0.0, l1: float = 0.0, l2: float = 0.0,
                  grad_clip: float | None = None, schedule: str | None = None,
                  schedule_kwargs: dict[str, Any] | None = None, optimizer_kwargs: dict[str, Any] | None = None,
-                 device: str | torch.device = "auto", progress: bool = True, in_memory: bool = True) -> None:
+                 device: str | torch.device = "auto", progress: bool = True, in_memory: bool = True,
+                 train_metrics: bool = True) -> None:
         _check("batch_size", batch_size, isinstance(batch_size, int) and batch_size > 0, "an int > 0")
         _check("epochs", epochs, isinstance(epochs, int) and epochs > 0, "an int > 0")
         for name, value in (("l1", l1), ("l2", l2)):
@@ -101,6 +105,7 @@ class Trainer:
                                              **(optimizer_kwargs or {}))
         self.batch_size, self.epochs, self.seed = batch_size, epochs, seed
         self.l1, self.l2, self.grad_clip, self.in_memory = l1, l2, grad_clip, in_memory
+        self.train_metrics = train_metrics
         self.schedule_name, self.schedule_kwargs = schedule, dict(schedule_kwargs or {})
         self.schedule: Schedule | None = None
         self.callbacks: list[Callback] = []
@@ -214,42 +219,52 @@ class Trainer:
 
     def _fit_epoch(self, train: Data, val: Data | None) -> None:
         epoch = self.epoch
-        torch.manual_seed(self.seed * 1_000_003 + epoch)  # dropout etc.: a function of (seed, epoch)
+        self._seed_global_rng(self.seed * 1_000_003 + epoch)  # dropout etc.: a function of (seed, epoch)
         last_good = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         self.model.train()
         self._emit("before_epoch")
         start = time.perf_counter()
         losses, outputs, targets, lrs = [], [], [], []
         per_step = self.schedule is not None and self.schedule.interval == "step"
+        on_cpu = self.device.type == "cpu"
         before, after = self._by_event["before_batch"], self._by_event["after_batch"]
+        lr = self.optimizer.param_groups[0]["lr"]
         for x, y in self.batches(train, shuffle=True, epoch=epoch):
             for cb in before:
                 cb.before_batch(self)
-            lrs.append(self.optimizer.param_groups[0]["lr"])
             loss, out = self.train_step(x, y)
             if per_step:
+                lrs.append(self.optimizer.param_groups[0]["lr"])  # the LR this step used
                 self.schedule.step()
-            losses.append(loss)
-            outputs.append(out)
-            targets.append(y)
+            losses.append(loss.item() if on_cpu else loss)  # on a GPU, no sync per step
+            if self.train_metrics:
+                outputs.append(out)
+                targets.append(y)
             for cb in after:
                 cb.after_batch(self, loss)
-            if len(losses) % 50 == 0 and not torch.isfinite(loss):
+            if len(losses) % 50 == 0 and not math.isfinite(float(losses[-1])):
                 break
-        step_losses = torch.stack(losses).float().cpu()
+        step_losses = torch.tensor(losses) if on_cpu else torch.stack(losses).float().cpu()
         if not torch.isfinite(step_losses).all():
             self._diverged(epoch, step_losses, last_good)
         logs: dict[str, Any] = {"epoch": epoch + 1, "train_loss": float(step_losses.mean())}
-        logs.update(compute_metrics(self.metrics, torch.cat(outputs), torch.cat(targets), self.kind, "train_"))
+        if self.train_metrics:
+            logs.update(compute_metrics(self.metrics, torch.cat(outputs), torch.cat(targets), self.kind, "train_"))
         if val is not None:
             logs.update({f"val_{k}": v for k, v in self.evaluate(val).items()})
         logs["time"] = time.perf_counter() - start
-        self.history.log_steps(epoch + 1, step_losses.tolist(), lrs)
+        self.history.log_steps(epoch + 1, step_losses.tolist(), lrs if per_step else [lr] * len(losses))
         self.epoch += 1
         if self.schedule is not None and self.schedule.interval == "epoch":
             self.schedule.step(logs.get(self.schedule.monitor) if self.schedule.monitor else None)
         self.history.log_epoch(logs)  # the same dict: callbacks may add keys (e.g. lr)
         self._emit("after_epoch", logs)
+
+    def _seed_global_rng(self, seed: int) -> None:
+        # torch.manual_seed also walks every accelerator backend (~80 µs); seed only what is used.
+        torch.default_generator.manual_seed(seed)
+        if self.device.type == "cuda":
+            torch.cuda.manual_seed(seed)
 
     def _diverged(self, epoch: int, step_losses: torch.Tensor, last_good: dict[str, torch.Tensor]) -> None:
         bad_step = int((~torch.isfinite(step_losses)).nonzero()[0]) + 1
