@@ -157,10 +157,15 @@ class Trainer:
 
     # --- data ----------------------------------------------------------------------------
     def _on_device(self, data: Dataset) -> Dataset:
+        """`data` on the training device, copied once and kept for the next epochs (train, val)."""
+        if self.device.type == "cpu":
+            return data
         cached = self._device_data.get(id(data))
         if cached is None or cached[0] is not data:
             cached = (data, data.to(self.device))
             self._device_data[id(data)] = cached
+            while len(self._device_data) > 3:  # bounded: predictions on many sets do not pile up
+                self._device_data.pop(next(iter(self._device_data)))
         return cached[1]
 
     def batches(self, data: Data, shuffle: bool = False, epoch: int = 0,

@@ -1,0 +1,31 @@
+"""Every example config validates, and the quick ones train end to end."""
+
+from pathlib import Path
+
+import pytest
+
+from neuronet.config import load_config
+from neuronet.runs import train_run
+
+EXAMPLES = sorted((Path(__file__).parents[1] / "examples").glob("*.yaml"))
+
+
+def test_there_are_examples():
+    assert len(EXAMPLES) >= 4
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_example_config_validates(path):
+    load_config(path)
+
+
+@pytest.mark.parametrize("path", [p for p in EXAMPLES if "fashion" not in p.stem], ids=lambda p: p.stem)
+def test_example_trains_for_two_epochs(path, tmp_path):
+    result = train_run(load_config(path, ["train.epochs=2", f"output_dir={tmp_path}"]), progress=False)
+    assert (result.path / "model.safetensors").is_file() and "test" in result.metrics
+
+
+def test_the_demo_reaches_97_percent_on_digits(tmp_path):
+    """`neuronet train` with no config: the job `make demo` runs."""
+    result = train_run(load_config(None, [f"output_dir={tmp_path}"]), progress=False)
+    assert result.metrics["test"]["accuracy"] >= 0.97

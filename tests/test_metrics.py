@@ -1,0 +1,43 @@
+import pytest
+import torch
+from sklearn import metrics as skm
+
+from neuronet.train import METRICS, compute_metrics
+from neuronet.train.metrics import predicted_labels
+
+torch.manual_seed(0)
+LOGITS = torch.randn(40, 3)
+LABELS = torch.randint(0, 3, (40,))
+VALUES = torch.randn(40, 2)
+TARGETS = VALUES + 0.5 * torch.randn(40, 2)
+
+REFERENCE = {  # every metric against scikit-learn
+    "accuracy": lambda t, p: skm.accuracy_score(t, p),
+    "balanced_accuracy": lambda t, p: skm.balanced_accuracy_score(t, p),
+    "precision": lambda t, p: skm.precision_score(t, p, average="macro", zero_division=0),
+    "recall": lambda t, p: skm.recall_score(t, p, average="macro", zero_division=0),
+    "f1": lambda t, p: skm.f1_score(t, p, average="macro", zero_division=0),
+    "mae": lambda t, p: skm.mean_absolute_error(t, p),
+    "mse": lambda t, p: skm.mean_squared_error(t, p),
+    "rmse": lambda t, p: skm.root_mean_squared_error(t, p),
+    "r2": lambda t, p: skm.r2_score(t, p),
+}
+
+
+def test_every_metric_is_checked():
+    assert set(METRICS.names()) == set(REFERENCE)
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE))
+def test_metric_matches_scikit_learn(name):
+    if "multiclass" in METRICS.get(name).kinds:
+        got = compute_metrics([name], LOGITS, LABELS, "multiclass")[name]
+        expected = REFERENCE[name](LABELS.numpy(), LOGITS.argmax(1).numpy())
+    else:
+        got = compute_metrics([name], VALUES, TARGETS, "regression")[name]
+        expected = REFERENCE[name](TARGETS.numpy(), VALUES.numpy())
+    assert got == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_binary_predictions_threshold_the_logit_at_zero():
+    assert predicted_labels(torch.tensor([[-0.1], [0.2], [3.0]]), "binary").tolist() == [0, 1, 1]
