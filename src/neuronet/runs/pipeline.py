@@ -1,0 +1,165 @@
+"""`train_run`: config → prepared data and model → training → a complete run directory."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from neuronet.config import RunConfig, load_config, to_yaml
+from neuronet.datasets import Scaler
+from neuronet.errors import ConfigError, TrainingDivergedError
+from neuronet.runs.files import RunFiles, read_json, write_json, write_text
+from neuronet.runs.plots import plot_confusion_matrix, plot_curves, plot_regression
+from neuronet.runs.prepare import Prepared, make_trainer, prepare
+from neuronet.runs.report import render_report
+from neuronet.train import Callback, EarlyStopping, Trainer, compute_metrics, default_metrics
+
+__all__ = ["RunResult", "train_run", "RunInterrupted"]
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Training was interrupted; the run directory holds a checkpoint to resume from."""
+
+    def __init__(self, root: Path, epoch: int) -> None:
+        super().__init__(f"Interrupted after epoch {epoch}; resume with: neuronet train --resume {root}")
+        self.root, self.epoch = root, epoch
+
+
+@dataclass
+class RunResult:
+    """What a finished run produced."""
+
+    path: Path
+    metrics: dict[str, Any]
+    trainer: Trainer
+
+
+class _SaveProgress(Callback):
+    """After every epoch: checkpoint, history and status, each written atomically."""
+
+    def __init__(self, files: RunFiles) -> None:
+        self.files = files
+
+    def after_epoch(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        trainer.save_checkpoint(self.files.checkpoint)
+        write_text(self.files.history, trainer.history.epochs_csv())
+        write_text(self.files.steps, trainer.history.steps_csv())
+        write_json(self.files.status, {"status": "running", "epochs_done": trainer.epoch})
+
+
+def _new_run_dir(config: RunConfig, prep: Prepared) -> RunFiles:
+    """Create runs/<name>/ with config, preprocessing state and status, all at once (rename)."""
+    out = Path(config.output_dir)
+    if config.name:
+        root = out / config.name
+        if root.exists():
+            raise ConfigError(f"Run directory {root} already exists; choose another name, or continue it with "
+                              f"`neuronet train --resume {root}`.")
+    else:
+        stem = f"{Path(config.data.source).stem}-{config.model.type}-{datetime.now():%Y%m%d-%H%M%S}"
+        root, n = out / stem, 1
+        while root.exists():
+            n += 1
+            root = out / f"{stem}-{n}"
+    out.mkdir(parents=True, exist_ok=True)
+    staging = RunFiles(out / f".{root.name}.partial")
+    shutil.rmtree(staging.root, ignore_errors=True)
+    staging.root.mkdir()
+    write_text(staging.config, to_yaml(config))
+    write_json(staging.preprocessing, prep.preprocessing_state())
+    write_json(staging.status, {"status": "created", "epochs_done": 0})
+    staging.root.rename(root)
+    return RunFiles(root)
+
+
+def _final_metrics(trainer: Trainer, prep: Prepared, elapsed: float) -> dict[str, Any]:
+    sizes = {k: 0 if d is None else len(d) for k, d in (("train", prep.train), ("val", prep.val), ("test", prep.test))}
+    result: dict[str, Any] = {"sizes": sizes, "epochs_run": trainer.epoch, "train_time_s": elapsed}
+    for split, part in (("val", prep.val), ("test", prep.test)):
+        if part is None:
+            continue
+        out, y = trainer.outputs(part)
+        loss = float(trainer.loss_fn(out, y))
+        if trainer.kind == "regression":  # report errors in the data's own units
+            out, y = prep.scaler.inverse_target(out), prep.scaler.inverse_target(y)
+        result[split] = {"loss": loss, **compute_metrics(default_metrics(trainer.kind, full=True), out, y, trainer.kind)}
+    stopper = next((cb for cb in trainer.callbacks if isinstance(cb, EarlyStopping)), None)
+    if stopper is not None and stopper.best_epoch:
+        result.update(best_epoch=stopper.best_epoch, monitor=stopper.monitor)
+    return result
+
+
+def _finish(files: RunFiles, trainer: Trainer, prep: Prepared, elapsed: float) -> dict[str, Any]:
+    """Weights, metrics, plots and report of a completed run."""
+    trainer.save_weights(files.weights)
+    write_text(files.history, trainer.history.epochs_csv())
+    write_text(files.steps, trainer.history.steps_csv())
+    metrics = _final_metrics(trainer, prep, elapsed)
+    write_json(files.metrics, metrics)
+    plots = plot_curves(trainer.history, files.plots)
+    if prep.test is not None:
+        out, y = trainer.outputs(prep.test)
+        if trainer.kind == "regression":
+            plots.append(plot_regression(prep.scaler.inverse_target(y).cpu().numpy(),
+                                         prep.scaler.inverse_target(out).cpu().numpy(), files.plots / "predictions.png"))
+        else:
+            pred = trainer.predict(prep.test).cpu().numpy()
+            plots.append(plot_confusion_matrix(y.cpu().numpy(), pred, prep.data.class_names, files.plots / "confusion_matrix.png"))
+    n_params = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
+    rel = [str(p.relative_to(files.root)) for p in plots]
+    write_text(files.report, render_report(files.root.name, prep.data.meta(), prep.config.model_dump(mode="json"),
+                                           n_params, trainer.history, metrics, rel))
+    write_json(files.status, {"status": "completed", "epochs_done": trainer.epoch})
+    return metrics
+
+
+def train_run(config: RunConfig | None = None, resume: str | Path | None = None,
+              callbacks: list[Callback] | tuple = (), progress: bool = True) -> RunResult:
+    """Train as the config says and write a complete run directory.
+
+    Everything is checked (config, data, model, optimizer) before the directory is created.
+
+    Args:
+        config: The run config (None: defaults, the digits CNN demo). Ignored with `resume`.
+        resume: A run directory to continue from its last checkpoint.
+        callbacks: Extra callbacks.
+        progress: Show the live progress bar.
+
+    Raises:
+        ConfigError / DataError: bad config or data (nothing written).
+        TrainingDivergedError: NaN/inf loss (the last good checkpoint is kept).
+        RunInterrupted: Ctrl-C; the run directory can be resumed.
+    """
+    files = None
+    if resume is not None:
+        files = RunFiles(Path(resume))
+        files.check()
+        status = read_json(files.status).get("status")
+        if status == "completed":
+            raise ConfigError(f"Run {files.root} already completed; nothing to resume.")
+        config = load_config(files.config)
+    config = config or RunConfig()
+    scaler = Scaler.from_dict(read_json(files.preprocessing)["scaler"]) if files else None
+    prep = prepare(config, scaler)
+    trainer = make_trainer(prep, callbacks, progress)
+    if files is None:
+        files = _new_run_dir(config, prep)
+    elif files.checkpoint.is_file():
+        trainer.load_checkpoint(files.checkpoint)
+    trainer.add_callback(_SaveProgress(files))  # last, so it saves every other callback's state
+    start = time.perf_counter()
+    try:
+        trainer.fit(prep.train, val=prep.val)
+    except KeyboardInterrupt:
+        write_json(files.status, {"status": "interrupted", "epochs_done": trainer.epoch})
+        raise RunInterrupted(files.root, trainer.epoch) from None
+    except TrainingDivergedError as err:
+        write_json(files.status, {"status": "failed", "epochs_done": trainer.epoch, "message": str(err)})
+        kept = f"checkpoint of epoch {trainer.epoch} kept" if trainer.epoch else "no epoch finished, so no checkpoint"
+        raise TrainingDivergedError(f"{err} Run directory: {files.root} ({kept}).") from None
+    elapsed = time.perf_counter() - start
+    return RunResult(files.root, _finish(files, trainer, prep, elapsed), trainer)

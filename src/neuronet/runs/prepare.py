@@ -1,0 +1,108 @@
+"""From a validated RunConfig to data splits, a fitted scaler, a model and a Trainer."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from neuronet.config import RunConfig
+from neuronet.datasets import DATASETS, TABLE_SUFFIXES, Dataset, Scaler, load
+from neuronet.errors import ConfigError
+from neuronet.models import MODELS, build_model
+from neuronet.nn import loss_task
+from neuronet.train import Callback, EarlyStopping, LRLogger, Trainer
+
+__all__ = ["Prepared", "configured_model", "default_loss", "load_data", "make_trainer", "prepare"]
+
+
+def default_loss(task: str) -> str:
+    """cross_entropy for classification, mse for regression."""
+    return "cross_entropy" if task == "classification" else "mse"
+
+
+def load_data(config: RunConfig) -> Dataset:
+    """Load the configured data set, passing only the options its loader takes."""
+    data = config.data
+    if Path(data.source).suffix.lower() in TABLE_SUFFIXES:
+        for key in ("data_dir", "limit"):
+            if getattr(data, key) is not None:
+                raise ConfigError(f"data.{key} does not apply to a file source ({data.source}); remove it.")
+        return load(data.source, target=data.target, task=data.task)
+    options = {k: v for k, v in {"data_dir": data.data_dir, "limit": data.limit}.items() if v is not None}
+    accepted = inspect.signature(DATASETS.get(data.source)).parameters
+    for key in options:
+        if key not in accepted:
+            raise ConfigError(f"data.{key} does not apply to the built-in data set '{data.source}'; remove it.")
+    if data.target is not None:
+        raise ConfigError(f"data.target applies to CSV / Parquet files, not to the built-in data set '{data.source}'.")
+    return load(data.source, **options)
+
+
+@dataclass
+class Prepared:
+    """Everything a run needs, built and checked before anything is written to disk."""
+
+    config: RunConfig
+    data: Dataset
+    train: Dataset
+    val: Dataset | None
+    test: Dataset | None
+    scaler: Scaler
+    model: nn.Module
+    loss: str
+
+    @property
+    def kind(self) -> str:
+        return loss_task(self.loss)
+
+    def preprocessing_state(self) -> dict[str, Any]:
+        """JSON state of the data side: metadata and the fitted scaler."""
+        return {"data": self.data.meta(), "scaler": self.scaler.to_dict()}
+
+
+def prepare(config: RunConfig, scaler: Scaler | None = None) -> Prepared:
+    """Load and split the data, fit (or reuse) the scaler on the training split, build the model.
+
+    Raises:
+        ConfigError / DataError: anything wrong with the config or the data.
+    """
+    data = load_data(config)
+    train, val, test = data.split(val=config.data.val, test=config.data.test, seed=config.seed)
+    scaler = scaler or Scaler(config.data.scale).fit(train)
+    train, val, test = (None if part is None else scaler.transform(part) for part in (train, val, test))
+    loss = config.train.loss or default_loss(data.task)
+    if (data.task == "classification") != (loss_task(loss) != "regression"):
+        raise ConfigError(f"train.loss '{loss}' does not fit a {data.task} data set; use '{default_loss(data.task)}'.")
+    if loss_task(loss) == "binary" and data.num_outputs != 2:
+        raise ConfigError(f"binary_cross_entropy needs 2 classes; '{data.name}' has {data.num_outputs}. Use cross_entropy.")
+    model = configured_model(config, data.input_shape, data.num_outputs, loss)
+    return Prepared(config, data, train, val, test, scaler, model, loss)
+
+
+def configured_model(config: RunConfig, input_shape: tuple[int, ...], num_outputs: int, loss: str) -> nn.Module:
+    """The model the config describes, seeded with the run's seed unless the model section sets one."""
+    kwargs = config.model.kwargs()
+    if "seed" in inspect.signature(MODELS.get(config.model.type)).parameters:
+        kwargs.setdefault("seed", config.seed)
+    outputs = 1 if loss_task(loss) == "binary" else num_outputs  # one logit for binary cross-entropy
+    return build_model(config.model.type, tuple(input_shape), outputs, **kwargs)
+
+
+def make_trainer(prep: Prepared, callbacks: list[Callback] | tuple = (), progress: bool = True) -> Trainer:
+    """The Trainer the config describes (early stopping and LR logging included)."""
+    t = prep.config.train
+    standard: list[Callback] = [LRLogger()]
+    if t.early_stopping is not None and prep.val is not None:
+        es = t.early_stopping
+        standard.append(EarlyStopping(monitor=es.monitor, patience=es.patience, min_delta=es.min_delta))
+    return Trainer(
+        prep.model, loss=prep.loss, optimizer=t.optimizer, lr=t.lr, batch_size=t.batch_size, epochs=t.epochs,
+        seed=prep.config.seed, callbacks=[*standard, *callbacks], metrics=t.metrics, weight_decay=t.weight_decay,
+        l1=t.l1, l2=t.l2, grad_clip=t.grad_clip, schedule=t.schedule.type if t.schedule else None,
+        schedule_kwargs=t.schedule.kwargs() if t.schedule else None, optimizer_kwargs=t.optimizer_kwargs,
+        device=t.device, progress=progress,
+    )
