@@ -77,7 +77,8 @@ for _name, _metric in {
                  "Macro-averaged F1, the harmonic mean of precision and recall."),
     "mae": Metric(_values(lambda p, y: (p - y).abs().mean()), _REG, False, "Mean absolute error."),
     "mse": Metric(_values(lambda p, y: ((p - y) ** 2).mean()), _REG, False, "Mean squared error."),
-    "rmse": Metric(_values(lambda p, y: ((p - y) ** 2).mean().sqrt()), _REG, False, "Root mean squared error."),
+    "rmse": Metric(_values(lambda p, y: ((p - y) ** 2).mean(dim=0).sqrt().mean()), _REG, False,
+                   "Root mean squared error (per target column, then averaged, like scikit-learn)."),
     "r2": Metric(_values(_r2), _REG, True, "Coefficient of determination, 1 - SS_res / SS_tot."),
 }.items():
     METRICS.add(_name, _metric, _metric.help)
