@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -81,35 +81,34 @@ class DataConfig(_Strict):
         return self
 
 
-class ModelConfig(BaseModel):
-    """`type` names a registered model; every other key is that model's own parameter."""
+class _Component(BaseModel):
+    """`type` names a registered component; every other key is that component's own argument."""
 
     model_config = ConfigDict(extra="allow")
-    type: str = "cnn"
-
-    @field_validator("type")
-    @classmethod
-    def _type(cls, v: str) -> str:
-        return _known(MODELS, v)
-
-    def kwargs(self) -> dict[str, Any]:
-        """The model's own parameters (everything but `type`)."""
-        return dict(self.model_extra or {})
-
-
-class ScheduleConfig(BaseModel):
-    """`type` names a registered LR schedule; other keys are its arguments."""
-
-    model_config = ConfigDict(extra="allow")
+    _registry: ClassVar[Registry]
     type: str
 
     @field_validator("type")
     @classmethod
     def _type(cls, v: str) -> str:
-        return _known(SCHEDULES, v)
+        return _known(cls._registry, v)
 
     def kwargs(self) -> dict[str, Any]:
+        """The component's own arguments (everything but `type`)."""
         return dict(self.model_extra or {})
+
+
+class ModelConfig(_Component):
+    """A registered model (`type`) and its hyper-parameters, e.g. {type: mlp, hidden: [64]}."""
+
+    _registry: ClassVar[Registry] = MODELS
+    type: str = "cnn"
+
+
+class ScheduleConfig(_Component):
+    """A registered LR schedule (`type`) and its arguments, e.g. {type: step, gamma: 0.5}."""
+
+    _registry: ClassVar[Registry] = SCHEDULES
 
 
 class EarlyStoppingConfig(_Strict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import os
 from collections.abc import Callable
@@ -19,8 +20,11 @@ __all__ = ["DATASETS", "FASHION_MNIST_CLASSES", "read_idx"]
 DATASETS: Registry[Callable[..., Dataset]] = Registry("dataset")
 
 
-def _from_sklearn(loader: Callable, name: str, task: str) -> Dataset:
-    bunch = loader()
+def _from_sklearn(loader: str, name: str, task: str) -> Dataset:
+    """A scikit-learn tabular data set (`sklearn.datasets.<loader>`) as a Dataset."""
+    import sklearn.datasets
+
+    bunch = getattr(sklearn.datasets, loader)()
     x = torch.as_tensor(bunch.data, dtype=torch.float32)
     if task == "classification":
         y = torch.as_tensor(bunch.target, dtype=torch.long)
@@ -42,32 +46,14 @@ def digits() -> Dataset:
     return Dataset(x, y, "classification", "digits", names, [str(d) for d in range(10)])
 
 
-@DATASETS.register("iris", "Iris flowers: 150 examples, 4 features, 3 classes (scikit-learn).")
-def iris() -> Dataset:
-    from sklearn.datasets import load_iris
-
-    return _from_sklearn(load_iris, "iris", "classification")
-
-
-@DATASETS.register("wine", "Wine cultivars: 178 examples, 13 features, 3 classes (scikit-learn).")
-def wine() -> Dataset:
-    from sklearn.datasets import load_wine
-
-    return _from_sklearn(load_wine, "wine", "classification")
-
-
-@DATASETS.register("breast_cancer", "Breast-cancer diagnosis: 569 examples, 30 features, 2 classes (scikit-learn).")
-def breast_cancer() -> Dataset:
-    from sklearn.datasets import load_breast_cancer
-
-    return _from_sklearn(load_breast_cancer, "breast_cancer", "classification")
-
-
-@DATASETS.register("diabetes", "Diabetes progression: 442 examples, 10 features, regression (scikit-learn).")
-def diabetes() -> Dataset:
-    from sklearn.datasets import load_diabetes
-
-    return _from_sklearn(load_diabetes, "diabetes", "regression")
+for _name, _loader, _task, _help in [
+    ("iris", "load_iris", "classification", "Iris flowers: 150 examples, 4 features, 3 classes (scikit-learn)."),
+    ("wine", "load_wine", "classification", "Wine cultivars: 178 examples, 13 features, 3 classes (scikit-learn)."),
+    ("breast_cancer", "load_breast_cancer", "classification",
+     "Breast-cancer diagnosis: 569 examples, 30 features, 2 classes (scikit-learn)."),
+    ("diabetes", "load_diabetes", "regression", "Diabetes progression: 442 examples, 10 features, regression (scikit-learn)."),
+]:
+    DATASETS.add(_name, functools.partial(_from_sklearn, _loader, _name, _task), _help)
 
 
 # --- Fashion-MNIST -------------------------------------------------------------------

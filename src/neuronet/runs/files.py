@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ def write_text(path: Path, text: str) -> None:
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically (indented, NaN written as null-safe strings are not needed here)."""
+    """Write JSON atomically, indented."""
     write_text(path, json.dumps(data, indent=2, default=str) + "\n")
 
 
@@ -42,51 +41,21 @@ def read_json(path: Path) -> Any:
         raise DataError(f"{path} is not valid JSON ({err}).") from None
 
 
-@dataclass(frozen=True)
 class RunFiles:
-    """Where each artifact of a run lives."""
+    """Where each artifact of a run lives (see the README for what each file holds)."""
 
-    root: Path
-
-    @property
-    def config(self) -> Path:
-        return self.root / "config.yaml"
-
-    @property
-    def weights(self) -> Path:
-        return self.root / "model.safetensors"
-
-    @property
-    def checkpoint(self) -> Path:
-        return self.root / "checkpoint.safetensors"
-
-    @property
-    def preprocessing(self) -> Path:
-        return self.root / "preprocessing.json"
-
-    @property
-    def history(self) -> Path:
-        return self.root / "history.csv"
-
-    @property
-    def steps(self) -> Path:
-        return self.root / "history_steps.csv"
-
-    @property
-    def metrics(self) -> Path:
-        return self.root / "metrics.json"
-
-    @property
-    def status(self) -> Path:
-        return self.root / "status.json"
-
-    @property
-    def report(self) -> Path:
-        return self.root / "report.md"
-
-    @property
-    def plots(self) -> Path:
-        return self.root / "plots"
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.config = self.root / "config.yaml"
+        self.weights = self.root / "model.safetensors"
+        self.checkpoint = self.root / "checkpoint.safetensors"
+        self.preprocessing = self.root / "preprocessing.json"
+        self.history = self.root / "history.csv"
+        self.steps = self.root / "history_steps.csv"
+        self.metrics = self.root / "metrics.json"
+        self.status = self.root / "status.json"
+        self.report = self.root / "report.md"
+        self.plots = self.root / "plots"
 
     def check(self) -> None:
         """Raise a DataError unless this looks like a run directory."""
