@@ -115,7 +115,7 @@ def predict(
 ) -> None:
     """Predict every row of FILE with a trained run (probabilities included for classifiers)."""
     from neuronet.runs import predict_file
-    from neuronet.runs.files import write_text
+    from neuronet.atomic import write_text
 
     frame = predict_file(run, file)
     buffer = io.StringIO()

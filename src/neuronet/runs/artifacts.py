@@ -20,7 +20,7 @@ from neuronet.nn import loss_task
 from neuronet.runs.files import RunFiles, read_json
 from neuronet.runs.prepare import configured_model, default_loss, prepare
 from neuronet.train import compute_metrics, default_metrics
-from neuronet.train.metrics import predicted_labels
+from neuronet.train.metrics import predicted_labels, probabilities
 
 __all__ = ["LoadedRun", "load_run", "evaluate_run", "predict_file"]
 
@@ -40,10 +40,11 @@ class LoadedRun:
         return loss_task(self.config.train.loss or default_loss(self.meta["task"]))
 
     @torch.no_grad()
-    def outputs(self, x: torch.Tensor) -> torch.Tensor:
-        """Raw model outputs for unscaled features `x` (N, *input_shape)."""
+    def outputs(self, x: torch.Tensor, scaled: bool = False) -> torch.Tensor:
+        """Raw model outputs for features `x` (N, *input_shape); `scaled`: already scaled."""
         self.model.eval()
-        return torch.cat([self.model(chunk) for chunk in self.scaler.transform_x(x).split(1024)])
+        x = x if scaled else self.scaler.transform_x(x)
+        return torch.cat([self.model(chunk) for chunk in x.split(1024)])
 
 
 def load_run(path: str | Path) -> LoadedRun:
@@ -99,11 +100,7 @@ def predict_file(path: str | Path, file: str | Path) -> pd.DataFrame:
         return pd.DataFrame(values, columns=[f"prediction_{n}" if len(names) > 1 else "prediction" for n in names])
     classes = run.meta["class_names"]
     labels = predicted_labels(out, run.kind).numpy()
-    if run.kind == "binary":
-        p1 = torch.sigmoid(out.reshape(len(out), -1)[:, 0])
-        proba = torch.stack([1 - p1, p1], 1).numpy()
-    else:
-        proba = torch.softmax(out, 1).numpy()
+    proba = probabilities(out, run.kind).numpy()
     frame = pd.DataFrame({"prediction": [classes[i] for i in labels]})
     for i, name in enumerate(classes):
         frame[f"p_{name}"] = proba[:, i]
@@ -120,7 +117,7 @@ def evaluate_run(path: str | Path, file: str | Path | None = None) -> dict[str, 
         prep = prepare(run.config, run.scaler)
         if prep.test is None:
             raise DataError(f"Run {run.files.root} was trained with data.test = 0, so it has no test split; pass a file.")
-        out, y = _outputs_scaled(run, prep.test.x), prep.test.y
+        out, y = run.outputs(prep.test.x, scaled=True), prep.test.y
         y = run.scaler.inverse_target(y) if run.kind == "regression" else y
     else:
         target = run.config.data.target
@@ -141,9 +138,3 @@ def evaluate_run(path: str | Path, file: str | Path | None = None) -> dict[str, 
     if run.kind == "regression":
         out = run.scaler.inverse_target(out)
     return compute_metrics(default_metrics(run.kind, full=True), out, y, run.kind)
-
-
-@torch.no_grad()
-def _outputs_scaled(run: LoadedRun, x_scaled: torch.Tensor) -> torch.Tensor:
-    run.model.eval()
-    return torch.cat([run.model(chunk) for chunk in x_scaled.split(1024)])

@@ -3,27 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from neuronet.atomic import write_text
 from neuronet.errors import DataError
 
-__all__ = ["RunFiles", "write_text", "write_json", "read_json"]
-
-
-def write_text(path: Path, text: str) -> None:
-    """Write `text` to `path` atomically: readers see the old file or the whole new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+__all__ = ["RunFiles", "read_json", "write_json"]
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -12,7 +12,8 @@ from typing import Any
 from neuronet.config import RunConfig, load_config, to_yaml
 from neuronet.datasets import Scaler
 from neuronet.errors import ConfigError, TrainingDivergedError
-from neuronet.runs.files import RunFiles, read_json, write_json, write_text
+from neuronet.atomic import write_text
+from neuronet.runs.files import RunFiles, read_json, write_json
 from neuronet.runs.plots import plot_confusion_matrix, plot_curves, plot_regression
 from neuronet.runs.prepare import Prepared, make_trainer, prepare
 from neuronet.runs.report import render_report

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -13,6 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.metrics import confusion_matrix  # noqa: E402
 
+from neuronet.atomic import atomic_path  # noqa: E402
 from neuronet.train import History  # noqa: E402
 
 __all__ = ["plot_curves", "plot_confusion_matrix", "plot_regression", "save_figure"]
@@ -20,15 +19,11 @@ __all__ = ["plot_curves", "plot_confusion_matrix", "plot_regression", "save_figu
 
 def save_figure(fig: plt.Figure, path: Path) -> Path:
     """Save a figure as PNG atomically and close it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight")
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
     finally:
         plt.close(fig)
-        Path(tmp).unlink(missing_ok=True)
     return path
 
 

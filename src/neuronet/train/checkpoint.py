@@ -8,14 +8,13 @@ tensor is replaced by a reference, and a flat {key: tensor} table for safetensor
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
 
+from neuronet.atomic import atomic_path
 from neuronet.errors import DataError
 
 __all__ = ["split_tensors", "join_tensors", "save_state", "load_state", "atomic_save_file"]
@@ -52,17 +51,9 @@ def join_tensors(tree: Any, tensors: dict[str, torch.Tensor]) -> Any:
 
 
 def atomic_save_file(tensors: dict[str, torch.Tensor], path: str | Path, metadata: dict[str, str] | None = None) -> None:
-    """Write a safetensors file through a temporary file + rename, so it is never half-written."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write a safetensors file atomically (temporary file + rename)."""
+    with atomic_path(path) as tmp:
+        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp), metadata=metadata)
 
 
 def save_state(path: str | Path, state: dict[str, Any]) -> None:

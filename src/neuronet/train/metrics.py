@@ -16,7 +16,7 @@ from sklearn import metrics as skm
 from neuronet.errors import ConfigError
 from neuronet.registry import Registry
 
-__all__ = ["METRICS", "Metric", "check_metrics", "compute_metrics", "default_metrics", "predicted_labels"]
+__all__ = ["METRICS", "Metric", "check_metrics", "compute_metrics", "default_metrics", "predicted_labels", "probabilities"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,14 @@ def predicted_labels(outputs: torch.Tensor, kind: str) -> torch.Tensor:
     if kind == "binary":
         return (outputs.reshape(len(outputs), -1)[:, 0] > 0).long()
     return outputs.argmax(dim=1)
+
+
+def probabilities(outputs: torch.Tensor, kind: str) -> torch.Tensor:
+    """Class probabilities (N, classes) from logits: softmax, or [1 - p, p] for one binary logit."""
+    if kind == "binary":
+        p = torch.sigmoid(outputs.reshape(len(outputs), -1)[:, 0])
+        return torch.stack([1 - p, p], dim=1)
+    return torch.softmax(outputs, dim=1)
 
 
 def _labels(fn: Callable) -> Callable:

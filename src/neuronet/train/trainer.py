@@ -24,7 +24,7 @@ from neuronet.optim import Schedule, build_optimizer, build_schedule
 from neuronet.train.callbacks import EVENTS, Callback
 from neuronet.train.checkpoint import atomic_save_file, load_state, save_state
 from neuronet.train.history import History
-from neuronet.train.metrics import check_metrics, compute_metrics, default_metrics, predicted_labels
+from neuronet.train.metrics import check_metrics, compute_metrics, default_metrics, predicted_labels, probabilities
 from neuronet.train.progress import ProgressBar
 
 __all__ = ["Trainer", "resolve_device"]
@@ -310,11 +310,7 @@ class Trainer:
         """Class probabilities (N, classes); for a binary model, P(class 1) as (N, 2)."""
         if self.kind == "regression":
             raise ConfigError("predict_proba needs a classification model (cross_entropy or binary_cross_entropy loss).")
-        out = self._forward_all(data)
-        if self.kind == "binary":
-            p = torch.sigmoid(out.reshape(len(out), -1)[:, 0])
-            return torch.stack([1 - p, p], dim=1)
-        return torch.softmax(out, dim=1)
+        return probabilities(self._forward_all(data), self.kind)
 
     def _forward_all(self, data: Data | torch.Tensor) -> torch.Tensor:
         if isinstance(data, torch.Tensor):
