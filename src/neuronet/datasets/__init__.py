@@ -17,10 +17,14 @@ from neuronet.datasets.builtin import DATASETS, read_idx
 from neuronet.datasets.dataset import Dataset, Task
 from neuronet.datasets.files import TABLE_SUFFIXES, load_table, read_table, table_features
 from neuronet.datasets.preprocessing import SCALINGS, Scaler
+from neuronet.datasets.sequences import forecast_split, make_windows
+from neuronet.datasets.text import load_text_table, text_dataset
+from neuronet.datasets.vocab import Vocabulary, tokenize
 
 __all__ = [
     "DATASETS", "Dataset", "SCALINGS", "Scaler", "TABLE_SUFFIXES", "Task", "epoch_permutation", "load",
-    "load_table", "names", "num_batches", "read_idx", "read_table", "table_features", "tensor_batches",
+    "Vocabulary", "forecast_split", "load_table", "load_text_table", "make_windows", "names", "num_batches",
+    "read_idx", "read_table", "table_features", "tensor_batches", "text_dataset", "tokenize",
 ]
 
 

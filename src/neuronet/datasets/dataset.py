@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 
+from neuronet.datasets.vocab import Vocabulary
 from neuronet.errors import ConfigError, DataError
 
 __all__ = ["Dataset", "Task"]
@@ -34,6 +35,9 @@ class Dataset(torch.utils.data.Dataset):
         target_names: One name per target column (regression only).
         official_test: A test set published with the data (e.g. Fashion-MNIST's 10k);
             `split` then uses it instead of carving one out.
+        vocab: The vocabulary of token-id inputs (text), saved with a run.
+        ordered: Rows are in time order: `split` keeps the order and takes validation and
+            test data from the end (train on the past, evaluate on the future).
 
     Example:
         >>> ds = Dataset(torch.zeros(4, 2), torch.tensor([0, 1, 0, 1]), "classification")
@@ -49,6 +53,8 @@ class Dataset(torch.utils.data.Dataset):
     class_names: list[str] | None = None
     target_names: list[str] | None = None
     official_test: Dataset | None = field(default=None, repr=False)
+    vocab: Vocabulary | None = field(default=None, repr=False)
+    ordered: bool = False
 
     def __post_init__(self) -> None:
         if self.task not in ("classification", "regression"):
@@ -74,11 +80,23 @@ class Dataset(torch.utils.data.Dataset):
         return tuple(self.x.shape[1:])
 
     @property
+    def layout(self) -> str:
+        """'tokens' (N, T) ids, 'table' (N, F), 'sequence' (N, T, F) or 'image' (N, C, H, W)."""
+        if not self.x.is_floating_point():
+            return "tokens"
+        return {2: "table", 3: "sequence", 4: "image"}.get(self.x.ndim, "tensor")
+
+    @property
     def num_outputs(self) -> int:
         """Number of classes (classification) or target columns (regression)."""
         if self.task == "classification":
             return len(self.class_names or [])
         return int(self.y.shape[1])
+
+    def model_inputs(self) -> dict[str, Any]:
+        """What a model constructor may need from the data: shape, outputs, vocabulary size."""
+        extra = {"vocab_size": len(self.vocab), "pad_index": self.vocab.pad_index} if self.vocab else {}
+        return {"input_shape": self.input_shape, "num_outputs": self.num_outputs, **extra}
 
     def meta(self) -> dict[str, Any]:
         """JSON-ready metadata: enough to rebuild a model and read a prediction file."""
@@ -90,6 +108,9 @@ class Dataset(torch.utils.data.Dataset):
             "feature_names": self.feature_names,
             "class_names": self.class_names,
             "target_names": self.target_names,
+            "ordered": self.ordered,
+            "layout": self.layout,
+            "vocab": self.vocab.to_dict() if self.vocab else None,
         }
 
     # --- torch Dataset protocol ----------------------------------------------------
@@ -123,7 +144,8 @@ class Dataset(torch.utils.data.Dataset):
         """Split into train / validation / test parts, stratified for classification.
 
         Fractions are of the whole data set. Where the data has an official test set, it is
-        the test part and `test` must be left at its default or 0.
+        the test part (`test` is then ignored). Time-ordered data (`ordered`) is not
+        shuffled: validation and test are the last rows.
 
         Args:
             val: Fraction for validation (0 for none).
@@ -155,7 +177,7 @@ class Dataset(torch.utils.data.Dataset):
         fixed_test = self.official_test
         if fixed_test is not None:
             test = 0.0
-        stratify = self.task == "classification" if stratify is None else stratify
+        stratify = self.task == "classification" and not self.ordered if stratify is None else stratify
         labels = self.y.cpu().numpy() if stratify else None
         idx = np.arange(len(self))
         rest, test_idx = self._cut(idx, labels, test, seed)
@@ -167,6 +189,9 @@ class Dataset(torch.utils.data.Dataset):
     def _cut(self, idx: np.ndarray, labels: np.ndarray | None, frac: float, seed: int):
         if frac == 0:
             return idx, np.array([], dtype=int)
+        if self.ordered:  # the future is held out: the last rows, in order
+            n_out = max(1, round(len(idx) * frac))
+            return idx[:-n_out], idx[-n_out:]
         try:
             return train_test_split(idx, test_size=frac, random_state=seed, stratify=labels)
         except ValueError as err:

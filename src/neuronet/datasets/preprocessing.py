@@ -17,8 +17,8 @@ SCALINGS = ("standard", "minmax", "none")
 class Scaler:
     """Scale features (and regression targets) with statistics of the training data.
 
-    Statistics are per feature for tabular data (N, F) and per channel for images
-    (N, C, H, W). Follows the scikit-learn contract: `__init__` stores arguments, `fit`
+    Statistics are per feature for tabular data (N, F) and sequences (N, T, F), and per
+    channel for images (N, C, H, W); token ids are left alone. Follows the scikit-learn contract: `__init__` stores arguments, `fit`
     returns self, learned state ends in `_`.
 
     Args:
@@ -41,8 +41,11 @@ class Scaler:
         """Learn the statistics from `data` (the training split)."""
         if self.method not in SCALINGS:
             raise ConfigError(f"The 'method' parameter of Scaler must be one of {', '.join(SCALINGS)}. Got {self.method!r} instead.")
+        if data.layout == "tokens":  # token ids are categories, never scaled
+            self.method = "none"
         x = data.x.double()
-        dims = [0] + list(range(2, x.ndim))  # keep dim 1: features or channels
+        self.feature_dim_ = x.ndim - 1 if data.layout == "sequence" else 1  # features / channels
+        dims = [d for d in range(x.ndim) if d != self.feature_dim_]
         if self.method == "standard":
             self.shift_ = x.mean(dim=dims)
             self.scale_ = x.std(dim=dims, unbiased=False)
@@ -50,8 +53,8 @@ class Scaler:
             self.shift_ = x.amin(dim=dims)
             self.scale_ = x.amax(dim=dims) - self.shift_
         else:
-            self.shift_ = torch.zeros(x.shape[1], dtype=torch.float64)
-            self.scale_ = torch.ones(x.shape[1], dtype=torch.float64)
+            self.shift_ = torch.zeros(x.shape[self.feature_dim_], dtype=torch.float64)
+            self.scale_ = torch.ones(x.shape[self.feature_dim_], dtype=torch.float64)
         self.scale_ = torch.where(self.scale_ > 0, self.scale_, torch.ones_like(self.scale_))
         if data.task == "regression" and self.scale_target and self.method != "none":
             y = data.y.double()
@@ -66,11 +69,15 @@ class Scaler:
             raise NotFittedError("This Scaler is not fitted yet; call fit(train) first.")
 
     def _view(self, t: torch.Tensor, ndim: int) -> torch.Tensor:
-        return t.view(1, -1, *([1] * (ndim - 2))).float()
+        shape = [1] * ndim
+        shape[self.feature_dim_] = -1
+        return t.view(shape).float()
 
     def transform_x(self, x: torch.Tensor) -> torch.Tensor:
-        """Scale a feature tensor of shape (N, F) or (N, C, ...)."""
+        """Scale features: (N, F) tables, (N, C, H, W) images per channel, (N, T, F) sequences per feature."""
         self._check()
+        if self.method == "none" or not x.is_floating_point():
+            return x
         return (x - self._view(self.shift_, x.ndim).to(x.device)) / self._view(self.scale_, x.ndim).to(x.device)
 
     def transform(self, data: Dataset) -> Dataset:
@@ -91,7 +98,8 @@ class Scaler:
         """JSON-ready state."""
         self._check()
         as_list = lambda t: None if t is None else t.tolist()  # noqa: E731
-        return {"method": self.method, "scale_target": self.scale_target, "shift": as_list(self.shift_),
+        return {"method": self.method, "scale_target": self.scale_target, "feature_dim": self.feature_dim_,
+                "shift": as_list(self.shift_),
                 "scale": as_list(self.scale_), "target_mean": as_list(self.target_mean_),
                 "target_std": as_list(self.target_std_)}
 
@@ -101,5 +109,6 @@ class Scaler:
         scaler = cls(state["method"], state["scale_target"])
         as_t = lambda v: None if v is None else torch.tensor(v, dtype=torch.float64)  # noqa: E731
         scaler.shift_, scaler.scale_ = as_t(state["shift"]), as_t(state["scale"])
+        scaler.feature_dim_ = state["feature_dim"]
         scaler.target_mean_, scaler.target_std_ = as_t(state["target_mean"]), as_t(state["target_std"])
         return scaler

@@ -1,0 +1,123 @@
+"""Sequences: sliding windows for forecasting, and real time-series data sets.
+
+Airline passengers, GunPoint (sktime) and MNIST-1D (mnist1d) ship inside their packages
+and load offline; a missing package gets a message saying how to install it.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+import torch
+
+from neuronet.datasets.builtin import DATASETS
+from neuronet.datasets.dataset import Dataset
+from neuronet.errors import ConfigError, DataError
+
+__all__ = ["make_windows", "forecast_split", "require"]
+
+
+def require(module: str, package: str):
+    """Import `module`, or raise a DataError saying which package to install."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        raise DataError(f"This data set needs the '{package}' package ({err}); install it with "
+                        f"`pip install {package}` or `pip install 'neuronet[data]'`.") from None
+
+
+def make_windows(series: torch.Tensor, input_len: int, horizon: int = 1, stride: int = 1,
+                 many_to_many: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sliding windows over a series (T,) or (T, F).
+
+    Args:
+        series: The values in time order.
+        input_len: Time steps the model sees.
+        horizon: Steps ahead to predict (many-to-one: the next `horizon` values of feature 0).
+        stride: Step between window starts.
+        many_to_many: Targets are the next value at every input step, shape (N, input_len, F).
+
+    Returns:
+        x (N, input_len, F) and y (N, horizon) or (N, input_len, F).
+
+    Example:
+        >>> x, y = make_windows(torch.arange(6.0), input_len=3, horizon=2)
+        >>> x[:, :, 0].tolist(), y.tolist()
+        ([[0.0, 1.0, 2.0], [1.0, 2.0, 3.0]], [[3.0, 4.0], [4.0, 5.0]])
+    """
+    if series.ndim == 1:
+        series = series.unsqueeze(1)
+    span = input_len + (1 if many_to_many else horizon)
+    if input_len < 1 or horizon < 1 or stride < 1:
+        raise ConfigError(f"input_len, horizon and stride must be >= 1; got {input_len}, {horizon}, {stride}.")
+    if len(series) < span:
+        raise DataError(f"A series of {len(series)} steps is too short for windows of {input_len} inputs + {horizon} ahead.")
+    starts = range(0, len(series) - span + 1, stride)
+    x = torch.stack([series[s:s + input_len] for s in starts])
+    if many_to_many:
+        return x, torch.stack([series[s + 1:s + input_len + 1] for s in starts])
+    return x, torch.stack([series[s + input_len:s + input_len + horizon, 0] for s in starts])
+
+
+def forecast_split(series: torch.Tensor, input_len: int, horizon: int, test_len: int, name: str) -> Dataset:
+    """Windows whose targets lie before the last `test_len` steps train; the rest test.
+
+    Test windows may read inputs from the training period (that is the past), never the
+    other way round. Returns the training windows with the test windows as `official_test`.
+    """
+    x, y = make_windows(series, input_len, horizon)
+    target_start = torch.arange(len(x)) + input_len  # index of each window's first target
+    cut = len(series) - test_len
+    train = (target_start + horizon - 1) < cut
+    test = target_start >= cut
+    if not train.any() or not test.any():
+        raise DataError(f"{name}: {len(series)} steps leave no training or test windows with input_len "
+                        f"{input_len}, horizon {horizon} and test_len {test_len}.")
+    target_names = [f"t+{h + 1}" for h in range(horizon)]
+    ds = Dataset(x[train], y[train], "regression", name, target_names=target_names, ordered=True)
+    ds.official_test = Dataset(x[test], y[test], "regression", name, target_names=target_names, ordered=True)
+    return ds
+
+
+@DATASETS.register("airline", "Monthly airline passengers 1949-1960 (log), forecasting windows; last 24 months test (sktime).")
+def airline(input_len: int = 24, horizon: int = 1, test_len: int = 24) -> Dataset:
+    """Forecasting windows over log(passengers): inputs (N, input_len, 1), targets (N, horizon)."""
+    datasets = require("sktime.datasets", "sktime")
+    values = torch.tensor(np.log(datasets.load_airline().to_numpy(dtype=np.float64)), dtype=torch.float32)
+    return forecast_split(values, input_len, horizon, test_len, "airline")
+
+
+def _sktime_classification(name: str, loader: str) -> Dataset:
+    datasets = require("sktime.datasets", "sktime")
+    parts = {}
+    for part in ("train", "test"):
+        x, y = getattr(datasets, loader)(split=part, return_X_y=True, return_type="numpy3D")
+        parts[part] = (torch.tensor(x, dtype=torch.float32).transpose(1, 2), np.asarray(y).astype(str))  # (N, T, F)
+    classes = sorted(set(parts["train"][1]))
+    code = {c: i for i, c in enumerate(classes)}
+    made = {p: Dataset(x, torch.tensor([code[v] for v in y]), "classification", name, class_names=classes)
+            for p, (x, y) in parts.items()}
+    made["train"].official_test = made["test"]
+    return made["train"]
+
+
+@DATASETS.register("gunpoint", "GunPoint: 150-step motion series, 2 classes, 50 train / 150 test (sktime).")
+def gunpoint() -> Dataset:
+    return _sktime_classification("gunpoint", "load_gunpoint")
+
+
+@DATASETS.register("mnist1d", "MNIST-1D: 40-step procedurally generated signals, 10 classes, 4000 / 1000 (mnist1d).")
+def mnist1d(seed: int = 42) -> Dataset:
+    """MNIST-1D made locally with the package's own generator (no download)."""
+    data = require("mnist1d.data", "mnist1d")
+    args = data.get_dataset_args()
+    args.seed = seed
+    made = data.make_dataset(args)
+    as_x = lambda a: torch.tensor(np.asarray(a), dtype=torch.float32).unsqueeze(2)  # noqa: E731  (N, 40, 1)
+    classes = [str(i) for i in range(10)]
+    train = Dataset(as_x(made["x"]), torch.tensor(made["y"], dtype=torch.long), "classification", "mnist1d",
+                    class_names=classes)
+    train.official_test = Dataset(as_x(made["x_test"]), torch.tensor(made["y_test"], dtype=torch.long),
+                                  "classification", "mnist1d", class_names=classes)
+    return train
