@@ -1,12 +1,22 @@
-"""Model zoo, registered by name. Every model is a plain `torch.nn.Module`.
+"""Model zoo, registered by name. Every model is a plain `torch.nn.Module`, one readable file each.
 
 Example:
     >>> import neuronet as nt
     >>> model = nt.models.build_model("cnn", (1, 8, 8), 10)
 """
 
+from neuronet.models.autoencoder import VAE, Autoencoder, ConvAutoencoder, anomaly_scores
 from neuronet.models.cnn import CNN
+from neuronet.models.gan import DCGAN
 from neuronet.models.mlp import MLP
+from neuronet.models.perceptron import Perceptron, perceptron_rule
+from neuronet.models.recurrent import GRU, LSTM, RNN, RecurrentNet
 from neuronet.models.registry import MODELS, as_shape, build_model, init_seed
+from neuronet.models.resnet import ResNet
+from neuronet.models.transformer import MultiHeadSelfAttention, TransformerEncoder
+from neuronet.models.vgg import VGG
 
-__all__ = ["CNN", "MLP", "MODELS", "as_shape", "build_model", "init_seed"]
+__all__ = [
+    "CNN", "DCGAN", "VAE", "Autoencoder", "ConvAutoencoder", "anomaly_scores", "GRU", "LSTM", "MLP", "MODELS", "MultiHeadSelfAttention", "Perceptron", "RNN", "RecurrentNet", "ResNet",
+    "TransformerEncoder", "VGG", "as_shape", "build_model", "init_seed", "perceptron_rule",
+]

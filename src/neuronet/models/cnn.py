@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from neuronet.models.layers import conv_block
 from neuronet.models.registry import MODELS, as_shape, init_seed
 from neuronet.nn.activations import activation as make_activation
 
@@ -61,10 +62,7 @@ class CNN(nn.Module):
         blocks: list[nn.Module] = []
         with init_seed(seed):
             for out_c in channels:
-                blocks.append(nn.Conv2d(c, out_c, kernel_size, padding=kernel_size // 2, bias=not batch_norm))
-                if batch_norm:
-                    blocks.append(nn.BatchNorm2d(out_c))
-                blocks.append(make_activation(activation))
+                blocks.append(conv_block(c, out_c, kernel_size, batch_norm=batch_norm, activation=activation))
                 if min(h, w) >= 2:
                     blocks.append(nn.MaxPool2d(2))
                     h, w = h // 2, w // 2

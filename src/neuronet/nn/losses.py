@@ -10,7 +10,7 @@ from torch import nn
 
 from neuronet.registry import Registry
 
-__all__ = ["LOSSES", "BinaryCrossEntropy", "loss_fn", "loss_task"]
+__all__ = ["LOSSES", "BinaryCrossEntropy", "VAELoss", "loss_fn", "loss_task"]
 
 LOSSES: Registry[Callable[..., nn.Module]] = Registry("loss")
 
@@ -25,16 +25,44 @@ class BinaryCrossEntropy(nn.BCEWithLogitsLoss):
         return super().forward(input, target.to(input.dtype).view_as(input))
 
 
+class VAELoss(nn.Module):
+    """Negative ELBO of a VAE: reconstruction error + beta * KL(q(z|x) || N(0, I)).
+
+    Takes the VAE's (reconstruction, mu, logvar) and the input. Both terms are summed over
+    features and averaged over the batch: KL = -1/2 * sum(1 + logvar - mu^2 - exp(logvar)).
+
+    Args:
+        reconstruction: "bce" (data in [0, 1], sigmoid outputs) or "mse".
+        beta: Weight of the KL term (beta-VAE).
+    """
+
+    def __init__(self, reconstruction: str = "bce", beta: float = 1.0) -> None:
+        super().__init__()
+        if reconstruction not in ("bce", "mse"):
+            raise ValueError(f"reconstruction must be 'bce' or 'mse', got {reconstruction!r}")
+        self.reconstruction, self.beta = reconstruction, beta
+
+    def forward(self, outputs: tuple[torch.Tensor, torch.Tensor, torch.Tensor], target: torch.Tensor) -> torch.Tensor:
+        recon, mu, logvar = outputs
+        if self.reconstruction == "bce":
+            error = nn.functional.binary_cross_entropy(recon, target, reduction="sum")
+        else:
+            error = nn.functional.mse_loss(recon, target, reduction="sum")
+        kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+        return (error + self.beta * kl) / len(target)
+
+
 for _name, _factory, _help in [
     ("mse", nn.MSELoss, "Mean squared error, mean((y - y_hat)^2)."),
     ("mae", nn.L1Loss, "Mean absolute error, mean(|y - y_hat|)."),
     ("huber", nn.HuberLoss, "Squared error below `delta`, absolute error above (robust to outliers)."),
     ("binary_cross_entropy", BinaryCrossEntropy, "Binary cross-entropy on logits (one output, 0/1 targets)."),
     ("cross_entropy", nn.CrossEntropyLoss, "Softmax + negative log-likelihood on logits (class-index targets)."),
+    ("vae", VAELoss, "Negative ELBO of a VAE: reconstruction + KL divergence (outputs: recon, mu, logvar)."),
 ]:
     LOSSES.add(_name, _factory, _help)
 
-_CLASSIFICATION_LOSSES = {"cross_entropy": "multiclass", "binary_cross_entropy": "binary"}
+_KINDS = {"cross_entropy": "multiclass", "binary_cross_entropy": "binary", "vae": "reconstruction"}
 
 
 def loss_fn(name: str | nn.Module | Callable, **kwargs: Any) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
@@ -50,9 +78,8 @@ def loss_fn(name: str | nn.Module | Callable, **kwargs: Any) -> Callable[[torch.
 
 
 def loss_task(name: str | object) -> str:
-    """'multiclass', 'binary' or 'regression': what predictions of a model trained with this loss mean."""
-    if isinstance(name, nn.CrossEntropyLoss):
-        return "multiclass"
-    if isinstance(name, nn.BCEWithLogitsLoss):
-        return "binary"
-    return _CLASSIFICATION_LOSSES.get(name, "regression") if isinstance(name, str) else "regression"
+    """What outputs of a model trained with this loss mean: 'multiclass', 'binary', 'reconstruction' or 'regression'."""
+    for cls, kind in ((nn.CrossEntropyLoss, "multiclass"), (nn.BCEWithLogitsLoss, "binary"), (VAELoss, "reconstruction")):
+        if isinstance(name, cls):
+            return kind
+    return _KINDS.get(name, "regression") if isinstance(name, str) else "regression"

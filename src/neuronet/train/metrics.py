@@ -94,6 +94,8 @@ for _name, _metric in {
 
 def default_metrics(kind: str, full: bool = False) -> list[str]:
     """The metrics reported by default for a prediction kind (`full`: the final report's set)."""
+    if kind == "reconstruction":
+        return []
     if kind == "regression":
         return ["mae", "rmse", "r2"] if full else ["mae"]
     return ["accuracy", "balanced_accuracy", "precision", "recall", "f1"] if full else ["accuracy"]

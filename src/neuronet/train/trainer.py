@@ -232,6 +232,7 @@ class Trainer:
         losses, outputs, targets, lrs = [], [], [], []
         per_step = self.schedule is not None and self.schedule.interval == "step"
         on_cpu = self.device.type == "cpu"
+        keep_outputs = self.train_metrics and bool(self.metrics)
         before, after = self._by_event["before_batch"], self._by_event["after_batch"]
         lr = self.optimizer.param_groups[0]["lr"]
         for x, y in self.batches(train, shuffle=True, epoch=epoch):
@@ -242,7 +243,7 @@ class Trainer:
                 lrs.append(self.optimizer.param_groups[0]["lr"])  # the LR this step used
                 self.schedule.step()
             losses.append(loss.item() if on_cpu else loss)  # on a GPU, no sync per step
-            if self.train_metrics:
+            if keep_outputs:
                 outputs.append(out)
                 targets.append(y)
             for cb in after:
@@ -253,8 +254,9 @@ class Trainer:
         if not torch.isfinite(step_losses).all():
             self._diverged(epoch, step_losses, last_good)
         logs: dict[str, Any] = {"epoch": epoch + 1, "train_loss": float(step_losses.mean())}
-        if self.train_metrics:
+        if keep_outputs:
             logs.update(compute_metrics(self.metrics, torch.cat(outputs), torch.cat(targets), self.kind, "train_"))
+        logs.update(self.epoch_logs())
         if val is not None:
             logs.update({f"val_{k}": v for k, v in self.evaluate(val).items()})
         logs["time"] = time.perf_counter() - start
@@ -264,6 +266,10 @@ class Trainer:
             self.schedule.step(logs.get(self.schedule.monitor) if self.schedule.monitor else None)
         self.history.log_epoch(logs)  # the same dict: callbacks may add keys (e.g. lr)
         self._emit("after_epoch", logs)
+
+    def epoch_logs(self) -> dict[str, float]:
+        """Extra entries for the epoch record; subclasses (e.g. GANTrainer) add their own."""
+        return {}
 
     def _seed_global_rng(self, seed: int) -> None:
         # torch.manual_seed also walks every accelerator backend (~80 µs); seed only what is used.
@@ -291,6 +297,8 @@ class Trainer:
         for x, y in self.batches(data, shuffle=False, batch_size=max(self.batch_size, 1024)):
             outs.append(self.model(x))
             ys.append(y)
+        if isinstance(outs[0], tuple):  # e.g. a VAE's (reconstruction, mu, logvar)
+            return tuple(torch.cat(parts) for parts in zip(*outs)), torch.cat(ys)
         return torch.cat(outs), torch.cat(ys)
 
     def evaluate(self, data: Data, metrics: Sequence[str] | None = None) -> dict[str, float]:
@@ -322,17 +330,16 @@ class Trainer:
         """Write the model's weights to a safetensors file (atomically)."""
         atomic_save_file(dict(self.model.state_dict()), path)
 
-    def save_checkpoint(self, path: str | Path) -> None:
+    def state_dict(self) -> dict[str, Any]:
         """Everything needed to resume: weights, optimizer, schedule, epoch, history, callbacks."""
-        save_state(path, {
+        return {
             "model": dict(self.model.state_dict()), "optimizer": self.optimizer.state_dict(),
             "schedule": self.schedule.state_dict() if self.schedule else None, "epoch": self.epoch,
             "history": self.history.to_dict(), "callbacks": [cb.state_dict() for cb in self.callbacks],
-        })
+        }
 
-    def load_checkpoint(self, path: str | Path) -> None:
-        """Restore a `save_checkpoint` file; `fit` then continues with the next epoch."""
-        state = load_state(path, self.device)
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what `state_dict` returned; `fit` then continues with the next epoch."""
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self._pending_schedule_state = state["schedule"]
@@ -341,3 +348,11 @@ class Trainer:
         self.history = History.from_dict(state["history"])
         for cb, cb_state in zip(self.callbacks, state["callbacks"]):
             cb.load_state_dict(cb_state)
+
+    def save_checkpoint(self, path: str | Path) -> None:
+        """Write `state_dict()` to a safetensors file (tensors) with JSON metadata (the rest)."""
+        save_state(path, self.state_dict())
+
+    def load_checkpoint(self, path: str | Path) -> None:
+        """Restore a `save_checkpoint` file."""
+        self.load_state_dict(load_state(path, self.device))

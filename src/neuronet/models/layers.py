@@ -1,0 +1,26 @@
+"""Small building blocks shared by the model files (defined once, used everywhere)."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from neuronet.nn.activations import activation as make_activation
+
+__all__ = ["conv_block"]
+
+
+def conv_block(in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1, batch_norm: bool = True,
+               activation: str | None = "relu") -> nn.Sequential:
+    """Conv2d ('same' padding) → [BatchNorm2d] → [activation].
+
+    Example:
+        >>> [type(m).__name__ for m in conv_block(1, 8)]
+        ['Conv2d', 'BatchNorm2d', 'ReLU']
+    """
+    layers: list[nn.Module] = [nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride,
+                                         padding=kernel_size // 2, bias=not batch_norm)]
+    if batch_norm:
+        layers.append(nn.BatchNorm2d(out_channels))
+    if activation:
+        layers.append(make_activation(activation))
+    return nn.Sequential(*layers)
