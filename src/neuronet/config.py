@@ -60,12 +60,16 @@ class DataConfig(_Strict):
 
     source: str = Field("digits", description="Built-in data set name, or a path to a .csv / .parquet file.")
     target: str | None = Field(None, description="Target column (files only).")
+    text: str | None = Field(None, description="Text column (files only): the inputs are its words.")
     task: Literal["classification", "regression"] | None = Field(None, description="Default: inferred.")
     data_dir: str | None = Field(None, description="Folder of a built-in set's files (fashion_mnist).")
-    limit: int | None = Field(None, gt=0, description="Use only the first N training examples (fashion_mnist).")
+    limit: int | None = Field(None, gt=0, description="Use only the first N training examples (fashion_mnist, tweets).")
+    options: dict[str, Any] = Field(default_factory=dict,
+                                    description="Other arguments of the data set's loader, e.g. {input_len: 36} for airline.")
     val: float = Field(0.1, ge=0, lt=1, description="Validation fraction.")
     test: float = Field(0.2, ge=0, lt=1, description="Test fraction (ignored where the set has an official test part).")
-    scale: Literal["standard", "minmax", "none"] = Field("standard", description=f"Feature scaling: {', '.join(SCALINGS)}.")
+    scale: Literal["standard", "minmax", "none"] | None = Field(
+        None, description=f"Feature scaling: {', '.join(SCALINGS)} (default: standard; none for autoencoders and GANs).")
 
     @field_validator("source")
     @classmethod

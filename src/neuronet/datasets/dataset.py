@@ -130,6 +130,11 @@ class Dataset(torch.utils.data.Dataset):
         """A new Dataset with other tensors and the same metadata."""
         return replace(self, x=x, y=self.y if y is None else y)
 
+    def unlabelled(self) -> Dataset:
+        """The same inputs with themselves as targets, for autoencoders and GANs (no labels used)."""
+        test = self.official_test.unlabelled() if self.official_test is not None else None
+        return replace(self, y=self.x, task="regression", class_names=None, target_names=None, official_test=test)
+
     def to(self, device: torch.device | str) -> Dataset:
         """The same data on `device` (used by the Trainer for in-memory batching)."""
         return replace(self, x=self.x.to(device), y=self.y.to(device))

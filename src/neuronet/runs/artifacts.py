@@ -14,7 +14,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from neuronet.config import RunConfig, load_config
-from neuronet.datasets import TABLE_SUFFIXES, Scaler, load_table, table_features
+from neuronet.datasets import TABLE_SUFFIXES, Scaler, Vocabulary, load_table, read_table, table_features
 from neuronet.errors import DataError
 from neuronet.nn import loss_task
 from neuronet.runs.files import RunFiles, read_json
@@ -37,7 +37,7 @@ class LoadedRun:
 
     @property
     def kind(self) -> str:
-        return loss_task(self.config.train.loss or default_loss(self.meta["task"]))
+        return loss_task(self.config.train.loss or default_loss(self.meta["task"], self.config.model.type))
 
     @torch.no_grad()
     def outputs(self, x: torch.Tensor, scaled: bool = False) -> torch.Tensor:
@@ -62,8 +62,10 @@ def load_run(path: str | Path) -> LoadedRun:
     config = load_config(files.config)
     state = read_json(files.preprocessing)
     meta = state["data"]
-    loss = config.train.loss or default_loss(meta["task"])
-    model = configured_model(config, meta["input_shape"], meta["num_outputs"], loss)
+    loss = config.train.loss or default_loss(meta["task"], config.model.type)
+    vocab = meta.get("vocab")
+    inputs = {**meta, **({"vocab_size": len(vocab["tokens"]), "pad_index": 0} if vocab else {})}
+    model = configured_model(config, inputs, loss)
     model.load_state_dict(load_file(str(files.weights)))
     return LoadedRun(files, config, meta, Scaler.from_dict(state["scaler"]), model)
 
@@ -80,6 +82,12 @@ def _read_inputs(run: LoadedRun, path: Path) -> torch.Tensor:
         return torch.as_tensor(array, dtype=torch.float32).reshape(-1, *shape)
     if path.suffix.lower() not in TABLE_SUFFIXES:
         raise DataError(f"Input file {path} must be .csv, .parquet or .npy, not '{path.suffix}'.")
+    if run.meta.get("vocab"):  # a text model: read the text column and encode it with the run's vocabulary
+        column = run.config.data.text or "text"
+        frame = read_table(path)
+        if column not in frame.columns:
+            raise DataError(f"{path} has no '{column}' column with the texts to classify.")
+        return Vocabulary.from_dict(run.meta["vocab"]).encode(frame[column].astype(str), shape[0])
     names = run.meta["feature_names"]
     if not names:
         raise DataError(f"The data set '{run.meta['name']}' has no named features; pass a .npy array shaped {shape}.")

@@ -17,7 +17,7 @@ from neuronet.runs.files import RunFiles, read_json, write_json
 from neuronet.runs.plots import plot_confusion_matrix, plot_curves, plot_regression
 from neuronet.runs.prepare import Prepared, make_trainer, prepare
 from neuronet.runs.report import render_report
-from neuronet.train import Callback, EarlyStopping, Trainer, compute_metrics, default_metrics
+from neuronet.train import Callback, EarlyStopping, GANSamples, Trainer, compute_metrics, default_metrics
 
 __all__ = ["RunResult", "train_run", "RunInterrupted"]
 
@@ -83,6 +83,9 @@ def _final_metrics(trainer: Trainer, prep: Prepared, elapsed: float) -> dict[str
     for split, part in (("val", prep.val), ("test", prep.test)):
         if part is None:
             continue
+        if prep.task == "adversarial":  # the discriminator on held-out real images vs generated ones
+            result[split] = trainer.evaluate(part)
+            continue
         out, y = trainer.outputs(part)
         loss = float(trainer.loss_fn(out, y))
         if trainer.kind == "regression":  # report errors in the data's own units
@@ -102,7 +105,7 @@ def _finish(files: RunFiles, trainer: Trainer, prep: Prepared, elapsed: float) -
     metrics = _final_metrics(trainer, prep, elapsed)
     write_json(files.metrics, metrics)
     plots = plot_curves(trainer.history, files.plots)
-    if prep.test is not None:
+    if prep.test is not None and prep.task == "supervised":
         out, y = trainer.outputs(prep.test)
         if trainer.kind == "regression":
             plots.append(plot_regression(prep.scaler.inverse_target(y).cpu().numpy(),
@@ -151,6 +154,8 @@ def train_run(config: RunConfig | None = None, resume: str | Path | None = None,
         files = _new_run_dir(config, prep)
     elif files.checkpoint.is_file():
         trainer.load_checkpoint(files.checkpoint)
+    if prep.task == "adversarial":
+        trainer.add_callback(GANSamples(files.root / "samples", seed=config.seed))
     trainer.add_callback(_SaveProgress(files))  # last, so it saves every other callback's state
     start = time.perf_counter()
     try:

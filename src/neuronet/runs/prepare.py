@@ -10,18 +10,34 @@ from typing import Any
 from torch import nn
 
 from neuronet.config import RunConfig
-from neuronet.datasets import DATASETS, TABLE_SUFFIXES, Dataset, Scaler, load
+from neuronet.datasets import DATASETS, TABLE_SUFFIXES, Dataset, Scaler, load_table, load_text_table
 from neuronet.errors import ConfigError
 from neuronet.models import MODELS, build_model
 from neuronet.nn import loss_task
-from neuronet.train import Callback, EarlyStopping, LRLogger, Trainer
+from neuronet.registry import suggest
+from neuronet.train import Callback, EarlyStopping, GANTrainer, LRLogger, Trainer
 
-__all__ = ["Prepared", "configured_model", "default_loss", "load_data", "make_trainer", "prepare"]
+__all__ = ["Prepared", "configured_model", "default_loss", "load_data", "make_trainer", "model_task", "prepare"]
 
 
-def default_loss(task: str) -> str:
-    """cross_entropy for classification, mse for regression."""
-    return "cross_entropy" if task == "classification" else "mse"
+def model_task(model_type: str) -> str:
+    """'supervised', 'reconstruction' (autoencoders: the target is the input) or 'adversarial' (GANs)."""
+    return getattr(MODELS.get(model_type), "task", "supervised")
+
+
+def default_loss(task: str, model_type: str = "mlp") -> str:
+    """cross_entropy for classification, mse for regression and autoencoders, the ELBO for a VAE."""
+    if model_type == "vae":
+        return "vae"
+    return "cross_entropy" if task == "classification" and model_task(model_type) == "supervised" else "mse"
+
+
+def _check_options(options: dict[str, Any], loader: Any, where: str) -> None:
+    accepted = [p for p in inspect.signature(loader).parameters]
+    for key in options:
+        if key not in accepted:
+            raise ConfigError(f"data.options.{key} is not an option of {where}.{suggest(key, accepted)} "
+                              f"Its options: {', '.join(accepted) or 'none'}.")
 
 
 def load_data(config: RunConfig) -> Dataset:
@@ -31,15 +47,18 @@ def load_data(config: RunConfig) -> Dataset:
         for key in ("data_dir", "limit"):
             if getattr(data, key) is not None:
                 raise ConfigError(f"data.{key} does not apply to a file source ({data.source}); remove it.")
-        return load(data.source, target=data.target, task=data.task)
+        if data.text:
+            _check_options(data.options, load_text_table, "a text table")
+            return load_text_table(data.source, text=data.text, target=data.target or "", **data.options)
+        _check_options(data.options, load_table, "a table")
+        return load_table(data.source, target=data.target, task=data.task, **data.options)
+    loader = DATASETS.get(data.source)
     options = {k: v for k, v in {"data_dir": data.data_dir, "limit": data.limit}.items() if v is not None}
-    accepted = inspect.signature(DATASETS.get(data.source)).parameters
-    for key in options:
-        if key not in accepted:
-            raise ConfigError(f"data.{key} does not apply to the built-in data set '{data.source}'; remove it.")
-    if data.target is not None:
-        raise ConfigError(f"data.target applies to CSV / Parquet files, not to the built-in data set '{data.source}'.")
-    return load(data.source, **options)
+    _check_options({**options, **data.options}, loader, f"the built-in data set '{data.source}'")
+    for key in ("target", "text"):
+        if getattr(data, key) is not None:
+            raise ConfigError(f"data.{key} applies to CSV / Parquet files, not to the built-in data set '{data.source}'.")
+    return loader(**options, **data.options)
 
 
 @dataclass
@@ -59,6 +78,10 @@ class Prepared:
     def kind(self) -> str:
         return loss_task(self.loss)
 
+    @property
+    def task(self) -> str:
+        return model_task(self.config.model.type)
+
     def preprocessing_state(self) -> dict[str, Any]:
         """JSON state of the data side: metadata and the fitted scaler."""
         return {"data": self.data.meta(), "scaler": self.scaler.to_dict()}
@@ -71,38 +94,52 @@ def prepare(config: RunConfig, scaler: Scaler | None = None) -> Prepared:
         ConfigError / DataError: anything wrong with the config or the data.
     """
     data = load_data(config)
+    task = model_task(config.model.type)
+    if task != "supervised":
+        data = data.unlabelled()
     train, val, test = data.split(val=config.data.val, test=config.data.test, seed=config.seed)
-    scaler = scaler or Scaler(config.data.scale).fit(train)
+    method = config.data.scale or ("standard" if task == "supervised" else "none")
+    scaler = scaler or Scaler(method, scale_target=task == "supervised").fit(train)
     train, val, test = (None if part is None else scaler.transform(part) for part in (train, val, test))
-    loss = config.train.loss or default_loss(data.task)
-    if (data.task == "classification") != (loss_task(loss) != "regression"):
+    loss = config.train.loss or default_loss(data.task, config.model.type)
+    if task == "supervised" and (data.task == "classification") != (loss_task(loss) != "regression"):
         raise ConfigError(f"train.loss '{loss}' does not fit a {data.task} data set; use '{default_loss(data.task)}'.")
     if loss_task(loss) == "binary" and data.num_outputs != 2:
         raise ConfigError(f"binary_cross_entropy needs 2 classes; '{data.name}' has {data.num_outputs}. Use cross_entropy.")
-    model = configured_model(config, data.input_shape, data.num_outputs, loss)
+    model = configured_model(config, data.model_inputs(), loss)
     return Prepared(config, data, train, val, test, scaler, model, loss)
 
 
-def configured_model(config: RunConfig, input_shape: tuple[int, ...], num_outputs: int, loss: str) -> nn.Module:
-    """The model the config describes, seeded with the run's seed unless the model section sets one."""
+def configured_model(config: RunConfig, inputs: dict[str, Any], loss: str) -> nn.Module:
+    """The model the config describes, built from the data's `model_inputs()`.
+
+    The run's seed is used unless the model section sets one; vocabulary size and padding
+    index are passed to models that take them.
+    """
     kwargs = config.model.kwargs()
-    if "seed" in inspect.signature(MODELS.get(config.model.type)).parameters:
+    accepted = inspect.signature(MODELS.get(config.model.type)).parameters
+    if "seed" in accepted:
         kwargs.setdefault("seed", config.seed)
-    outputs = 1 if loss_task(loss) == "binary" else num_outputs  # one logit for binary cross-entropy
-    return build_model(config.model.type, tuple(input_shape), outputs, **kwargs)
+    for key in ("vocab_size", "pad_index"):
+        if key in inputs and key in accepted:
+            kwargs.setdefault(key, inputs[key])
+    outputs = 1 if loss_task(loss) == "binary" else inputs["num_outputs"]  # one logit for binary cross-entropy
+    return build_model(config.model.type, tuple(inputs["input_shape"]), outputs, **kwargs)
 
 
 def make_trainer(prep: Prepared, callbacks: list[Callback] | tuple = (), progress: bool = True) -> Trainer:
     """The Trainer the config describes (early stopping and LR logging included)."""
     t = prep.config.train
+    common = dict(batch_size=t.batch_size, epochs=t.epochs, seed=prep.config.seed, device=t.device, progress=progress)
+    if prep.task == "adversarial":
+        return GANTrainer(prep.model, lr=t.lr, callbacks=[LRLogger(), *callbacks], **common)
     standard: list[Callback] = [LRLogger()]
     if t.early_stopping is not None and prep.val is not None:
         es = t.early_stopping
         standard.append(EarlyStopping(monitor=es.monitor, patience=es.patience, min_delta=es.min_delta))
     return Trainer(
-        prep.model, loss=prep.loss, optimizer=t.optimizer, lr=t.lr, batch_size=t.batch_size, epochs=t.epochs,
-        seed=prep.config.seed, callbacks=[*standard, *callbacks], metrics=t.metrics, weight_decay=t.weight_decay,
-        l1=t.l1, l2=t.l2, grad_clip=t.grad_clip, schedule=t.schedule.type if t.schedule else None,
-        schedule_kwargs=t.schedule.kwargs() if t.schedule else None, optimizer_kwargs=t.optimizer_kwargs,
-        device=t.device, progress=progress,
+        prep.model, loss=prep.loss, optimizer=t.optimizer, lr=t.lr, callbacks=[*standard, *callbacks],
+        metrics=t.metrics, weight_decay=t.weight_decay, l1=t.l1, l2=t.l2, grad_clip=t.grad_clip,
+        schedule=t.schedule.type if t.schedule else None, schedule_kwargs=t.schedule.kwargs() if t.schedule else None,
+        optimizer_kwargs=t.optimizer_kwargs, **common,
     )

@@ -147,7 +147,7 @@ class Trainer:
         if self.grad_clip:
             nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip, foreach=True)
         self.optimizer.step()
-        return loss.detach(), out.detach()
+        return loss.detach(), tuple(o.detach() for o in out) if isinstance(out, tuple) else out.detach()
 
     @torch.no_grad()
     def eval_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
