@@ -1,86 +1,146 @@
-"""The shared contract every registered model must pass, on tiny real data."""
+"""The shared contract every registered model must pass, on tiny slices of real data."""
 
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
 import neuronet as nt
-from neuronet.errors import ConfigError
+from neuronet.datasets import Dataset
 from neuronet.models import MODELS, build_model
+from neuronet.errors import ConfigError
 
-# Each registered model with a tiny config and a real input slice shape.
-TINY = {
-    "mlp": {"hidden": [32, 16], "dropout": 0.1},
-    "cnn": {"channels": [8, 16], "hidden": 32},
+
+@pytest.fixture(scope="module")
+def slices():
+    """Eight real examples per kind of input."""
+    digits = nt.datasets.load("digits")
+    binary = digits.subset(torch.nonzero(digits.y < 2).squeeze(1)[:8])
+    mnist1d = nt.datasets.load("mnist1d")
+    tweets = nt.datasets.load("tweets", limit=400)
+    return {
+        "image": (digits.x[:8], digits.y[:8], digits.model_inputs()),
+        "binary": (binary.x, binary.y, {**binary.model_inputs(), "num_outputs": 1}),
+        "sequence": (mnist1d.x[:8], mnist1d.y[:8], mnist1d.model_inputs()),
+        "tokens": (tweets.x[:8], tweets.y[:8], tweets.model_inputs()),
+    }
+
+
+# name: (input kind, tiny hyper-parameters, loss, what the output should look like)
+CONTRACT = {
+    "perceptron": ("binary", {}, "binary_cross_entropy", "logit"),
+    "mlp": ("image", {"hidden": [32, 16], "dropout": 0.1}, "cross_entropy", "logits"),
+    "cnn": ("image", {"channels": [8, 16], "hidden": 32}, "cross_entropy", "logits"),
+    "vgg": ("image", {"stacks": [[8, 8], [16]], "hidden": 32, "dropout": 0.1}, "cross_entropy", "logits"),
+    "resnet": ("image", {"channels": [8, 16], "blocks": 1}, "cross_entropy", "logits"),
+    "rnn": ("sequence", {"hidden": 32, "layers": 2, "dropout": 0.1}, "cross_entropy", "logits"),
+    "lstm": ("sequence", {"hidden": 32, "bidirectional": True}, "cross_entropy", "logits"),
+    "gru": ("tokens", {"hidden": 32, "embed_dim": 16}, "cross_entropy", "logits"),
+    "transformer": ("tokens", {"dim": 32, "heads": 2, "layers": 1, "dropout": 0.0}, "cross_entropy", "logits"),
+    "autoencoder": ("image", {"hidden": [32], "latent": 8}, "mse", "input"),
+    "conv_autoencoder": ("image", {"channels": [8, 8], "latent": 8, "output_activation": "identity"}, "mse", "input"),
+    "vae": ("image", {"hidden": [64], "latent": 4}, "vae", "input"),
+    "dcgan": ("image", {"latent": 8, "width": 8}, "adversarial", "images"),
 }
 
 
 def test_every_registered_model_is_in_the_contract():
-    assert set(MODELS.names()) == set(TINY)
+    assert set(MODELS.names()) == set(CONTRACT)
 
 
-@pytest.fixture(scope="module")
-def batch():
-    digits = nt.datasets.load("digits")
-    return digits.x[:8], digits.y[:8]
+def make(name, slices, seed=0):
+    kind, hparams, _, _ = CONTRACT[name]
+    inputs = slices[kind][2]
+    extra = {k: inputs[k] for k in ("vocab_size", "pad_index") if k in inputs}
+    return build_model(name, inputs["input_shape"], inputs["num_outputs"], seed=seed, **hparams, **extra)
 
 
-def make(name, seed=0):
-    return build_model(name, (1, 8, 8), 10, seed=seed, **TINY[name])
+def problem(name, slices, model):
+    """(module under test, x, y, loss) — for a GAN, its discriminator telling 8 real from 8 fixed fakes."""
+    kind, _, loss, _ = CONTRACT[name]
+    x, y, _ = slices[kind]
+    if loss == "adversarial":
+        fakes = model.sample(8, generator=torch.Generator().manual_seed(1))
+        return model.discriminator, torch.cat([x, fakes]), torch.cat([torch.ones(8), torch.zeros(8)]), "binary_cross_entropy"
+    if CONTRACT[name][3] == "input":
+        return model, x, x, loss
+    return model, x, y, loss
 
 
-@pytest.mark.parametrize("name", sorted(TINY))
-def test_output_shape(name, batch):
-    assert make(name)(batch[0]).shape == (8, 10)
+@pytest.mark.parametrize("name", sorted(CONTRACT))
+def test_output_shape(name, slices):
+    model = make(name, slices).eval()
+    x, _, inputs = slices[CONTRACT[name][0]]
+    expected = {"logits": (8, inputs["num_outputs"]), "logit": (8, 1), "input": tuple(x.shape),
+                "images": (8, *inputs["input_shape"])}[CONTRACT[name][3]]
+    with torch.no_grad():
+        out = model.sample(8) if name == "dcgan" else model(x)
+    out = out[0] if isinstance(out, tuple) else out
+    assert tuple(out.shape) == expected
 
 
-@pytest.mark.parametrize("name", sorted(TINY))
-def test_same_seed_same_weights_and_global_rng_untouched(name):
+@pytest.mark.parametrize("name", sorted(CONTRACT))
+def test_same_seed_same_weights_and_global_rng_untouched(name, slices):
     state = torch.random.get_rng_state()
-    a, b, c = make(name, seed=1), make(name, seed=1), make(name, seed=2)
+    a, b, c = make(name, slices, 1), make(name, slices, 1), make(name, slices, 2)
     assert torch.equal(torch.random.get_rng_state(), state)
-    for (k, va), vb, vc in zip(a.state_dict().items(), b.state_dict().values(), c.state_dict().values()):
+    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values()):
         assert torch.equal(va, vb), k
     assert any(not torch.equal(va, vc) for va, vc in zip(a.state_dict().values(), c.state_dict().values()))
 
 
-@pytest.mark.parametrize("name", sorted(TINY))
-def test_one_step_lowers_the_loss(name, batch):
-    model = make(name).train()
-    opt = torch.optim.SGD(model.parameters(), lr=0.05)
-    loss_fn = torch.nn.CrossEntropyLoss()
+@pytest.mark.parametrize("name", sorted(CONTRACT))
+def test_one_step_lowers_the_loss(name, slices):
+    model = make(name, slices)
+    module, x, y, loss = problem(name, slices, model)
+    loss_fn = nt.nn.loss_fn(loss)
+    module.eval()  # fixed dropout / batch-norm statistics, so that the two losses compare
     torch.manual_seed(0)
-    before = loss_fn(model(batch[0]), batch[1])
+    before = loss_fn(module(x), y)
+    opt = torch.optim.SGD(module.parameters(), lr=0.01)
     opt.zero_grad()
     before.backward()
     opt.step()
-    model.eval()
     with torch.no_grad():
-        assert loss_fn(model(batch[0]), batch[1]) < loss_fn(make(name).eval()(batch[0]), batch[1])
+        assert loss_fn(module(x), y) < before
 
 
-@pytest.mark.parametrize("name", sorted(TINY))
-def test_overfits_eight_examples(name, batch):
-    model = make(name)
-    trainer = nt.Trainer(model, lr=1e-2, batch_size=8, epochs=150, progress=False)
-    data = nt.datasets.Dataset(batch[0], batch[1], "classification", "tiny", class_names=[str(i) for i in range(10)])
+@pytest.mark.parametrize("name", sorted(CONTRACT))
+def test_overfits_eight_examples(name, slices):
+    model = make(name, slices)
+    module, x, y, loss = problem(name, slices, model)
+    task = "classification" if loss in ("cross_entropy", "binary_cross_entropy") else "regression"
+    data = Dataset(x, y.long() if task == "classification" else y, task, "tiny",
+                   class_names=[str(i) for i in range(max(2, int(y.max()) + 1))] if task == "classification" else None)
+    trainer = nt.Trainer(module, loss=loss, lr=3e-3, batch_size=len(x), epochs=300, progress=False,
+                         metrics=[] if task == "regression" else None)
+    start = nt.models.anomaly_scores(module, x).mean() if task == "regression" else None
     trainer.fit(data)
-    assert trainer.evaluate(data)["accuracy"] == 1.0
+    if task == "classification":
+        assert trainer.evaluate(data)["accuracy"] == 1.0
+    else:  # the 8 reconstructions are learnt: mean squared error down to a fifth of the start
+        assert nt.models.anomaly_scores(module, x).mean() < 0.2 * start
 
 
-@pytest.mark.parametrize("name", sorted(TINY))
-def test_save_load_gives_identical_outputs(name, batch, tmp_path):
-    model = make(name).eval()
+@pytest.mark.parametrize("name", sorted(CONTRACT))
+def test_save_load_gives_identical_outputs(name, slices, tmp_path):
+    model = make(name, slices).eval()
+    module, x, _, _ = problem(name, slices, model)
     save_file(model.state_dict(), tmp_path / "w.safetensors")
-    other = make(name, seed=99).eval()
+    other = make(name, slices, seed=99).eval()
     other.load_state_dict(load_file(tmp_path / "w.safetensors"))
-    assert torch.equal(model(batch[0]), other(batch[0]))
+    _, x_other, _, _ = problem(name, slices, other)
+    with torch.no_grad():
+        out, again = module(x), problem(name, slices, other)[0](x)
+    out, again = (out[0], again[0]) if isinstance(out, tuple) else (out, again)
+    assert torch.equal(out, again)
 
 
-@pytest.mark.parametrize("name", sorted(TINY))
-def test_config_round_trip(name):
-    model = make(name)
-    again = build_model(name, (1, 8, 8), 10, **model.hparams)
+@pytest.mark.parametrize("name", sorted(CONTRACT))
+def test_config_round_trip(name, slices):
+    model = make(name, slices)
+    inputs = slices[CONTRACT[name][0]][2]
+    extra = {k: inputs[k] for k in ("vocab_size", "pad_index") if k in inputs}
+    again = build_model(name, inputs["input_shape"], inputs["num_outputs"], **model.hparams, **extra)
     assert again.hparams == model.hparams
     for (k, va), vb in zip(model.state_dict().items(), again.state_dict().values()):
         assert torch.equal(va, vb), k
@@ -95,6 +155,19 @@ def test_mlp_structure_and_cnn_pooling_stops_at_one_pixel():
     assert cnn(torch.zeros(2, 1, 8, 8)).shape == (2, 10)
 
 
+def test_resnet_blocks_have_residual_shortcuts():
+    resnet = nt.models.ResNet((1, 28, 28), 10, channels=[8, 16], blocks=2)
+    blocks = [m for m in resnet.modules() if isinstance(m, nt.models.resnet.ResidualBlock)]
+    assert len(blocks) == 4 and isinstance(blocks[0].shortcut, torch.nn.Identity)
+    assert not isinstance(blocks[2].shortcut, torch.nn.Identity)  # 8 -> 16 channels, stride 2: a 1x1 projection
+    block = blocks[0].eval()
+    for p in block.body.parameters():
+        torch.nn.init.zeros_(p)  # a zeroed residual branch leaves relu(x)
+    x = torch.randn(2, 8, 28, 28)
+    with torch.no_grad():
+        assert torch.allclose(block(x), torch.relu(x))
+
+
 def test_build_model_errors_name_the_problem():
     with pytest.raises(ConfigError, match="Unknown model 'lstmm'"):
         build_model("lstmm", (4,), 2)
@@ -102,3 +175,5 @@ def test_build_model_errors_name_the_problem():
         build_model("mlp", (4,), 2, hiden=[3])
     with pytest.raises(ConfigError, match="images shaped"):
         build_model("cnn", (4,), 2)
+    with pytest.raises(ConfigError, match="one output neuron"):
+        build_model("perceptron", (4,), 2)

@@ -1,0 +1,95 @@
+"""Windows, time-ordered splits, the real sequence sets, and the text pipeline."""
+
+import json
+
+import pandas as pd
+import pytest
+import torch
+
+import neuronet as nt
+from neuronet.datasets import Dataset, Vocabulary, forecast_split, load_text_table, make_windows, tokenize
+from neuronet.errors import DataError
+
+
+def test_windows_many_to_one_and_many_to_many():
+    series = torch.arange(10.0)
+    x, y = make_windows(series, input_len=4, horizon=2, stride=3)
+    assert x.shape == (2, 4, 1) and x[1, :, 0].tolist() == [3, 4, 5, 6] and y[1].tolist() == [7, 8]
+    x, y = make_windows(series, input_len=4, many_to_many=True)
+    assert y.shape == (6, 4, 1) and torch.equal(y[:, :-1], x[:, 1:])  # targets are the inputs shifted by one
+    with pytest.raises(DataError, match="too short"):
+        make_windows(torch.arange(3.0), input_len=4)
+
+
+def test_forecast_split_never_trains_on_the_test_period():
+    series = torch.arange(100.0)
+    data = forecast_split(series, input_len=12, horizon=3, test_len=20, name="toy")
+    assert float(data.y.max()) < 80  # every training target lies before the last 20 steps
+    assert float(data.official_test.y.min()) >= 80 and data.ordered
+    train, val, test = data.split(val=0.2)
+    # validation is the most recent training windows (with horizon > 1 their targets overlap the
+    # last training windows' by horizon - 1 steps; a purge gap belongs to the time-split work of issue 4)
+    assert float(val.y[:, 0].min()) > float(train.y[:, 0].max())
+
+
+def test_ordered_split_keeps_time_order():
+    data = Dataset(torch.arange(20.0).unsqueeze(1), torch.arange(20.0), "regression", "t", ordered=True)
+    train, val, test = data.split(val=0.2, test=0.2)
+    assert train.x[:, 0].tolist() == list(range(12)) and val.x[:, 0].tolist() == [12, 13, 14, 15]
+    assert test.x[:, 0].tolist() == [16, 17, 18, 19]
+
+
+def test_airline_gunpoint_mnist1d():
+    airline = nt.datasets.load("airline")
+    assert airline.layout == "sequence" and airline.input_shape == (24, 1) and len(airline.official_test) == 24
+    assert float(airline.x[0, 0, 0]) == pytest.approx(torch.log(torch.tensor(112.0)).item())  # Jan 1949: 112
+    gunpoint = nt.datasets.load("gunpoint")
+    assert (len(gunpoint), len(gunpoint.official_test), gunpoint.input_shape) == (50, 150, (150, 1))
+    mnist1d = nt.datasets.load("mnist1d")
+    assert (len(mnist1d), len(mnist1d.official_test), mnist1d.input_shape, mnist1d.num_outputs) == (4000, 1000, (40, 1), 10)
+
+
+def test_sequence_scaling_is_per_feature():
+    data = Dataset(torch.randn(50, 7, 2) * torch.tensor([1.0, 10.0]), torch.zeros(50, dtype=torch.long),
+                   "classification", "s")
+    scaler = nt.datasets.Scaler().fit(data)
+    assert scaler.shift_.shape == (2,)
+    assert torch.allclose(scaler.transform(data).x.std(dim=(0, 1), unbiased=False), torch.ones(2), atol=1e-4)
+
+
+def test_tokenizer_and_vocabulary_round_trip(tmp_path):
+    assert tokenize("I can't WAIT for @Apple #iPhone http://x.co/1 !!") == [
+        "i", "can't", "wait", "for", "<user>", "#iphone", "<url>", "!", "!"]
+    vocab = Vocabulary.build(["the cat sat", "the dog sat", "a cat"], min_freq=2)
+    assert vocab.tokens == ["<pad>", "<unk>", "cat", "sat", "the"]
+    ids = vocab.encode(["the bird sat on the cat"], max_len=4)
+    assert ids.tolist() == [[4, 1, 3, 1]] and vocab.decode(ids[0].tolist()) == ["the", "<unk>", "sat", "<unk>"]
+    path = tmp_path / "vocab.json"
+    path.write_text(json.dumps(vocab.to_dict()))
+    assert Vocabulary.from_dict(json.loads(path.read_text())).tokens == vocab.tokens
+    with pytest.raises(DataError, match="no tokens"):
+        vocab.encode(["   "], max_len=4)
+
+
+def test_tweets_are_deduplicated_token_ids_with_a_training_vocabulary():
+    tweets = nt.datasets.load("tweets", limit=2000)
+    assert tweets.layout == "tokens" and tweets.input_shape == (40,) and tweets.class_names == ["negative", "neutral", "positive"]
+    assert len(tweets) + len(tweets.official_test) == 2000
+    assert tweets.model_inputs()["vocab_size"] == len(tweets.vocab) and tweets.vocab.tokens[:2] == ["<pad>", "<unk>"]
+    train_rows = {tuple(r) for r in tweets.x.tolist()}
+    assert sum(tuple(r) in train_rows for r in tweets.official_test.x.tolist()) < 0.02 * len(tweets.official_test)
+
+
+def test_text_table_and_its_errors(tmp_path):
+    frame = pd.DataFrame({"review": ["good film", "bad film", "great plot", "awful plot"] * 5,
+                          "label": ["pos", "neg", "pos", "neg"] * 5})
+    path = tmp_path / "reviews.csv"
+    frame.to_csv(path, index=False)
+    data = load_text_table(path, text="review", target="label", max_len=5, min_freq=1)
+    assert data.class_names == ["neg", "pos"] and data.x.shape[1] == 5 and data.layout == "tokens"
+    with pytest.raises(DataError, match="Column 'reveiw' is not in .* Did you mean 'review'"):
+        load_text_table(path, text="reveiw", target="label")
+    frame.loc[3, "review"] = ""
+    frame.to_csv(path, index=False)
+    with pytest.raises(DataError, match="1 empty text"):
+        load_text_table(path, text="review", target="label")
