@@ -46,9 +46,12 @@ def test_padding_does_not_change_the_output(name, bidirectional):
     assert torch.allclose(batch[0], padded[0], atol=1e-6)  # batch-mates of other lengths change nothing
 
 
-def test_residual_forecast_adds_the_last_value():
-    model = nt.models.GRU((5, 1), 2, hidden=4, residual=True, seed=0).eval()
-    plain = nt.models.GRU((5, 1), 2, hidden=4, seed=0).eval()
+@pytest.mark.parametrize("name", ["gru", "transformer"])
+def test_residual_forecast_works_on_changes_from_the_last_value(name):
+    kwargs = {"hidden": 4} if name == "gru" else {"dim": 8, "heads": 2, "layers": 1, "dropout": 0.0}
+    model = nt.models.build_model(name, (5, 1), 2, residual=True, seed=0, **kwargs).eval()
+    plain = nt.models.build_model(name, (5, 1), 2, seed=0, **kwargs).eval()
     x = torch.randn(3, 5, 1)
     with torch.no_grad():
-        assert torch.allclose(model(x), plain(x) + x[:, -1, :1])
+        assert torch.allclose(model(x), plain(x - x[:, -1:]) + x[:, -1, :1], atol=1e-6)
+        assert torch.allclose(model(x + 100.0), model(x) + 100.0, atol=1e-4)  # a level shift moves the forecast along

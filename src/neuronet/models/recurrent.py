@@ -29,8 +29,9 @@ class RecurrentNet(nn.Module):
         bidirectional: Read the sequence both ways.
         dropout: Dropout between stacked layers and before the head.
         many_to_many: One output per time step (B, T, num_outputs) instead of one per sequence.
-        residual: Forecast relative to the last input value (adds x[..., 0] back): the net
-            learns changes, not levels, which extrapolates beyond the training range.
+        residual: Forecast relative to the last input value: inputs are shifted so that the
+            last step is 0 and the last value of feature 0 is added back to the output. The
+            net learns changes, not levels, which extrapolates beyond the training range.
         vocab_size: Size of the vocabulary for token-id inputs (else float inputs).
         pad_index: The padding token id.
         embed_dim: Embedding size for token ids.
@@ -63,6 +64,9 @@ class RecurrentNet(nn.Module):
             self.head = nn.Linear(hidden * (2 if bidirectional else 1), num_outputs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.residual:
+            level = x[:, -1:, :]  # (B, 1, F): the last observed values
+            x = x - level
         inputs = self.embed(x) if self.tokens else x  # (B, T, F)
         if self.tokens:  # pack so that padding takes no part: (B, T) ids, padding at the end
             lengths = (x != self.pad_index).sum(dim=1).clamp(min=1).cpu()
@@ -72,11 +76,11 @@ class RecurrentNet(nn.Module):
             steps, state = self.rnn(inputs)  # (B, T, H * dirs)
         if self.many_to_many:
             out = self.head(self.drop(steps))  # (B, T, num_outputs)
-            return out + x[..., :1] if self.residual else out
+            return out + (x + level)[..., :1] if self.residual else out
         h_n = state[0] if isinstance(state, tuple) else state  # (layers * dirs, B, H); LSTM returns (h, c)
         last = torch.cat([h_n[-1], h_n[-2]], dim=1) if self.rnn.bidirectional else h_n[-1]  # (B, H * dirs)
         out = self.head(self.drop(last))  # (B, num_outputs)
-        return out + x[:, -1, :1] if self.residual else out
+        return out + level[:, 0, :1] if self.residual else out
 
 
 @MODELS.register("rnn", "Simple (Elman) RNN with tanh units: sequences, text or forecasting.")

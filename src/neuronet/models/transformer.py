@@ -85,7 +85,8 @@ class TransformerEncoder(nn.Module):
         ff_dim: Feed-forward width (default 4 * dim).
         dropout: Dropout in attention, feed-forward and embeddings.
         pooling: "mean" over non-padding positions (classification) or "last" (forecasting).
-        residual: Forecast relative to the last input value (float inputs).
+        residual: Forecast relative to the last input value (float inputs): inputs are shifted
+            so that the last step is 0, and the last value of feature 0 is added back.
         vocab_size: Vocabulary size for token ids (else float inputs).
         pad_index: The padding token id.
         seed: Seed for the initial weights.
@@ -117,6 +118,9 @@ class TransformerEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor, return_attention: bool = False):
         pad_mask = (x == self.pad_index) if self.tokens else None  # (B, T), True at padding
+        if self.residual:  # forecast the change from the last step (see `residual`)
+            level = x[:, -1:, :]
+            x = x - level
         positions = torch.arange(x.shape[1], device=x.device)
         h = self.drop(self.embed(x) + self.position(positions))  # (B, T, C)
         attention = []
@@ -133,5 +137,5 @@ class TransformerEncoder(nn.Module):
             pooled = (h * keep).sum(dim=1) / keep.sum(dim=1).clamp(min=1)
         out = self.head(pooled)  # (B, num_outputs)
         if self.residual:
-            out = out + x[:, -1, :1]
+            out = out + level[:, 0, :1]
         return (out, attention) if return_attention else out
