@@ -27,6 +27,9 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/overhead.py
 	$(PY) bench/fashion_mnist.py
+	$(PY) bench/fashion_resnet.py
+	$(PY) bench/airline.py
+	$(PY) bench/tweets.py
 
 clean:
 	rm -rf $(VENV) runs bench/results .pytest_cache

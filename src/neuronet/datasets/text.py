@@ -16,7 +16,14 @@ from neuronet.datasets.vocab import Vocabulary
 from neuronet.errors import DataError
 from neuronet.registry import suggest
 
-__all__ = ["text_dataset", "load_text_table", "tweets_frame"]
+__all__ = ["load_text_table", "split_texts", "text_dataset", "tweets_frame"]
+
+
+def split_texts(labels: list[str], test_size: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified train / test row indices (the split `text_dataset` uses, for baselines to share)."""
+    from sklearn.model_selection import train_test_split
+
+    return train_test_split(np.arange(len(labels)), test_size=test_size, random_state=seed, stratify=labels)
 
 
 def text_dataset(texts: list[str], labels: list[str], name: str, max_len: int = 40, min_freq: int = 2,
@@ -25,11 +32,9 @@ def text_dataset(texts: list[str], labels: list[str], name: str, max_len: int = 
 
     Returns the training part with the test part as `official_test`.
     """
-    from sklearn.model_selection import train_test_split
-
     classes = sorted(set(labels))
     y = np.array([classes.index(label) for label in labels])
-    train_idx, test_idx = train_test_split(np.arange(len(texts)), test_size=test_size, random_state=seed, stratify=y)
+    train_idx, test_idx = split_texts(labels, test_size, seed)
     vocab = Vocabulary.build([texts[i] for i in train_idx], min_freq=min_freq, max_size=max_vocab)
 
     def part(idx: np.ndarray) -> Dataset:
