@@ -191,3 +191,31 @@ def test_the_installed_command_runs(tmp_path):
     exe = Path(sys.executable).parent / "neuronet"
     done = subprocess.run([exe, "train", "--set", "train.lr=-1"], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 1 and "Error:" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_text_run_predicts_from_a_text_column(tmp_path):
+    result = invoke("train", "--output-dir", tmp_path, "--name", "tw", "--set", "data.source=tweets",
+                    "--set", "data.limit=600", "--set", "model.type=gru", "--set", "model.hidden=16",
+                    "--set", "train.epochs=2", "-q")
+    assert result.exit_code == 0, result.output
+    vocab = json.loads((tmp_path / "tw" / "preprocessing.json").read_text())["data"]["vocab"]
+    assert vocab["tokens"][:2] == ["<pad>", "<unk>"]
+    pd.DataFrame({"text": ["I love my new phone", "worst service ever @Apple"]}).to_csv(tmp_path / "t.csv", index=False)
+    pred = invoke("predict", tmp_path / "tw", tmp_path / "t.csv")
+    assert pred.exit_code == 0, pred.output
+    assert pred.output.splitlines()[0] == "prediction,p_negative,p_neutral,p_positive" and len(pred.output.splitlines()) == 3
+
+
+def test_autoencoder_and_gan_runs_evaluate_and_predict(tmp_path, digits):
+    for model in ("autoencoder", "dcgan"):
+        result = invoke("train", "--output-dir", tmp_path, "--name", model, "--set", f"model.type={model}",
+                        "--set", "train.epochs=2", "-q")
+        assert result.exit_code == 0, result.output
+    assert (tmp_path / "dcgan" / "samples" / "epoch_002.png").is_file()
+    gan_eval = json.loads(invoke("evaluate", tmp_path / "dcgan", "--json").output)
+    assert set(gan_eval) == {"loss", "d_real", "d_fake"}
+    np.save(tmp_path / "x.npy", digits.x[:4].numpy())
+    scores = invoke("predict", tmp_path / "autoencoder", tmp_path / "x.npy")
+    assert scores.exit_code == 0 and scores.output.splitlines()[0].startswith("anomaly_score,z_0")
+    refused = invoke("predict", tmp_path / "dcgan", tmp_path / "x.npy")
+    assert refused.exit_code == 1 and "is a GAN" in refused.output

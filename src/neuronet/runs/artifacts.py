@@ -16,10 +16,11 @@ from torch import nn
 from neuronet.config import RunConfig, load_config
 from neuronet.datasets import TABLE_SUFFIXES, Scaler, Vocabulary, load_table, read_table, table_features
 from neuronet.errors import DataError
+from neuronet.models import anomaly_scores
 from neuronet.nn import loss_task
 from neuronet.runs.files import RunFiles, read_json
-from neuronet.runs.prepare import configured_model, default_loss, prepare
-from neuronet.train import compute_metrics, default_metrics
+from neuronet.runs.prepare import configured_model, default_loss, model_task, prepare
+from neuronet.train import GANTrainer, compute_metrics, default_metrics
 from neuronet.train.metrics import predicted_labels, probabilities
 
 __all__ = ["LoadedRun", "load_run", "evaluate_run", "predict_file"]
@@ -97,11 +98,26 @@ def _read_inputs(run: LoadedRun, path: Path) -> torch.Tensor:
 def predict_file(path: str | Path, file: str | Path) -> pd.DataFrame:
     """Predictions for every row of `file`: a `prediction` column, plus class probabilities.
 
+    For an autoencoder: an `anomaly_score` (reconstruction error) and the latent code `z_i`.
+
     Raises:
         DataError: the file is missing, unreadable, or lacks the training columns.
     """
     run = load_run(path)
-    out = run.outputs(_read_inputs(run, Path(file)))
+    task = model_task(run.config.model.type)
+    if task == "adversarial":
+        raise DataError(f"Run {run.files.root} is a GAN: it generates images rather than predicting; sample them with "
+                        "neuronet.runs.load_run(RUN).model.sample(n).")
+    x = _read_inputs(run, Path(file))
+    if task == "reconstruction":  # an autoencoder: how unusual each row is, and its latent code
+        scaled = run.scaler.transform_x(x)
+        frame = pd.DataFrame({"anomaly_score": anomaly_scores(run.model, scaled).numpy()})
+        with torch.no_grad():
+            codes = run.model.encode(scaled).numpy()
+        for i in range(codes.shape[1]):
+            frame[f"z_{i}"] = codes[:, i]
+        return frame
+    out = run.outputs(x)
     if run.kind == "regression":
         values = run.scaler.inverse_target(out).numpy()
         names = run.meta["target_names"] or [f"target_{i}" for i in range(values.shape[1])]
@@ -125,6 +141,8 @@ def evaluate_run(path: str | Path, file: str | Path | None = None) -> dict[str, 
         prep = prepare(run.config, run.scaler)
         if prep.test is None:
             raise DataError(f"Run {run.files.root} was trained with data.test = 0, so it has no test split; pass a file.")
+        if prep.task == "adversarial":  # the discriminator on real test images vs generated ones
+            return GANTrainer(run.model, progress=False).evaluate(prep.test)
         out, y = run.outputs(prep.test.x, scaled=True), prep.test.y
         y = run.scaler.inverse_target(y) if run.kind == "regression" else y
     else:
