@@ -12,6 +12,8 @@ from typing import Any
 
 import torch
 
+import neuronet as nt
+
 RESULTS = Path(__file__).parent / "results"
 
 
@@ -45,3 +47,18 @@ def write_json(name: str, payload: dict[str, Any]) -> Path:
     path.write_text(json.dumps({"machine": machine(), **payload}, indent=2) + "\n")
     print(f"\nwrote {path}")
     return path
+
+
+class AccuracyBudget(nt.callbacks.Callback):
+    """After each epoch: test accuracy (not counted as training time); stop once training time passes the budget."""
+
+    def __init__(self, test: nt.datasets.Dataset, budget_s: float, label: str) -> None:
+        self.test, self.budget_s, self.label = test, budget_s, label
+        self.train_s, self.curve = 0.0, []
+
+    def after_epoch(self, trainer: nt.Trainer, logs: dict[str, Any]) -> None:
+        self.train_s += logs["time"]
+        acc = trainer.evaluate(self.test)["accuracy"]
+        self.curve.append({"epoch": logs["epoch"], "train_s": self.train_s, "test_accuracy": acc})
+        print(f"  {self.label} epoch {logs['epoch']}: {self.train_s:6.1f} s  test accuracy {acc:.4f}", flush=True)
+        trainer.stop_training = self.train_s >= self.budget_s

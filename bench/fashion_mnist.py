@@ -21,26 +21,11 @@ import time
 import torch
 
 import neuronet as nt
-from common import print_table, write_json
-
-
-class Probe(nt.callbacks.Callback):
-    """Test accuracy after each epoch; stops once the training time passes the budget."""
-
-    def __init__(self, test, budget_s):
-        self.test, self.budget_s = test, budget_s
-        self.train_s, self.curve = 0.0, []
-
-    def after_epoch(self, trainer, logs):
-        self.train_s += logs["time"]
-        acc = trainer.evaluate(self.test)["accuracy"]
-        self.curve.append({"epoch": logs["epoch"], "train_s": self.train_s, "test_accuracy": acc})
-        print(f"  neuronet  epoch {logs['epoch']}: {self.train_s:6.1f} s  test accuracy {acc:.4f}", flush=True)
-        trainer.stop_training = self.train_s >= self.budget_s
+from common import AccuracyBudget, print_table, write_json
 
 
 def run_neuronet(model, train, test, args):
-    probe = Probe(test, args.budget_s)
+    probe = AccuracyBudget(test, args.budget_s, "neuronet ")
     trainer = nt.Trainer(model, lr=1e-3, batch_size=128, epochs=args.max_epochs, seed=0, progress=False,
                          callbacks=[probe])
     trainer.fit(train)

@@ -15,22 +15,7 @@ import argparse
 import torch
 
 import neuronet as nt
-from common import print_table, write_json
-
-
-class Budget(nt.callbacks.Callback):
-    """Test accuracy after each epoch; stop once training time passes the budget."""
-
-    def __init__(self, test, budget_s, name):
-        self.test, self.budget_s, self.name = test, budget_s, name
-        self.train_s, self.curve = 0.0, []
-
-    def after_epoch(self, trainer, logs):
-        self.train_s += logs["time"]
-        acc = trainer.evaluate(self.test)["accuracy"]
-        self.curve.append({"epoch": logs["epoch"], "train_s": self.train_s, "test_accuracy": acc})
-        print(f"  {self.name} epoch {logs['epoch']}: {self.train_s:6.1f} s  test accuracy {acc:.4f}", flush=True)
-        trainer.stop_training = self.train_s >= self.budget_s
+from common import AccuracyBudget, print_table, write_json
 
 
 def main() -> None:
@@ -46,7 +31,7 @@ def main() -> None:
     }
     results = {}
     for name, model in models.items():
-        budget = Budget(test, args.budget_s, name.split()[0])
+        budget = AccuracyBudget(test, args.budget_s, name.split()[0])
         trainer = nt.Trainer(model, lr=1e-3, batch_size=128, epochs=100, seed=0, progress=False, callbacks=[budget])
         trainer.fit(train)
         params = sum(p.numel() for p in model.parameters())
