@@ -1,0 +1,80 @@
+"""Fitted scikit-learn transformers to JSON and back, without pickle.
+
+Only the classes in `ALLOWED` can be rebuilt: a file cannot name arbitrary code. The state is
+the estimator's parameters plus its fitted attributes (NumPy arrays, dtypes, nested
+estimators); the round trip is tested to transform identically under the pinned version.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import sklearn
+from sklearn.impute import MissingIndicator, SimpleImputer
+from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, OrdinalEncoder, RobustScaler, StandardScaler
+
+from neuronet.errors import DataError
+
+__all__ = ["ALLOWED", "to_json", "from_json"]
+
+ALLOWED = {cls.__name__: cls for cls in (SimpleImputer, MissingIndicator, OneHotEncoder, OrdinalEncoder,
+                                         StandardScaler, MinMaxScaler, RobustScaler)}
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        if value.dtype == object:
+            return {"__array__": [_encode(v) for v in value.tolist()], "dtype": "object"}
+        return {"__array__": value.tolist(), "dtype": value.dtype.str}
+    if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
+        return {"__dtype__": np.dtype(value).str}
+    if isinstance(value, np.generic):
+        return value.item()
+    if type(value).__name__ in ALLOWED:
+        return to_json(value)
+    if isinstance(value, dict):
+        return {"__dict__": [[_encode(k), _encode(v)] for k, v in value.items()]}
+    if isinstance(value, (list, tuple)):
+        return [_encode(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise DataError(f"Cannot store a {type(value).__name__} in JSON.")
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "__array__" in value:
+            if value["dtype"] == "object":
+                return np.array([_decode(v) for v in value["__array__"]], dtype=object)
+            return np.array(value["__array__"], dtype=np.dtype(value["dtype"]))
+        if "__dtype__" in value:
+            return np.dtype(value["__dtype__"])
+        if "__dict__" in value:
+            return {_decode(k): _decode(v) for k, v in value["__dict__"]}
+        if "__estimator__" in value:
+            return from_json(value)
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value
+
+
+def to_json(estimator: Any) -> dict[str, Any]:
+    """JSON-ready state of a fitted transformer from `ALLOWED`."""
+    name = type(estimator).__name__
+    if name not in ALLOWED:
+        raise DataError(f"{name} cannot be stored as JSON; storable: {', '.join(ALLOWED)}.")
+    fitted = {k: _encode(v) for k, v in vars(estimator).items() if k.endswith("_") or k.startswith("_")}
+    return {"__estimator__": name, "sklearn": sklearn.__version__,
+            "params": _encode(estimator.get_params(deep=False)), "fitted": fitted}
+
+
+def from_json(state: dict[str, Any]) -> Any:
+    """Rebuild a fitted transformer from `to_json` output."""
+    name = state.get("__estimator__")
+    if name not in ALLOWED:
+        raise DataError(f"Refusing to rebuild {name!r}: only {', '.join(ALLOWED)} are allowed.")
+    estimator = ALLOWED[name](**_decode(state["params"]))
+    for key, value in state["fitted"].items():
+        setattr(estimator, key, _decode(value))
+    return estimator
