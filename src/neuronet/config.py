@@ -68,6 +68,10 @@ class DataConfig(_Strict):
                                     description="Other arguments of the data set's loader, e.g. {input_len: 36} for airline.")
     val: float = Field(0.1, ge=0, lt=1, description="Validation fraction.")
     test: float = Field(0.2, ge=0, lt=1, description="Test fraction (ignored where the set has an official test part).")
+    preprocess: PreprocessConfig | None = Field(
+        None, description="Prepare a CSV/Parquet table: missing values, categories, dates, scaling (files only).")
+    resample: Literal["undersample", "oversample"] | None = Field(
+        None, description="Balance the classes of the training split by down- or up-sampling.")
     scale: Literal["standard", "minmax", "none"] | None = Field(
         None, description=f"Feature scaling: {', '.join(SCALINGS)} (default: standard; none for autoencoders and GANs).")
 
@@ -83,6 +87,18 @@ class DataConfig(_Strict):
         if self.val + self.test >= 1:
             raise ValueError(f"val + test must be below 1 so that data is left to train on (got {self.val} + {self.test})")
         return self
+
+
+class PreprocessConfig(_Strict):
+    """How a user's table is prepared (fitted on the training split only; see TablePreprocessor)."""
+
+    missing: Literal["error", "drop", "mean", "median", "most_frequent", "constant"] = "error"
+    fill_value: Any = None
+    indicators: bool = Field(False, description="Add a 0/1 column per column with missing values.")
+    categorical: Literal["onehot", "ordinal"] = "onehot"
+    scale: Literal["standard", "minmax", "robust", "none"] = "standard"
+    ignore: list[str] = Field(default_factory=list)
+    columns: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Per-column overrides.")
 
 
 class _Component(BaseModel):
@@ -136,6 +152,8 @@ class TrainConfig(_Strict):
     schedule: ScheduleConfig | None = None
     early_stopping: EarlyStoppingConfig | None = Field(default_factory=EarlyStoppingConfig)
     metrics: list[str] | None = None
+    class_weights: Literal["balanced"] | None = Field(
+        None, description="Weight the loss by inverse class frequency of the training split (imbalanced data).")
     optimizer_kwargs: dict[str, Any] = Field(default_factory=dict)
     device: str = "auto"
 

@@ -15,15 +15,18 @@ from typing import Any
 from neuronet.datasets.batching import epoch_permutation, num_batches, tensor_batches
 from neuronet.datasets.builtin import DATASETS, read_idx
 from neuronet.datasets.dataset import Dataset, Task
+from neuronet.datasets.imbalance import class_weights, resample
 from neuronet.datasets.files import TABLE_SUFFIXES, load_table, read_table, table_features
 from neuronet.datasets.preprocessing import SCALINGS, Scaler
 from neuronet.datasets.sequences import forecast_split, make_windows
+from neuronet.datasets.table import Table, load_raw_table
+from neuronet.datasets.tabular import TablePreprocessor, missing_report
 from neuronet.datasets.text import load_text_table, text_dataset
 from neuronet.datasets.vocab import Vocabulary, tokenize
 
 __all__ = [
     "DATASETS", "Dataset", "SCALINGS", "Scaler", "TABLE_SUFFIXES", "Task", "epoch_permutation", "load",
-    "Vocabulary", "forecast_split", "load_table", "load_text_table", "make_windows", "names", "num_batches",
+    "Table", "TablePreprocessor", "class_weights", "resample", "Vocabulary", "forecast_split", "load_raw_table", "missing_report", "load_table", "load_text_table", "make_windows", "names", "num_batches",
     "read_idx", "read_table", "table_features", "tensor_batches", "text_dataset", "tokenize",
 ]
 

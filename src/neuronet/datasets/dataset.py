@@ -12,7 +12,7 @@ from sklearn.model_selection import train_test_split
 from neuronet.datasets.vocab import Vocabulary
 from neuronet.errors import ConfigError, DataError
 
-__all__ = ["Dataset", "Task"]
+__all__ = ["Dataset", "Task", "split_indices"]
 
 Task = Literal["classification", "regression"]
 
@@ -171,36 +171,43 @@ class Dataset(torch.utils.data.Dataset):
             >>> len(train), len(val), len(test)
             (90, 30, 30)
         """
-        for what, frac in (("val", val), ("test", test)):
-            if not isinstance(frac, (int, float)) or not 0 <= frac < 1:
-                raise ConfigError(
-                    f"The '{what}' fraction of Dataset.split must be a number in [0, 1). "
-                    f"Got {frac!r} instead."
-                )
-        if val + test >= 1:
-            raise ConfigError(f"val + test must be below 1 so that data is left to train on. Got {val} + {test}.")
         fixed_test = self.official_test
-        if fixed_test is not None:
-            test = 0.0
         stratify = self.task == "classification" and not self.ordered if stratify is None else stratify
         labels = self.y.cpu().numpy() if stratify else None
-        idx = np.arange(len(self))
-        rest, test_idx = self._cut(idx, labels, test, seed)
-        val_of_rest = val / (1 - test) if val else 0.0
-        train_idx, val_idx = self._cut(rest, None if labels is None else labels[rest], val_of_rest, seed)
+        train_idx, val_idx, test_idx = split_indices(len(self), val, 0.0 if fixed_test is not None else test, seed,
+                                                     labels, self.ordered, self.name)
         part = lambda ix: self.subset(ix) if len(ix) else None  # noqa: E731
         return self.subset(train_idx), part(val_idx), fixed_test if fixed_test is not None else part(test_idx)
 
-    def _cut(self, idx: np.ndarray, labels: np.ndarray | None, frac: float, seed: int):
+
+def split_indices(n: int, val: float, test: float, seed: int, labels: np.ndarray | None = None,
+                  ordered: bool = False, name: str = "data") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Train / validation / test row indices: stratified by `labels` when given, the last rows when `ordered`.
+
+    Raises:
+        ConfigError: fractions outside [0, 1) or adding up to 1 or more.
+        DataError: a class too small to stratify.
+    """
+    for what, frac in (("val", val), ("test", test)):
+        if not isinstance(frac, (int, float)) or not 0 <= frac < 1:
+            raise ConfigError(f"The '{what}' fraction of a split must be a number in [0, 1). Got {frac!r} instead.")
+    if val + test >= 1:
+        raise ConfigError(f"val + test must be below 1 so that data is left to train on. Got {val} + {test}.")
+
+    def cut(idx: np.ndarray, part_labels: np.ndarray | None, frac: float) -> tuple[np.ndarray, np.ndarray]:
         if frac == 0:
             return idx, np.array([], dtype=int)
-        if self.ordered:  # the future is held out: the last rows, in order
+        if ordered:  # the future is held out: the last rows, in order
             n_out = max(1, round(len(idx) * frac))
             return idx[:-n_out], idx[-n_out:]
         try:
-            return train_test_split(idx, test_size=frac, random_state=seed, stratify=labels)
+            return train_test_split(idx, test_size=frac, random_state=seed, stratify=part_labels)
         except ValueError as err:
             raise DataError(
-                f"Cannot split dataset '{self.name}' with stratification: {err}. "
+                f"Cannot split dataset '{name}' with stratification: {err}. "
                 "Each class needs at least 2 examples per part; use more data or stratify=False."
             ) from err
+
+    rest, test_idx = cut(np.arange(n), labels, test)
+    train_idx, val_idx = cut(rest, None if labels is None else labels[rest], val / (1 - test) if val else 0.0)
+    return train_idx, val_idx, test_idx

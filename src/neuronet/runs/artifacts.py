@@ -14,7 +14,9 @@ from safetensors.torch import load_file
 from torch import nn
 
 from neuronet.config import RunConfig, load_config
-from neuronet.datasets import TABLE_SUFFIXES, Scaler, Vocabulary, load_table, read_table, table_features
+from neuronet.datasets import (
+    TABLE_SUFFIXES, Scaler, TablePreprocessor, Vocabulary, load_raw_table, load_table, read_table, table_features,
+)
 from neuronet.errors import DataError
 from neuronet.models import anomaly_scores
 from neuronet.nn import loss_task
@@ -35,6 +37,7 @@ class LoadedRun:
     meta: dict[str, Any]
     scaler: Scaler
     model: nn.Module
+    table: TablePreprocessor | None = None
 
     @property
     def kind(self) -> str:
@@ -68,7 +71,8 @@ def load_run(path: str | Path) -> LoadedRun:
     inputs = {**meta, **({"vocab_size": len(vocab["tokens"]), "pad_index": 0} if vocab else {})}
     model = configured_model(config, inputs, loss)
     model.load_state_dict(load_file(str(files.weights)))
-    return LoadedRun(files, config, meta, Scaler.from_dict(state["scaler"]), model)
+    table = TablePreprocessor.from_dict(state["table"]) if "table" in state else None
+    return LoadedRun(files, config, meta, Scaler.from_dict(state["scaler"]), model, table)
 
 
 def _read_inputs(run: LoadedRun, path: Path) -> torch.Tensor:
@@ -89,6 +93,8 @@ def _read_inputs(run: LoadedRun, path: Path) -> torch.Tensor:
         if column not in frame.columns:
             raise DataError(f"{path} has no '{column}' column with the texts to classify.")
         return Vocabulary.from_dict(run.meta["vocab"]).encode(frame[column].astype(str), shape[0])
+    if run.table is not None:  # a preprocessed table: raw columns through the fitted steps
+        return torch.from_numpy(run.table.transform(read_table(path)))
     names = run.meta["feature_names"]
     if not names:
         raise DataError(f"The data set '{run.meta['name']}' has no named features; pass a .npy array shaped {shape}.")
@@ -151,7 +157,10 @@ def evaluate_run(path: str | Path, file: str | Path | None = None) -> dict[str, 
         if not target:
             raise DataError(f"Run {run.files.root} was trained on '{run.meta['name']}', which has no target column name; "
                             "evaluate it without a file.")
-        table = load_table(file, target=target, task=run.meta["task"], features=names)
+        if run.table is not None:
+            table = load_raw_table(file, target, run.meta["task"]).to_dataset(run.table)
+        else:
+            table = load_table(file, target=target, task=run.meta["task"], features=names)
         x = table.x.reshape(-1, *run.meta["input_shape"])
         out = run.outputs(x)
         y = table.y

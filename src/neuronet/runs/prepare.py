@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from torch import nn
 
 from neuronet.config import RunConfig
-from neuronet.datasets import DATASETS, TABLE_SUFFIXES, Dataset, Scaler, load_table, load_text_table
+from neuronet.datasets import (
+    DATASETS, TABLE_SUFFIXES, Dataset, Scaler, TablePreprocessor, class_weights, load_raw_table, load_table,
+    load_text_table, resample,
+)
 from neuronet.errors import ConfigError
 from neuronet.models import MODELS, build_model
 from neuronet.nn import loss_task
@@ -73,6 +76,8 @@ class Prepared:
     scaler: Scaler
     model: nn.Module
     loss: str
+    loss_kwargs: dict[str, Any] = field(default_factory=dict)
+    extra_state: dict[str, Any] = field(default_factory=dict)
 
     @property
     def kind(self) -> str:
@@ -84,30 +89,55 @@ class Prepared:
 
     def preprocessing_state(self) -> dict[str, Any]:
         """JSON state of the data side: metadata and the fitted scaler."""
-        return {"data": self.data.meta(), "scaler": self.scaler.to_dict()}
+        return {"data": self.data.meta(), "scaler": self.scaler.to_dict(), **self.extra_state}
+
+
+def _table_parts(config: RunConfig) -> tuple[Dataset, list[Dataset | None], dict[str, Any]]:
+    """A raw table split first, its preprocessor fitted on the training rows, each part transformed."""
+    pp, data = config.data.preprocess, config.data
+    if Path(data.source).suffix.lower() not in TABLE_SUFFIXES or data.text:
+        raise ConfigError("data.preprocess applies to CSV / Parquet tables (without data.text); remove it.")
+    table = load_raw_table(data.source, data.target, data.task, drop_missing=pp.missing == "drop", ignore=pp.ignore)
+    parts = table.split(val=data.val, test=data.test, seed=config.seed)
+    options = pp.model_dump(exclude={"ignore"})
+    options["missing"] = "error" if pp.missing == "drop" else pp.missing
+    pre = TablePreprocessor(**options).fit(parts[0].frame)
+    datasets = [None if part is None else part.to_dataset(pre) for part in parts]
+    state = {"table": pre.to_dict(), "missing_values": table.missing(), "class_counts": table.class_counts(),
+             "rows": len(table)}
+    return datasets[0], datasets, state
 
 
 def prepare(config: RunConfig, scaler: Scaler | None = None) -> Prepared:
-    """Load and split the data, fit (or reuse) the scaler on the training split, build the model.
+    """Load and split the data, fit (or reuse) the preprocessing on the training split, build the model.
 
     Raises:
         ConfigError / DataError: anything wrong with the config or the data.
     """
-    data = load_data(config)
     task = model_task(config.model.type)
-    if task != "supervised":
-        data = data.unlabelled()
-    train, val, test = data.split(val=config.data.val, test=config.data.test, seed=config.seed)
-    method = config.data.scale or ("standard" if task == "supervised" else "none")
+    extra: dict[str, Any] = {}
+    if config.data.preprocess is not None:
+        data, (train, val, test), extra = _table_parts(config)
+        method = "none"  # the table preprocessor scales
+    else:
+        data = load_data(config)
+        if task != "supervised":
+            data = data.unlabelled()
+        train, val, test = data.split(val=config.data.val, test=config.data.test, seed=config.seed)
+        method = config.data.scale or ("standard" if task == "supervised" else "none")
     scaler = scaler or Scaler(method, scale_target=task == "supervised").fit(train)
     train, val, test = (None if part is None else scaler.transform(part) for part in (train, val, test))
+    if config.data.resample:
+        extra["train_before_resampling"] = len(train)
+        train = resample(train, config.data.resample, seed=config.seed)
     loss = config.train.loss or default_loss(data.task, config.model.type)
     if task == "supervised" and (data.task == "classification") != (loss_task(loss) != "regression"):
         raise ConfigError(f"train.loss '{loss}' does not fit a {data.task} data set; use '{default_loss(data.task)}'.")
     if loss_task(loss) == "binary" and data.num_outputs != 2:
         raise ConfigError(f"binary_cross_entropy needs 2 classes; '{data.name}' has {data.num_outputs}. Use cross_entropy.")
     model = configured_model(config, data.model_inputs(), loss)
-    return Prepared(config, data, train, val, test, scaler, model, loss)
+    loss_kwargs = {"weight": class_weights(train).float()} if config.train.class_weights else {}
+    return Prepared(config, data, train, val, test, scaler, model, loss, loss_kwargs, extra)
 
 
 def configured_model(config: RunConfig, inputs: dict[str, Any], loss: str) -> nn.Module:
@@ -138,7 +168,7 @@ def make_trainer(prep: Prepared, callbacks: list[Callback] | tuple = (), progres
         es = t.early_stopping
         standard.append(EarlyStopping(monitor=es.monitor, patience=es.patience, min_delta=es.min_delta))
     return Trainer(
-        prep.model, loss=prep.loss, optimizer=t.optimizer, lr=t.lr, callbacks=[*standard, *callbacks],
+        prep.model, loss=prep.loss, loss_kwargs=prep.loss_kwargs, optimizer=t.optimizer, lr=t.lr, callbacks=[*standard, *callbacks],
         metrics=t.metrics, weight_decay=t.weight_decay, l1=t.l1, l2=t.l2, grad_clip=t.grad_clip,
         schedule=t.schedule.type if t.schedule else None, schedule_kwargs=t.schedule.kwargs() if t.schedule else None,
         optimizer_kwargs=t.optimizer_kwargs, **common,

@@ -59,6 +59,16 @@ def _accuracy(outputs: torch.Tensor, targets: torch.Tensor, kind: str) -> float:
     return float((predicted_labels(outputs, kind) == targets.reshape(-1)).double().mean())
 
 
+def _pr_auc(outputs: torch.Tensor, targets: torch.Tensor, kind: str) -> float:
+    proba = probabilities(outputs, kind).cpu().numpy()
+    y = targets.reshape(-1).cpu().numpy()
+    if kind == "binary":
+        return float(skm.average_precision_score(y, proba[:, 1]))
+    onehot = (y[:, None] == range(proba.shape[1])).astype(int)
+    present = onehot.sum(axis=0) > 0  # classes absent from this split have no precision-recall curve
+    return float(skm.average_precision_score(onehot[:, present], proba[:, present], average="macro"))
+
+
 def _values(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> Callable:
     def metric(outputs: torch.Tensor, targets: torch.Tensor, kind: str) -> float:
         out = outputs.double().reshape(len(outputs), -1)
@@ -83,6 +93,7 @@ for _name, _metric in {
                      "Macro-averaged recall: TP / (TP + FN) per class."),
     "f1": Metric(_labels(lambda t, p: skm.f1_score(t, p, average="macro", zero_division=0)), _CLS, True,
                  "Macro-averaged F1, the harmonic mean of precision and recall."),
+    "pr_auc": Metric(_pr_auc, _CLS, True, "Area under the precision-recall curve (average precision), macro over classes."),
     "mae": Metric(_values(lambda p, y: (p - y).abs().mean()), _REG, False, "Mean absolute error."),
     "mse": Metric(_values(lambda p, y: ((p - y) ** 2).mean()), _REG, False, "Mean squared error."),
     "rmse": Metric(_values(lambda p, y: ((p - y) ** 2).mean(dim=0).sqrt().mean()), _REG, False,
@@ -98,7 +109,7 @@ def default_metrics(kind: str, full: bool = False) -> list[str]:
         return []
     if kind == "regression":
         return ["mae", "rmse", "r2"] if full else ["mae"]
-    return ["accuracy", "balanced_accuracy", "precision", "recall", "f1"] if full else ["accuracy"]
+    return ["accuracy", "balanced_accuracy", "precision", "recall", "f1", "pr_auc"] if full else ["accuracy"]
 
 
 def compute_metrics(names: Sequence[str], outputs: torch.Tensor, targets: torch.Tensor, kind: str,

@@ -68,6 +68,7 @@ class Trainer:
         device: "auto", "cpu", "cuda" or a torch.device.
         progress: Show a live progress bar.
         in_memory: Batch a `Dataset` by slicing tensors on the device (False: a DataLoader).
+        loss_kwargs: Arguments of the loss, e.g. {"weight": class_weights} for cross_entropy.
         train_metrics: Also report the metrics on the training batches of each epoch (keeps
             the epoch's outputs; False saves ~10 µs per step on tiny models).
 
@@ -86,7 +87,7 @@ class Trainer:
                  grad_clip: float | None = None, schedule: str | None = None,
                  schedule_kwargs: dict[str, Any] | None = None, optimizer_kwargs: dict[str, Any] | None = None,
                  device: str | torch.device = "auto", progress: bool = True, in_memory: bool = True,
-                 train_metrics: bool = True) -> None:
+                 train_metrics: bool = True, loss_kwargs: dict[str, Any] | None = None) -> None:
         _check("batch_size", batch_size, isinstance(batch_size, int) and batch_size > 0, "an int > 0")
         _check("epochs", epochs, isinstance(epochs, int) and epochs > 0, "an int > 0")
         for name, value in (("l1", l1), ("l2", l2)):
@@ -94,7 +95,9 @@ class Trainer:
         _check("grad_clip", grad_clip, grad_clip is None or grad_clip > 0, "None or a float > 0")
         self.device = resolve_device(device)
         self.model = model.to(self.device)
-        self.loss_fn = loss_fn(loss)
+        self.loss_fn = loss_fn(loss, **(loss_kwargs or {}))
+        if isinstance(self.loss_fn, nn.Module):
+            self.loss_fn.to(self.device)  # e.g. class weights
         self.kind = loss_task(loss if isinstance(loss, str) else self.loss_fn)
         self.metrics = list(metrics) if metrics is not None else default_metrics(self.kind)
         check_metrics(self.metrics, self.kind)
