@@ -91,6 +91,38 @@ def train(
 
 @app.command()
 @_friendly
+def cv(
+    config: Annotated[Optional[Path], typer.Argument(help="YAML run config; none uses the digits demo.")] = None,
+    folds: Annotated[int, typer.Option(help="Number of folds.")] = 5,
+    split: Annotated[str, typer.Option(help="auto, kfold, stratified, group (data.group) or time (expanding window).")] = "auto",
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a config value.")] = None,
+    name: Annotated[Optional[str], typer.Option(help="Results folder name.")] = None,
+    output_dir: Annotated[Optional[Path], typer.Option(help="Where results are written (default: runs).")] = None,
+) -> None:
+    """Cross-validate CONFIG: train on k-1 folds, score the held-out fold, report mean ± std and a per-fold table."""
+    from neuronet.config import load_config
+    from neuronet.runs.cv import cross_validate
+
+    overrides = list(set_ or []) + ([f"name={name}"] if name else []) + ([f"output_dir={output_dir}"] if output_dir else [])
+    cfg = load_config(config, overrides)
+    result = cross_validate(cfg, folds, split, on_fold=lambda i, m: err.print(
+        f"fold {i}/{folds}: " + " · ".join(f"{k} {v:.4f}" for k, v in m.items() if isinstance(v, float))))
+    table = Table(title=f"{folds}-fold cross-validation ({result.split})")
+    keys = list(result.mean)
+    table.add_column("fold")
+    for key in keys:
+        table.add_column(key, justify="right")
+    for row in result.folds:
+        table.add_row(str(row["fold"]), *(f"{row[k]:.4f}" for k in keys))
+    table.add_row("mean ± std", *(f"{result.mean[k]:.4f} ± {result.std[k]:.4f}" for k in keys), style="bold")
+    out.print(table)
+    for key in keys:
+        out.print(f"{key}: {result.mean[key]:.4f} ± {result.std[key]:.4f}")
+    out.print(f"results: {result.path}")
+
+
+@app.command()
+@_friendly
 def evaluate(
     run: Annotated[Path, typer.Argument(help="A run directory made by `neuronet train`.")],
     data: Annotated[Optional[Path], typer.Option(help="CSV/Parquet with the training columns and the target (default: the run's test split).")] = None,

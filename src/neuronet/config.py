@@ -70,6 +70,7 @@ class DataConfig(_Strict):
     test: float = Field(0.2, ge=0, lt=1, description="Test fraction (ignored where the set has an official test part).")
     preprocess: PreprocessConfig | None = Field(
         None, description="Prepare a CSV/Parquet table: missing values, categories, dates, scaling (files only).")
+    group: str | None = Field(None, description="Column that keeps rows together in group k-fold (files with preprocess).")
     resample: Literal["undersample", "oversample"] | None = Field(
         None, description="Balance the classes of the training split by down- or up-sampling.")
     scale: Literal["standard", "minmax", "none"] | None = Field(

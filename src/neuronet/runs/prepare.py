@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from torch import nn
 
 from neuronet.config import RunConfig
 from neuronet.datasets import (
     DATASETS, TABLE_SUFFIXES, Dataset, Scaler, TablePreprocessor, class_weights, load_raw_table, load_table,
-    load_text_table, resample,
+    Table, load_text_table, resample,
 )
 from neuronet.errors import ConfigError
 from neuronet.models import MODELS, build_model
@@ -20,7 +21,9 @@ from neuronet.nn import loss_task
 from neuronet.registry import suggest
 from neuronet.train import Callback, EarlyStopping, GANTrainer, LRLogger, Trainer
 
-__all__ = ["Prepared", "configured_model", "default_loss", "load_data", "make_trainer", "model_task", "prepare"]
+Fold = tuple[np.ndarray, np.ndarray]  # (training rows, held-out rows)
+
+__all__ = ["Fold", "Prepared", "load_configured_table", "configured_model", "default_loss", "load_data", "make_trainer", "model_task", "prepare"]
 
 
 def model_task(model_type: str) -> str:
@@ -92,13 +95,31 @@ class Prepared:
         return {"data": self.data.meta(), "scaler": self.scaler.to_dict(), **self.extra_state}
 
 
-def _table_parts(config: RunConfig) -> tuple[Dataset, list[Dataset | None], dict[str, Any]]:
-    """A raw table split first, its preprocessor fitted on the training rows, each part transformed."""
+def load_configured_table(config: RunConfig) -> Table:
+    """The raw table of a config with `data.preprocess` (rows with missing values dropped if asked).
+
+    The `data.group` column, if any, is not a feature: it only keeps rows together in group splits.
+    """
     pp, data = config.data.preprocess, config.data
     if Path(data.source).suffix.lower() not in TABLE_SUFFIXES or data.text:
         raise ConfigError("data.preprocess applies to CSV / Parquet tables (without data.text); remove it.")
-    table = load_raw_table(data.source, data.target, data.task, drop_missing=pp.missing == "drop", ignore=pp.ignore)
-    parts = table.split(val=data.val, test=data.test, seed=config.seed)
+    return load_raw_table(data.source, data.target, data.task, drop_missing=pp.missing == "drop",
+                          ignore=[*pp.ignore, *([data.group] if data.group else [])])
+
+
+def _split(data: Dataset | Table, config: RunConfig, fold: Fold | None) -> list:
+    """(train, val, test): the configured split, or a cross-validation fold (validation carved from its training rows)."""
+    if fold is None:
+        return list(data.split(val=config.data.val, test=config.data.test, seed=config.seed))
+    train, val, _ = data.subset(fold[0]).split(val=config.data.val, test=0.0, seed=config.seed)
+    return [train, val, data.subset(fold[1])]
+
+
+def _table_parts(config: RunConfig, fold: Fold | None) -> tuple[Dataset, list[Dataset | None], dict[str, Any]]:
+    """A raw table split first, its preprocessor fitted on the training rows, each part transformed."""
+    pp = config.data.preprocess
+    table = load_configured_table(config)
+    parts = _split(table, config, fold)
     options = pp.model_dump(exclude={"ignore"})
     options["missing"] = "error" if pp.missing == "drop" else pp.missing
     pre = TablePreprocessor(**options).fit(parts[0].frame)
@@ -108,7 +129,7 @@ def _table_parts(config: RunConfig) -> tuple[Dataset, list[Dataset | None], dict
     return datasets[0], datasets, state
 
 
-def prepare(config: RunConfig, scaler: Scaler | None = None) -> Prepared:
+def prepare(config: RunConfig, scaler: Scaler | None = None, fold: Fold | None = None) -> Prepared:
     """Load and split the data, fit (or reuse) the preprocessing on the training split, build the model.
 
     Raises:
@@ -117,13 +138,13 @@ def prepare(config: RunConfig, scaler: Scaler | None = None) -> Prepared:
     task = model_task(config.model.type)
     extra: dict[str, Any] = {}
     if config.data.preprocess is not None:
-        data, (train, val, test), extra = _table_parts(config)
+        data, (train, val, test), extra = _table_parts(config, fold)
         method = "none"  # the table preprocessor scales
     else:
         data = load_data(config)
         if task != "supervised":
             data = data.unlabelled()
-        train, val, test = data.split(val=config.data.val, test=config.data.test, seed=config.seed)
+        train, val, test = _split(data, config, fold)
         method = config.data.scale or ("standard" if task == "supervised" else "none")
     scaler = scaler or Scaler(method, scale_target=task == "supervised").fit(train)
     train, val, test = (None if part is None else scaler.transform(part) for part in (train, val, test))

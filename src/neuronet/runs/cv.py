@@ -1,0 +1,138 @@
+"""Cross-validation of a run config: k-fold, stratified k-fold, group k-fold, or expanding-window time splits.
+
+Every fold repeats the whole preparation on its own training rows (scaling, imputation,
+encoding, re-sampling, class weights), so the held-out fold never leaks into training.
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold, TimeSeriesSplit
+
+from neuronet.atomic import write_text
+from neuronet.config import RunConfig, to_yaml
+from neuronet.errors import ConfigError, DataError
+from neuronet.runs.files import write_json
+from neuronet.runs.prepare import Fold, load_configured_table, load_data, make_trainer, model_task, prepare
+from neuronet.train import compute_metrics, default_metrics
+
+__all__ = ["CVResult", "cross_validate", "folds_for"]
+
+Split = Literal["auto", "kfold", "stratified", "group", "time"]
+
+
+@dataclass
+class CVResult:
+    """Per-fold metrics, their mean and standard deviation, and where they were written."""
+
+    folds: list[dict[str, float]]
+    mean: dict[str, float]
+    std: dict[str, float]
+    split: str
+    path: Path | None = None
+
+
+def folds_for(config: RunConfig, k: int, split: Split = "auto") -> tuple[list[Fold], str]:
+    """The (training rows, held-out rows) of each fold, and the splitter used.
+
+    "auto": time splits for time-ordered data, group k-fold when `data.group` is set,
+    stratified for classification, plain k-fold otherwise.
+    """
+    if not isinstance(k, int) or k < 2:
+        raise ConfigError(f"The number of folds must be an int >= 2. Got {k!r} instead.")
+    groups = None
+    if config.data.preprocess is not None:
+        table = load_configured_table(config)
+        n, labels, ordered, task = len(table), table.y.numpy(), False, table.task
+        if config.data.group:
+            from neuronet.datasets import read_table
+
+            frame = read_table(config.data.source)
+            if config.data.group not in frame.columns:
+                raise DataError(f"Group column '{config.data.group}' is not in {config.data.source}.")
+            groups = frame[config.data.group].astype(str).to_numpy()[: n]
+    else:
+        data = load_data(config)
+        n, labels, ordered, task = len(data), data.y.cpu().numpy(), data.ordered, data.task
+    if split == "auto":
+        split = "time" if ordered else "group" if groups is not None else "stratified" if task == "classification" else "kfold"
+    splitters = {
+        "kfold": lambda: KFold(k, shuffle=True, random_state=config.seed).split(np.arange(n)),
+        "stratified": lambda: StratifiedKFold(k, shuffle=True, random_state=config.seed).split(np.arange(n), labels),
+        "group": lambda: GroupKFold(k).split(np.arange(n), groups=groups),
+        "time": lambda: TimeSeriesSplit(k).split(np.arange(n)),  # expanding window: train on the past only
+    }
+    if split not in splitters:
+        raise ConfigError(f"Unknown split {split!r}; use one of auto, {', '.join(splitters)}.")
+    if split == "group" and groups is None:
+        raise ConfigError("A group split needs data.group (a column of the table) and data.preprocess.")
+    if split == "stratified" and task != "classification":
+        raise ConfigError("A stratified split needs a classification target; use --split kfold.")
+    try:
+        return [(np.asarray(a), np.asarray(b)) for a, b in splitters[split]()], split
+    except ValueError as err:
+        raise DataError(f"Cannot make {k} {split} folds of {n} rows: {err}.") from None
+
+
+def _fold_metrics(config: RunConfig, fold: Fold) -> dict[str, float]:
+    prep = prepare(config, fold=fold)
+    if model_task(config.model.type) != "supervised":
+        raise ConfigError("Cross-validation scores supervised models; autoencoders and GANs have no labels to score.")
+    trainer = make_trainer(prep, progress=False)
+    trainer.fit(prep.train, val=prep.val)
+    out, y = trainer.outputs(prep.test)
+    result = {"loss": float(trainer.loss_fn(out, y))}
+    if trainer.kind == "regression":
+        out, y = prep.scaler.inverse_target(out), prep.scaler.inverse_target(y)
+    result.update(compute_metrics(default_metrics(trainer.kind, full=True), out, y, trainer.kind))
+    return {**result, "epochs": trainer.epoch, "train_rows": len(prep.train), "test_rows": len(prep.test)}
+
+
+def cross_validate(config: RunConfig, k: int = 5, split: Split = "auto", write: bool = True,
+                   on_fold: Any = None) -> CVResult:
+    """Train and score the config on each of `k` folds; write runs/<name>-cv/ (config, folds.csv, cv.json).
+
+    Args:
+        config: The run config (its data.val is carved from each fold's training rows).
+        k: Number of folds.
+        split: "auto", "kfold", "stratified", "group" or "time".
+        write: Write the results folder.
+        on_fold: Called as on_fold(i, metrics) after each fold (progress).
+    """
+    folds, used = folds_for(config, k, split)
+    rows = []
+    for i, fold in enumerate(folds, 1):
+        rows.append({"fold": i, **_fold_metrics(config, fold)})
+        if on_fold:
+            on_fold(i, rows[-1])
+    keys = [key for key in rows[0] if key not in ("fold", "epochs", "train_rows", "test_rows")]
+    mean = {key: statistics.mean(r[key] for r in rows) for key in keys}
+    std = {key: statistics.stdev(r[key] for r in rows) for key in keys}
+    result = CVResult(rows, mean, std, used)
+    if write:
+        result.path = _write(config, result)
+    return result
+
+
+def _write(config: RunConfig, result: CVResult) -> Path:
+    out = Path(config.output_dir)
+    name = config.name or f"{Path(config.data.source).stem}-{config.model.type}-cv-{datetime.now():%Y%m%d-%H%M%S}"
+    root = out / name
+    if root.exists():
+        raise ConfigError(f"{root} already exists; choose another --name.")
+    staging = out / f".{name}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    columns = list(result.folds[0])
+    lines = [",".join(columns)] + [",".join(str(r[c]) for c in columns) for r in result.folds]
+    write_text(staging / "config.yaml", to_yaml(config))
+    write_text(staging / "folds.csv", "\n".join(lines) + "\n")
+    write_json(staging / "cv.json", {"split": result.split, "folds": result.folds, "mean": result.mean, "std": result.std})
+    staging.rename(root)
+    return root
