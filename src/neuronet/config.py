@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from neuronet.datasets import DATASETS, SCALINGS, TABLE_SUFFIXES
+from neuronet.datasets import AUGMENTATIONS, DATASETS, SCALINGS, TABLE_SUFFIXES
 from neuronet.errors import ConfigError
 from neuronet.models import MODELS
 from neuronet.nn import LOSSES
@@ -79,8 +79,8 @@ class DataConfig(_Strict):
     @field_validator("source")
     @classmethod
     def _source(cls, v: str) -> str:
-        if Path(v).suffix.lower() in TABLE_SUFFIXES:
-            return v
+        if Path(v).suffix.lower() in TABLE_SUFFIXES or Path(v).is_dir():
+            return v  # a table file, or a folder of images (one sub-folder per class)
         return _known(DATASETS, v)
 
     @model_validator(mode="after")
@@ -153,6 +153,8 @@ class TrainConfig(_Strict):
     schedule: ScheduleConfig | None = None
     early_stopping: EarlyStoppingConfig | None = Field(default_factory=EarlyStoppingConfig)
     metrics: list[str] | None = None
+    augment: list[dict[str, Any]] = Field(
+        default_factory=list, description="Training-batch augmentations, e.g. [{type: hflip}, {type: random_crop, padding: 2}].")
     class_weights: Literal["balanced"] | None = Field(
         None, description="Weight the loss by inverse class frequency of the training split (imbalanced data).")
     optimizer_kwargs: dict[str, Any] = Field(default_factory=dict)
@@ -160,6 +162,13 @@ class TrainConfig(_Strict):
 
     _loss = field_validator("loss")(classmethod(lambda cls, v: _known(LOSSES, v)))
     _optimizer = field_validator("optimizer")(classmethod(lambda cls, v: _known(OPTIMIZERS, v)))
+
+    @field_validator("augment")
+    @classmethod
+    def _augment(cls, v: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for spec in v:
+            _known(AUGMENTATIONS, spec.get("type"))
+        return v
 
     @field_validator("metrics")
     @classmethod

@@ -12,9 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from neuronet.datasets.augment import AUGMENTATIONS, Compose, build_augmentations
 from neuronet.datasets.batching import epoch_permutation, num_batches, tensor_batches
 from neuronet.datasets.builtin import DATASETS, read_idx
 from neuronet.datasets.dataset import Dataset, Task
+from neuronet.datasets.images import IMAGE_SUFFIXES, load_image_folder
 from neuronet.datasets.imbalance import class_weights, resample
 from neuronet.datasets.files import TABLE_SUFFIXES, load_table, read_table, table_features
 from neuronet.datasets.preprocessing import SCALINGS, Scaler
@@ -26,7 +28,7 @@ from neuronet.datasets.vocab import Vocabulary, tokenize
 
 __all__ = [
     "DATASETS", "Dataset", "SCALINGS", "Scaler", "TABLE_SUFFIXES", "Task", "epoch_permutation", "load",
-    "Table", "TablePreprocessor", "class_weights", "resample", "Vocabulary", "forecast_split", "load_raw_table", "missing_report", "load_table", "load_text_table", "make_windows", "names", "num_batches",
+    "AUGMENTATIONS", "Compose", "build_augmentations", "IMAGE_SUFFIXES", "Table", "TablePreprocessor", "class_weights", "load_image_folder", "resample", "Vocabulary", "forecast_split", "load_raw_table", "missing_report", "load_table", "load_text_table", "make_windows", "names", "num_batches",
     "read_idx", "read_table", "table_features", "tensor_batches", "text_dataset", "tokenize",
 ]
 
@@ -35,7 +37,8 @@ def load(name: str, **kwargs: Any) -> Dataset:
     """Load a built-in data set by name, or a CSV / Parquet file by path.
 
     Args:
-        name: A registered name (see `names()`), or a path ending in .csv / .parquet.
+        name: A registered name (see `names()`), a path ending in .csv / .parquet, or a folder
+            of images with one sub-folder per class.
         **kwargs: Passed to the loader (e.g. `data_dir=`, `limit=` for fashion_mnist;
             `target=`, `task=` for files).
 
@@ -49,6 +52,8 @@ def load(name: str, **kwargs: Any) -> Dataset:
     """
     if Path(str(name)).suffix.lower() in TABLE_SUFFIXES:
         return load_table(name, **kwargs)
+    if Path(str(name)).is_dir():
+        return load_image_folder(name, **kwargs)
     return DATASETS.get(name)(**kwargs)
 
 

@@ -12,8 +12,8 @@ from torch import nn
 
 from neuronet.config import RunConfig
 from neuronet.datasets import (
-    DATASETS, TABLE_SUFFIXES, Dataset, Scaler, TablePreprocessor, class_weights, load_raw_table, load_table,
-    Table, load_text_table, resample,
+    DATASETS, TABLE_SUFFIXES, Dataset, Scaler, TablePreprocessor, build_augmentations, class_weights, load_raw_table, load_table,
+    Table, load_image_folder, load_text_table, resample,
 )
 from neuronet.errors import ConfigError
 from neuronet.models import MODELS, build_model
@@ -58,6 +58,9 @@ def load_data(config: RunConfig) -> Dataset:
             return load_text_table(data.source, text=data.text, target=data.target or "", **data.options)
         _check_options(data.options, load_table, "a table")
         return load_table(data.source, target=data.target, task=data.task, **data.options)
+    if Path(data.source).is_dir():
+        _check_options(data.options, load_image_folder, "an image folder")
+        return load_image_folder(data.source, **data.options)
     loader = DATASETS.get(data.source)
     options = {k: v for k, v in {"data_dir": data.data_dir, "limit": data.limit}.items() if v is not None}
     _check_options({**options, **data.options}, loader, f"the built-in data set '{data.source}'")
@@ -192,5 +195,6 @@ def make_trainer(prep: Prepared, callbacks: list[Callback] | tuple = (), progres
         prep.model, loss=prep.loss, loss_kwargs=prep.loss_kwargs, optimizer=t.optimizer, lr=t.lr, callbacks=[*standard, *callbacks],
         metrics=t.metrics, weight_decay=t.weight_decay, l1=t.l1, l2=t.l2, grad_clip=t.grad_clip,
         schedule=t.schedule.type if t.schedule else None, schedule_kwargs=t.schedule.kwargs() if t.schedule else None,
-        optimizer_kwargs=t.optimizer_kwargs, **common,
+        optimizer_kwargs=t.optimizer_kwargs,
+        augment=build_augmentations(t.augment, num_classes=prep.data.num_outputs) if t.augment else None, **common,
     )

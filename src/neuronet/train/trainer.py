@@ -68,6 +68,8 @@ class Trainer:
         device: "auto", "cpu", "cuda" or a torch.device.
         progress: Show a live progress bar.
         in_memory: Batch a `Dataset` by slicing tensors on the device (False: a DataLoader).
+        augment: Applied to each training batch on the device, e.g.
+            `nt.datasets.build_augmentations([{"type": "hflip"}])` (never to evaluation data).
         loss_kwargs: Arguments of the loss, e.g. {"weight": class_weights} for cross_entropy.
         train_metrics: Also report the metrics on the training batches of each epoch (keeps
             the epoch's outputs; False saves ~10 µs per step on tiny models).
@@ -87,7 +89,8 @@ class Trainer:
                  grad_clip: float | None = None, schedule: str | None = None,
                  schedule_kwargs: dict[str, Any] | None = None, optimizer_kwargs: dict[str, Any] | None = None,
                  device: str | torch.device = "auto", progress: bool = True, in_memory: bool = True,
-                 train_metrics: bool = True, loss_kwargs: dict[str, Any] | None = None) -> None:
+                 train_metrics: bool = True, loss_kwargs: dict[str, Any] | None = None,
+                 augment: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None) -> None:
         _check("batch_size", batch_size, isinstance(batch_size, int) and batch_size > 0, "an int > 0")
         _check("epochs", epochs, isinstance(epochs, int) and epochs > 0, "an int > 0")
         for name, value in (("l1", l1), ("l2", l2)):
@@ -108,7 +111,7 @@ class Trainer:
                                              **(optimizer_kwargs or {}))
         self.batch_size, self.epochs, self.seed = batch_size, epochs, seed
         self.l1, self.l2, self.grad_clip, self.in_memory = l1, l2, grad_clip, in_memory
-        self.train_metrics = train_metrics
+        self.train_metrics, self.augment = train_metrics, augment
         self.schedule_name, self.schedule_kwargs = schedule, dict(schedule_kwargs or {})
         self.schedule: Schedule | None = None
         self.callbacks: list[Callback] = []
@@ -236,11 +239,16 @@ class Trainer:
         per_step = self.schedule is not None and self.schedule.interval == "step"
         on_cpu = self.device.type == "cpu"
         keep_outputs = self.train_metrics and bool(self.metrics)
+        y_seen = None  # hard labels for train metrics when augmentation makes soft ones
         before, after = self._by_event["before_batch"], self._by_event["after_batch"]
         lr = self.optimizer.param_groups[0]["lr"]
         for x, y in self.batches(train, shuffle=True, epoch=epoch):
             for cb in before:
                 cb.before_batch(self)
+            if self.augment is not None:
+                x, y = self.augment(x, y)
+                if y.is_floating_point() and self.kind == "multiclass":  # mixup: soft labels
+                    y_seen = y.argmax(dim=1)
             loss, out = self.train_step(x, y)
             if per_step:
                 lrs.append(self.optimizer.param_groups[0]["lr"])  # the LR this step used
@@ -248,7 +256,8 @@ class Trainer:
             losses.append(loss.item() if on_cpu else loss)  # on a GPU, no sync per step
             if keep_outputs:
                 outputs.append(out)
-                targets.append(y)
+                targets.append(y_seen if y_seen is not None else y)
+                y_seen = None
             for cb in after:
                 cb.after_batch(self, loss)
             if len(losses) % 50 == 0 and not math.isfinite(float(losses[-1])):

@@ -1,0 +1,128 @@
+"""Data augmentation for whole image batches, as tensor ops on the training device (training only).
+
+Each augmentation is called as `aug(x, y) -> (x, y)` on a batch x (B, C, H, W); randomness
+comes from torch's global RNG, which the Trainer seeds per epoch (so runs are reproducible).
+`mixup` also mixes the targets, into class probabilities that `cross_entropy` accepts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from neuronet.errors import ConfigError
+from neuronet.registry import Registry
+
+__all__ = ["AUGMENTATIONS", "build_augmentations", "Compose"]
+
+Augmentation = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+AUGMENTATIONS: Registry[Callable[..., Augmentation]] = Registry("augmentation")
+
+
+def _affine(x: torch.Tensor, angle: torch.Tensor, shift: torch.Tensor, mode: str) -> torch.Tensor:
+    """Rotate each image by `angle` (radians) and shift it by `shift` (fractions of the size), zeros outside."""
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+    grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode=mode, padding_mode="zeros", align_corners=False)
+
+
+@AUGMENTATIONS.register("random_crop", "Random crop after zero-padding by `padding` pixels (a random shift).")
+def random_crop(padding: int = 2) -> Augmentation:
+    def apply(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        b, _, h, w = x.shape
+        pixels = torch.randint(-padding, padding + 1, (b, 2), device=x.device).to(x.dtype)
+        shift = pixels * 2 / torch.tensor([w, h], device=x.device, dtype=x.dtype)  # in grid units [-1, 1]
+        return _affine(x, torch.zeros(b, device=x.device, dtype=x.dtype), shift, "nearest"), y
+    return apply
+
+
+@AUGMENTATIONS.register("hflip", "Horizontal flip of each image with probability `p`.")
+def hflip(p: float = 0.5) -> Augmentation:
+    def apply(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        flip = torch.rand(len(x), device=x.device) < p
+        return torch.where(flip[:, None, None, None], x.flip(-1), x), y
+    return apply
+
+
+@AUGMENTATIONS.register("rotation", "Random rotation by up to ±`degrees`.")
+def rotation(degrees: float = 10.0) -> Augmentation:
+    def apply(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        angle = (torch.rand(len(x), device=x.device, dtype=x.dtype) * 2 - 1) * math.radians(degrees)
+        return _affine(x, angle, torch.zeros(len(x), 2, device=x.device, dtype=x.dtype), "bilinear"), y
+    return apply
+
+
+@AUGMENTATIONS.register("color_jitter", "Random brightness and contrast factors in [1 - b, 1 + b], [1 - c, 1 + c].")
+def color_jitter(brightness: float = 0.2, contrast: float = 0.2) -> Augmentation:
+    def apply(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        shape = (len(x), 1, 1, 1)
+        b = 1 + (torch.rand(shape, device=x.device, dtype=x.dtype) * 2 - 1) * brightness
+        c = 1 + (torch.rand(shape, device=x.device, dtype=x.dtype) * 2 - 1) * contrast
+        mean = x.mean(dim=(1, 2, 3), keepdim=True)
+        return (x * b - mean) * c + mean, y
+    return apply
+
+
+@AUGMENTATIONS.register("cutout", "Zero a random `size` x `size` square in each image (DeVries & Taylor, 2017).")
+def cutout(size: int = 8) -> Augmentation:
+    def apply(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        b, _, h, w = x.shape
+        cy = torch.randint(0, h, (b, 1, 1), device=x.device)
+        cx = torch.randint(0, w, (b, 1, 1), device=x.device)
+        rows = torch.arange(h, device=x.device)[None, :, None]
+        cols = torch.arange(w, device=x.device)[None, None, :]
+        hole = ((rows - cy).abs() <= size // 2) & ((cols - cx).abs() <= size // 2)  # (B, H, W)
+        return x * (~hole).unsqueeze(1).to(x.dtype), y
+    return apply
+
+
+@AUGMENTATIONS.register("mixup", "Blend pairs of examples and their labels with λ ~ Beta(alpha, alpha) (Zhang et al., 2018).")
+def mixup(alpha: float = 0.2, num_classes: int = 0) -> Augmentation:
+    if num_classes < 2:
+        raise ConfigError("mixup needs the number of classes (set from the data when built from a config).")
+
+    def apply(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        lam = float(torch.distributions.Beta(alpha, alpha).sample())
+        perm = torch.randperm(len(x), device=x.device)
+        soft = F.one_hot(y, num_classes).to(x.dtype) if y.ndim == 1 else y
+        return lam * x + (1 - lam) * x[perm], lam * soft + (1 - lam) * soft[perm]
+    return apply
+
+
+class Compose:
+    """Apply augmentations in order."""
+
+    def __init__(self, augmentations: Sequence[Augmentation]) -> None:
+        self.augmentations = list(augmentations)
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        for aug in self.augmentations:
+            x, y = aug(x, y)
+        return x, y
+
+
+def build_augmentations(specs: Sequence[dict[str, Any]], num_classes: int = 0) -> Compose:
+    """Augmentations from config entries like [{"type": "hflip"}, {"type": "random_crop", "padding": 4}].
+
+    Example:
+        >>> aug = build_augmentations([{"type": "hflip", "p": 1.0}])
+        >>> aug(torch.arange(4.0).view(1, 1, 1, 4), torch.tensor([0]))[0].flatten().tolist()
+        [3.0, 2.0, 1.0, 0.0]
+    """
+    built = []
+    for spec in specs:
+        options = dict(spec)
+        name = options.pop("type", None)
+        factory = AUGMENTATIONS.get(name)
+        if name == "mixup":
+            options.setdefault("num_classes", num_classes)
+        try:
+            built.append(factory(**options))
+        except TypeError as err:
+            raise ConfigError(f"Bad arguments for augmentation '{name}' ({options}): {err}.") from None
+    return Compose(built)
