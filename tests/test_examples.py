@@ -1,5 +1,6 @@
 """Every example config validates, and the quick ones train end to end."""
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,8 @@ def test_example_trains_for_two_epochs(path, tmp_path):
     source = load_config(path).data.source
     if source == "fashion_mnist" and not FASHION_MNIST_DIR.is_dir():
         pytest.skip("dataset-fashion-mnist is not installed")
+    if source == "spoken_digits" and shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed")
     overrides = ["train.epochs=2", f"output_dir={tmp_path}", *SMALL.get(source, [])]
     result = train_run(load_config(path, overrides), progress=False)
     assert (result.path / "model.safetensors").is_file() and "test" in result.metrics

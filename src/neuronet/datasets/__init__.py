@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from neuronet.datasets.audio import load_audio_folder, log_mel, mel_filterbank, read_wav
 from neuronet.datasets.augment import AUGMENTATIONS, Compose, build_augmentations
 from neuronet.datasets.batching import epoch_permutation, num_batches, tensor_batches
 from neuronet.datasets.builtin import DATASETS, read_idx
@@ -28,7 +29,7 @@ from neuronet.datasets.vocab import Vocabulary, tokenize
 
 __all__ = [
     "DATASETS", "Dataset", "SCALINGS", "Scaler", "TABLE_SUFFIXES", "Task", "epoch_permutation", "load",
-    "AUGMENTATIONS", "Compose", "build_augmentations", "IMAGE_SUFFIXES", "Table", "TablePreprocessor", "class_weights", "load_image_folder", "resample", "Vocabulary", "forecast_split", "load_raw_table", "missing_report", "load_table", "load_text_table", "make_windows", "names", "num_batches",
+    "load_audio_folder", "log_mel", "mel_filterbank", "read_wav", "AUGMENTATIONS", "Compose", "build_augmentations", "IMAGE_SUFFIXES", "Table", "TablePreprocessor", "class_weights", "load_image_folder", "resample", "Vocabulary", "forecast_split", "load_raw_table", "missing_report", "load_table", "load_text_table", "make_windows", "names", "num_batches",
     "read_idx", "read_table", "table_features", "tensor_batches", "text_dataset", "tokenize",
 ]
 

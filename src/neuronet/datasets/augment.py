@@ -94,6 +94,27 @@ def mixup(alpha: float = 0.2, num_classes: int = 0) -> Augmentation:
     return apply
 
 
+def _band_mask(x: torch.Tensor, width: int, dim: int) -> torch.Tensor:
+    """Zero one random band of up to `width` rows (dim=2, frequency) or columns (dim=3, time) per example."""
+    size = x.shape[dim]
+    lengths = torch.randint(0, width + 1, (len(x), 1), device=x.device)
+    starts = (torch.rand(len(x), 1, device=x.device) * (size - lengths + 1)).long()
+    index = torch.arange(size, device=x.device)[None, :]
+    band = (index >= starts) & (index < starts + lengths)  # (B, size)
+    shape = (len(x), 1, size, 1) if dim == 2 else (len(x), 1, 1, size)
+    return x * (~band).view(shape).to(x.dtype)
+
+
+@AUGMENTATIONS.register("freq_mask", "SpecAugment frequency masking: zero up to `width` mel bands (Park et al., 2019).")
+def freq_mask(width: int = 8) -> Augmentation:
+    return lambda x, y: (_band_mask(x, width, 2), y)
+
+
+@AUGMENTATIONS.register("time_mask", "SpecAugment time masking: zero up to `width` frames of a spectrogram.")
+def time_mask(width: int = 10) -> Augmentation:
+    return lambda x, y: (_band_mask(x, width, 3), y)
+
+
 class Compose:
     """Apply augmentations in order."""
 
