@@ -93,3 +93,16 @@ def test_text_table_and_its_errors(tmp_path):
     frame.to_csv(path, index=False)
     with pytest.raises(DataError, match="1 empty text"):
         load_text_table(path, text="review", target="label")
+
+
+def test_multi_step_forecasting_and_stride():
+    data = nt.datasets.load("airline", input_len=12, horizon=6, stride=2)
+    assert data.y.shape[1] == 6 and torch.equal(data.x[1, :10], data.x[0, 2:])  # windows start 2 months apart
+    model = nt.models.LSTM(data.input_shape, 6, hidden=8, residual=True, seed=0)
+    assert model(data.x[:3]).shape == (3, 6)
+
+
+def test_wrong_delimiter_is_named(tmp_path):
+    (tmp_path / "semi.csv").write_text("a;b;target\n1;2;0\n3;4;1\n")
+    with pytest.raises(DataError, match="separated by semicolons"):
+        nt.datasets.load_table(tmp_path / "semi.csv", target="target")

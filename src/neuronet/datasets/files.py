@@ -33,6 +33,12 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise DataError(f"Cannot read {path}: {err}.") from err
     if frame.empty:
         raise DataError(f"Data file {path} has a header but no data rows.")
+    if frame.shape[1] == 1 and path.suffix.lower() == ".csv":
+        header = str(frame.columns[0])
+        for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+            if sep in header:
+                raise DataError(f"Data file {path} has one column named {header[:40]!r}: it looks separated by {name}, "
+                                "not commas; save it as comma-separated CSV.")
     return frame
 
 

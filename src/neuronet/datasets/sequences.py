@@ -60,14 +60,15 @@ def make_windows(series: torch.Tensor, input_len: int, horizon: int = 1, stride:
     return x, torch.stack([series[s + input_len:s + input_len + horizon, 0] for s in starts])
 
 
-def forecast_split(series: torch.Tensor, input_len: int, horizon: int, test_len: int, name: str) -> Dataset:
+def forecast_split(series: torch.Tensor, input_len: int, horizon: int, test_len: int, name: str,
+                   stride: int = 1) -> Dataset:
     """Windows whose targets lie before the last `test_len` steps train; the rest test.
 
     Test windows may read inputs from the training period (that is the past), never the
     other way round. Returns the training windows with the test windows as `official_test`.
     """
-    x, y = make_windows(series, input_len, horizon)
-    target_start = torch.arange(len(x)) + input_len  # index of each window's first target
+    x, y = make_windows(series, input_len, horizon, stride)
+    target_start = torch.arange(len(x)) * stride + input_len  # index of each window's first target
     cut = len(series) - test_len
     train = (target_start + horizon - 1) < cut
     test = target_start >= cut
@@ -81,11 +82,14 @@ def forecast_split(series: torch.Tensor, input_len: int, horizon: int, test_len:
 
 
 @DATASETS.register("airline", "Monthly airline passengers 1949-1960 (log), forecasting windows; last 24 months test (sktime).")
-def airline(input_len: int = 24, horizon: int = 1, test_len: int = 24) -> Dataset:
-    """Forecasting windows over log(passengers): inputs (N, input_len, 1), targets (N, horizon)."""
+def airline(input_len: int = 24, horizon: int = 1, test_len: int = 24, stride: int = 1) -> Dataset:
+    """Forecasting windows over log(passengers): inputs (N, input_len, 1), targets (N, horizon).
+
+    Multi-step forecasting: `horizon` > 1 predicts the next `horizon` months at once.
+    """
     datasets = require("sktime.datasets", "sktime")
     values = torch.tensor(np.log(datasets.load_airline().to_numpy(dtype=np.float64)), dtype=torch.float32)
-    return forecast_split(values, input_len, horizon, test_len, "airline")
+    return forecast_split(values, input_len, horizon, test_len, "airline", stride)
 
 
 def _sktime_classification(name: str, loader: str) -> Dataset:
