@@ -1,5 +1,7 @@
 """Image folders (Pillow) and batch augmentation on tensors."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -126,3 +128,21 @@ def test_augmentation_is_seeded_and_only_used_in_training(digits):
 def test_unknown_augmentation():
     with pytest.raises(ConfigError, match="Unknown augmentation 'flip'"):
         build_augmentations([{"type": "flip"}])
+
+
+@pytest.mark.skipif(not nt.datasets.builtin.FASHION_MNIST_DIR.is_dir(), reason="dataset-fashion-mnist is not installed")
+def test_fashion_mnist_png_folders_train_end_to_end(tmp_path):
+    """A few hundred real Fashion-MNIST images written as PNG folders, trained on through the CLI."""
+    fashion = nt.datasets.load("fashion_mnist", limit=400, test_limit=10)
+    root = tmp_path / "fashion_png"
+    for i, (image, label) in enumerate(zip(fashion.x, fashion.y)):
+        folder = root / fashion.class_names[int(label)].replace("/", "-")
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray((image[0].numpy() * 255).round().astype(np.uint8), mode="L").save(folder / f"{i:04d}.png")
+    data = load_image_folder(root)
+    assert data.input_shape == (1, 28, 28) and len(data) == 400 and len(data.class_names) == 10
+    run = CliRunner().invoke(app, ["train", "--set", f"data.source={root}", "--set", "train.epochs=3",
+                                   "--set", "train.augment=[{type: hflip}, {type: random_crop, padding: 2}]",
+                                   "--output-dir", str(tmp_path / "runs"), "--name", "fpng", "-q"])
+    assert run.exit_code == 0, run.output
+    assert json.loads((tmp_path / "runs" / "fpng" / "metrics.json").read_text())["test"]["accuracy"] > 0.3  # 10 classes
