@@ -219,3 +219,22 @@ def test_autoencoder_and_gan_runs_evaluate_and_predict(tmp_path, digits):
     assert scores.exit_code == 0 and scores.output.splitlines()[0].startswith("anomaly_score,z_0")
     refused = invoke("predict", tmp_path / "dcgan", tmp_path / "x.npy")
     assert refused.exit_code == 1 and "is a GAN" in refused.output
+
+
+@pytest.mark.parametrize("case, overrides", [
+    ("gan", ["model.type=dcgan", "model.width=8", "model.latent=8"]),
+    ("text", ["data.source=tweets", "data.limit=500", "model.type=transformer", "model.dim=16", "model.heads=2"]),
+])
+def test_resume_is_exact_for_gan_and_text_runs(tmp_path, case, overrides):
+    class Interrupt(nt.callbacks.Callback):
+        def before_epoch(self, trainer):
+            if trainer.epoch == 2:
+                raise KeyboardInterrupt
+
+    base = overrides + ["train.epochs=3", f"output_dir={tmp_path}"]
+    whole = train_run(load_config(None, base + ["name=whole"]), progress=False)
+    with pytest.raises(RunInterrupted):
+        train_run(load_config(None, base + ["name=cut"]), callbacks=[Interrupt()], progress=False)
+    assert invoke("train", "--resume", tmp_path / "cut", "-q").exit_code == 0
+    a, b = load_file(whole.path / "model.safetensors"), load_file(tmp_path / "cut" / "model.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
