@@ -20,8 +20,7 @@ from neuronet.atomic import write_text
 from neuronet.config import RunConfig, to_yaml
 from neuronet.errors import ConfigError, DataError
 from neuronet.runs.files import write_json
-from neuronet.runs.prepare import Fold, load_configured_table, load_data, make_trainer, model_task, prepare
-from neuronet.train import compute_metrics, default_metrics
+from neuronet.runs.prepare import Fold, load_configured_table, load_data, make_trainer, model_task, prepare, score
 
 __all__ = ["CVResult", "cross_validate", "folds_for"]
 
@@ -83,16 +82,10 @@ def folds_for(config: RunConfig, k: int, split: Split = "auto") -> tuple[list[Fo
 
 def _fold_metrics(config: RunConfig, fold: Fold) -> dict[str, float]:
     prep = prepare(config, fold=fold)
-    if model_task(config.model.type) != "supervised":
-        raise ConfigError("Cross-validation scores supervised models; autoencoders and GANs have no labels to score.")
     trainer = make_trainer(prep, progress=False)
     trainer.fit(prep.train, val=prep.val)
-    out, y = trainer.outputs(prep.test)
-    result = {"loss": float(trainer.loss_fn(out, y))}
-    if trainer.kind == "regression":
-        out, y = prep.scaler.inverse_target(out), prep.scaler.inverse_target(y)
-    result.update(compute_metrics(default_metrics(trainer.kind, full=True), out, y, trainer.kind))
-    return {**result, "epochs": trainer.epoch, "train_rows": len(prep.train), "test_rows": len(prep.test)}
+    metrics = score(trainer, prep, prep.test)[0]
+    return {**metrics, "epochs": trainer.epoch, "train_rows": len(prep.train), "test_rows": len(prep.test)}
 
 
 def cross_validate(config: RunConfig, k: int = 5, split: Split = "auto", write: bool = True,
@@ -106,6 +99,8 @@ def cross_validate(config: RunConfig, k: int = 5, split: Split = "auto", write: 
         write: Write the results folder.
         on_fold: Called as on_fold(i, metrics) after each fold (progress).
     """
+    if model_task(config.model.type) != "supervised":
+        raise ConfigError("Cross-validation scores supervised models; autoencoders and GANs have no labels to score.")
     folds, used = folds_for(config, k, split)
     rows = []
     for i, fold in enumerate(folds, 1):

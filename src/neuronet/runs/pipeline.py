@@ -15,9 +15,10 @@ from neuronet.errors import ConfigError, TrainingDivergedError
 from neuronet.atomic import write_text
 from neuronet.runs.files import RunFiles, read_json, write_json
 from neuronet.runs.plots import plot_confusion_matrix, plot_curves, plot_regression
-from neuronet.runs.prepare import Prepared, make_trainer, prepare
+from neuronet.runs.prepare import Prepared, make_trainer, prepare, score
 from neuronet.runs.report import render_report
-from neuronet.train import Callback, EarlyStopping, GANSamples, Trainer, compute_metrics, default_metrics
+from neuronet.train import Callback, EarlyStopping, GANSamples, Trainer
+from neuronet.train.metrics import predicted_labels
 
 __all__ = ["RunResult", "train_run", "RunInterrupted"]
 
@@ -77,24 +78,24 @@ def _new_run_dir(config: RunConfig, prep: Prepared) -> RunFiles:
     return RunFiles(root)
 
 
-def _final_metrics(trainer: Trainer, prep: Prepared, elapsed: float) -> dict[str, Any]:
+def _final_metrics(trainer: Trainer, prep: Prepared, elapsed: float) -> tuple[dict[str, Any], tuple | None]:
+    """Validation and test metrics; also the test outputs and targets (for the plots) of a supervised model."""
     sizes = {k: 0 if d is None else len(d) for k, d in (("train", prep.train), ("val", prep.val), ("test", prep.test))}
     result: dict[str, Any] = {"sizes": sizes, "epochs_run": trainer.epoch, "train_time_s": elapsed}
+    test_outputs = None
     for split, part in (("val", prep.val), ("test", prep.test)):
         if part is None:
             continue
         if prep.task == "adversarial":  # the discriminator on held-out real images vs generated ones
             result[split] = trainer.evaluate(part)
             continue
-        out, y = trainer.outputs(part)
-        loss = float(trainer.loss_fn(out, y))
-        if trainer.kind == "regression":  # report errors in the data's own units
-            out, y = prep.scaler.inverse_target(out), prep.scaler.inverse_target(y)
-        result[split] = {"loss": loss, **compute_metrics(default_metrics(trainer.kind, full=True), out, y, trainer.kind)}
+        result[split], out, y = score(trainer, prep, part)
+        if split == "test":
+            test_outputs = (out, y)
     stopper = next((cb for cb in trainer.callbacks if isinstance(cb, EarlyStopping)), None)
     if stopper is not None and stopper.best_epoch:
         result.update(best_epoch=stopper.best_epoch, monitor=stopper.monitor)
-    return result
+    return result, test_outputs
 
 
 def _finish(files: RunFiles, trainer: Trainer, prep: Prepared, elapsed: float) -> dict[str, Any]:
@@ -102,16 +103,15 @@ def _finish(files: RunFiles, trainer: Trainer, prep: Prepared, elapsed: float) -
     trainer.save_weights(files.weights)
     write_text(files.history, trainer.history.epochs_csv())
     write_text(files.steps, trainer.history.steps_csv())
-    metrics = _final_metrics(trainer, prep, elapsed)
+    metrics, test_outputs = _final_metrics(trainer, prep, elapsed)
     write_json(files.metrics, metrics)
     plots = plot_curves(trainer.history, files.plots)
-    if prep.test is not None and prep.task == "supervised":
-        out, y = trainer.outputs(prep.test)
-        if trainer.kind == "regression":
-            plots.append(plot_regression(prep.scaler.inverse_target(y).cpu().numpy(),
-                                         prep.scaler.inverse_target(out).cpu().numpy(), files.plots / "predictions.png"))
+    if test_outputs is not None and prep.task == "supervised":
+        out, y = test_outputs
+        if trainer.kind == "regression":  # already in the data's own units
+            plots.append(plot_regression(y.cpu().numpy(), out.cpu().numpy(), files.plots / "predictions.png"))
         else:
-            pred = trainer.predict(prep.test).cpu().numpy()
+            pred = predicted_labels(out, trainer.kind).cpu().numpy()
             plots.append(plot_confusion_matrix(y.cpu().numpy(), pred, prep.data.class_names, files.plots / "confusion_matrix.png"))
     n_params = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
     rel = [str(p.relative_to(files.root)) for p in plots]

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from torch import nn
 
 from neuronet.config import RunConfig
@@ -19,11 +20,11 @@ from neuronet.errors import ConfigError
 from neuronet.models import MODELS, build_model
 from neuronet.nn import loss_task
 from neuronet.registry import suggest
-from neuronet.train import Callback, EarlyStopping, GANTrainer, LRLogger, Trainer
+from neuronet.train import Callback, EarlyStopping, GANTrainer, LRLogger, Trainer, compute_metrics, default_metrics
 
 Fold = tuple[np.ndarray, np.ndarray]  # (training rows, held-out rows)
 
-__all__ = ["Fold", "Prepared", "load_configured_table", "configured_model", "default_loss", "load_data", "make_trainer", "model_task", "prepare"]
+__all__ = ["Fold", "Prepared", "load_configured_table", "configured_model", "default_loss", "load_data", "make_trainer", "model_task", "prepare", "score"]
 
 
 def model_task(model_type: str) -> str:
@@ -198,3 +199,17 @@ def make_trainer(prep: Prepared, callbacks: list[Callback] | tuple = (), progres
         optimizer_kwargs=t.optimizer_kwargs,
         augment=build_augmentations(t.augment, num_classes=prep.data.num_outputs) if t.augment else None, **common,
     )
+
+
+def score(trainer: Trainer, prep: Prepared, part: Dataset) -> tuple[dict[str, float], torch.Tensor, torch.Tensor]:
+    """The loss and the full metric set of a supervised model on `part`, plus its outputs and targets.
+
+    Regression outputs and targets are returned (and scored) in the data's own units; the loss
+    stays in the units the model was trained on.
+    """
+    out, y = trainer.outputs(part)
+    loss = float(trainer.loss_fn(out, y))
+    if trainer.kind == "regression":
+        out, y = prep.scaler.inverse_target(out), prep.scaler.inverse_target(y)
+    metrics = {"loss": loss, **compute_metrics(default_metrics(trainer.kind, full=True), out, y, trainer.kind)}
+    return metrics, out, y
