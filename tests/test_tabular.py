@@ -13,7 +13,9 @@ import neuronet as nt
 from neuronet.datasets import Dataset, TablePreprocessor, class_weights, load_raw_table, missing_report, resample
 from neuronet.datasets.builtin import FASHION_MNIST_DIR
 from neuronet.datasets.sklearn_json import from_json, to_json
+from neuronet.config import load_config
 from neuronet.errors import ConfigError, DataError
+from neuronet.runs import prepare
 
 
 @pytest.fixture
@@ -88,9 +90,12 @@ def test_bad_columns_are_one_clear_sentence(frame, message):
 
 def test_bad_targets_and_options(tmp_path):
     path = tmp_path / "t.csv"
-    pd.DataFrame({"a": [1, 2, 3], "y": [1, 1, 1]}).to_csv(path, index=False)
+    pd.DataFrame({"a": [1, 2, 3, 4, 5, 6], "y": [1] * 6}).to_csv(path, index=False)
+    with pytest.raises(DataError, match="single value"):  # refused where learning starts, not when reading
+        prepare(load_config(None, [f"data.source={path}", "data.target=y", "data.preprocess={}", "model.type=mlp"]))
     with pytest.raises(DataError, match="single value"):
-        load_raw_table(path, "y")
+        prepare(load_config(None, [f"data.source={path}", "data.target=y", "model.type=mlp"]))
+    assert len(load_raw_table(path, "y")) == 6  # a one-class file is fine to evaluate on
     with pytest.raises(DataError, match="Target column 'label' is not in .*Columns: a, y"):
         load_raw_table(path, "label")
     with pytest.raises(ConfigError, match="not in the table.*Did you mean 'age'"):
@@ -155,6 +160,10 @@ def test_cli_preprocessed_table_end_to_end(messy, tmp_path):
     rows.to_csv(tmp_path / "new.csv", index=False)
     pred = CliRunner().invoke(app, ["predict", str(tmp_path / "runs" / "messy"), str(tmp_path / "new.csv")])
     assert pred.exit_code == 0 and len(pred.output.splitlines()) == 4, pred.output
+    one_class = pd.read_csv(messy)
+    one_class[one_class.target == "benign"].head(20).to_csv(tmp_path / "benign.csv", index=False)
+    scored = CliRunner().invoke(app, ["evaluate", str(tmp_path / "runs" / "messy"), "--data", str(tmp_path / "benign.csv")])
+    assert scored.exit_code == 0 and "accuracy" in scored.output, scored.output  # evaluating one class is fine
     rows.drop(columns="visit").to_csv(tmp_path / "less.csv", index=False)
     bad = CliRunner().invoke(app, ["predict", str(tmp_path / "runs" / "messy"), str(tmp_path / "less.csv")])
     assert bad.exit_code == 1 and "lacks 1 column(s) the model was trained on: visit" in bad.output

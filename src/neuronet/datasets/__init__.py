@@ -19,10 +19,10 @@ from neuronet.datasets.builtin import DATASETS, read_idx
 from neuronet.datasets.dataset import Dataset, Task
 from neuronet.datasets.images import IMAGE_SUFFIXES, load_image_folder
 from neuronet.datasets.imbalance import class_weights, resample
-from neuronet.datasets.files import TABLE_SUFFIXES, load_table, read_table, table_features
+from neuronet.datasets.files import TABLE_SUFFIXES, read_table, table_features
 from neuronet.datasets.preprocessing import SCALINGS, Scaler
 from neuronet.datasets.sequences import forecast_split, make_windows
-from neuronet.datasets.table import Table, load_raw_table
+from neuronet.datasets.table import Table, load_raw_table, load_table
 from neuronet.datasets.tabular import TablePreprocessor, missing_report
 from neuronet.datasets.text import load_text_table, text_dataset
 from neuronet.datasets.vocab import Vocabulary, tokenize

@@ -12,7 +12,7 @@ from neuronet.datasets.dataset import Dataset, Task
 from neuronet.errors import DataError
 from neuronet.registry import suggest
 
-__all__ = ["TABLE_SUFFIXES", "read_table", "load_table", "table_features"]
+__all__ = ["TABLE_SUFFIXES", "read_table", "table_features"]
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 MAX_CLASSES_FOR_NUMERIC_TARGET = 20
@@ -65,47 +65,6 @@ def _infer_task(target: pd.Series) -> Task:
         return "classification"
     integral = pd.api.types.is_integer_dtype(target) or bool((target.dropna() % 1 == 0).all())
     return "classification" if integral and target.nunique() <= MAX_CLASSES_FOR_NUMERIC_TARGET else "regression"
-
-
-def load_table(path: str | Path, target: str | None = None, task: Task | None = None,
-               features: list[str] | None = None) -> Dataset:
-    """Load a CSV / Parquet file with a named target column as a Dataset.
-
-    Args:
-        path: The file.
-        target: Name of the target column.
-        task: "classification" or "regression" (default: inferred from the target column:
-            text, bool or at most 20 distinct integers means classification).
-        features: Feature columns to use (default: every other column).
-
-    Raises:
-        DataError: missing/empty file, missing target, non-numeric or missing feature values.
-    """
-    path = Path(path)
-    frame = read_table(path)
-    if not target:
-        raise DataError(f"No target column given for {path}; set data.target to one of: {', '.join(frame.columns)}.")
-    if target not in frame.columns:
-        raise DataError(
-            f"Target column '{target}' is not in {path}.{suggest(target, list(frame.columns))} "
-            f"Columns: {', '.join(map(str, frame.columns))}."
-        )
-    if frame[target].isna().any():
-        raise DataError(f"Target column '{target}' of {path} has missing values; every row needs a target.")
-    columns = features or [c for c in frame.columns if c != target]
-    absent = [c for c in columns if c not in frame.columns]
-    if absent:
-        raise DataError(f"Feature column(s) {', '.join(absent)} not in {path}.")
-    if not columns:
-        raise DataError(f"{path} has no feature columns besides the target '{target}'.")
-    x = _numeric_features(frame, columns, path)
-    task = task or _infer_task(frame[target])
-    if task == "classification":
-        classes, codes = np.unique(frame[target].astype(str).to_numpy(), return_inverse=True)
-        y = torch.as_tensor(codes, dtype=torch.long)
-        return Dataset(x, y, task, path.stem, [str(c) for c in columns], [str(c) for c in classes])
-    y = torch.tensor(pd.to_numeric(frame[target]).to_numpy(dtype=np.float32))
-    return Dataset(x, y, task, path.stem, [str(c) for c in columns], target_names=[target])
 
 
 def table_features(path: str | Path, feature_names: list[str]) -> torch.Tensor:

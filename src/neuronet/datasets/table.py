@@ -14,12 +14,12 @@ import pandas as pd
 import torch
 
 from neuronet.datasets.dataset import Dataset, Task, split_indices
-from neuronet.datasets.files import _infer_task, read_table
+from neuronet.datasets.files import _infer_task, _numeric_features, read_table
 from neuronet.datasets.tabular import TablePreprocessor, missing_report
 from neuronet.errors import DataError
 from neuronet.registry import suggest
 
-__all__ = ["Table", "load_raw_table"]
+__all__ = ["Table", "load_raw_table", "load_table"]
 
 
 @dataclass
@@ -76,7 +76,7 @@ def load_raw_table(path: str | Path, target: str | None, task: Task | None = Non
         ignore: Columns to leave out.
 
     Raises:
-        DataError: missing/empty file, missing or constant target, missing target values.
+        DataError: missing/empty file, missing target column, missing target values.
     """
     path = Path(path)
     frame = read_table(path)
@@ -88,9 +88,6 @@ def load_raw_table(path: str | Path, target: str | None, task: Task | None = Non
     if frame[target].isna().any():
         raise DataError(f"Target column '{target}' of {path} has {int(frame[target].isna().sum())} missing value(s); "
                         "every row needs a target.")
-    if frame[target].nunique() < 2:
-        raise DataError(f"Target column '{target}' of {path} has a single value ({frame[target].iloc[0]!r}); "
-                        "there is nothing to learn.")
     features = frame.drop(columns=[target, *[c for c in ignore if c in columns]])
     if features.shape[1] == 0:
         raise DataError(f"{path} has no feature columns besides the target '{target}'.")
@@ -107,3 +104,29 @@ def load_raw_table(path: str | Path, target: str | None, task: Task | None = Non
         raise DataError(f"Target column '{target}' of {path} is not numeric, so it cannot be a regression target.")
     return Table(features, torch.tensor(values.to_numpy(dtype=np.float32)).unsqueeze(1), task, path.stem,
                  target_names=[target])
+
+
+def load_table(path: str | Path, target: str | None = None, task: Task | None = None,
+               features: list[str] | None = None) -> Dataset:
+    """Load a CSV / Parquet file of numeric features with a named target column as a Dataset.
+
+    For text, categories, dates or missing values, prepare the table with `load_raw_table`
+    and a `TablePreprocessor` instead (config: `data.preprocess`).
+
+    Args:
+        path: The file.
+        target: Name of the target column.
+        task: "classification" or "regression" (default: inferred from the target column:
+            text, bool or at most 20 distinct integers means classification).
+        features: Feature columns to use (default: every other column).
+
+    Raises:
+        DataError: missing/empty file, missing target, non-numeric or missing feature values.
+    """
+    table = load_raw_table(path, target, task)
+    columns = features or list(table.frame.columns)
+    absent = [c for c in columns if c not in table.frame.columns]
+    if absent:
+        raise DataError(f"Feature column(s) {', '.join(map(str, absent))} not in {path}.")
+    x = _numeric_features(table.frame, columns, Path(path))
+    return Dataset(x, table.y, table.task, table.name, [str(c) for c in columns], table.class_names, table.target_names)

@@ -16,7 +16,7 @@ from neuronet.datasets import (
     DATASETS, TABLE_SUFFIXES, Dataset, Scaler, TablePreprocessor, build_augmentations, class_weights, load_raw_table, load_table,
     Table, load_image_folder, load_text_table, resample,
 )
-from neuronet.errors import ConfigError
+from neuronet.errors import ConfigError, DataError
 from neuronet.models import MODELS, build_model
 from neuronet.nn import loss_task
 from neuronet.registry import suggest
@@ -133,6 +133,10 @@ def _table_parts(config: RunConfig, fold: Fold | None) -> tuple[Dataset, list[Da
     return datasets[0], datasets, state
 
 
+def _constant(y: torch.Tensor) -> bool:
+    return len(y) > 0 and bool((y == y[:1]).all())
+
+
 def prepare(config: RunConfig, scaler: Scaler | None = None, fold: Fold | None = None) -> Prepared:
     """Load and split the data, fit (or reuse) the preprocessing on the training split, build the model.
 
@@ -155,6 +159,9 @@ def prepare(config: RunConfig, scaler: Scaler | None = None, fold: Fold | None =
     if config.data.resample:
         extra["train_before_resampling"] = len(train)
         train = resample(train, config.data.resample, seed=config.seed)
+    if task == "supervised" and _constant(data.y):
+        raise DataError(f"The target of '{config.data.source}' has a single value ({data.y.flatten()[0].item()!r}) "
+                        "in the training data; there is nothing to learn.")
     loss = config.train.loss or default_loss(data.task, config.model.type)
     if task == "supervised" and (data.task == "classification") != (loss_task(loss) != "regression"):
         raise ConfigError(f"train.loss '{loss}' does not fit a {data.task} data set; use '{default_loss(data.task)}'.")
