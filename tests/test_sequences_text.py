@@ -106,3 +106,12 @@ def test_wrong_delimiter_is_named(tmp_path):
     (tmp_path / "semi.csv").write_text("a;b;target\n1;2;0\n3;4;1\n")
     with pytest.raises(DataError, match="separated by semicolons"):
         nt.datasets.load_table(tmp_path / "semi.csv", target="target")
+
+
+def test_unknown_loader_option_is_named():
+    from neuronet.config import load_config
+    from neuronet.errors import ConfigError
+    from neuronet.runs import prepare
+
+    with pytest.raises(ConfigError, match=r"airline' \(data.options\) has no parameter 'input_lenn'. Did you mean 'input_len'"):
+        prepare(load_config(None, ["data.source=airline", "model.type=lstm", "data.options={input_lenn: 12}"]))

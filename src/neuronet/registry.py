@@ -7,12 +7,12 @@ error listing the valid ones and the closest match.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
 
 from neuronet.errors import ConfigError
 
-__all__ = ["Registry", "suggest"]
+__all__ = ["Registry", "check_arguments", "suggest"]
 
 T = TypeVar("T")
 
@@ -21,6 +21,21 @@ def suggest(name: str, valid: list[str]) -> str:
     """Return " Did you mean 'x'?" for the closest valid name, or "" when none is close."""
     close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6) or [v for v in valid if name and v.startswith(name)][:1]
     return f" Did you mean '{close[0]}'?" if close else ""
+
+
+def check_arguments(owner: str, given: Iterable[str], accepted: list[str]) -> None:
+    """Raise a ConfigError for the first name in `given` that is not in `accepted`, with the closest match.
+
+    Example:
+        >>> check_arguments("Model 'mlp'", ["hiden"], ["hidden", "dropout"])
+        Traceback (most recent call last):
+        ...
+        neuronet.errors.ConfigError: Model 'mlp' has no parameter 'hiden'. Did you mean 'hidden'? Valid: hidden, dropout.
+    """
+    for key in given:
+        if key not in accepted:
+            raise ConfigError(f"{owner} has no parameter '{key}'.{suggest(key, accepted)} "
+                              f"Valid: {', '.join(accepted) or 'none'}.")
 
 
 class Registry(Generic[T]):

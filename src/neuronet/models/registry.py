@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from neuronet.errors import ConfigError
-from neuronet.registry import Registry, suggest
+from neuronet.registry import Registry, check_arguments
 
 __all__ = ["MODELS", "build_model", "init_seed", "as_shape"]
 
@@ -55,11 +55,7 @@ def build_model(type: str, input_shape: int | Sequence[int], num_outputs: int, *
     """
     cls = MODELS.get(type)
     params = [p for p in inspect.signature(cls).parameters if p not in ("input_shape", "num_outputs")]
-    for key in kwargs:
-        if key not in params:
-            raise ConfigError(
-                f"Model '{type}' has no parameter '{key}'.{suggest(key, params)} Valid: {', '.join(params)}."
-            )
+    check_arguments(f"Model '{type}'", kwargs, params)
     try:
         return cls(input_shape, num_outputs, **kwargs)
     except (TypeError, ValueError) as err:

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from neuronet.errors import ConfigError
-from neuronet.registry import Registry, suggest
+from neuronet.registry import Registry, check_arguments
 
 __all__ = ["OPTIMIZERS", "build_optimizer"]
 
@@ -49,9 +49,7 @@ def _make(name: str) -> Callable[..., torch.optim.Optimizer]:
     def make(params: Iterable[torch.Tensor], lr: float = 1e-3, **kwargs: Any) -> torch.optim.Optimizer:
         params = list(params)
         accepted = [p for p in inspect.signature(cls).parameters if p not in ("params", "lr")]
-        for key in kwargs:
-            if key not in accepted:
-                raise ConfigError(f"Optimizer '{name}' has no parameter '{key}'.{suggest(key, accepted)} Valid: {', '.join(accepted)}.")
+        check_arguments(f"Optimizer '{name}'", kwargs, accepted)
         flat = params[0]["params"] if params and isinstance(params[0], dict) else params
         options = {**_kernel_flags(cls, list(flat)), **fixed, **kwargs}
         return cls(params, lr=lr, **options)

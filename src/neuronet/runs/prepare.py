@@ -19,7 +19,7 @@ from neuronet.datasets import (
 from neuronet.errors import ConfigError, DataError
 from neuronet.models import MODELS, build_model
 from neuronet.nn import loss_task
-from neuronet.registry import suggest
+from neuronet.registry import check_arguments
 from neuronet.train import Callback, EarlyStopping, GANTrainer, LRLogger, Trainer, compute_metrics, default_metrics
 
 Fold = tuple[np.ndarray, np.ndarray]  # (training rows, held-out rows)
@@ -40,11 +40,7 @@ def default_loss(task: str, model_type: str = "mlp") -> str:
 
 
 def _check_options(options: dict[str, Any], loader: Any, where: str) -> None:
-    accepted = [p for p in inspect.signature(loader).parameters]
-    for key in options:
-        if key not in accepted:
-            raise ConfigError(f"data.options.{key} is not an option of {where}.{suggest(key, accepted)} "
-                              f"Its options: {', '.join(accepted) or 'none'}.")
+    check_arguments(f"The loader of {where} (data.options)", options, list(inspect.signature(loader).parameters))
 
 
 def load_data(config: RunConfig) -> Dataset:
