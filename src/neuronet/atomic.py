@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path", "write_text"]
+__all__ = ["atomic_dir", "atomic_path", "write_text"]
 
 
 @contextlib.contextmanager
@@ -43,3 +44,21 @@ def write_text(path: str | Path, text: str) -> None:
     """Write `text` (UTF-8) to `path` atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | Path) -> Iterator[Path]:
+    """Yield a staging folder beside `path` to fill; on success it is renamed to `path` in one step.
+
+    A failure part-way leaves nothing behind: readers see no folder, or the whole one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.parent / f".{path.name}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        yield staging
+        staging.rename(path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

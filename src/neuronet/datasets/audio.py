@@ -19,6 +19,7 @@ import torch
 
 from neuronet.datasets.builtin import DATASETS
 from neuronet.datasets.dataset import Dataset
+from neuronet.datasets.folders import class_files
 from neuronet.errors import DataError
 
 __all__ = ["read_wav", "mel_filterbank", "log_mel", "load_audio_folder", "synthesize_spoken_digits"]
@@ -65,26 +66,18 @@ def log_mel(waveform: torch.Tensor, sample_rate: int, n_mels: int = 40, n_fft: i
     return torch.log(mel_filterbank(n_mels, n_fft, sample_rate) @ power + 1e-6)
 
 
-def load_audio_folder(root: str | Path, duration: float = 1.2, n_mels: int = 40, files: list[Path] | None = None,
+def load_audio_folder(root: str | Path, duration: float = 1.2, n_mels: int = 40,
                       classes: list[str] | None = None) -> Dataset:
     """WAV files under root/<class>/ as log-mel images (N, 1, n_mels, frames), padded / cut to `duration` s.
+
+    `classes` fixes which class folders are read, in label order (default: all, sorted).
 
     Raises:
         DataError: no such folder, no class folders, an empty class, unreadable files, mixed sample rates.
     """
     root = Path(root)
-    if not root.is_dir():
-        raise DataError(f"Audio folder {root} does not exist; it needs one sub-folder of WAV files per class.")
-    classes = classes or sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if not classes:
-        raise DataError(f"Audio folder {root} has no class sub-folders; put each class's WAV files in root/<class>/.")
-    if files is None:
-        files = []
-        for name in classes:
-            found = sorted((root / name).glob("*.wav"))
-            if not found:
-                raise DataError(f"Class folder {root / name} has no .wav files; add some or remove it.")
-            files += found
+    classes, labelled = class_files(root, (".wav",), "Audio", ".wav files", classes)
+    files = [p for p, _ in labelled]
     waves = [read_wav(p) for p in files]
     rates = {rate for _, rate in waves}
     if len(rates) > 1:
@@ -96,7 +89,7 @@ def load_audio_folder(root: str | Path, duration: float = 1.2, n_mels: int = 40,
     specs = [log_mel(torch.nn.functional.pad(w[:length], (0, max(0, length - len(w[:length])))), rate, n_mels)
              for w, _ in waves]
     x = torch.stack(specs).unsqueeze(1)  # (N, 1, n_mels, frames)
-    y = torch.tensor([classes.index(p.parent.name) for p in files])
+    y = torch.tensor([label for _, label in labelled])
     return Dataset(x, y, "classification", root.name, class_names=classes)
 
 

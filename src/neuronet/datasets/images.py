@@ -10,6 +10,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from neuronet.datasets.dataset import Dataset
+from neuronet.datasets.folders import class_files
 from neuronet.errors import DataError
 
 __all__ = ["load_image_folder", "IMAGE_SUFFIXES"]
@@ -40,17 +41,7 @@ def load_image_folder(root: str | Path, size: tuple[int, int] | list[int] | None
             sizes / modes without `size` / `mode`.
     """
     root = Path(root)
-    if not root.is_dir():
-        raise DataError(f"Image folder {root} does not exist; it needs one sub-folder of images per class.")
-    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if not classes:
-        raise DataError(f"Image folder {root} has no class sub-folders; put each class's images in root/<class>/.")
-    files: list[tuple[Path, int]] = []
-    for index, name in enumerate(classes):
-        found = sorted(p for p in (root / name).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        if not found:
-            raise DataError(f"Class folder {root / name} has no images ({', '.join(IMAGE_SUFFIXES)}); add some or remove it.")
-        files += [(p, index) for p in found]
+    classes, files = class_files(root, IMAGE_SUFFIXES, "Image", "images")
     images = [_open(p) for p, _ in files]
     modes, sizes = Counter(im.mode for im in images), Counter(im.size for im in images)
     if mode is None and len(modes) > 1:

@@ -6,7 +6,6 @@ encoding, re-sampling, class weights), so the held-out fold never leaks into tra
 
 from __future__ import annotations
 
-import shutil
 import statistics
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold, TimeSeriesSplit
 
-from neuronet.atomic import write_text
+from neuronet.atomic import atomic_dir, write_text
 from neuronet.config import RunConfig, to_yaml
 from neuronet.errors import ConfigError, DataError
 from neuronet.runs.files import write_json
@@ -122,12 +121,10 @@ def _write(config: RunConfig, result: CVResult) -> Path:
     root = out / name
     if root.exists():
         raise ConfigError(f"{root} already exists; choose another --name.")
-    staging = out / f".{name}.partial"
-    shutil.rmtree(staging, ignore_errors=True)
     columns = list(result.folds[0])
     lines = [",".join(columns)] + [",".join(str(r[c]) for c in columns) for r in result.folds]
-    write_text(staging / "config.yaml", to_yaml(config))
-    write_text(staging / "folds.csv", "\n".join(lines) + "\n")
-    write_json(staging / "cv.json", {"split": result.split, "folds": result.folds, "mean": result.mean, "std": result.std})
-    staging.rename(root)
+    with atomic_dir(root) as staging:
+        write_text(staging / "config.yaml", to_yaml(config))
+        write_text(staging / "folds.csv", "\n".join(lines) + "\n")
+        write_json(staging / "cv.json", {"split": result.split, "folds": result.folds, "mean": result.mean, "std": result.std})
     return root

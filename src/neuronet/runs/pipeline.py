@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,7 +11,7 @@ from typing import Any
 from neuronet.config import RunConfig, load_config, to_yaml
 from neuronet.datasets import Scaler
 from neuronet.errors import ConfigError, TrainingDivergedError
-from neuronet.atomic import write_text
+from neuronet.atomic import atomic_dir, write_text
 from neuronet.runs.files import RunFiles, read_json, write_json
 from neuronet.runs.plots import plot_confusion_matrix, plot_curves, plot_regression
 from neuronet.runs.prepare import Prepared, make_trainer, prepare, score
@@ -67,14 +66,11 @@ def _new_run_dir(config: RunConfig, prep: Prepared) -> RunFiles:
         while root.exists():
             n += 1
             root = out / f"{stem}-{n}"
-    out.mkdir(parents=True, exist_ok=True)
-    staging = RunFiles(out / f".{root.name}.partial")
-    shutil.rmtree(staging.root, ignore_errors=True)
-    staging.root.mkdir()
-    write_text(staging.config, to_yaml(config))
-    write_json(staging.preprocessing, prep.preprocessing_state())
-    write_json(staging.status, {"status": "created", "epochs_done": 0})
-    staging.root.rename(root)
+    with atomic_dir(root) as folder:
+        staging = RunFiles(folder)
+        write_text(staging.config, to_yaml(config))
+        write_json(staging.preprocessing, prep.preprocessing_state())
+        write_json(staging.status, {"status": "created", "epochs_done": 0})
     return RunFiles(root)
 
 
