@@ -1,5 +1,6 @@
 """The `neuronet` command line end to end on real data, in temporary folders."""
 
+import io
 import json
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from PIL import Image
 from safetensors.torch import load_file
 from typer.testing import CliRunner
 
@@ -60,9 +62,10 @@ def test_evaluate_reproduces_the_test_metrics(trained):
     assert json.loads(result.output)["accuracy"] == pytest.approx(saved["accuracy"])
 
 
-def test_predict_a_csv_and_a_npy(trained, tmp_path, digits):
+def test_predict_a_csv_a_npy_and_png_files(trained, tmp_path, digits):
+    """The same five digits as a table of pixel columns, as an array, and as PNG files: the same predictions."""
     run, _ = trained
-    frame = pd.DataFrame(digits.x[:5].reshape(5, -1).numpy() * 16, columns=digits.feature_names)
+    frame = pd.DataFrame(digits.x[:5].reshape(5, -1).numpy(), columns=digits.feature_names)
     frame = frame.assign(extra=1)  # extra columns are ignored
     frame.to_csv(tmp_path / "new.csv", index=False)
     result = invoke("predict", run, tmp_path / "new.csv", "--output", tmp_path / "pred.csv")
@@ -70,11 +73,19 @@ def test_predict_a_csv_and_a_npy(trained, tmp_path, digits):
     pred = pd.read_csv(tmp_path / "pred.csv")
     assert len(pred) == 5 and list(pred.columns[:2]) == ["prediction", "p_0"]
     assert np.allclose(pred.filter(like="p_").sum(axis=1), 1.0, atol=1e-5)
-    np.save(tmp_path / "new.npy", digits.x[:5].numpy() * 16)
+    np.save(tmp_path / "new.npy", digits.x[:5].numpy())
     from_npy = invoke("predict", run, tmp_path / "new.npy")
     assert from_npy.exit_code == 0 and from_npy.output.splitlines()[0].startswith("prediction,p_0")
-    assert pd.read_csv(tmp_path / "pred.csv")["prediction"].tolist() == [
-        int(line.split(",")[0]) for line in from_npy.output.splitlines()[1:]]
+    assert pred["prediction"].tolist() == [int(line.split(",")[0]) for line in from_npy.output.splitlines()[1:]]
+    pngs = []
+    for i in range(5):
+        pngs.append(tmp_path / f"digit{i}.png")
+        Image.fromarray((digits.x[i, 0].numpy() * 255).round().astype(np.uint8), mode="L").save(pngs[-1])
+    from_png = invoke("predict", run, *pngs)
+    assert from_png.exit_code == 0, from_png.output
+    rows = pd.read_csv(io.StringIO(from_png.output))
+    assert list(rows.columns[:2]) == ["input", "prediction"] and rows["input"].tolist() == [str(p) for p in pngs]
+    assert rows["prediction"].tolist() == pred["prediction"].tolist()
 
 
 def test_info_and_datasets(trained):
@@ -97,7 +108,7 @@ def test_resume_ends_with_the_same_weights_as_an_uninterrupted_run(tmp_path):
     with pytest.raises(RunInterrupted, match="resume with: neuronet train --resume"):
         train_run(load_config(None, overrides + ["name=cut"]), callbacks=[Interrupt()], progress=False)
     cut = tmp_path / "cut"
-    assert json.loads((cut / "status.json").read_text()) == {"status": "interrupted", "epochs_done": 2}
+    assert json.loads((cut / "status.json").read_text()) == {"status": "interrupted", "epochs_done": 2, "batches_done": 0}
     assert not (cut / "model.safetensors").exists()
     result = invoke("train", "--resume", cut, "-q")
     assert result.exit_code == 0, result.output
@@ -117,7 +128,7 @@ def test_tabular_file_run_and_predict_with_wrong_columns(tmp_path, iris_csv):
     assert invoke("evaluate", run, "--data", iris_csv, "--json").exit_code == 0
     pd.read_csv(iris_csv).drop(columns=["petal_width"]).to_csv(tmp_path / "wrong.csv", index=False)
     bad = invoke("predict", run, tmp_path / "wrong.csv", "--output", tmp_path / "p.csv")
-    assert bad.exit_code == 1 and "lacks 1 column(s) the model was trained on (petal_width)" in bad.output
+    assert bad.exit_code == 1 and "lacks 1 column(s) the model was trained on: petal_width" in bad.output
     assert not (tmp_path / "p.csv").exists()
 
 
@@ -131,10 +142,12 @@ def bad_table(tmp_path, name, frame):
     ("missing_file", "does not exist"),
     ("empty_csv", "is empty"),
     ("no_target", "Target column 'label' is not in"),
-    ("text_feature", "Column 'a' of .* is not numeric"),
-    ("nan_feature", "has 1 missing value"),
+    ("mixed_feature", "Column 'a' mixes numbers and text"),
+    ("infinite_feature", "Column 'a' holds infinite values"),
+    ("lstm_on_table", "Model 'lstm' reads sequence or tokens inputs, but 't' is table data"),
+    ("unlabelled_target", "Target column 'label' of .* is empty"),
     ("unknown_optimizer", "Unknown optimizer 'adamm'"),
-    ("negative_lr", "Bad value for 'train.lr'"),
+    ("negative_lr", r"'lr' parameter of Trainer must be a float > 0. Got -1 instead. \(at 'train.lr'"),
     ("wrong_key", "Unknown key 'train.epoch'.*Did you mean 'epochs'"),
     ("missing_config", "Config file .* does not exist"),
 ])
@@ -143,8 +156,10 @@ def test_bad_input_exits_non_zero_with_one_sentence_and_writes_nothing(tmp_path,
     tables = {
         "empty_csv": lambda: (tmp_path / "e.csv").write_text("") and tmp_path / "e.csv",
         "no_target": lambda: bad_table(tmp_path, "t.csv", pd.DataFrame({"a": [1, 2, 3, 4], "b": [1, 2, 3, 4]})),
-        "text_feature": lambda: bad_table(tmp_path, "t.csv", pd.DataFrame({"a": ["x", "y"] * 5, "label": [0, 1] * 5})),
-        "nan_feature": lambda: bad_table(tmp_path, "t.csv", pd.DataFrame({"a": [1.0, None] + [2.0] * 8, "label": [0, 1] * 5})),
+        "mixed_feature": lambda: bad_table(tmp_path, "t.csv", pd.DataFrame({"a": ["1", "2", "3", "x2"] * 5, "label": [0, 1] * 10})),
+        "infinite_feature": lambda: bad_table(tmp_path, "t.csv", pd.DataFrame({"a": [1.0, np.inf] * 10, "label": [0, 1] * 10})),
+        "lstm_on_table": lambda: bad_table(tmp_path, "t.csv", pd.DataFrame({"a": range(20), "label": [0, 1] * 10})),
+        "unlabelled_target": lambda: bad_table(tmp_path, "t.csv", pd.DataFrame({"a": range(20), "label": [None] * 20})),
     }
     args = ["train", "--output-dir", out, "-q"]
     if case == "missing_file":
@@ -152,7 +167,8 @@ def test_bad_input_exits_non_zero_with_one_sentence_and_writes_nothing(tmp_path,
     elif case in tables:
         path = tables[case]()
         path = path if isinstance(path, Path) else tmp_path / "e.csv"
-        args += ["--set", f"data.source={path}", "--set", "data.target=label", "--set", "model.type=mlp"]
+        args += ["--set", f"data.source={path}", "--set", "data.target=label",
+                 "--set", f"model.type={'lstm' if case == 'lstm_on_table' else 'mlp'}"]
     elif case == "missing_config":
         args.insert(1, tmp_path / "nope.yaml")
     else:
@@ -198,8 +214,8 @@ def test_text_run_predicts_from_a_text_column(tmp_path):
                     "--set", "data.limit=600", "--set", "model.type=gru", "--set", "model.hidden=16",
                     "--set", "train.epochs=2", "-q")
     assert result.exit_code == 0, result.output
-    vocab = json.loads((tmp_path / "tw" / "preprocessing.json").read_text())["data"]["vocab"]
-    assert vocab["tokens"][:2] == ["<pad>", "<unk>"]
+    step = json.loads((tmp_path / "tw" / "preprocessing.json").read_text())["pipeline"]["steps"][0]
+    assert step["type"] == "text" and step["vocab"]["tokens"][:2] == ["<pad>", "<unk>"]
     pd.DataFrame({"text": ["I love my new phone", "worst service ever @Apple"]}).to_csv(tmp_path / "t.csv", index=False)
     pred = invoke("predict", tmp_path / "tw", tmp_path / "t.csv")
     assert pred.exit_code == 0, pred.output
@@ -218,7 +234,7 @@ def test_autoencoder_and_gan_runs_evaluate_and_predict(tmp_path, digits):
     scores = invoke("predict", tmp_path / "autoencoder", tmp_path / "x.npy")
     assert scores.exit_code == 0 and scores.output.splitlines()[0].startswith("anomaly_score,z_0")
     refused = invoke("predict", tmp_path / "dcgan", tmp_path / "x.npy")
-    assert refused.exit_code == 1 and "is a GAN" in refused.output
+    assert refused.exit_code == 1 and "A GAN generates images rather than predicting" in refused.output
 
 
 @pytest.mark.parametrize("case, overrides", [

@@ -6,7 +6,24 @@ from neuronet.errors import ConfigError
 
 def test_defaults_are_the_digits_cnn_demo():
     cfg = load_config()
-    assert (cfg.data.source, cfg.model.type, cfg.train.optimizer, cfg.train.early_stopping.patience) == ("digits", "cnn", "adam", 5)
+    assert (cfg.data.source, cfg.model.type) == ("digits", "cnn")
+    assert cfg.train_options() == {}  # every training option takes the Trainer's own default
+
+
+def test_the_train_section_is_the_trainer_signature():
+    """One source of truth: every Trainer argument is a train: key (or is documented as living elsewhere)."""
+    import inspect
+
+    from neuronet.config import TRAIN_SECTION_EXCLUDES, TrainConfig
+    from neuronet.train import GANTrainer, Trainer
+
+    trainer_args = [p for p in inspect.signature(Trainer.__init__).parameters if p != "self"]
+    keys = list(TrainConfig.model_fields)
+    assert [a for a in trainer_args if a not in TRAIN_SECTION_EXCLUDES] == keys[:len(keys) - 1]
+    assert keys[-1] == "betas" and "betas" in inspect.signature(GANTrainer.__init__).parameters
+    assert all(TrainConfig.model_fields[k].default is None for k in keys)  # the defaults are the Trainer's
+    for key in keys:  # and every key reaches the Trainer: its constraint table checks it
+        assert key in Trainer.params or key in GANTrainer.params
 
 
 def test_yaml_round_trip_and_model_kwargs(tmp_path):
@@ -14,7 +31,7 @@ def test_yaml_round_trip_and_model_kwargs(tmp_path):
     path.write_text("data: {source: iris, val: 0.2}\nmodel: {type: mlp, hidden: [8, 8]}\n"
                     "train: {lr: 0.01, schedule: {type: step, gamma: 0.5}}\n")
     cfg = load_config(path)
-    assert cfg.model.kwargs() == {"hidden": [8, 8]} and cfg.train.schedule.kwargs() == {"gamma": 0.5}
+    assert cfg.model.kwargs() == {"hidden": [8, 8]} and cfg.train.schedule == {"type": "step", "gamma": 0.5}
     again = tmp_path / "again.yaml"
     again.write_text(to_yaml(cfg))
     assert load_config(again) == cfg
@@ -32,7 +49,7 @@ def test_overrides_parse_values_as_yaml():
     ("train.lrr=0.1", r"Unknown key 'train.lrr' .* Did you mean 'lr'\?"),
     ("trian.lr=0.1", r"Unknown key 'trian' .* Did you mean 'train'\?"),
     ("data.sorce=iris", r"Did you mean 'source'\?"),
-    ("train.lr=-1", r"Bad value for 'train.lr' .*greater than 0. Got -1"),
+    ("train.lr=-1", r"The 'lr' parameter of Trainer must be a float > 0. Got -1 instead. \(at 'train.lr'"),
     ("train.optimizer=adm", r"Unknown optimizer 'adm'. Did you mean 'adam'\?.*at 'train.optimizer'"),
     ("train.loss=mse2", r"Unknown loss 'mse2'"),
     ("model.type=resnet9", r"Unknown model 'resnet9'"),
@@ -40,7 +57,13 @@ def test_overrides_parse_values_as_yaml():
     ("train.schedule={type: cosin}", r"Unknown schedule 'cosin'"),
     ("train.metrics=[acc]", r"Unknown metric 'acc'. Did you mean 'accuracy'"),
     ("data.val=0.9", r"val \+ test must be below 1"),
-    ("train.batch_size=0", r"Bad value for 'train.batch_size'"),
+    ("train.batch_size=0", r"'batch_size' parameter of Trainer must be an int > 0. Got 0 instead. \(at 'train.batch_size'"),
+    ("train.early_stopping={patiense: 3}", r"EarlyStopping has no parameter 'patiense'. Did you mean 'patience'"),
+    ("train.checkpoint={every_step: 3}", r"no parameter 'every_step'. Did you mean 'every_steps'"),
+    ("train.augment=[{type: flip}]", r"Unknown augmentation 'flip'"),
+    ("model.hiden=[3]", r"Model 'cnn' has no parameter 'hiden'"),
+    ("data.task=regression", r"'data.task' .* has moved: set task \(top level\)"),
+    ("task=clasification", r"Unknown task 'clasification'. Did you mean 'classification'"),
 ])
 def test_bad_config_values_are_one_clear_sentence(override, message):
     with pytest.raises(ConfigError, match=message):
@@ -67,4 +90,12 @@ def test_scientific_notation_is_a_float_everywhere(tmp_path):
     path = tmp_path / "run.yaml"
     path.write_text("train: {lr: 3e-4, schedule: {type: exponential, gamma: 1e-1}}\n")
     cfg = load_config(path, ["train.weight_decay=1e-5"])
-    assert cfg.train.lr == 3e-4 and cfg.train.schedule.kwargs() == {"gamma": 0.1} and cfg.train.weight_decay == 1e-5
+    assert cfg.train.lr == 3e-4 and cfg.train.schedule["gamma"] == 0.1 and cfg.train.weight_decay == 1e-5
+
+
+def test_a_gan_config_refuses_trainer_options_it_would_ignore():
+    with pytest.raises(ConfigError, match="train.optimizer does not apply to model 'dcgan': GANTrainer"):
+        load_config(None, ["model.type=dcgan", "train.optimizer=sgd"])
+    assert load_config(None, ["model.type=dcgan", "train.betas=[0.5, 0.9]"]).train.betas == [0.5, 0.9]
+    with pytest.raises(ConfigError, match="'betas' parameter of Trainer|train.betas does not apply"):
+        load_config(None, ["model.type=mlp", "train.betas=[0.5, 0.9]"])

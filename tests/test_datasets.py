@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import neuronet as nt
-from neuronet.datasets import Scaler, epoch_permutation, load, tensor_batches
+from neuronet.datasets import Scaler, TargetScaler, epoch_permutation, load, tensor_batches
 from neuronet.datasets.builtin import FASHION_MNIST_DIR, read_idx
 from neuronet.errors import ConfigError, DataError
 
@@ -101,12 +101,14 @@ def test_idx_reader_rejects_a_non_idx_file(tmp_path):
 def test_csv_with_text_target_is_classification(iris_csv):
     data = load(str(iris_csv), target="target")
     assert data.task == "classification" and data.class_names == ["setosa", "versicolor", "virginica"]
-    assert data.input_shape == (4,) and data.feature_names[0] == "sepal_length"
+    assert data.layout == "frame" and data.feature_names[0] == "sepal_length"  # raw columns until prepared
+    train, _, _ = nt.datasets.prepare(data)
+    assert train.input_shape == (4,) and train.feature_names[0] == "sepal_length"
 
 
 def test_parquet_with_numeric_target(cancer_parquet):
     data = load(str(cancer_parquet), target="target")
-    assert data.task == "classification" and data.num_outputs == 2 and data.input_shape == (30,)
+    assert data.task == "classification" and data.num_outputs == 2 and data.x.shape[1] == 30
     reg = load(str(cancer_parquet), target="mean radius")
     assert reg.task == "regression" and reg.num_outputs == 1
 
@@ -121,15 +123,23 @@ def write(path: Path, text: str) -> Path:
     (lambda p: write(p / "empty.csv", ""), "is empty"),
     (lambda p: write(p / "head.csv", "a,b,target\n"), "no data rows"),
     (lambda p: write_csv(p / "t.csv", pd.DataFrame({"a": [1, 2], "b": [3, 4]})), "Target column 'target' is not in"),
-    (lambda p: write_csv(p / "t.csv", pd.DataFrame({"a": ["x", "y"], "target": [0, 1]})), "Column 'a' .* is not numeric"),
-    (lambda p: write_csv(p / "t.csv", pd.DataFrame({"a": [1.0, None, 3.0], "target": [0, 1, 0]})), "1 missing value"),
-    (lambda p: write_csv(p / "t.csv", pd.DataFrame({"a": [1.0, np.inf], "target": [0, 1]})), "infinite"),
+    (lambda p: write_csv(p / "t.csv", pd.DataFrame({"a": [1, 2], "target": [None, None]})), "'target' .* is empty"),
     (lambda p: write(p / "t.txt", "a"), "expected one of .csv"),
 ])
 def test_bad_tables_give_one_clear_sentence(tmp_path, make, message):
     path = make(tmp_path)
     with pytest.raises(DataError, match=message):
         nt.datasets.load_table(path, target="target")
+
+
+@pytest.mark.parametrize("frame, message", [
+    (pd.DataFrame({"a": [1.0, np.inf] * 5, "target": [0, 1] * 5}), "Column 'a' holds infinite values"),
+    (pd.DataFrame({"a": ["1", "2", "x", "4", "y1", "6", "7", "8", "9", "z2"], "target": [0, 1] * 5}), "mixes numbers and text"),
+])
+def test_bad_values_are_named_where_the_table_is_prepared(tmp_path, frame, message):
+    data = nt.datasets.load_table(write_csv(tmp_path / "t.csv", frame), target="target")
+    with pytest.raises(DataError, match=message):
+        nt.datasets.prepare(data, val=0, test=0.2)
 
 
 def test_scaler_standardises_with_training_statistics_only():
@@ -148,11 +158,15 @@ def test_scaler_standardises_with_training_statistics_only():
 def test_scaler_per_channel_for_images_and_target_inverse(digits):
     scaler = Scaler("minmax").fit(digits)
     assert scaler.shift_.shape == (1,) and float(scaler.transform(digits).x.max()) == pytest.approx(1.0)
+    robust = Scaler("robust").fit(load("wine")).transform(load("wine")).x
+    assert torch.allclose(robust.median(dim=0).values, torch.zeros(13), atol=0.05)
     diabetes = load("diabetes")
-    s = Scaler().fit(diabetes)
+    s = TargetScaler().fit(diabetes)
     scaled = s.transform(diabetes)
-    assert float(scaled.y.mean()) == pytest.approx(0.0, abs=1e-5)
-    assert torch.allclose(s.inverse_target(scaled.y), diabetes.y, atol=1e-3)
+    assert float(scaled.y.mean()) == pytest.approx(0.0, abs=1e-5) and torch.equal(scaled.x, diabetes.x)
+    assert torch.allclose(s.inverse(scaled.y), diabetes.y, atol=1e-3)
+    again = TargetScaler.from_dict(s.to_dict())
+    assert torch.equal(again.inverse(scaled.y), s.inverse(scaled.y))
 
 
 def test_scaler_must_be_fitted():

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from neuronet.nn import LOSSES, loss_fn, loss_task
+from neuronet.nn import LOSSES, loss_fn
 
 torch.manual_seed(0)
 PRED = torch.randn(8, 3, dtype=torch.float64)
@@ -36,8 +36,3 @@ def test_every_registered_loss_is_checked():
 def test_loss_matches_its_formula(name):
     out, target, formula = CASES[name]
     assert loss_fn(name)(out, target).item() == pytest.approx(formula().item(), rel=1e-10)
-
-
-def test_loss_task_tells_how_to_read_outputs():
-    assert [loss_task(n) for n in ("cross_entropy", "binary_cross_entropy", "mse")] == ["multiclass", "binary", "regression"]
-    assert loss_task(torch.nn.CrossEntropyLoss()) == "multiclass"

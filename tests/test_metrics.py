@@ -2,8 +2,9 @@ import pytest
 import torch
 from sklearn import metrics as skm
 
-from neuronet.train import METRICS, compute_metrics
-from neuronet.train.metrics import predicted_labels
+from neuronet.tasks import METRICS, TASKS, compute_metrics
+
+CLASSIFICATION, REGRESSION = TASKS.get("classification")(), TASKS.get("regression")()
 
 torch.manual_seed(0)
 LOGITS = torch.randn(40, 3)
@@ -31,24 +32,24 @@ def test_every_metric_is_checked():
 
 @pytest.mark.parametrize("name", sorted(n for n in REFERENCE if REFERENCE[n]))
 def test_metric_matches_scikit_learn(name):
-    if "multiclass" in METRICS.get(name).kinds:
-        got = compute_metrics([name], LOGITS, LABELS, "multiclass")[name]
+    if "classification" in METRICS.get(name).tasks:
+        got = compute_metrics([name], LOGITS, LABELS, CLASSIFICATION)[name]
         expected = REFERENCE[name](LABELS.numpy(), LOGITS.argmax(1).numpy())
     else:
-        got = compute_metrics([name], VALUES, TARGETS, "regression")[name]
+        got = compute_metrics([name], VALUES, TARGETS, REGRESSION)[name]
         expected = REFERENCE[name](TARGETS.numpy(), VALUES.numpy())
     assert got == pytest.approx(float(expected), rel=1e-5)
 
 
 def test_binary_predictions_threshold_the_logit_at_zero():
-    assert predicted_labels(torch.tensor([[-0.1], [0.2], [3.0]]), "binary").tolist() == [0, 1, 1]
+    assert CLASSIFICATION.labels(torch.tensor([[-0.1], [0.2], [3.0]])).tolist() == [0, 1, 1]
 
 
 def test_pr_auc_is_macro_average_precision():
     proba = LOGITS.softmax(1).numpy()
     onehot = (LABELS.numpy()[:, None] == range(3)).astype(int)
     expected = skm.average_precision_score(onehot, proba, average="macro")
-    assert compute_metrics(["pr_auc"], LOGITS, LABELS, "multiclass")["pr_auc"] == pytest.approx(expected)
+    assert compute_metrics(["pr_auc"], LOGITS, LABELS, CLASSIFICATION)["pr_auc"] == pytest.approx(expected)
     binary_logits = torch.tensor([[2.0], [-1.0], [0.5], [-3.0]])
     binary_y = torch.tensor([1, 0, 0, 0])
-    assert compute_metrics(["pr_auc"], binary_logits, binary_y, "binary")["pr_auc"] == pytest.approx(1.0)
+    assert compute_metrics(["pr_auc"], binary_logits, binary_y, CLASSIFICATION)["pr_auc"] == pytest.approx(1.0)

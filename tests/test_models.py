@@ -16,7 +16,7 @@ def slices():
     digits = nt.datasets.load("digits")
     binary = digits.subset(torch.nonzero(digits.y < 2).squeeze(1)[:8])
     mnist1d = nt.datasets.load("mnist1d")
-    tweets = nt.datasets.load("tweets", limit=400)
+    tweets = nt.datasets.prepare(nt.datasets.load("tweets", limit=400), preprocess={"max_len": 40}).train
     return {
         "image": (digits.x[:8], digits.y[:8], digits.model_inputs()),
         "binary": (binary.x, binary.y, {**binary.model_inputs(), "num_outputs": 1}),

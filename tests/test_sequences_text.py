@@ -72,12 +72,13 @@ def test_tokenizer_and_vocabulary_round_trip(tmp_path):
 
 
 def test_tweets_are_deduplicated_token_ids_with_a_training_vocabulary():
-    tweets = nt.datasets.load("tweets", limit=2000)
-    assert tweets.layout == "tokens" and tweets.input_shape == (40,) and tweets.class_names == ["negative", "neutral", "positive"]
-    assert len(tweets) + len(tweets.official_test) == 2000
+    raw = nt.datasets.load("tweets", limit=2000)
+    assert raw.layout == "text" and raw.class_names == ["negative", "neutral", "positive"] and len(raw) == 2000
+    tweets, _, test = nt.datasets.prepare(raw, val=0.1, test=0.2, seed=0, preprocess={"max_len": 40})
+    assert tweets.layout == "tokens" and tweets.input_shape == (40,) and len(tweets) + len(test) == 1800
     assert tweets.model_inputs()["vocab_size"] == len(tweets.vocab) and tweets.vocab.tokens[:2] == ["<pad>", "<unk>"]
     train_rows = {tuple(r) for r in tweets.x.tolist()}
-    assert sum(tuple(r) in train_rows for r in tweets.official_test.x.tolist()) < 0.02 * len(tweets.official_test)
+    assert sum(tuple(r) in train_rows for r in test.x.tolist()) < 0.02 * len(test)
 
 
 def test_text_table_and_its_errors(tmp_path):
@@ -85,7 +86,8 @@ def test_text_table_and_its_errors(tmp_path):
                           "label": ["pos", "neg", "pos", "neg"] * 5})
     path = tmp_path / "reviews.csv"
     frame.to_csv(path, index=False)
-    data = load_text_table(path, text="review", target="label", max_len=5, min_freq=1)
+    raw = load_text_table(path, text="review", target="label")
+    data, _, _ = nt.datasets.prepare(raw, preprocess={"max_len": 5, "min_freq": 1})
     assert data.class_names == ["neg", "pos"] and data.x.shape[1] == 5 and data.layout == "tokens"
     with pytest.raises(DataError, match="Column 'reveiw' is not in .* Did you mean 'review'"):
         load_text_table(path, text="reveiw", target="label")
@@ -108,10 +110,20 @@ def test_wrong_delimiter_is_named(tmp_path):
         nt.datasets.load_table(tmp_path / "semi.csv", target="target")
 
 
+def test_the_text_length_is_chosen_from_the_training_texts_and_reported():
+    texts = [" ".join(["word"] * n) for n in range(1, 101)]  # 1 to 100 words
+    data = Dataset(texts, torch.tensor([i % 2 for i in range(100)]))
+    enc = nt.datasets.TextEncoder(min_freq=1).fit(data)
+    assert enc.max_len_ == 96 and enc.truncated_ == pytest.approx(0.04)  # 95th percentile, rounded up to 8s
+    assert "max_len 96 (auto, 4.0% of training texts cut; longest 100 tokens)" in enc.summary()
+
+
 def test_unknown_loader_option_is_named():
     from neuronet.config import load_config
     from neuronet.errors import ConfigError
-    from neuronet.runs import prepare
+    from neuronet.runs import plan_run
 
     with pytest.raises(ConfigError, match=r"airline' \(data.options\) has no parameter 'input_lenn'. Did you mean 'input_len'"):
-        prepare(load_config(None, ["data.source=airline", "model.type=lstm", "data.options={input_lenn: 12}"]))
+        plan_run(load_config(None, ["data.source=airline", "model.type=lstm", "data.options={input_lenn: 12}"]))
+    with pytest.raises(ConfigError, match="'max_len' is a preprocessing option .* set it under data.preprocess"):
+        plan_run(load_config(None, ["data.source=tweets", "model.type=lstm", "data.options={max_len: 12}"]))

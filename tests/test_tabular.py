@@ -10,12 +10,12 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.impute import SimpleImputer
 
 import neuronet as nt
-from neuronet.datasets import Dataset, TablePreprocessor, class_weights, load_raw_table, missing_report, resample
+from neuronet.datasets import Dataset, TablePreprocessor, class_weights, load_table, missing_report, resample
 from neuronet.datasets.builtin import FASHION_MNIST_DIR
 from neuronet.datasets.sklearn_json import from_json, to_json
 from neuronet.config import load_config
 from neuronet.errors import ConfigError, DataError
-from neuronet.runs import prepare
+from neuronet.runs import plan_run
 
 
 @pytest.fixture
@@ -34,20 +34,21 @@ def messy(tmp_path):
 
 
 def test_missing_values_are_reported_per_column(messy):
-    table = load_raw_table(messy, "target")
-    assert missing_report(table.frame) == {"mean radius": 40, "site": 10} == table.missing()
+    table = load_table(messy, "target")
+    assert missing_report(table.x) == {"mean radius": 40, "site": 10}
     assert table.class_counts() == {"benign": 357, "malignant": 212}
 
 
 def test_statistics_come_from_training_rows_only(messy):
-    table = load_raw_table(messy, "target")
+    table = load_table(messy, "target")
     train, _, test = table.split(val=0, test=0.3, seed=0)
-    pre = TablePreprocessor(missing="median", indicators=True).fit(train.frame)
-    median = train.frame["mean radius"].median()
-    x = pre.transform(test.frame)
+    pre = TablePreprocessor(missing="median", indicators=True).fit(train)
+    median = train.x["mean radius"].median()
+    x = pre.transform_frame(test.x)
+    assert np.array_equal(pre.transform(test).x.numpy(), x)
     col = pre.feature_names_out_.index("mean radius")
-    mean, std = train.frame["mean radius"].fillna(median).mean(), train.frame["mean radius"].fillna(median).std(ddof=0)
-    missing_rows = test.frame["mean radius"].isna().to_numpy()
+    mean, std = train.x["mean radius"].fillna(median).mean(), train.x["mean radius"].fillna(median).std(ddof=0)
+    missing_rows = test.x["mean radius"].isna().to_numpy()
     assert np.allclose(x[missing_rows, col], (median - mean) / std, atol=1e-5)
     assert np.array_equal(x[:, pre.feature_names_out_.index("mean radius.missing")], missing_rows.astype(np.float32))
     assert [n for n in pre.feature_names_out_ if n.startswith("site")] == ["site=east", "site=north", "site=south",
@@ -57,16 +58,16 @@ def test_statistics_come_from_training_rows_only(messy):
 
 
 def test_unseen_categories_and_json_round_trip(messy):
-    table = load_raw_table(messy, "target")
-    pre = TablePreprocessor(missing="most_frequent", categorical="ordinal", scale="robust").fit(table.frame)
+    table = load_table(messy, "target")
+    pre = TablePreprocessor(missing="most_frequent", categorical="ordinal", scale="robust").fit(table.x)
     state = json.loads(json.dumps(pre.to_dict()))  # through real JSON text
     again = TablePreprocessor.from_dict(state)
-    new = table.frame.head(3).copy()
+    new = table.x.head(3).copy()
     new.loc[0, "site"] = "mars"
-    assert np.array_equal(again.transform(new), pre.transform(new))
-    assert again.transform(new)[0, again.feature_names_out_.index("site")] == -1  # unseen -> -1, not a crash
-    onehot = TablePreprocessor(missing="most_frequent").fit(table.frame)
-    row = onehot.transform(new)[0]
+    assert np.array_equal(again.transform_frame(new), pre.transform_frame(new))
+    assert again.transform_frame(new)[0, again.feature_names_out_.index("site")] == -1  # unseen -> -1, not a crash
+    onehot = TablePreprocessor(missing="most_frequent").fit(table.x)
+    row = onehot.transform_frame(new)[0]
     assert all(row[onehot.feature_names_out_.index(f"site={c}")] == 0 for c in ("east", "north", "south"))
 
 
@@ -80,24 +81,42 @@ def test_sklearn_json_refuses_unknown_classes():
 @pytest.mark.parametrize("frame, message", [
     (pd.DataFrame({"a": [1.0, None, 3.0], "y": [0, 1, 0]}), "has 1 missing value.*choose a strategy"),
     (pd.DataFrame({"a": [None, None, None], "y": [0, 1, 0]}), "Column 'a' is empty"),
-    (pd.DataFrame({"a": ["1", "2", "x", "4"], "y": [0, 1, 0, 1]}), "mixes numbers and text"),
+    (pd.DataFrame({"a": ["1", "2", "3x", "4"], "y": [0, 1, 0, 1]}), "mixes numbers and text"),
     (pd.DataFrame({"a": [1.0, np.inf, 3.0], "y": [0, 1, 0]}), "infinite"),
 ])
 def test_bad_columns_are_one_clear_sentence(frame, message):
     with pytest.raises(DataError, match=message):
-        TablePreprocessor().fit(frame.drop(columns="y"))
+        TablePreprocessor(missing="error").fit(frame.drop(columns="y"))
+
+
+def test_missing_value_markers_free_text_and_per_column_types_just_work():
+    """What real tables hold: '?' for missing, an identifier column, a date to declare; prepared, and said so."""
+    n = 60
+    frame = pd.DataFrame({"nuclei": ["?" if i % 10 == 0 else str(i % 7) for i in range(n)],
+                          "note": [f"patient {i} said something different" for i in range(n)],
+                          "admitted": pd.date_range("2021-01-01", periods=n, freq="W").strftime("%d.%m.%Y"),
+                          "zip": [1000 + i % 3 for i in range(n)]})
+    pre = TablePreprocessor(columns={"admitted": {"type": "date"}, "zip": {"type": "categorical"}}).fit(frame)
+    x = pre.transform_frame(frame)
+    assert np.isfinite(x).all() and "note" not in pre.input_columns_
+    assert [n for n in pre.feature_names_out_ if n.startswith("zip")] == ["zip=1000", "zip=1001", "zip=1002"]
+    assert [n for n in pre.feature_names_out_ if n.startswith("admitted")] == [
+        "admitted.year", "admitted.month", "admitted.day", "admitted.dayofweek"]
+    summary = pre.summary()
+    assert "6 missing value(s) in 1 column(s) filled (median)" in summary and "['?'] in 'nuclei'" in summary
+    assert "'note' (60 distinct values: free text or an identifier)" in summary
 
 
 def test_bad_targets_and_options(tmp_path):
     path = tmp_path / "t.csv"
     pd.DataFrame({"a": [1, 2, 3, 4, 5, 6], "y": [1] * 6}).to_csv(path, index=False)
     with pytest.raises(DataError, match="single value"):  # refused where learning starts, not when reading
-        prepare(load_config(None, [f"data.source={path}", "data.target=y", "data.preprocess={}", "model.type=mlp"]))
+        plan_run(load_config(None, [f"data.source={path}", "data.target=y", "data.preprocess={}", "model.type=mlp"]))
     with pytest.raises(DataError, match="single value"):
-        prepare(load_config(None, [f"data.source={path}", "data.target=y", "model.type=mlp"]))
-    assert len(load_raw_table(path, "y")) == 6  # a one-class file is fine to evaluate on
+        plan_run(load_config(None, [f"data.source={path}", "data.target=y", "model.type=mlp"]))
+    assert len(load_table(path, "y")) == 6  # a one-class file is fine to evaluate on
     with pytest.raises(DataError, match="Target column 'label' is not in .*Columns: a, y"):
-        load_raw_table(path, "label")
+        load_table(path, "label")
     with pytest.raises(ConfigError, match="not in the table.*Did you mean 'age'"):
         TablePreprocessor(ignore=["agee"]).fit(pd.DataFrame({"age": [1.0, 2.0]}))
     with pytest.raises(ConfigError, match="'scale' of column 'age' must be one of"):
@@ -105,8 +124,12 @@ def test_bad_targets_and_options(tmp_path):
 
 
 def test_drop_rows_strategy(messy):
-    table = load_raw_table(messy, "target", drop_missing=True)
-    assert len(table) == 569 - 50 + len(set())  # 40 + 10 rows with a missing value (seeded draws do not overlap)
+    table = load_table(messy, "target")
+    pre = TablePreprocessor(missing="drop").fit(table)
+    assert len(pre.transform(table)) == 569 - 50  # 40 + 10 rows with a missing value (seeded draws do not overlap)
+    unlabelled = table.with_tensors(table.x)
+    unlabelled.y = None
+    assert len(pre.transform(unlabelled)) == 569  # predictions still answer every row (imputed)
 
 
 def test_class_weights_and_resampling():
@@ -130,9 +153,8 @@ def test_class_weights_raise_minority_recall_on_a_real_imbalanced_subset():
     test = data.official_test
     scores = {}
     for weighted in (False, True):
-        kwargs = {"weight": class_weights(train).float()} if weighted else {}
         trainer = nt.Trainer(nt.models.MLP(data.input_shape, 10, hidden=[64], seed=0), lr=2e-3, epochs=5,
-                             progress=False, loss_kwargs=kwargs)
+                             progress=False, class_weights="balanced" if weighted else None)
         trainer.fit(train)
         pred = trainer.predict(test)
         scores[weighted] = (float((pred[test.y == shirt] == shirt).float().mean()),
@@ -153,7 +175,8 @@ def test_cli_preprocessed_table_end_to_end(messy, tmp_path):
                                    "--set", "train.class_weights=balanced", "--set", "data.resample=oversample"])
     assert run.exit_code == 0, run.output
     state = json.loads((tmp_path / "runs" / "messy" / "preprocessing.json").read_text())
-    assert state["missing_values"] == {"mean radius": 40, "site": 10} and "table" in state
+    assert state["missing_values"] == {"mean radius": 40, "site": 10}
+    assert state["pipeline"]["steps"][0]["type"] == "table"
     assert state["train_before_resampling"] < len(pd.read_csv(messy))
     rows = pd.read_csv(messy).drop(columns="target").head(3)
     rows.loc[0, "site"], rows.loc[1, "mean radius"] = "west", None  # an unseen category, a missing value

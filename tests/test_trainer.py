@@ -10,7 +10,7 @@ from sklearn import metrics as skm
 import neuronet as nt
 from neuronet.datasets import Dataset, Scaler
 from neuronet.errors import ConfigError, TrainingDivergedError
-from neuronet.train import compute_metrics
+from neuronet.tasks import TASKS, compute_metrics
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def test_l1_penalty_is_the_sum_of_absolute_weights():
 def test_training_learns_and_history_has_every_record(wine):
     train, val, test = wine
     trainer = nt.Trainer(nt.models.MLP(13, 3, seed=0), lr=0.01, batch_size=16, epochs=5, progress=False,
-                         metrics=["accuracy", "f1"], schedule="exponential", schedule_kwargs={"gamma": 0.5})
+                         metrics=["accuracy", "f1"], schedule={"type": "exponential", "gamma": 0.5})
     history = trainer.fit(train, val=val)
     assert history["epoch"] == [1, 2, 3, 4, 5]
     assert history["train_loss"][-1] < history["train_loss"][0]
@@ -92,21 +92,19 @@ def test_evaluate_metrics_match_scikit_learn(wine):
 def test_regression_metrics_match_scikit_learn():
     out = torch.tensor([[1.0], [2.5], [2.0], [8.0]])
     y = torch.tensor([[1.5], [2.0], [3.0], [7.0]])
-    got = compute_metrics(["mae", "rmse", "r2", "mse"], out, y, "regression")
+    got = compute_metrics(["mae", "rmse", "r2", "mse"], out, y, TASKS.get("regression")())
     assert got["mae"] == pytest.approx(skm.mean_absolute_error(y, out))
     assert got["rmse"] == pytest.approx(skm.root_mean_squared_error(y, out))
     assert got["r2"] == pytest.approx(skm.r2_score(y, out))
-    with pytest.raises(ConfigError, match="does not apply to regression"):
-        compute_metrics(["accuracy"], out, y, "regression")
+    with pytest.raises(ConfigError, match="does not apply to a regression task"):
+        compute_metrics(["accuracy"], out, y, TASKS.get("regression")())
 
 
 def test_regression_and_binary_training():
-    diabetes = nt.datasets.load("diabetes")
-    train, _, test = diabetes.split(val=0, test=0.2, seed=0)
-    scaler = Scaler().fit(train)
+    train, _, test = nt.datasets.prepare(nt.datasets.load("diabetes"), val=0, test=0.2, seed=0)
     trainer = nt.Trainer(nt.models.MLP(10, 1, hidden=[32], seed=0), loss="mse", lr=0.01, epochs=10, progress=False)
-    trainer.fit(scaler.transform(train))
-    assert trainer.evaluate(scaler.transform(test), metrics=["r2"])["r2"] > 0.3  # linear regression: 0.33 here
+    trainer.fit(train)
+    assert trainer.evaluate(test, metrics=["r2"])["r2"] > 0.3  # linear regression: 0.33 here
     cancer = nt.datasets.load("breast_cancer")
     train, _, test = cancer.split(val=0, test=0.2, seed=0)
     scaler = Scaler().fit(train)
@@ -132,9 +130,9 @@ def test_model_checkpoint_writes_safetensors(wine, tmp_path):
     train, val, _ = wine
     path = tmp_path / "best.safetensors"
     trainer = nt.Trainer(nt.models.MLP(13, 3, seed=0), epochs=2, progress=False,
-                         callbacks=[nt.callbacks.ModelCheckpoint(path), nt.callbacks.LRLogger()])
+                         callbacks=[nt.callbacks.ModelCheckpoint(path)])
     history = trainer.fit(train, val=val)
-    assert path.is_file() and history["lr"] == [1e-3, 1e-3]
+    assert path.is_file() and history["lr"] == [1e-3, 1e-3]  # every epoch record holds its learning rate
 
 
 def test_checkpoint_resume_gives_the_same_weights_as_one_run(wine, tmp_path):
@@ -147,7 +145,7 @@ def test_checkpoint_resume_gives_the_same_weights_as_one_run(wine, tmp_path):
     def trainer_for(*extra):
         model = nt.models.MLP(13, 3, hidden=[16], dropout=0.2, seed=0)
         return nt.Trainer(model, lr=0.01, epochs=4, progress=False, schedule="cosine",
-                          callbacks=[nt.callbacks.EarlyStopping(patience=50), *extra])
+                          early_stopping={"patience": 50}, callbacks=list(extra))
 
     whole = trainer_for()
     whole.fit(train, val=val)
@@ -163,17 +161,25 @@ def test_checkpoint_resume_gives_the_same_weights_as_one_run(wine, tmp_path):
     assert whole.history["val_loss"] == second.history["val_loss"]
 
 
-def test_nan_loss_stops_with_a_clear_message_and_restores_weights(wine):
+def test_nan_loss_stops_before_the_bad_step_and_keeps_the_last_good_weights(wine):
     train = wine[0]
     model = nt.models.MLP(13, 3, seed=0)
     trainer = nt.Trainer(model, lr=1.0, epochs=3, optimizer="sgd", progress=False)
-    trainer.fit(train)  # one epoch of good weights
+    trainer.fit(train)  # three epochs of good weights
     good = {k: v.clone() for k, v in model.state_dict().items()}
     trainer.epochs = 4
-    poisoned = train.with_tensors(train.x * torch.where(torch.arange(len(train)) == 5, math.inf, 1.0).unsqueeze(1))
-    with pytest.raises(TrainingDivergedError, match=r"became nan at epoch 4.*weights from the end of epoch 3 were restored"):
+    poisoned = train.with_tensors(train.x * math.inf)  # the very first batch of epoch 4 is bad
+    with pytest.raises(TrainingDivergedError, match=r"became nan at epoch 4, batch 1.*weights from the end of epoch 3 "
+                                                    r"are kept.*learning rate \(1\) may be too high"):
         trainer.fit(poisoned)
     assert all(torch.equal(v, good[k]) for k, v in model.state_dict().items())
+    # One bad row, 70th in epoch 4's order (batch 3 of 32): training stops there, and no weight has become NaN.
+    bad_row = int(nt.datasets.epoch_permutation(len(train), 0, 3)[70])
+    one_bad = train.with_tensors(train.x * torch.where(torch.arange(len(train)) == bad_row, math.inf, 1.0).unsqueeze(1))
+    with pytest.raises(TrainingDivergedError, match=r"at epoch 4, batch 3;.*weights after batch 2 of epoch 4 are kept"):
+        trainer.fit(one_bad)
+    assert all(torch.isfinite(v).all() for v in model.state_dict().values())
+    assert trainer.batch == 2 and len(trainer._epoch.losses) == 2  # the two good steps of epoch 4 happened
 
 
 def test_dataloader_path_and_tensor_prediction(wine):
@@ -190,14 +196,19 @@ def test_dataloader_path_and_tensor_prediction(wine):
     ({"batch_size": 0}, "'batch_size' parameter of Trainer must be an int > 0"),
     ({"epochs": -1}, "'epochs' parameter of Trainer must be an int > 0"),
     ({"l2": -0.1}, "'l2' parameter of Trainer must be a float >= 0"),
-    ({"lr": -1}, "'lr' parameter of adam must be a float > 0"),
+    ({"lr": -1}, "'lr' parameter of Trainer must be a float > 0"),
     ({"optimizer": "adamm"}, "Unknown optimizer 'adamm'"),
     ({"loss": "crossentropy"}, "Unknown loss 'crossentropy'"),
-    ({"metrics": ["rmse"]}, "Metric 'rmse' does not apply to multiclass"),
+    ({"metrics": ["rmse"], "task": "classification"}, "Metric 'rmse' does not apply to a classification task"),
+    ({"metrics": ["acc"]}, "Unknown metric 'acc'. Did you mean 'accuracy'"),
+    ({"task": "classification", "loss": "mse"}, "loss 'mse' does not fit a classification task"),
+    ({"schedule": {"type": "cosin"}}, "Unknown schedule 'cosin'"),
+    ({"early_stopping": {"patiense": 3}}, "has no parameter 'patiense'. Did you mean 'patience'"),
+    ({"lrr": 0.1}, "unexpected keyword|lrr"),
     ({"device": "cuda"} if not torch.cuda.is_available() else {"device": "tpu"}, "cuda|device"),
 ])
 def test_bad_trainer_arguments(kwargs, message):
-    with pytest.raises((ConfigError, RuntimeError), match=message):
+    with pytest.raises((ConfigError, RuntimeError, TypeError), match=message):
         nt.Trainer(nt.models.MLP(4, 3), progress=False, **kwargs)
 
 
@@ -215,7 +226,45 @@ def test_user_rng_is_left_alone(wine):
     assert torch.equal(torch.rand(3), expected)
 
 
-def test_any_module_can_be_trained():
-    data = Dataset(torch.randn(64, 2), (torch.randn(64) > 0).long(), "classification", "toy")
-    module = torch.nn.Sequential(torch.nn.Linear(2, 2))
-    nt.Trainer(module, epochs=1, progress=False).fit(data)
+def test_any_module_with_its_own_loss_is_a_classifier_when_the_data_says_so(wine):
+    """The task comes from the data, never from the loss: a user's own loss function keeps a classifier a classifier."""
+    train, _, test = wine
+    module = torch.nn.Sequential(torch.nn.Linear(13, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
+    trainer = nt.Trainer(module, loss=lambda out, y: torch.nn.functional.cross_entropy(out, y), lr=0.01, epochs=20,
+                         progress=False)
+    history = trainer.fit(train)
+    assert trainer.task.name == "classification" and "train_accuracy" in history.keys()
+    pred = trainer.predict(test)
+    assert pred.dtype == torch.long and pred.shape == (len(test),)  # class indices, not logits
+    assert trainer.evaluate(test)["accuracy"] > 0.9
+
+
+def test_default_loss_on_a_regression_data_set_is_mean_squared_error():
+    train, _, test = nt.datasets.prepare(nt.datasets.load("diabetes"), val=0, test=0.2, seed=0)
+    trainer = nt.Trainer(nt.models.MLP(10, 1, hidden=[32], seed=0), lr=0.01, epochs=10, progress=False)
+    history = trainer.fit(train)
+    assert trainer.task.name == "regression" and isinstance(trainer.loss_fn, torch.nn.MSELoss)
+    assert history["train_loss"][-1] < 0.6 * history["train_loss"][0]  # it learns (was: loss 0.0, class 0 everywhere)
+    pred = trainer.predict(test)
+    assert pred.is_floating_point() and len(set(pred.flatten().tolist())) > 50
+    assert trainer.evaluate(test, metrics=["r2"])["r2"] > 0.3
+
+
+def test_raw_data_is_refused_with_the_fix():
+    data = nt.datasets.load("tweets", limit=100)
+    with pytest.raises(nt.DataError, match="holds raw text inputs; prepare it first"):
+        nt.Trainer(nt.models.MLP(4, 3), progress=False).fit(data)
+
+
+def test_a_schedule_state_survives_load_then_save_without_fit(wine, tmp_path):
+    train = wine[0]
+    first = nt.Trainer(nt.models.MLP(13, 3, seed=0), epochs=4, schedule="cosine", progress=False)
+    first.epochs = 2
+    first.fit(train)
+    first.epochs = 4
+    first.save_checkpoint(tmp_path / "a.safetensors")
+    second = nt.Trainer(nt.models.MLP(13, 3, seed=0), epochs=4, schedule="cosine", progress=False)
+    second.load_checkpoint(tmp_path / "a.safetensors")
+    second.save_checkpoint(tmp_path / "b.safetensors")  # no fit in between
+    saved = nt.train.load_state(tmp_path / "b.safetensors")["schedule"]
+    assert saved is not None and saved["last_epoch"] == first.schedule.state_dict()["last_epoch"] > 0

@@ -7,7 +7,8 @@ import torch
 
 import neuronet as nt
 from neuronet.nn import VAELoss
-from neuronet.train import GANSamples, GANTrainer, image_grid
+from neuronet.plots import image_grid
+from neuronet.train import GANSamples, GANTrainer
 
 
 def test_vae_loss_matches_a_worked_example():
@@ -26,9 +27,10 @@ def test_vae_loss_matches_a_worked_example():
 def test_vae_trains_and_encodes(digits):
     train, _, test = digits.unlabelled().split(val=0, test=0.2, seed=0)
     vae = nt.models.VAE(digits.input_shape, 0, hidden=[64], latent=2, seed=0)
-    trainer = nt.Trainer(vae, loss="vae", lr=1e-3, epochs=5, progress=False)
+    trainer = nt.Trainer(vae, lr=1e-3, epochs=5, progress=False)  # the VAE declares its task and its loss (the ELBO)
     history = trainer.fit(train)
-    assert trainer.kind == "reconstruction" and history["train_loss"][-1] < history["train_loss"][0]
+    assert trainer.task.name == "reconstruction" and isinstance(trainer.loss_fn, nt.nn.VAELoss)
+    assert history["train_loss"][-1] < history["train_loss"][0]
     assert vae.encode(test.x).shape == (len(test), 2)
     assert set(trainer.evaluate(test)) == {"loss"}
 
@@ -92,6 +94,13 @@ def test_gan_trainer_history_samples_and_resume(digits, tmp_path):
 def test_image_grid_tiles_images():
     grid = image_grid(torch.ones(10, 1, 4, 4) * 0.5, columns=4)
     assert grid.shape == (12, 16) and grid[0, 0] == 0.5 and grid[-1, -1] == 1.0  # 3 rows; the empty cells are white
+
+
+def test_a_gan_refuses_the_options_it_would_ignore():
+    gan = nt.models.DCGAN((1, 8, 8), 0, latent=8, width=8, seed=0)
+    for option in ({"optimizer": "sgd"}, {"schedule": "cosine"}, {"grad_clip": 1.0}, {"weight_decay": 0.1}):
+        with pytest.raises(nt.ConfigError, match=f"GANTrainer does not take '{next(iter(option))}'"):
+            GANTrainer(gan, progress=False, **option)
 
 
 def test_anomaly_scores_rank_unfamiliar_inputs_higher(digits):

@@ -1,7 +1,8 @@
-"""The `neuronet` command line: train, evaluate, predict, datasets, info.
+"""The `neuronet` command line: train, cv, evaluate, predict, info, datasets.
 
 Every error a user can cause is printed as one sentence on stderr with exit code 1;
-Ctrl-C during training exits 130 and leaves a resumable run directory.
+Ctrl-C during training exits 130 and leaves a resumable run directory. Commands import what
+they need when they run, so `neuronet --help` and `neuronet info` start without PyTorch.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from rich.text import Text
 from neuronet.errors import NeuronetError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
-                  help="neuronet: train, evaluate, explain and serve neural networks on your data.")
+                  help="neuronet: train, evaluate, cross-validate and predict with neural networks on your data.")
 out = Console()
 err = Console(stderr=True)
 
@@ -31,15 +32,13 @@ def _friendly(command: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> Any:
-        from neuronet.runs import RunInterrupted
-
         try:
             return command(*args, **kwargs)
         except NeuronetError as error:
             err.print(Text("Error: ", style="bold red") + Text(str(error)), soft_wrap=True)
             raise typer.Exit(1) from None
-        except RunInterrupted as stop:
-            err.print(Text(str(stop), style="yellow"), soft_wrap=True)
+        except KeyboardInterrupt as stop:  # neuronet.runs.RunInterrupted says how to resume
+            err.print(Text(str(stop) or "Interrupted.", style="yellow"), soft_wrap=True)
             raise typer.Exit(130) from None
 
     return run
@@ -52,6 +51,10 @@ def _metrics_table(title: str, metrics: dict[str, Any]) -> Table:
     for key, value in metrics.items():
         table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
     return table
+
+
+def _overrides(set_: list[str] | None, **named: Any) -> list[str]:
+    return list(set_ or []) + [f"{key}={value}" for key, value in named.items() if value]
 
 
 @app.command()
@@ -75,16 +78,15 @@ def train(
                                 "--output-dir or --data-dir with it.")
         result = train_run(resume=resume, progress=not quiet)
     else:
-        overrides = list(set_ or [])
-        overrides += [f"name={name}"] if name else []
-        overrides += [f"output_dir={output_dir}"] if output_dir else []
-        overrides += [f"data.data_dir={data_dir}"] if data_dir else []
-        result = train_run(load_config(config, overrides), progress=not quiet)
+        cfg = load_config(config, _overrides(set_, name=name, output_dir=output_dir, **{"data.data_dir": data_dir}))
+        result = train_run(cfg, progress=not quiet)
+    for line in result.plan.state.get("summary", []):
+        err.print(Text(f"data: {line}"), soft_wrap=True)
     test = result.metrics.get("test", {})
     if test:
         out.print(_metrics_table("test metrics", test))
-    headline = "accuracy" if "accuracy" in test else "rmse"
-    if headline in test:
+    headline = next((k for k in ("accuracy", "rmse", "mse", "d_real") if k in test), None)
+    if headline:
         out.print(f"test {headline}: {test[headline]:.4f}")
     out.print(f"run directory: {result.path}")
 
@@ -103,8 +105,7 @@ def cv(
     from neuronet.config import load_config
     from neuronet.runs.cv import cross_validate
 
-    overrides = list(set_ or []) + ([f"name={name}"] if name else []) + ([f"output_dir={output_dir}"] if output_dir else [])
-    cfg = load_config(config, overrides)
+    cfg = load_config(config, _overrides(set_, name=name, output_dir=output_dir))
     result = cross_validate(cfg, folds, split, on_fold=lambda i, m: err.print(
         f"fold {i}/{folds}: " + " · ".join(f"{k} {v:.4f}" for k, v in m.items() if isinstance(v, float))))
     table = Table(title=f"{folds}-fold cross-validation ({result.split})")
@@ -125,10 +126,11 @@ def cv(
 @_friendly
 def evaluate(
     run: Annotated[Path, typer.Argument(help="A run directory made by `neuronet train`.")],
-    data: Annotated[Optional[Path], typer.Option(help="CSV/Parquet with the training columns and the target (default: the run's test split).")] = None,
+    data: Annotated[Optional[Path], typer.Option(help="Labelled data: a table with the target column, or a folder with "
+                                                      "one sub-folder per class (default: the run's test split).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """Evaluate a trained run on its test split or on a labelled file."""
+    """Evaluate a trained run on its test split or on labelled data."""
     from neuronet.runs import evaluate_run
 
     metrics = evaluate_run(run, data)
@@ -142,14 +144,15 @@ def evaluate(
 @_friendly
 def predict(
     run: Annotated[Path, typer.Argument(help="A run directory made by `neuronet train`.")],
-    file: Annotated[Path, typer.Argument(help="CSV / Parquet with the training feature columns, or a .npy array.")],
+    inputs: Annotated[list[Path], typer.Argument(help="What to predict: a .csv / .parquet / .npy / .txt file, images, "
+                                                      "WAV files, or a folder of them.")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write predictions to this CSV (default: stdout).")] = None,
 ) -> None:
-    """Predict every row of FILE with a trained run (probabilities included for classifiers)."""
-    from neuronet.runs import predict_file
+    """Predict INPUTS with a trained run: labels and class probabilities, values, or anomaly scores."""
     from neuronet.atomic import write_text
+    from neuronet.runs import predict_file
 
-    frame = predict_file(run, file)
+    frame = predict_file(run, [str(p) for p in inputs] if len(inputs) > 1 else str(inputs[0]))
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False)
     if output is None:
@@ -164,7 +167,7 @@ def datasets() -> None:
     """List the built-in data sets."""
     from neuronet.datasets import DATASETS
 
-    table = Table(title="built-in data sets (or pass a .csv / .parquet path as data.source)")
+    table = Table(title="built-in data sets (or pass a .csv / .parquet file, or a folder of images or WAVs)")
     table.add_column("name")
     table.add_column("description")
     for name in DATASETS.names():
@@ -181,11 +184,14 @@ def info(run: Annotated[Path, typer.Argument(help="A run directory made by `neur
     files = RunFiles(run)
     files.check()
     status = read_json(files.status)
-    meta = read_json(files.preprocessing)["data"]
+    state = read_json(files.preprocessing)
+    meta, model = state["data"], read_json(files.model)
     out.print(f"[bold]{run}[/]  status: {status.get('status')}, epochs done: {status.get('epochs_done')}")
     if status.get("message"):
         out.print(Text(status["message"], style="red"))
-    out.print(f"data: {meta['name']} ({meta['task']}, input {tuple(meta['input_shape'])}, {meta['num_outputs']} outputs)")
+    out.print(f"data: {meta['name']} ({model['task']}, input {tuple(meta['input_shape'])}, {meta['num_outputs']} outputs)")
+    for line in state.get("summary", []):
+        out.print(Text(f"  {line}"))
     out.print(Text(files.config.read_text().rstrip()))
     if files.metrics.is_file():
         out.print(_metrics_table("test metrics", read_json(files.metrics).get("test", {})))

@@ -1,32 +1,48 @@
 """The run config: one YAML file, validated by pydantic, with `--set a.b=value` overrides.
 
-A misspelt key is an error that names the closest valid key; an unknown component name
-(optimizer, loss, model, ...) lists the valid ones.
+The `train:` section is derived from the Trainer's own signature and checked with the
+Trainer's own constraint table: one set of defaults (the Trainer's), one set of checks, every
+Trainer option settable from YAML. A misspelt key names the closest valid one; an unknown
+component name (optimizer, loss, model, ...) lists the valid ones; a key the chosen trainer
+does not use is an error, never silently dropped.
 
 Example:
     >>> cfg = RunConfig.model_validate({"train": {"lr": 3e-4}})
-    >>> cfg.data.source, cfg.model.type, cfg.train.lr
-    ('digits', 'cnn', 0.0003)
+    >>> cfg.data.source, cfg.model.type, cfg.train.lr, cfg.train.batch_size
+    ('digits', 'cnn', 0.0003, None)
 """
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
-from neuronet.datasets import AUGMENTATIONS, DATASETS, SCALINGS, TABLE_SUFFIXES
+from neuronet.datasets import SCALINGS, find_source
 from neuronet.errors import ConfigError
 from neuronet.models import MODELS
-from neuronet.nn import LOSSES
-from neuronet.optim import OPTIMIZERS, SCHEDULES
-from neuronet.registry import Registry, suggest
-from neuronet.train import METRICS
+from neuronet.registry import Registry, check_arguments, suggest
+from neuronet.tasks import TASKS
+from neuronet.train import TRAINER_PARAMS, GANTrainer, Trainer, trainer_for
+from neuronet.train.options import check_options
 
-__all__ = ["yaml_load", "RunConfig", "DataConfig", "ModelConfig", "TrainConfig", "load_config", "apply_overrides", "to_yaml"]
+__all__ = ["yaml_load", "RunConfig", "DataConfig", "ModelConfig", "TrainConfig", "TRAIN_SECTION_EXCLUDES",
+           "load_config", "apply_overrides", "to_yaml", "model_task"]
+
+# Trainer arguments that live elsewhere in a run config, and why.
+TRAIN_SECTION_EXCLUDES = {
+    "model": "the model: section",
+    "task": "the top-level task: key",
+    "seed": "the top-level seed: key (it also seeds the split and the model)",
+    "callbacks": "Python objects; the run adds its own (checkpoints, samples)",
+    "progress": "the command line's --quiet flag",
+}
+# Keys that moved, with where they are now.
+MOVED = {"data.task": "task (top level)", "data.preprocess.scale": "data.scale"}
 
 
 class _Loader(yaml.SafeLoader):
@@ -55,51 +71,43 @@ def _known(registry: Registry, name: str | None) -> str | None:
     return name
 
 
-class DataConfig(_Strict):
-    """Where the data comes from and how it is split and scaled."""
+def model_task(model_type: str) -> str | None:
+    """The task a model type declares (autoencoders: reconstruction, GANs: generation), or None."""
+    return getattr(MODELS.get(model_type), "task", None)
 
-    source: str = Field("digits", description="Built-in data set name, or a path to a .csv / .parquet file.")
-    target: str | None = Field(None, description="Target column (files only).")
-    text: str | None = Field(None, description="Text column (files only): the inputs are its words.")
-    task: Literal["classification", "regression"] | None = Field(None, description="Default: inferred.")
+
+class DataConfig(_Strict):
+    """Where the data comes from, how it is split, and how it is prepared (fitted on the training split)."""
+
+    source: str = Field("digits", description="Built-in data set name, a .csv / .parquet file, or a folder of images / WAVs.")
+    target: str | None = Field(None, description="Target column (tables).")
+    text: str | None = Field(None, description="Text column (tables): the inputs are its words.")
     data_dir: str | None = Field(None, description="Folder of a built-in set's files (fashion_mnist).")
     limit: int | None = Field(None, gt=0, description="Use only the first N training examples (fashion_mnist, tweets).")
     options: dict[str, Any] = Field(default_factory=dict,
-                                    description="Other arguments of the data set's loader, e.g. {input_len: 36} for airline.")
+                                    description="Other arguments of the loader, e.g. {input_len: 36} for a series.")
     val: float = Field(0.1, ge=0, lt=1, description="Validation fraction.")
     test: float = Field(0.2, ge=0, lt=1, description="Test fraction (ignored where the set has an official test part).")
-    preprocess: PreprocessConfig | None = Field(
-        None, description="Prepare a CSV/Parquet table: missing values, categories, dates, scaling (files only).")
-    group: str | None = Field(None, description="Column that keeps rows together in group k-fold (files with preprocess).")
+    preprocess: dict[str, Any] | None = Field(
+        None, description="Options of the fitted preparation: for tables {missing, indicators, categorical, ignore, "
+                          "columns}, for texts {max_len, min_freq, max_vocab}.")
+    group: str | None = Field(None, description="Column that keeps rows together in group k-fold (tables).")
     resample: Literal["undersample", "oversample"] | None = Field(
         None, description="Balance the classes of the training split by down- or up-sampling.")
-    scale: Literal["standard", "minmax", "none"] | None = Field(
+    scale: Literal["standard", "minmax", "robust", "none"] | None = Field(
         None, description=f"Feature scaling: {', '.join(SCALINGS)} (default: standard; none for autoencoders and GANs).")
 
     @field_validator("source")
     @classmethod
     def _source(cls, v: str) -> str:
-        if Path(v).suffix.lower() in TABLE_SUFFIXES or Path(v).is_dir():
-            return v  # a table file, or a folder of images (one sub-folder per class)
-        return _known(DATASETS, v)
+        find_source(v)  # raises ConfigError: an unknown name (listing the valid ones) or a path that is not data
+        return v
 
     @model_validator(mode="after")
     def _fractions(self) -> DataConfig:
         if self.val + self.test >= 1:
             raise ValueError(f"val + test must be below 1 so that data is left to train on (got {self.val} + {self.test})")
         return self
-
-
-class PreprocessConfig(_Strict):
-    """How a user's table is prepared (fitted on the training split only; see TablePreprocessor)."""
-
-    missing: Literal["error", "drop", "mean", "median", "most_frequent", "constant"] = "error"
-    fill_value: Any = None
-    indicators: bool = Field(False, description="Add a 0/1 column per column with missing values.")
-    categorical: Literal["onehot", "ordinal"] = "onehot"
-    scale: Literal["standard", "minmax", "robust", "none"] = "standard"
-    ignore: list[str] = Field(default_factory=list)
-    columns: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Per-column overrides.")
 
 
 class _Component(BaseModel):
@@ -125,57 +133,27 @@ class ModelConfig(_Component):
     _registry: ClassVar[Registry] = MODELS
     type: str = "cnn"
 
-
-class ScheduleConfig(_Component):
-    """A registered LR schedule (`type`) and its arguments, e.g. {type: step, gamma: 0.5}."""
-
-    _registry: ClassVar[Registry] = SCHEDULES
-
-
-class EarlyStoppingConfig(_Strict):
-    monitor: str = "val_loss"
-    patience: int = Field(5, ge=0)
-    min_delta: float = Field(0.0, ge=0)
+    @model_validator(mode="after")
+    def _arguments(self) -> ModelConfig:
+        accepted = [p for p in inspect.signature(MODELS.get(self.type)).parameters if p not in ("input_shape", "num_outputs")]
+        check_arguments(f"Model '{self.type}'", self.kwargs(), accepted)
+        return self
 
 
-class TrainConfig(_Strict):
-    """How the model is trained (see `neuronet.Trainer` for each field)."""
+def _train_section() -> type[BaseModel]:
+    """The `train:` section: every argument of the Trainer (and of GANTrainer) except TRAIN_SECTION_EXCLUDES.
 
-    loss: str | None = Field(None, description="Default: cross_entropy for classification, mse for regression.")
-    optimizer: str = "adam"
-    lr: float = Field(1e-3, gt=0)
-    weight_decay: float = Field(0.0, ge=0)
-    l1: float = Field(0.0, ge=0)
-    l2: float = Field(0.0, ge=0)
-    batch_size: int = Field(64, gt=0)
-    epochs: int = Field(30, gt=0)
-    grad_clip: float | None = Field(None, gt=0)
-    schedule: ScheduleConfig | None = None
-    early_stopping: EarlyStoppingConfig | None = Field(default_factory=EarlyStoppingConfig)
-    metrics: list[str] | None = None
-    augment: list[dict[str, Any]] = Field(
-        default_factory=list, description="Training-batch augmentations, e.g. [{type: hflip}, {type: random_crop, padding: 2}].")
-    class_weights: Literal["balanced"] | None = Field(
-        None, description="Weight the loss by inverse class frequency of the training split (imbalanced data).")
-    optimizer_kwargs: dict[str, Any] = Field(default_factory=dict)
-    device: str = "auto"
+    Each key defaults to None, meaning "the trainer's own default"; a run writes the values
+    its trainer really used into its config.yaml.
+    """
+    names = [p for p in inspect.signature(Trainer.__init__).parameters if p != "self"]
+    names += [p for p in GANTrainer.params if p not in names]
+    fields = {name: (Any, None) for name in names if name not in TRAIN_SECTION_EXCLUDES}
+    return create_model("TrainConfig", __base__=_Strict, __doc__="How the model is trained (see neuronet.Trainer).",
+                        **fields)
 
-    _loss = field_validator("loss")(classmethod(lambda cls, v: _known(LOSSES, v)))
-    _optimizer = field_validator("optimizer")(classmethod(lambda cls, v: _known(OPTIMIZERS, v)))
 
-    @field_validator("augment")
-    @classmethod
-    def _augment(cls, v: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        for spec in v:
-            _known(AUGMENTATIONS, spec.get("type"))
-        return v
-
-    @field_validator("metrics")
-    @classmethod
-    def _metrics(cls, v: list[str] | None) -> list[str] | None:
-        for name in v or []:
-            _known(METRICS, name)
-        return v
+TrainConfig = _train_section()
 
 
 class RunConfig(_Strict):
@@ -184,9 +162,43 @@ class RunConfig(_Strict):
     name: str | None = Field(None, description="Run directory name (default: <data>-<model>-<time>).")
     output_dir: str = Field("runs", description="Where run directories are created.")
     seed: int = 0
+    task: str | None = Field(None, description="classification, regression, forecasting, reconstruction or generation "
+                                               "(default: the model's own, else inferred from the data).")
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
+
+    @field_validator("task")
+    @classmethod
+    def _task(cls, v: str | None) -> str | None:
+        return _known(TASKS, v)
+
+    @model_validator(mode="after")
+    def _trainer_options(self) -> RunConfig:
+        task = self.task or model_task(self.model.type)
+        trainer = trainer_for(task) if task else Trainer
+        params = trainer.params if trainer is not Trainer else TRAINER_PARAMS
+        for key, value in self.train_options().items():
+            if key not in params:
+                raise _located(ConfigError(
+                    f"train.{key} does not apply to model '{self.model.type}': {trainer.__name__} trains it with "
+                    f"losses and optimizers of its own; remove it. It takes: "
+                    f"{', '.join(k for k in params if k not in TRAIN_SECTION_EXCLUDES)}."), f"train.{key}")
+            try:
+                check_options({key: value}, params, trainer.__name__)
+            except ConfigError as err:
+                raise _located(err, f"train.{key}") from None
+        return self
+
+    def train_options(self) -> dict[str, Any]:
+        """The train: keys that are set (the rest take the trainer's defaults)."""
+        return {k: v for k, v in self.train.model_dump().items() if v is not None}
+
+
+def _located(err: ConfigError, where: str) -> ConfigError:
+    """Mark an error with the config key it is about (`validate` names it)."""
+    err.where = where
+    return err
 
 
 def _field_names(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
@@ -207,6 +219,8 @@ def _explain(err: ValidationError, source: str) -> ConfigError:
     loc = tuple(first["loc"])
     where = ".".join(map(str, loc))
     if first["type"] == "extra_forbidden":
+        if where in MOVED:
+            return ConfigError(f"'{where}' in {source} has moved: set {MOVED[where]} instead.")
         valid = _field_names(RunConfig, loc)
         return ConfigError(f"Unknown key '{where}' in {source}.{suggest(str(loc[-1]), valid)} "
                            f"Valid keys there: {', '.join(valid)}.")
@@ -236,11 +250,13 @@ def validate(raw: dict[str, Any], source: str = "the config") -> RunConfig:
     """Validate a config dict; pydantic's errors become one clear ConfigError."""
     try:
         return RunConfig.model_validate(raw)
+    except ConfigError as err:  # raised by a model-level check
+        raise ConfigError(f"{err} (in {source})") from None
     except ValidationError as err:
         cause = err.errors()[0].get("ctx", {}).get("error")
         if isinstance(cause, ConfigError):
-            loc = ".".join(map(str, err.errors()[0]["loc"]))
-            raise ConfigError(f"{cause} (at '{loc}' in {source})") from None
+            loc = getattr(cause, "where", None) or ".".join(map(str, err.errors()[0]["loc"]))
+            raise ConfigError(f"{cause} (at '{loc}' in {source})" if loc else f"{cause} (in {source})") from None
         raise _explain(err, source) from None
 
 
@@ -265,6 +281,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     return validate(apply_overrides(raw, overrides or []), source)
 
 
-def to_yaml(config: RunConfig) -> str:
-    """The resolved config as YAML text (every default written out)."""
-    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+def to_yaml(config: RunConfig | dict[str, Any]) -> str:
+    """The config as YAML text."""
+    data = config.model_dump(mode="json") if isinstance(config, BaseModel) else config
+    return yaml.safe_dump(data, sort_keys=False)

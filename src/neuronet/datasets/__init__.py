@@ -1,61 +1,65 @@
-"""Data sets: built-in sources, user tables, splits, scaling and batching.
+"""Data: built-in sources and user files as raw Datasets, one split → fit → transform pipeline, batching.
 
 Example:
     >>> import neuronet as nt
     >>> data = nt.datasets.load("digits")
     >>> data.input_shape, data.num_outputs
     ((1, 8, 8), 10)
+    >>> train, val, test = nt.datasets.prepare(data, val=0.1, test=0.2, seed=0)
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from neuronet.datasets.audio import load_audio_folder, log_mel, mel_filterbank, read_wav
 from neuronet.datasets.augment import AUGMENTATIONS, Compose, build_augmentations
 from neuronet.datasets.batching import epoch_permutation, num_batches, tensor_batches
 from neuronet.datasets.builtin import DATASETS, read_idx
-from neuronet.datasets.dataset import Dataset, Task
+from neuronet.datasets.dataset import Dataset, split_indices
+from neuronet.datasets.files import TABLE_SUFFIXES, read_table
 from neuronet.datasets.images import IMAGE_SUFFIXES, load_image_folder
 from neuronet.datasets.imbalance import class_weights, resample
-from neuronet.datasets.files import TABLE_SUFFIXES, read_table, table_features
-from neuronet.datasets.preprocessing import SCALINGS, Scaler
-from neuronet.datasets.sequences import forecast_split, make_windows
-from neuronet.datasets.table import Table, load_raw_table, load_table
+from neuronet.datasets.inputs import read_inputs
+from neuronet.datasets.pipeline import PREPROCESSORS, Pipeline, Prepared, Preprocessor, default_pipeline, prepare
+from neuronet.datasets.preprocessing import SCALINGS, Scaler, TargetScaler
+from neuronet.datasets.sequences import forecast_split, load_series, make_windows
+from neuronet.datasets.sources import SOURCES, find_source, load_source
+from neuronet.datasets.table import load_table
 from neuronet.datasets.tabular import TablePreprocessor, missing_report
-from neuronet.datasets.text import load_text_table, text_dataset
-from neuronet.datasets.vocab import Vocabulary, tokenize
+from neuronet.datasets.text import load_text_table
+from neuronet.datasets.vocab import TextEncoder, Vocabulary, tokenize
 
 __all__ = [
-    "DATASETS", "Dataset", "SCALINGS", "Scaler", "TABLE_SUFFIXES", "Task", "epoch_permutation", "load",
-    "load_audio_folder", "log_mel", "mel_filterbank", "read_wav", "AUGMENTATIONS", "Compose", "build_augmentations", "IMAGE_SUFFIXES", "Table", "TablePreprocessor", "class_weights", "load_image_folder", "resample", "Vocabulary", "forecast_split", "load_raw_table", "missing_report", "load_table", "load_text_table", "make_windows", "names", "num_batches",
-    "read_idx", "read_table", "table_features", "tensor_batches", "text_dataset", "tokenize",
+    "AUGMENTATIONS", "Compose", "DATASETS", "Dataset", "IMAGE_SUFFIXES", "PREPROCESSORS", "Pipeline", "Prepared",
+    "Preprocessor", "SCALINGS", "SOURCES", "Scaler", "TABLE_SUFFIXES", "TablePreprocessor", "TargetScaler",
+    "TextEncoder", "Vocabulary", "build_augmentations", "class_weights", "default_pipeline", "epoch_permutation",
+    "find_source", "forecast_split", "load", "load_audio_folder", "load_image_folder", "load_series", "load_source",
+    "load_table", "load_text_table", "log_mel", "make_windows", "mel_filterbank", "missing_report", "names",
+    "num_batches", "prepare", "read_idx", "read_inputs", "read_table", "read_wav", "resample", "split_indices",
+    "tensor_batches", "tokenize",
 ]
 
 
 def load(name: str, **kwargs: Any) -> Dataset:
-    """Load a built-in data set by name, or a CSV / Parquet file by path.
+    """Load raw data: a built-in data set by name, a CSV / Parquet file, or a folder of images or WAV files.
 
     Args:
         name: A registered name (see `names()`), a path ending in .csv / .parquet, or a folder
-            of images with one sub-folder per class.
-        **kwargs: Passed to the loader (e.g. `data_dir=`, `limit=` for fashion_mnist;
-            `target=`, `task=` for files).
+            with one sub-folder per class.
+        **kwargs: `target=`, `text=`, `task=` for files; `data_dir=`, `limit=` for built-in
+            sets; anything else goes to the loader (e.g. `input_len=` for airline, `size=` for images).
 
     Raises:
-        ConfigError: unknown name (the message lists the valid ones).
+        ConfigError: unknown name (the message lists the valid ones) or option.
         DataError: the data cannot be read.
 
     Example:
         >>> load("iris").num_outputs
         3
     """
-    if Path(str(name)).suffix.lower() in TABLE_SUFFIXES:
-        return load_table(name, **kwargs)
-    if Path(str(name)).is_dir():
-        return load_image_folder(name, **kwargs)
-    return DATASETS.get(name)(**kwargs)
+    keys = ("target", "text", "task", "data_dir", "limit")
+    return load_source(name, **{k: kwargs.pop(k) for k in keys if k in kwargs}, options=kwargs)
 
 
 def names() -> list[str]:

@@ -7,7 +7,6 @@ model hears a voice it never heard.
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import subprocess
@@ -22,7 +21,7 @@ from neuronet.datasets.dataset import Dataset
 from neuronet.datasets.folders import class_files
 from neuronet.errors import DataError
 
-__all__ = ["read_wav", "mel_filterbank", "log_mel", "load_audio_folder", "synthesize_spoken_digits"]
+__all__ = ["read_wav", "mel_filterbank", "log_mel", "waves_to_tensor", "load_audio_folder", "synthesize_spoken_digits"]
 
 DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 TRAIN_VOICES = ["en-us+m1", "en-us+f2", "en-gb+m3", "en-gb+f4", "en-gb-scotland+m2", "en-gb-scotland+f1",
@@ -66,6 +65,17 @@ def log_mel(waveform: torch.Tensor, sample_rate: int, n_mels: int = 40, n_fft: i
     return torch.log(mel_filterbank(n_mels, n_fft, sample_rate) @ power + 1e-6)
 
 
+def waves_to_tensor(waves: list[torch.Tensor], rate: int, duration: float, n_mels: int) -> torch.Tensor:
+    """Mono waveforms → log-mel images (N, 1, n_mels, frames), each padded or cut to `duration` seconds.
+
+    Shared by the folder loader and by prediction, so new audio is read as the training audio was.
+    """
+    length = int(duration * rate)
+    specs = [log_mel(torch.nn.functional.pad(w[:length], (0, max(0, length - len(w[:length])))), rate, n_mels)
+             for w in waves]
+    return torch.stack(specs).unsqueeze(1)
+
+
 def load_audio_folder(root: str | Path, duration: float = 1.2, n_mels: int = 40,
                       classes: list[str] | None = None) -> Dataset:
     """WAV files under root/<class>/ as log-mel images (N, 1, n_mels, frames), padded / cut to `duration` s.
@@ -85,12 +95,10 @@ def load_audio_folder(root: str | Path, duration: float = 1.2, n_mels: int = 40,
         raise DataError(f"The WAV files in {root} have different sample rates ({examples}); resample them to one rate "
                         "(e.g. `sox in.wav -r 16000 out.wav`).")
     rate = rates.pop()
-    length = int(duration * rate)
-    specs = [log_mel(torch.nn.functional.pad(w[:length], (0, max(0, length - len(w[:length])))), rate, n_mels)
-             for w, _ in waves]
-    x = torch.stack(specs).unsqueeze(1)  # (N, 1, n_mels, frames)
+    x = waves_to_tensor([w for w, _ in waves], rate, duration, n_mels)  # (N, 1, n_mels, frames)
     y = torch.tensor([label for _, label in labelled])
-    return Dataset(x, y, "classification", root.name, class_names=classes)
+    return Dataset(x, y, "classification", root.name, class_names=classes,
+                   inputs={"kind": "audio", "rate": rate, "duration": duration, "n_mels": n_mels})
 
 
 def synthesize_spoken_digits(root: str | Path, voices: list[str], speeds: tuple[int, ...] = (130, 160, 190),

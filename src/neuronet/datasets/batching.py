@@ -30,14 +30,19 @@ def tensor_batches(
     batch_size: int,
     order: torch.Tensor | None = None,
     drop_last: bool = False,
+    start: int = 0,
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Yield (x, y) mini-batches by slicing whole tensors: no per-sample collation.
 
     With `order`, the data is permuted once (one gather per epoch) and then sliced into
-    contiguous views, which is cheaper than a gather per batch.
+    contiguous views, which is cheaper than a gather per batch. `start` skips the first
+    batches (a run resumed in the middle of an epoch).
     """
     if order is not None:
+        order = order[start * batch_size:]
         x, y = x[order], y[order]
+    else:
+        x, y = x[start * batch_size:], y[start * batch_size:]
     stop = len(x) - len(x) % batch_size if drop_last else len(x)
-    for start in range(0, stop, batch_size):
-        yield x[start:start + batch_size], y[start:start + batch_size]
+    for first in range(0, stop, batch_size):
+        yield x[first:first + batch_size], y[first:first + batch_size]

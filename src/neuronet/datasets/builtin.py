@@ -26,12 +26,13 @@ def _from_sklearn(loader: str, name: str, task: str) -> Dataset:
 
     bunch = getattr(sklearn.datasets, loader)()
     x = torch.as_tensor(bunch.data, dtype=torch.float32)
+    features = list(map(str, bunch.feature_names))
+    inputs = {"kind": "table", "columns": features}
     if task == "classification":
         y = torch.as_tensor(bunch.target, dtype=torch.long)
-        return Dataset(x, y, "classification", name, list(map(str, bunch.feature_names)),
-                       [str(c) for c in bunch.target_names])
+        return Dataset(x, y, "classification", name, features, [str(c) for c in bunch.target_names], inputs=inputs)
     y = torch.as_tensor(bunch.target, dtype=torch.float32)
-    return Dataset(x, y, "regression", name, list(map(str, bunch.feature_names)), target_names=["target"])
+    return Dataset(x, y, "regression", name, features, target_names=["target"], inputs=inputs)
 
 
 @DATASETS.register("digits", "8x8 grey images of hand-written digits, 1797 examples, 10 classes (scikit-learn).")
@@ -43,7 +44,8 @@ def digits() -> Dataset:
     x = torch.as_tensor(bunch.images, dtype=torch.float32).unsqueeze(1) / 16.0  # (N, 1, 8, 8)
     y = torch.as_tensor(bunch.target, dtype=torch.long)
     names = [f"pixel_{r}_{c}" for r in range(8) for c in range(8)]
-    return Dataset(x, y, "classification", "digits", names, [str(d) for d in range(10)])
+    return Dataset(x, y, "classification", "digits", names, [str(d) for d in range(10)],
+                   inputs={"kind": "image", "size": [8, 8], "mode": "L"})
 
 
 for _name, _loader, _task, _help in [
@@ -88,7 +90,8 @@ def _fashion_part(root: Path, part: str, limit: int | None) -> Dataset:
         images, labels = images[:limit], labels[:limit]
     x = torch.from_numpy(images.copy()).unsqueeze(1).float().div_(255.0)  # (N, 1, 28, 28)
     y = torch.from_numpy(labels.astype(np.int64))
-    return Dataset(x, y, "classification", "fashion_mnist", None, list(FASHION_MNIST_CLASSES))
+    return Dataset(x, y, "classification", "fashion_mnist", None, list(FASHION_MNIST_CLASSES),
+                   inputs={"kind": "image", "size": [28, 28], "mode": "L"})
 
 
 @DATASETS.register("fashion_mnist", "Zalando Fashion-MNIST: 60k train + 10k official test 28x28 grey images, 10 classes.")

@@ -1,43 +1,60 @@
-"""`Dataset`: in-memory tensors plus what a model needs to know about them."""
+"""`Dataset`: inputs and targets in memory, plus what a model and a predictor need to know about them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
-from sklearn.model_selection import train_test_split
 
 from neuronet.datasets.vocab import Vocabulary
 from neuronet.errors import ConfigError, DataError
 
-__all__ = ["Dataset", "Task", "split_indices"]
+__all__ = ["Dataset", "split_indices", "take"]
 
-Task = Literal["classification", "regression"]
+TASK_NAMES = ("classification", "regression", "forecasting", "reconstruction")
+
+
+def take(x: Any, idx: np.ndarray) -> Any:
+    """Rows `idx` of a tensor, a DataFrame or a list (the forms a Dataset's inputs take)."""
+    if isinstance(x, torch.Tensor):
+        return x[torch.as_tensor(idx, dtype=torch.long)]
+    if hasattr(x, "iloc"):
+        return x.iloc[idx].reset_index(drop=True)
+    return [x[i] for i in idx]
 
 
 @dataclass(eq=False)
 class Dataset(torch.utils.data.Dataset):
-    """Features `x`, targets `y` and their metadata, all in memory.
+    """Inputs `x`, targets `y` and their metadata, all in memory.
 
-    It is also a map-style `torch.utils.data.Dataset` (``ds[i] -> (x_i, y_i)``), so a
-    `DataLoader` can read it; the Trainer batches it faster by slicing whole tensors.
+    Loaders return *raw* inputs (a pandas DataFrame for a table, a list of strings for text,
+    a float tensor for images, audio and series); `neuronet.datasets.prepare` splits them,
+    fits the preprocessing on the training part, and returns tensors ready for a model.
+    A tensor Dataset is also a map-style `torch.utils.data.Dataset` (``ds[i] -> (x_i, y_i)``).
 
     Args:
-        x: Features, shape (N, *input_shape), float32.
+        x: Inputs: a tensor (N, *input_shape), a DataFrame (N rows), or a list of N strings.
         y: Targets: class indices (N,) int64 for classification, values (N, k) float32 for
-            regression.
-        task: "classification" or "regression".
+            regression and forecasting; None for unlabelled inputs.
+        task: "classification", "regression", "forecasting" or "reconstruction"
+            (default: classification for integer targets, regression for float ones).
         name: Where the data came from, for reports.
         feature_names: One name per feature column (tabular) or pixel.
         class_names: One name per class (classification only).
         target_names: One name per target column (regression only).
         official_test: A test set published with the data (e.g. Fashion-MNIST's 10k);
             `split` then uses it instead of carving one out.
-        vocab: The vocabulary of token-id inputs (text), saved with a run.
+        vocab: The vocabulary of token-id inputs (text).
         ordered: Rows are in time order: `split` keeps the order and takes validation and
             test data from the end (train on the past, evaluate on the future).
+        gap: Rows left out before each held-out part of an ordered split, so that training
+            windows never see a held-out target (multi-step forecasts overlap).
+        inputs: How raw inputs are read, for prediction: {"kind": "image", "size": [8, 8],
+            "mode": "L"}, {"kind": "text", "column": "review"}, {"kind": "frame"}, ...
+        notes: What loading did that a user should know (rows left out, values filled).
+        ids: A name per row where inputs came from files (prediction tables show them).
 
     Example:
         >>> ds = Dataset(torch.zeros(4, 2), torch.tensor([0, 1, 0, 1]), "classification")
@@ -45,9 +62,9 @@ class Dataset(torch.utils.data.Dataset):
         ((2,), 2)
     """
 
-    x: torch.Tensor
-    y: torch.Tensor
-    task: Task
+    x: Any
+    y: torch.Tensor | None
+    task: str | None = None
     name: str = "data"
     feature_names: list[str] | None = None
     class_names: list[str] | None = None
@@ -55,42 +72,61 @@ class Dataset(torch.utils.data.Dataset):
     official_test: Dataset | None = field(default=None, repr=False)
     vocab: Vocabulary | None = field(default=None, repr=False)
     ordered: bool = False
+    gap: int = 0
+    inputs: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    ids: list[str] | None = None
 
     def __post_init__(self) -> None:
-        if self.task not in ("classification", "regression"):
-            raise ConfigError(
-                f"The 'task' of dataset '{self.name}' must be 'classification' or 'regression'. "
-                f"Got {self.task!r} instead."
-            )
-        if len(self.x) != len(self.y):
-            raise DataError(
-                f"Dataset '{self.name}' has {len(self.x)} feature rows but {len(self.y)} targets; "
-                "they must match."
-            )
-        if self.task == "classification" and self.class_names is None:
+        if self.task is None and self.y is not None:
+            self.task = "regression" if self.y.is_floating_point() else "classification"
+        if self.task is not None and self.task not in TASK_NAMES:
+            raise ConfigError(f"The 'task' of dataset '{self.name}' must be one of {', '.join(TASK_NAMES)}. "
+                              f"Got {self.task!r} instead.")
+        if self.y is not None and len(self.x) != len(self.y):
+            raise DataError(f"Dataset '{self.name}' has {len(self.x)} input rows but {len(self.y)} targets; "
+                            "they must match.")
+        if self.task == "classification" and self.class_names is None and self.y is not None:
             n = int(self.y.max()) + 1 if len(self.y) else 0
             self.class_names = [str(i) for i in range(n)]
-        if self.task == "regression" and self.y.ndim == 1:
+        if self.task in ("regression", "forecasting") and self.y is not None and self.y.ndim == 1:
             self.y = self.y.unsqueeze(1)
+        if not self.inputs:
+            self.inputs = {"kind": self.layout}
 
     # --- what a model needs --------------------------------------------------------
     @property
+    def prepared(self) -> bool:
+        """Whether the inputs are tensors a model can take (not a raw table or raw texts)."""
+        return isinstance(self.x, torch.Tensor)
+
+    @property
     def input_shape(self) -> tuple[int, ...]:
         """Shape of one example, e.g. (1, 8, 8) for digits, (4,) for iris."""
+        if not self.prepared:
+            raise DataError(f"Dataset '{self.name}' holds raw {self.layout} inputs; prepare it first "
+                            "(neuronet.datasets.prepare) to get tensors and their shape.")
         return tuple(self.x.shape[1:])
 
     @property
     def layout(self) -> str:
-        """'tokens' (N, T) ids, 'table' (N, F), 'sequence' (N, T, F) or 'image' (N, C, H, W)."""
+        """'frame' (raw table), 'text' (raw strings), 'tokens' (N, T) ids, 'table' (N, F),
+        'sequence' (N, T, F) or 'image' (N, C, H, W)."""
+        if hasattr(self.x, "iloc"):
+            return "frame"
+        if not isinstance(self.x, torch.Tensor):
+            return "text"
         if not self.x.is_floating_point():
             return "tokens"
         return {2: "table", 3: "sequence", 4: "image"}.get(self.x.ndim, "tensor")
 
     @property
     def num_outputs(self) -> int:
-        """Number of classes (classification) or target columns (regression)."""
+        """Number of classes (classification) or target columns (regression, forecasting)."""
         if self.task == "classification":
             return len(self.class_names or [])
+        if self.y is None or self.task == "reconstruction":
+            return 0
         return int(self.y.shape[1])
 
     def model_inputs(self) -> dict[str, Any]:
@@ -99,19 +135,26 @@ class Dataset(torch.utils.data.Dataset):
         return {"input_shape": self.input_shape, "num_outputs": self.num_outputs, **extra}
 
     def meta(self) -> dict[str, Any]:
-        """JSON-ready metadata: enough to rebuild a model and read a prediction file."""
+        """JSON-ready metadata: enough to rebuild a model and read new inputs for prediction."""
         return {
             "name": self.name,
             "task": self.task,
-            "input_shape": list(self.input_shape),
+            "inputs": self.inputs,
+            "input_shape": list(self.input_shape) if self.prepared else None,
             "num_outputs": self.num_outputs,
             "feature_names": self.feature_names,
             "class_names": self.class_names,
             "target_names": self.target_names,
             "ordered": self.ordered,
             "layout": self.layout,
-            "vocab": self.vocab.to_dict() if self.vocab else None,
         }
+
+    def class_counts(self) -> dict[str, int] | None:
+        """Examples per class (classification)."""
+        if self.task != "classification" or self.y is None:
+            return None
+        counts = torch.bincount(self.y, minlength=len(self.class_names or []))
+        return {name: int(c) for name, c in zip(self.class_names or [], counts)}
 
     # --- torch Dataset protocol ----------------------------------------------------
     def __len__(self) -> int:
@@ -123,34 +166,30 @@ class Dataset(torch.utils.data.Dataset):
     # --- derived datasets ----------------------------------------------------------
     def subset(self, indices: np.ndarray | torch.Tensor | list[int]) -> Dataset:
         """A new Dataset with only the rows at `indices` (metadata kept)."""
-        idx = torch.as_tensor(np.asarray(indices), dtype=torch.long)
-        return replace(self, x=self.x[idx], y=self.y[idx], official_test=None)
+        idx = np.asarray(indices, dtype=np.int64)
+        return replace(self, x=take(self.x, idx), y=None if self.y is None else take(self.y, idx), official_test=None,
+                       ids=None if self.ids is None else take(self.ids, idx))
 
-    def with_tensors(self, x: torch.Tensor, y: torch.Tensor | None = None) -> Dataset:
-        """A new Dataset with other tensors and the same metadata."""
+    def with_tensors(self, x: Any, y: torch.Tensor | None = None) -> Dataset:
+        """A new Dataset with other inputs (and targets) and the same metadata."""
         return replace(self, x=x, y=self.y if y is None else y)
 
     def unlabelled(self) -> Dataset:
         """The same inputs with themselves as targets, for autoencoders and GANs (no labels used)."""
         test = self.official_test.unlabelled() if self.official_test is not None else None
-        return replace(self, y=self.x, task="regression", class_names=None, target_names=None, official_test=test)
+        return replace(self, y=self.x, task="reconstruction", class_names=None, target_names=None, official_test=test)
 
     def to(self, device: torch.device | str) -> Dataset:
         """The same data on `device` (used by the Trainer for in-memory batching)."""
         return replace(self, x=self.x.to(device), y=self.y.to(device))
 
-    def split(
-        self,
-        val: float = 0.1,
-        test: float = 0.2,
-        seed: int = 0,
-        stratify: bool | None = None,
-    ) -> tuple[Dataset, Dataset | None, Dataset | None]:
+    def split(self, val: float = 0.1, test: float = 0.2, seed: int = 0,
+              stratify: bool | None = None) -> tuple[Dataset, Dataset | None, Dataset | None]:
         """Split into train / validation / test parts, stratified for classification.
 
         Fractions are of the whole data set. Where the data has an official test set, it is
         the test part (`test` is then ignored). Time-ordered data (`ordered`) is not
-        shuffled: validation and test are the last rows.
+        shuffled: validation and test are the last rows (after a gap of `gap` rows).
 
         Args:
             val: Fraction for validation (0 for none).
@@ -173,20 +212,20 @@ class Dataset(torch.utils.data.Dataset):
         """
         fixed_test = self.official_test
         stratify = self.task == "classification" and not self.ordered if stratify is None else stratify
-        labels = self.y.cpu().numpy() if stratify else None
+        labels = self.y.cpu().numpy() if stratify and self.y is not None else None
         train_idx, val_idx, test_idx = split_indices(len(self), val, 0.0 if fixed_test is not None else test, seed,
-                                                     labels, self.ordered, self.name)
+                                                     labels, self.ordered, self.name, self.gap)
         part = lambda ix: self.subset(ix) if len(ix) else None  # noqa: E731
         return self.subset(train_idx), part(val_idx), fixed_test if fixed_test is not None else part(test_idx)
 
 
 def split_indices(n: int, val: float, test: float, seed: int, labels: np.ndarray | None = None,
-                  ordered: bool = False, name: str = "data") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  ordered: bool = False, name: str = "data", gap: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Train / validation / test row indices: stratified by `labels` when given, the last rows when `ordered`.
 
     Raises:
         ConfigError: fractions outside [0, 1) or adding up to 1 or more.
-        DataError: a class too small to stratify.
+        DataError: a class too small to stratify, or too few ordered rows for the gap.
     """
     for what, frac in (("val", val), ("test", test)):
         if not isinstance(frac, (int, float)) or not 0 <= frac < 1:
@@ -197,9 +236,14 @@ def split_indices(n: int, val: float, test: float, seed: int, labels: np.ndarray
     def cut(idx: np.ndarray, part_labels: np.ndarray | None, frac: float) -> tuple[np.ndarray, np.ndarray]:
         if frac == 0:
             return idx, np.array([], dtype=int)
-        if ordered:  # the future is held out: the last rows, in order
+        if ordered:  # the future is held out: the last rows, in order, after a gap
             n_out = max(1, round(len(idx) * frac))
-            return idx[:-n_out], idx[-n_out:]
+            if len(idx) - n_out - gap < 1:
+                raise DataError(f"Dataset '{name}' has {len(idx)} time-ordered rows: too few to hold out {n_out} "
+                                f"after a gap of {gap}; use more data or smaller fractions.")
+            return idx[:len(idx) - n_out - gap], idx[-n_out:]
+        from sklearn.model_selection import train_test_split
+
         try:
             return train_test_split(idx, test_size=frac, random_state=seed, stratify=part_labels)
         except ValueError as err:

@@ -1,29 +1,37 @@
-"""Feature and target scaling fitted on the training split only, saved as JSON."""
+"""Scaling fitted on the training split only, saved as JSON: features (`Scaler`) and targets (`TargetScaler`)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import torch
 
 from neuronet.datasets.dataset import Dataset
 from neuronet.errors import ConfigError, NotFittedError
 
-__all__ = ["Scaler", "SCALINGS"]
+__all__ = ["Scaler", "TargetScaler", "SCALINGS"]
 
-SCALINGS = ("standard", "minmax", "none")
+SCALINGS = ("standard", "minmax", "robust", "none")
+
+
+def _as_list(t: torch.Tensor | None) -> list | None:
+    return None if t is None else t.tolist()
+
+
+def _as_tensor(v: list | None) -> torch.Tensor | None:
+    return None if v is None else torch.tensor(v, dtype=torch.float64)
 
 
 class Scaler:
-    """Scale features (and regression targets) with statistics of the training data.
+    """Scale float features with statistics of the training data.
 
-    Statistics are per feature for tabular data (N, F) and sequences (N, T, F), and per
-    channel for images (N, C, H, W); token ids are left alone. Follows the scikit-learn contract: `__init__` stores arguments, `fit`
-    returns self, learned state ends in `_`.
+    Statistics are per feature for tables (N, F) and sequences (N, T, F), and per channel for
+    images (N, C, H, W); token ids are left alone. Follows the scikit-learn contract:
+    `__init__` stores arguments, `fit` returns self, learned state ends in `_`.
 
     Args:
-        method: "standard" (zero mean, unit variance), "minmax" (to [0, 1]) or "none".
-        scale_target: Also standardise regression targets (undone by `inverse_target`).
+        method: "standard" (zero mean, unit variance), "minmax" (to [0, 1]), "robust"
+            (median 0, inter-quartile range 1) or "none".
 
     Example:
         >>> from neuronet.datasets import load
@@ -33,35 +41,31 @@ class Scaler:
         True
     """
 
-    def __init__(self, method: Literal["standard", "minmax", "none"] = "standard", scale_target: bool = True) -> None:
+    def __init__(self, method: str = "standard") -> None:
         self.method = method
-        self.scale_target = scale_target
 
     def fit(self, data: Dataset) -> Scaler:
         """Learn the statistics from `data` (the training split)."""
         if self.method not in SCALINGS:
-            raise ConfigError(f"The 'method' parameter of Scaler must be one of {', '.join(SCALINGS)}. Got {self.method!r} instead.")
-        if data.layout == "tokens":  # token ids are categories, never scaled
-            self.method = "none"
+            raise ConfigError(f"The 'method' parameter of Scaler must be one of {', '.join(SCALINGS)}. "
+                              f"Got {self.method!r} instead.")
         x = data.x.double()
         self.feature_dim_ = x.ndim - 1 if data.layout == "sequence" else 1  # features / channels
         dims = [d for d in range(x.ndim) if d != self.feature_dim_]
-        if self.method == "standard":
-            self.shift_ = x.mean(dim=dims)
-            self.scale_ = x.std(dim=dims, unbiased=False)
+        if self.method == "none" or data.layout == "tokens":  # token ids are categories, never scaled
+            self.shift_ = torch.zeros(x.shape[self.feature_dim_] if x.ndim > 1 else 1, dtype=torch.float64)
+            self.scale_ = torch.ones_like(self.shift_)
+        elif self.method == "standard":
+            self.shift_, self.scale_ = x.mean(dim=dims), x.std(dim=dims, unbiased=False)
         elif self.method == "minmax":
             self.shift_ = x.amin(dim=dims)
             self.scale_ = x.amax(dim=dims) - self.shift_
-        else:
-            self.shift_ = torch.zeros(x.shape[self.feature_dim_], dtype=torch.float64)
-            self.scale_ = torch.ones(x.shape[self.feature_dim_], dtype=torch.float64)
+        else:  # robust: median and inter-quartile range per feature
+            flat = x.movedim(self.feature_dim_, -1).reshape(-1, x.shape[self.feature_dim_])
+            q = torch.quantile(flat, torch.tensor([0.25, 0.5, 0.75], dtype=torch.float64), dim=0)
+            self.shift_, self.scale_ = q[1], q[2] - q[0]
         self.scale_ = torch.where(self.scale_ > 0, self.scale_, torch.ones_like(self.scale_))
-        if data.task == "regression" and self.scale_target and self.method != "none":
-            y = data.y.double()
-            self.target_mean_ = y.mean(dim=0)
-            self.target_std_ = torch.where(y.std(dim=0) > 0, y.std(dim=0), torch.ones(y.shape[1], dtype=torch.float64))
-        else:
-            self.target_mean_ = self.target_std_ = None
+        self.identity_ = self.method == "none" or data.layout == "tokens"
         return self
 
     def _check(self) -> None:
@@ -76,39 +80,73 @@ class Scaler:
     def transform_x(self, x: torch.Tensor) -> torch.Tensor:
         """Scale features: (N, F) tables, (N, C, H, W) images per channel, (N, T, F) sequences per feature."""
         self._check()
-        if self.method == "none" or not x.is_floating_point():
+        if self.identity_ or not x.is_floating_point():
             return x
         return (x - self._view(self.shift_, x.ndim).to(x.device)) / self._view(self.scale_, x.ndim).to(x.device)
 
     def transform(self, data: Dataset) -> Dataset:
-        """Scaled copy of `data` (features, and regression targets when fitted for them)."""
-        y = data.y
-        if self.target_mean_ is not None:
-            y = ((y.double() - self.target_mean_) / self.target_std_).float()
-        return data.with_tensors(self.transform_x(data.x), y)
+        """Scaled copy of `data`."""
+        return data.with_tensors(self.transform_x(data.x))
 
-    def inverse_target(self, y: torch.Tensor) -> torch.Tensor:
-        """Undo target scaling on model outputs (identity when targets were not scaled)."""
-        self._check()
-        if self.target_mean_ is None:
-            return y
-        return (y.double() * self.target_std_.to(y.device) + self.target_mean_.to(y.device)).float()
+    def summary(self) -> str:
+        return "features: no scaling" if self.identity_ else f"features: {self.method} scaling (training statistics)"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready state."""
         self._check()
-        as_list = lambda t: None if t is None else t.tolist()  # noqa: E731
-        return {"method": self.method, "scale_target": self.scale_target, "feature_dim": self.feature_dim_,
-                "shift": as_list(self.shift_),
-                "scale": as_list(self.scale_), "target_mean": as_list(self.target_mean_),
-                "target_std": as_list(self.target_std_)}
+        return {"method": self.method, "feature_dim": self.feature_dim_, "identity": self.identity_,
+                "shift": _as_list(self.shift_), "scale": _as_list(self.scale_)}
 
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> Scaler:
         """Rebuild a fitted Scaler from `to_dict` output."""
-        scaler = cls(state["method"], state["scale_target"])
-        as_t = lambda v: None if v is None else torch.tensor(v, dtype=torch.float64)  # noqa: E731
-        scaler.shift_, scaler.scale_ = as_t(state["shift"]), as_t(state["scale"])
-        scaler.feature_dim_ = state["feature_dim"]
-        scaler.target_mean_, scaler.target_std_ = as_t(state["target_mean"]), as_t(state["target_std"])
+        scaler = cls(state["method"])
+        scaler.shift_, scaler.scale_ = _as_tensor(state["shift"]), _as_tensor(state["scale"])
+        scaler.feature_dim_, scaler.identity_ = state["feature_dim"], state["identity"]
+        return scaler
+
+
+class TargetScaler:
+    """Standardise regression targets with training statistics; `inverse` maps outputs back to the data's units.
+
+    Example:
+        >>> data = Dataset(torch.zeros(3, 1), torch.tensor([[1.0], [2.0], [3.0]]), "regression")
+        >>> scaler = TargetScaler().fit(data)
+        >>> scaler.transform(data).y.flatten().tolist(), scaler.inverse(torch.tensor([[0.0]])).item()
+        ([-1.0, 0.0, 1.0], 2.0)
+    """
+
+    def fit(self, data: Dataset) -> TargetScaler:
+        y = data.y.double()
+        self.mean_ = y.mean(dim=0)
+        std = y.std(dim=0)  # unbiased; NaN for a single row, which the next line turns into 1
+        self.std_ = torch.where(std > 0, std, torch.ones_like(std))
+        return self
+
+    def _check(self) -> None:
+        if not hasattr(self, "mean_"):
+            raise NotFittedError("This TargetScaler is not fitted yet; call fit(train) first.")
+
+    def transform(self, data: Dataset) -> Dataset:
+        if data.y is None:
+            return data
+        self._check()
+        return data.with_tensors(data.x, ((data.y.double() - self.mean_) / self.std_).float())
+
+    def inverse(self, y: torch.Tensor) -> torch.Tensor:
+        """Outputs in the data's own units."""
+        self._check()
+        return (y.double() * self.std_.to(y.device) + self.mean_.to(y.device)).float()
+
+    def summary(self) -> str:
+        return "targets: standardised for training; predictions and metrics in the data's own units"
+
+    def to_dict(self) -> dict[str, Any]:
+        self._check()
+        return {"mean": _as_list(self.mean_), "std": _as_list(self.std_)}
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> TargetScaler:
+        scaler = cls()
+        scaler.mean_, scaler.std_ = _as_tensor(state["mean"]), _as_tensor(state["std"])
         return scaler

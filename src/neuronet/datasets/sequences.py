@@ -7,15 +7,19 @@ and load offline; a missing package gets a message saying how to install it.
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 
 from neuronet.datasets.builtin import DATASETS
 from neuronet.datasets.dataset import Dataset
 from neuronet.errors import ConfigError, DataError
+from neuronet.registry import suggest
 
-__all__ = ["make_windows", "forecast_split", "require"]
+__all__ = ["make_windows", "forecast_split", "require", "series_dataset", "load_series", "read_series"]
 
 
 def require(module: str, package: str):
@@ -75,10 +79,81 @@ def forecast_split(series: torch.Tensor, input_len: int, horizon: int, test_len:
     if not train.any() or not test.any():
         raise DataError(f"{name}: {len(series)} steps leave no training or test windows with input_len "
                         f"{input_len}, horizon {horizon} and test_len {test_len}.")
-    target_names = [f"t+{h + 1}" for h in range(horizon)]
-    ds = Dataset(x[train], y[train], "regression", name, target_names=target_names, ordered=True)
-    ds.official_test = Dataset(x[test], y[test], "regression", name, target_names=target_names, ordered=True)
-    return ds
+    data = series_dataset(x[train], y[train], name, input_len, horizon, stride)
+    data.official_test = series_dataset(x[test], y[test], name, input_len, horizon, stride)
+    return data
+
+
+def series_dataset(x: torch.Tensor, y: torch.Tensor, name: str, input_len: int, horizon: int, stride: int,
+                   **inputs: Any) -> Dataset:
+    """Forecasting windows as an ordered Dataset; held-out parts keep a gap so no training target is held out."""
+    return Dataset(x, y, "forecasting", name, target_names=[f"t+{h + 1}" for h in range(horizon)], ordered=True,
+                   gap=-(-(horizon - 1) // stride),
+                   inputs={"kind": "series", "input_len": input_len, "horizon": horizon, "stride": stride, **inputs})
+
+
+def read_series(frame: pd.DataFrame, target: str, features: list[str] | None = None, date: str | None = None,
+                where: str = "the table") -> tuple[torch.Tensor, list[str]]:
+    """A table's columns as a series (T, F) in time order: the target first, then `features`.
+
+    Rows are sorted by the `date` column (found automatically when it parses as dates); gaps
+    in the values are filled by linear interpolation, and each fill is reported.
+
+    Returns:
+        The series and notes on what was done.
+    """
+    columns = list(map(str, frame.columns))
+    for column in [target, *(features or []), *([date] if date else [])]:
+        if column not in columns:
+            raise DataError(f"Column '{column}' is not in {where}.{suggest(column, columns)} Columns: {', '.join(columns)}.")
+    notes = []
+    if date is None:
+        date = next((c for c in columns if c != target and not pd.api.types.is_numeric_dtype(frame[c])
+                     and pd.to_datetime(frame[c].head(50), errors="coerce", format="mixed").notna().all()), None)
+    if date is not None:
+        stamps = pd.to_datetime(frame[date], errors="coerce", format="mixed")
+        if stamps.isna().any():
+            raise DataError(f"Date column '{date}' of {where} has values that are not dates (row {int(stamps.isna().idxmax()) + 1}).")
+        if not stamps.is_monotonic_increasing:
+            notes.append(f"rows sorted by '{date}'")
+        frame = frame.iloc[np.argsort(stamps.to_numpy(), kind="stable")].reset_index(drop=True)
+    values = frame[[target, *(features or [])]].apply(pd.to_numeric, errors="coerce")
+    text = values.isna() & frame[values.columns].notna()
+    if text.any().any():
+        column = text.any().idxmax()
+        row = int(text[column].idxmax())
+        raise DataError(f"Column '{column}' of {where} holds {frame[column].iloc[row]!r} (row {row + 1}), which is not a number.")
+    gaps = values.isna().sum()
+    if gaps.any():
+        if values.notna().sum().min() < 2:
+            raise DataError(f"Column '{gaps.idxmax()}' of {where} has fewer than 2 values; a series needs more.")
+        values = values.interpolate(limit_direction="both")
+        notes.append("gaps filled by linear interpolation: " + ", ".join(f"{n} in '{c}'" for c, n in gaps.items() if n))
+    return torch.tensor(values.to_numpy(dtype=np.float32)), notes
+
+
+def load_series(path: str | Path, target: str, input_len: int = 24, horizon: int = 1, stride: int = 1,
+                features: list[str] | None = None, date: str | None = None) -> Dataset:
+    """A time series in a CSV / Parquet file as forecasting windows (the last rows are held out by `split`).
+
+    Args:
+        path: The file: one row per time step.
+        target: The column to forecast.
+        input_len: Past steps the model sees.
+        horizon: Steps ahead to predict.
+        stride: Steps between window starts.
+        features: Other columns given to the model as inputs (default: the target alone).
+        date: The column that orders the rows (default: the first column that reads as dates).
+    """
+    from neuronet.datasets.files import read_table
+
+    frame = read_table(path)
+    series, notes = read_series(frame, target, features, date, str(path))
+    x, y = make_windows(series, input_len, horizon, stride)
+    data = series_dataset(x, y, Path(path).stem, input_len, horizon, stride, column=target,
+                          features=list(features or []), date=date)
+    data.notes = notes
+    return data
 
 
 @DATASETS.register("airline", "Monthly airline passengers 1949-1960 (log), forecasting windows; last 24 months test (sktime).")

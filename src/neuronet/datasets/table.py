@@ -1,132 +1,97 @@
-"""`Table`: a user's raw table (features as a DataFrame, targets as a tensor) before preprocessing.
+"""A user's table (CSV / Parquet) with a target column, as a Dataset of raw feature columns.
 
 It is split first, the `TablePreprocessor` is fitted on the training rows only, and then each
-part becomes a numeric `Dataset`: nothing from validation or test rows leaks into training.
+part becomes numeric: nothing from validation or test rows leaks into training.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from neuronet.datasets.dataset import Dataset, Task, split_indices
-from neuronet.datasets.files import _infer_task, _numeric_features, read_table
-from neuronet.datasets.tabular import TablePreprocessor, missing_report
+from neuronet.datasets.dataset import Dataset
+from neuronet.datasets.files import infer_task, read_table
 from neuronet.errors import DataError
 from neuronet.registry import suggest
 
-__all__ = ["Table", "load_raw_table", "load_table"]
+__all__ = ["load_table", "encode_target"]
 
 
-@dataclass
-class Table:
-    """Raw feature columns, encoded targets and what they mean."""
+def encode_target(values: pd.Series, task: str, name: str, class_names: list[str] | None = None,
+                  where: str = "") -> tuple[torch.Tensor, list[str] | None]:
+    """Targets as a tensor: class indices (with the class names) or float values.
 
-    frame: pd.DataFrame
-    y: torch.Tensor
-    task: Task
-    name: str
-    class_names: list[str] | None = None
-    target_names: list[str] | None = None
-
-    def __len__(self) -> int:
-        return len(self.frame)
-
-    def subset(self, indices: np.ndarray) -> Table:
-        idx = np.asarray(indices)
-        return replace(self, frame=self.frame.iloc[idx].reset_index(drop=True), y=self.y[torch.as_tensor(idx)])
-
-    def split(self, val: float = 0.1, test: float = 0.2, seed: int = 0) -> tuple[Table, Table | None, Table | None]:
-        """Stratified (classification) train / validation / test parts, like `Dataset.split`."""
-        labels = self.y.numpy() if self.task == "classification" else None
-        parts = split_indices(len(self), val, test, seed, labels, name=self.name)
-        return tuple(self.subset(ix) if len(ix) else None for ix in parts)  # type: ignore[return-value]
-
-    def missing(self) -> dict[str, int]:
-        """Missing values per feature column."""
-        return missing_report(self.frame)
-
-    def class_counts(self) -> dict[str, int] | None:
-        """Examples per class (classification)."""
-        if self.task != "classification":
-            return None
-        counts = torch.bincount(self.y, minlength=len(self.class_names or []))
-        return {name: int(c) for name, c in zip(self.class_names or [], counts)}
-
-    def to_dataset(self, preprocessor: TablePreprocessor) -> Dataset:
-        """The numeric Dataset: features through the fitted preprocessor."""
-        x = torch.from_numpy(preprocessor.transform(self.frame))
-        return Dataset(x, self.y, self.task, self.name, list(preprocessor.feature_names_out_), self.class_names,
-                       self.target_names)
+    With `class_names` (a trained model's classes), an unknown class is an error naming it.
+    """
+    if task == "classification":
+        labels = values.astype(str).to_numpy()
+        if class_names is None:
+            class_names, codes = np.unique(labels, return_inverse=True)
+            return torch.as_tensor(codes, dtype=torch.long), [str(c) for c in class_names]
+        index = {c: i for i, c in enumerate(class_names)}
+        unknown = sorted(set(labels) - set(index))
+        if unknown:
+            raise DataError(f"{where or name} has target classes the model never saw: {', '.join(unknown[:5])}; "
+                            f"it knows {', '.join(class_names[:10])}.")
+        return torch.tensor([index[v] for v in labels], dtype=torch.long), class_names
+    numbers = pd.to_numeric(values, errors="coerce")
+    if numbers.isna().any():
+        bad = values[numbers.isna()]
+        raise DataError(f"Target column '{name}'{' of ' + where if where else ''} holds {bad.iloc[0]!r} "
+                        f"(row {bad.index[0] + 1}), which is not a number, so it cannot be a regression target.")
+    return torch.tensor(numbers.to_numpy(dtype=np.float32)).unsqueeze(1), None
 
 
-def load_raw_table(path: str | Path, target: str | None, task: Task | None = None, drop_missing: bool = False,
-                   ignore: list[str] | tuple = ()) -> Table:
-    """Read a CSV / Parquet table with a target column, keeping the features raw.
+def load_table(path: str | Path, target: str | None = None, task: str | None = None,
+               features: list[str] | None = None) -> Dataset:
+    """Read a CSV / Parquet table with a target column; the features stay raw (a DataFrame).
+
+    Rows without a target are left out (and said so in `notes`).
 
     Args:
         path: The file.
         target: The target column.
-        task: "classification" or "regression" (default: inferred from the target).
-        drop_missing: Drop rows with a missing feature value (the "drop rows" strategy).
-        ignore: Columns to leave out.
-
-    Raises:
-        DataError: missing/empty file, missing target column, missing target values.
-    """
-    path = Path(path)
-    frame = read_table(path)
-    columns = list(map(str, frame.columns))
-    if not target:
-        raise DataError(f"No target column given for {path}; set data.target to one of: {', '.join(columns)}.")
-    if target not in columns:
-        raise DataError(f"Target column '{target}' is not in {path}.{suggest(target, columns)} Columns: {', '.join(columns)}.")
-    if frame[target].isna().any():
-        raise DataError(f"Target column '{target}' of {path} has {int(frame[target].isna().sum())} missing value(s); "
-                        "every row needs a target.")
-    features = frame.drop(columns=[target, *[c for c in ignore if c in columns]])
-    if features.shape[1] == 0:
-        raise DataError(f"{path} has no feature columns besides the target '{target}'.")
-    keep = features.notna().all(axis=1) if drop_missing else pd.Series(True, index=frame.index)
-    if not keep.any():
-        raise DataError(f"Every row of {path} has a missing value, so dropping rows leaves nothing; impute instead.")
-    features, target_values = features[keep].reset_index(drop=True), frame[target][keep].reset_index(drop=True)
-    task = task or _infer_task(target_values)
-    if task == "classification":
-        classes, codes = np.unique(target_values.astype(str).to_numpy(), return_inverse=True)
-        return Table(features, torch.as_tensor(codes, dtype=torch.long), task, path.stem, [str(c) for c in classes])
-    values = pd.to_numeric(target_values, errors="coerce")
-    if values.isna().any():
-        raise DataError(f"Target column '{target}' of {path} is not numeric, so it cannot be a regression target.")
-    return Table(features, torch.tensor(values.to_numpy(dtype=np.float32)).unsqueeze(1), task, path.stem,
-                 target_names=[target])
-
-
-def load_table(path: str | Path, target: str | None = None, task: Task | None = None,
-               features: list[str] | None = None) -> Dataset:
-    """Load a CSV / Parquet file of numeric features with a named target column as a Dataset.
-
-    For text, categories, dates or missing values, prepare the table with `load_raw_table`
-    and a `TablePreprocessor` instead (config: `data.preprocess`).
-
-    Args:
-        path: The file.
-        target: Name of the target column.
         task: "classification" or "regression" (default: inferred from the target column:
             text, bool or at most 20 distinct integers means classification).
         features: Feature columns to use (default: every other column).
 
     Raises:
-        DataError: missing/empty file, missing target, non-numeric or missing feature values.
+        DataError: missing/empty file, missing target column, no usable rows.
+
+    Example:
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "t.csv"
+        >>> pd.DataFrame({"size": [1, 2, 3], "kind": ["a", "b", "a"]}).to_csv(path, index=False)
+        >>> data = load_table(path, target="kind")
+        >>> data.layout, data.task, data.class_names
+        ('frame', 'classification', ['a', 'b'])
     """
-    table = load_raw_table(path, target, task)
-    columns = features or list(table.frame.columns)
-    absent = [c for c in columns if c not in table.frame.columns]
+    path = Path(path)
+    frame = read_table(path)
+    columns = list(map(str, frame.columns))
+    frame.columns = columns
+    if not target:
+        raise DataError(f"No target column given for {path}; set data.target to one of: {', '.join(columns)}.")
+    if target not in columns:
+        raise DataError(f"Target column '{target}' is not in {path}.{suggest(target, columns)} Columns: {', '.join(columns)}.")
+    notes = []
+    unlabelled = frame[target].isna()
+    if unlabelled.all():
+        raise DataError(f"Target column '{target}' of {path} is empty; every row needs a target to learn from.")
+    if unlabelled.any():
+        notes.append(f"{int(unlabelled.sum())} row(s) without a '{target}' value left out")
+        frame = frame[~unlabelled].reset_index(drop=True)
+    chosen = features or [c for c in columns if c != target]
+    absent = [c for c in chosen if c not in columns]
     if absent:
-        raise DataError(f"Feature column(s) {', '.join(map(str, absent))} not in {path}.")
-    x = _numeric_features(table.frame, columns, Path(path))
-    return Dataset(x, table.y, table.task, table.name, [str(c) for c in columns], table.class_names, table.target_names)
+        raise DataError(f"Feature column(s) {', '.join(absent)} not in {path}.{suggest(absent[0], columns)}")
+    if not chosen:
+        raise DataError(f"{path} has no feature columns besides the target '{target}'.")
+    task = task or infer_task(frame[target])
+    y, classes = encode_target(frame[target], task, target, where=str(path))
+    return Dataset(frame[chosen], y, task, path.stem, feature_names=chosen, class_names=classes,
+                   target_names=None if classes else [target], inputs={"kind": "frame", "columns": chosen,
+                                                                      "target": target}, notes=notes)

@@ -1,31 +1,38 @@
-"""Preparing a user's table the way a careful practitioner would: per-column, fitted on training rows only.
+"""Preparing a user's table the way a careful practitioner would: per column, fitted on training rows only.
 
 Numeric columns: impute (scikit-learn's SimpleImputer), optional missing-indicator columns,
 then scale (standard / minmax / robust / none). Categorical columns: impute, then one-hot
 (unseen categories at predict time become all-zero rows, not a crash) or ordinal codes
 (unseen → -1). Date columns: expanded into year, month, day, day of week (and hour when
-present), then treated as numeric. Every fitted step is stored as JSON (`to_dict`).
+present), then treated as numeric. Free-text and identifier columns (a distinct string in
+most rows) are left out and named. Every fitted step is stored as JSON (`to_dict`).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import torch
 from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, OrdinalEncoder, RobustScaler, StandardScaler
 
+from neuronet.datasets.dataset import Dataset
 from neuronet.datasets.sklearn_json import from_json, to_json
 from neuronet.errors import ConfigError, DataError, NotFittedError
+from neuronet.params import shown
 from neuronet.registry import suggest
 
 __all__ = ["TablePreprocessor", "missing_report", "MISSING", "SCALERS", "ENCODINGS"]
 
-MISSING = ("error", "mean", "median", "most_frequent", "constant")
-SCALERS = {"standard": StandardScaler, "minmax": MinMaxScaler, "robust": RobustScaler, "none": None}
+MISSING = ("auto", "error", "drop", "mean", "median", "most_frequent", "constant")
+SCALERS = ("standard", "minmax", "robust", "none")
 ENCODINGS = ("onehot", "ordinal")
+KINDS = ("numeric", "categorical", "date")
 DATE_PARTS = ("year", "month", "day", "dayofweek", "hour")
+MISSING_MARKERS = 3  # up to this many distinct short non-numbers in a numeric column are read as "missing"
 
 
 def missing_report(frame: pd.DataFrame) -> dict[str, int]:
@@ -34,23 +41,37 @@ def missing_report(frame: pd.DataFrame) -> dict[str, int]:
     return {str(k): int(v) for k, v in counts[counts > 0].items()}
 
 
+def _markers(series: pd.Series) -> list[str]:
+    """Non-numeric entries of a mostly numeric column that look like missing-value markers ("?", "-", "n.a.")."""
+    values = series.dropna().astype(str).str.strip()
+    numeric = pd.to_numeric(values, errors="coerce").notna()
+    if not len(values) or numeric.mean() <= 0.5:
+        return []
+    odd = sorted(set(values[~numeric]))
+    if not odd:
+        return []
+    if len(odd) <= MISSING_MARKERS and all(len(v) <= 8 and not any(c.isdigit() for c in v) for v in odd):
+        return odd
+    bad = values[~numeric]
+    raise DataError(f"Column '{series.name}' mixes numbers and text (e.g. {bad.iloc[0]!r} in row {bad.index[0] + 1}); "
+                    f"clean it, or declare it with columns: {{{series.name}: {{type: categorical}}}}.")
+
+
 def _kind(series: pd.Series) -> str:
+    """numeric, categorical, date or text (free text / identifiers, left out)."""
     if pd.api.types.is_bool_dtype(series) or isinstance(series.dtype, pd.CategoricalDtype):
         return "categorical"
     if pd.api.types.is_datetime64_any_dtype(series):
         return "date"
-    if pd.api.types.is_numeric_dtype(series):
+    if pd.api.types.is_numeric_dtype(series) or _markers(series):
         return "numeric"
     values = series.dropna().astype(str)
-    numeric = pd.to_numeric(values, errors="coerce").notna()
-    if len(values) and numeric.mean() > 0.5:  # mostly numbers with some text: almost surely a data error
-        bad = values[~numeric]
-        raise DataError(f"Column '{series.name}' mixes numbers and text (e.g. {bad.iloc[0]!r} in row {bad.index[0] + 1}); "
-                        f"clean it, or declare it with columns: {{{series.name}: {{type: categorical}}}}.")
     sample = values.head(200)
     if len(sample) and pd.to_datetime(sample, errors="coerce", format="mixed").notna().mean() > 0.9 \
-            and not numeric.any():
+            and not pd.to_numeric(sample, errors="coerce").notna().any():
         return "date"
+    if values.nunique() > max(20, len(values) // 2):
+        return "text"
     return "categorical"
 
 
@@ -58,29 +79,31 @@ class TablePreprocessor:
     """Per-column missing values, categorical encoding, date parts and scaling for a DataFrame.
 
     Follows scikit-learn's contract: `__init__` stores the arguments, `fit` returns self,
-    learned state ends in `_`.
+    learned state ends in `_`. `fit` / `transform` take a Dataset whose inputs are a
+    DataFrame (the pipeline protocol); `transform_frame` maps a DataFrame to an array.
 
     Args:
-        missing: Strategy for missing values: "error", "mean", "median", "most_frequent" or
-            "constant" (categorical columns use most_frequent for mean/median).
+        missing: "auto" (numbers: median, categories: most frequent, and say so), "error",
+            "drop" (leave out labelled rows with a missing value), "mean", "median",
+            "most_frequent" or "constant".
         fill_value: The value for "constant".
         indicators: Add a 0/1 column per column that had missing values in training.
         categorical: "onehot" or "ordinal".
         scale: "standard", "minmax", "robust" or "none" for numeric (and date) columns.
         ignore: Columns to leave out.
         columns: Per-column overrides, e.g. {"age": {"missing": "median", "scale": "robust"},
-            "zip": {"type": "categorical"}}.
+            "zip": {"type": "categorical"}, "admitted": {"type": "date"}}.
 
     Example:
         >>> frame = pd.DataFrame({"age": [30, None, 50], "city": ["Oslo", "Rome", None]})
-        >>> pre = TablePreprocessor(missing="median").fit(frame)
+        >>> pre = TablePreprocessor().fit(frame)
         >>> pre.feature_names_out_
         ['age', 'city=Oslo', 'city=Rome']
-        >>> pre.transform(pd.DataFrame({"age": [40], "city": ["Paris"]})).tolist()  # unseen city: all zeros
+        >>> pre.transform_frame(pd.DataFrame({"age": [40], "city": ["Paris"]})).tolist()  # unseen city: all zeros
         [[0.0, 0.0, 0.0]]
     """
 
-    def __init__(self, missing: str = "error", fill_value: Any = None, indicators: bool = False,
+    def __init__(self, missing: str = "auto", fill_value: Any = None, indicators: bool = False,
                  categorical: Literal["onehot", "ordinal"] = "onehot", scale: str = "standard",
                  ignore: list[str] | tuple = (), columns: dict[str, dict[str, Any]] | None = None) -> None:
         self.missing, self.fill_value, self.indicators = missing, fill_value, indicators
@@ -88,27 +111,34 @@ class TablePreprocessor:
 
     # --- fitting ---------------------------------------------------------------------------
     def _option(self, column: str, key: str) -> Any:
-        return self.columns.get(column, {}).get(key, getattr(self, key))
+        own = self.columns.get(column, {})
+        return own[key] if key in own else getattr(self, key)
 
     def _check_options(self, frame: pd.DataFrame) -> None:
+        valid = {"type": KINDS, "missing": MISSING, "scale": SCALERS, "categorical": ENCODINGS,
+                 "indicators": (True, False), "fill_value": None}
+        for key in ("missing", "scale", "categorical"):
+            if getattr(self, key) not in valid[key]:
+                raise ConfigError(f"The '{key}' preprocessing option must be one of {', '.join(valid[key])}. "
+                                  f"Got {getattr(self, key)!r} instead.")
         names = list(map(str, frame.columns))
         for column in [*self.ignore, *self.columns]:
             if column not in names:
                 raise ConfigError(f"Preprocessing names column '{column}', which is not in the table.{suggest(column, names)}")
         for column, options in self.columns.items():
             for key, value in options.items():
-                valid = {"type": ("numeric", "categorical", "date"), "missing": MISSING, "scale": tuple(SCALERS),
-                         "categorical": ENCODINGS, "indicators": (True, False), "fill_value": None}
                 if key not in valid:
                     raise ConfigError(f"Unknown preprocessing option '{key}' for column '{column}'.{suggest(key, list(valid))}")
                 if valid[key] is not None and value not in valid[key]:
                     raise ConfigError(f"The '{key}' of column '{column}' must be one of {', '.join(map(str, valid[key]))}. "
                                       f"Got {value!r} instead.")
 
-    def fit(self, frame: pd.DataFrame) -> TablePreprocessor:
+    def fit(self, data: Dataset | pd.DataFrame) -> TablePreprocessor:
         """Learn every column's steps from the training rows."""
+        frame = data.x if isinstance(data, Dataset) else data
         self._check_options(frame)
         self.steps_: list[dict[str, Any]] = []
+        self.left_out_: dict[str, str] = {}
         for column in map(str, frame.columns):
             if column in self.ignore:
                 continue
@@ -116,20 +146,27 @@ class TablePreprocessor:
             if series.isna().all():
                 raise DataError(f"Column '{column}' is empty in the training rows; leave it out with ignore: [{column}].")
             kind = self._option(column, "type") if "type" in self.columns.get(column, {}) else _kind(series)
+            if kind == "text":
+                self.left_out_[column] = f"{series.nunique()} distinct values: free text or an identifier"
+                continue
             self.steps_.append(self._fit_column(column, series, kind))
+        if not self.steps_:
+            raise DataError("The table has no usable feature columns (every column is ignored, empty or free text).")
         self.feature_names_out_ = [name for step in self.steps_ for name in step["names"]]
         self.input_columns_ = [step["column"] for step in self.steps_]
         return self
 
     def _fit_column(self, column: str, series: pd.Series, kind: str) -> dict[str, Any]:
-        values = self._raw(series, kind)  # (N, k) array
+        step: dict[str, Any] = {"column": column, "kind": kind, "markers": _markers(series) if kind == "numeric" else []}
+        if kind == "date":
+            step["parts"] = self._date_parts(series)
+        values = self._raw(series, step)  # (N, k) array
         missing = self._option(column, "missing")
         n_missing = int(pd.isna(values).any(axis=1).sum())
         if n_missing and missing == "error":
             raise DataError(f"Column '{column}' has {n_missing} missing value(s) in the training rows; choose a strategy, "
                             "e.g. data.preprocess.missing: median (or most_frequent, constant, drop).")
-        step: dict[str, Any] = {"column": column, "kind": kind}
-        strategy = missing if missing != "error" else "most_frequent"
+        strategy = {"auto": "median", "error": "most_frequent", "drop": "most_frequent"}.get(missing, missing)
         if kind == "categorical" and strategy in ("mean", "median"):
             strategy = "most_frequent"
         fill = self._option(column, "fill_value")
@@ -140,11 +177,10 @@ class TablePreprocessor:
                                 missing_values=np.nan if kind != "categorical" else None, keep_empty_features=True)
         filled = imputer.fit_transform(values)
         n_indicator = filled.shape[1] - values.shape[1]
-        step["imputer"] = to_json(imputer)
+        step.update(imputer=to_json(imputer), n_missing=n_missing, strategy=strategy)
         base = filled[:, :values.shape[1]]
         if kind == "categorical":
-            encoding = self._option(column, "categorical")
-            if encoding == "onehot":
+            if self._option(column, "categorical") == "onehot":
                 encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False).fit(base.astype(str))
                 names = [f"{column}={c}" for c in encoder.categories_[0]]
             else:
@@ -152,13 +188,12 @@ class TablePreprocessor:
                 names = [column]
             step["encoder"] = to_json(encoder)
         else:
-            names = [column] if kind == "numeric" else [f"{column}.{p}" for p in self._date_parts(series)]
-            scaler_cls = SCALERS[self._option(column, "scale")]
-            if scaler_cls is not None:
-                step["scaler"] = to_json(scaler_cls().fit(base.astype(float)))
+            names = [column] if kind == "numeric" else [f"{column}.{p}" for p in step["parts"]]
+            scaler = {"standard": StandardScaler, "minmax": MinMaxScaler, "robust": RobustScaler}.get(
+                self._option(column, "scale"))
+            if scaler is not None:
+                step["scaler"] = to_json(scaler().fit(base.astype(float)))
         step["names"] = names + [f"{column}.missing"] * n_indicator
-        if kind == "date":
-            step["parts"] = self._date_parts(series)
         return step
 
     @staticmethod
@@ -166,34 +201,41 @@ class TablePreprocessor:
         stamps = pd.to_datetime(series, errors="coerce", format="mixed")
         return [p for p in DATE_PARTS if p != "hour" or bool((stamps.dt.hour.fillna(0) != 0).any())]
 
-    def _raw(self, series: pd.Series, kind: str, parts: list[str] | None = None) -> np.ndarray:
+    @staticmethod
+    def _raw(series: pd.Series, step: dict[str, Any]) -> np.ndarray:
+        kind = step["kind"]
         if kind == "categorical":
             return series.astype(object).where(series.notna(), None).to_numpy().reshape(-1, 1)
         if kind == "date":
             stamps = pd.to_datetime(series, errors="coerce", format="mixed")
-            parts = parts or self._date_parts(series)
-            return np.stack([getattr(stamps.dt, p).to_numpy(dtype=float) for p in parts], axis=1)
+            return np.stack([getattr(stamps.dt, p).to_numpy(dtype=float) for p in step["parts"]], axis=1)
+        if step.get("markers"):
+            series = series.where(~series.astype(str).str.strip().isin(step["markers"]))
         numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
         bad = series.notna().to_numpy() & np.isnan(numbers)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise DataError(f"Column '{series.name}' is numeric in training but holds {series.iloc[row]!r} in row {row + 1}.")
+            raise DataError(f"Column '{series.name}' is numeric in training but holds {shown(series.iloc[row])} "
+                            f"in row {row + 1}.")
         if np.isinf(numbers).any():
             raise DataError(f"Column '{series.name}' holds infinite values (row {int(np.flatnonzero(np.isinf(numbers))[0]) + 1}); "
                             "features must be finite.")
         return numbers.reshape(-1, 1)
 
     # --- applying --------------------------------------------------------------------------
-    def transform(self, frame: pd.DataFrame) -> np.ndarray:
-        """Features (N, len(feature_names_out_)) as float32, with the training-time steps."""
+    def _check(self) -> None:
         if not hasattr(self, "steps_"):
-            raise NotFittedError("This TablePreprocessor is not fitted yet; call fit(train_frame) first.")
+            raise NotFittedError("This TablePreprocessor is not fitted yet; call fit(train) first.")
+
+    def transform_frame(self, frame: pd.DataFrame) -> np.ndarray:
+        """Features (N, len(feature_names_out_)) as float32, with the training-time steps."""
+        self._check()
         absent = [c for c in self.input_columns_ if c not in frame.columns]
         if absent:
             raise DataError(f"The table lacks {len(absent)} column(s) the model was trained on: {', '.join(absent[:8])}.")
         blocks = []
         for step in self.steps_:
-            values = self._raw(frame[step["column"]], step["kind"], step.get("parts"))
+            values = self._raw(frame[step["column"]], step)
             filled = from_json(step["imputer"]).transform(values)
             base, indicator = filled[:, :values.shape[1]], filled[:, values.shape[1]:]
             if "encoder" in step:
@@ -201,20 +243,48 @@ class TablePreprocessor:
             elif "scaler" in step:
                 base = from_json(step["scaler"]).transform(base.astype(float))
             blocks += [np.asarray(base, dtype=np.float32), np.asarray(indicator, dtype=np.float32)]
-        return np.concatenate(blocks, axis=1) if blocks else np.zeros((len(frame), 0), dtype=np.float32)
+        return np.concatenate(blocks, axis=1)
+
+    def transform(self, data: Dataset) -> Dataset:
+        """The Dataset with numeric features; with missing='drop', labelled rows with a missing value are left out."""
+        self._check()
+        frame = data.x
+        if self.missing == "drop" and data.y is not None:
+            keep = frame[[c for c in self.input_columns_ if c in frame.columns]].notna().all(axis=1).to_numpy()
+            if not keep.any():
+                raise DataError("Every row has a missing value, so dropping rows leaves nothing; impute instead.")
+            frame, data = frame[keep].reset_index(drop=True), data.subset(np.flatnonzero(keep))
+        return replace(data, x=torch.from_numpy(self.transform_frame(frame)), feature_names=list(self.feature_names_out_))
+
+    def summary(self) -> str:
+        """What was done to the table, in one line."""
+        self._check()
+        kinds = [s["kind"] for s in self.steps_]
+        parts = [f"{kinds.count(k)} {k}" for k in KINDS if k in kinds]
+        text = f"table: {', '.join(parts)} column(s) -> {len(self.feature_names_out_)} features"
+        filled = {s["column"]: (s["n_missing"], s["strategy"]) for s in self.steps_ if s["n_missing"]}
+        if filled:
+            how = sorted({v[1].replace("_", " ") for v in filled.values()})
+            text += (f"; {sum(v[0] for v in filled.values())} missing value(s) in {len(filled)} column(s) "
+                     f"{'left out (rows dropped)' if self.missing == 'drop' else 'filled (' + ' / '.join(how) + ')'}")
+        markers = {s["column"]: s["markers"] for s in self.steps_ if s.get("markers")}
+        if markers:
+            text += "; read as missing: " + ", ".join(f"{m} in '{c}'" for c, m in markers.items())
+        if self.left_out_:
+            text += "; left out: " + ", ".join(f"'{c}' ({why})" for c, why in self.left_out_.items())
+        return text
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready state: the options and every fitted step."""
-        if not hasattr(self, "steps_"):
-            raise NotFittedError("This TablePreprocessor is not fitted yet; call fit(train_frame) first.")
+        self._check()
         return {"options": {"missing": self.missing, "fill_value": self.fill_value, "indicators": self.indicators,
                             "categorical": self.categorical, "scale": self.scale, "ignore": self.ignore,
-                            "columns": self.columns}, "steps": self.steps_}
+                            "columns": self.columns}, "steps": self.steps_, "left_out": self.left_out_}
 
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> TablePreprocessor:
         pre = cls(**state["options"])
-        pre.steps_ = state["steps"]
+        pre.steps_, pre.left_out_ = state["steps"], state.get("left_out", {})
         pre.feature_names_out_ = [name for step in pre.steps_ for name in step["names"]]
         pre.input_columns_ = [step["column"] for step in pre.steps_]
         return pre

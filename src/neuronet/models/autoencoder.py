@@ -83,6 +83,8 @@ class ConvAutoencoder(Autoencoder):
         torch.Size([2, 1, 28, 28])
     """
 
+    layouts: ClassVar[tuple[str, ...]] = ("image",)
+
     def __init__(self, input_shape: Sequence[int], num_outputs: int = 0, channels: Sequence[int] = (16, 32),
                  latent: int = 16, output_activation: str = "sigmoid", seed: int | None = None) -> None:
         nn.Module.__init__(self)
@@ -116,6 +118,7 @@ class VAE(nn.Module):
     """
 
     task: ClassVar[str] = "reconstruction"
+    default_loss: ClassVar[str] = "vae"  # the ELBO; the reconstruction task's own default is mse
 
     def __init__(self, input_shape: Sequence[int], num_outputs: int = 0, hidden: Sequence[int] = (256,),
                  latent: int = 8, output_activation: str = "sigmoid", seed: int | None = None) -> None:

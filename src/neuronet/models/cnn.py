@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -37,6 +38,8 @@ class CNN(nn.Module):
         >>> model(torch.zeros(2, 1, 8, 8)).shape
         torch.Size([2, 10])
     """
+
+    layouts: ClassVar[tuple[str, ...]] = ("image",)  # the inputs it reads
 
     def __init__(
         self,

@@ -77,7 +77,9 @@ class DCGAN(nn.Module):
         torch.Size([4, 1, 28, 28])
     """
 
-    task: ClassVar[str] = "adversarial"
+    layouts: ClassVar[tuple[str, ...]] = ("image",)  # the inputs it reads
+
+    task: ClassVar[str] = "generation"
 
     def __init__(self, input_shape: Sequence[int], num_outputs: int = 0, latent: int = 64, width: int = 32,
                  seed: int | None = None) -> None:

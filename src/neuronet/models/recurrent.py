@@ -42,6 +42,8 @@ class RecurrentNet(nn.Module):
         torch.Size([4, 2])
     """
 
+    layouts: ClassVar[tuple[str, ...]] = ("sequence", "tokens")  # the inputs it reads
+
     cell: ClassVar[type[nn.RNNBase]] = nn.LSTM
 
     def __init__(self, input_shape: Sequence[int], num_outputs: int, hidden: int = 64, layers: int = 1,

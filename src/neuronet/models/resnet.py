@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -47,6 +48,8 @@ class ResNet(nn.Module):
         >>> ResNet((1, 28, 28), 10, seed=0)(torch.zeros(2, 1, 28, 28)).shape
         torch.Size([2, 10])
     """
+
+    layouts: ClassVar[tuple[str, ...]] = ("image",)  # the inputs it reads
 
     def __init__(self, input_shape: Sequence[int], num_outputs: int, channels: Sequence[int] = (16, 32, 64),
                  blocks: int = 2, seed: int | None = None) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -97,6 +98,8 @@ class TransformerEncoder(nn.Module):
         >>> logits.shape, len(attention), attention[0].shape
         (torch.Size([4, 3]), 2, torch.Size([4, 2, 12, 12]))
     """
+
+    layouts: ClassVar[tuple[str, ...]] = ("sequence", "tokens")  # the inputs it reads
 
     def __init__(self, input_shape: Sequence[int], num_outputs: int, dim: int = 64, heads: int = 4, layers: int = 2,
                  ff_dim: int | None = None, dropout: float = 0.1, pooling: str = "mean", residual: bool = False,

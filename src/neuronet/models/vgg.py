@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -30,6 +31,8 @@ class VGG(nn.Module):
         >>> VGG((1, 28, 28), 10, seed=0)(torch.zeros(2, 1, 28, 28)).shape
         torch.Size([2, 10])
     """
+
+    layouts: ClassVar[tuple[str, ...]] = ("image",)  # the inputs it reads
 
     def __init__(self, input_shape: Sequence[int], num_outputs: int,
                  stacks: Sequence[Sequence[int]] = ((32, 32), (64, 64)), hidden: int = 256, dropout: float = 0.5,

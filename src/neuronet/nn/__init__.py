@@ -1,6 +1,6 @@
 """Building blocks by name: activations and losses."""
 
 from neuronet.nn.activations import ACTIVATIONS, Step, activation
-from neuronet.nn.losses import LOSSES, BinaryCrossEntropy, VAELoss, loss_fn, loss_task
+from neuronet.nn.losses import LOSSES, BinaryCrossEntropy, VAELoss, loss_fn
 
-__all__ = ["ACTIVATIONS", "LOSSES", "BinaryCrossEntropy", "Step", "VAELoss", "activation", "loss_fn", "loss_task"]
+__all__ = ["ACTIVATIONS", "LOSSES", "BinaryCrossEntropy", "Step", "VAELoss", "activation", "loss_fn"]

@@ -10,7 +10,7 @@ from torch import nn
 
 from neuronet.registry import Registry
 
-__all__ = ["LOSSES", "BinaryCrossEntropy", "VAELoss", "loss_fn", "loss_task"]
+__all__ = ["LOSSES", "BinaryCrossEntropy", "VAELoss", "loss_fn"]
 
 LOSSES: Registry[Callable[..., nn.Module]] = Registry("loss")
 
@@ -62,8 +62,6 @@ for _name, _factory, _help in [
 ]:
     LOSSES.add(_name, _factory, _help)
 
-_KINDS = {"cross_entropy": "multiclass", "binary_cross_entropy": "binary", "vae": "reconstruction"}
-
 
 def loss_fn(name: str | nn.Module | Callable, **kwargs: Any) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
     """Build a loss from its name; a module or callable passes through unchanged.
@@ -75,11 +73,3 @@ def loss_fn(name: str | nn.Module | Callable, **kwargs: Any) -> Callable[[torch.
     if callable(name):
         return name
     return LOSSES.get(name)(**kwargs)
-
-
-def loss_task(name: str | object) -> str:
-    """What outputs of a model trained with this loss mean: 'multiclass', 'binary', 'reconstruction' or 'regression'."""
-    for cls, kind in ((nn.CrossEntropyLoss, "multiclass"), (nn.BCEWithLogitsLoss, "binary"), (VAELoss, "reconstruction")):
-        if isinstance(name, cls):
-            return kind
-    return _KINDS.get(name, "regression") if isinstance(name, str) else "regression"

@@ -1,9 +1,25 @@
-"""Run directories: train from a config, write every artifact, read them back."""
+"""Run directories: train from a config, write every artifact, evaluate and predict from them.
 
-from neuronet.runs.artifacts import LoadedRun, evaluate_run, load_run, predict_file
-from neuronet.runs.files import RunFiles
-from neuronet.runs.pipeline import RunInterrupted, RunResult, train_run
-from neuronet.runs.prepare import Prepared, make_trainer, prepare
+Names are imported on first use, so that reading a run directory (`neuronet.runs.files`)
+does not import the training code.
+"""
 
-__all__ = ["LoadedRun", "Prepared", "RunFiles", "RunInterrupted", "RunResult", "evaluate_run", "load_run",
-           "make_trainer", "predict_file", "prepare", "train_run"]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = ["CVResult", "RunFiles", "RunInterrupted", "RunPlan", "RunResult", "cross_validate", "evaluate_run",
+           "load_data", "make_trainer", "plan_run", "predict_file", "train_run"]
+
+_WHERE = {
+    "RunFiles": "files", "RunPlan": "build", "load_data": "build", "make_trainer": "build", "plan_run": "build",
+    "RunInterrupted": "train", "RunResult": "train", "train_run": "train", "evaluate_run": "evaluate",
+    "predict_file": "evaluate", "CVResult": "cv", "cross_validate": "cv",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'neuronet.runs' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"neuronet.runs.{_WHERE[name]}"), name)

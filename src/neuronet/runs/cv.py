@@ -16,10 +16,10 @@ import numpy as np
 from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold, TimeSeriesSplit
 
 from neuronet.atomic import atomic_dir, write_text
-from neuronet.config import RunConfig, to_yaml
+from neuronet.config import RunConfig, model_task, to_yaml
 from neuronet.errors import ConfigError, DataError
+from neuronet.runs.build import Fold, load_data, make_trainer, plan_run
 from neuronet.runs.files import write_json
-from neuronet.runs.prepare import Fold, load_configured_table, load_data, make_trainer, model_task, prepare, score
 
 __all__ = ["CVResult", "cross_validate", "folds_for"]
 
@@ -38,39 +38,36 @@ class CVResult:
 
 
 def folds_for(config: RunConfig, k: int, split: Split = "auto") -> tuple[list[Fold], str]:
-    """The (training rows, held-out rows) of each fold, and the splitter used.
+    """The (training rows, held-out rows) of each fold over the raw data, and the splitter used.
 
     "auto": time splits for time-ordered data, group k-fold when `data.group` is set,
-    stratified for classification, plain k-fold otherwise.
+    stratified for classification, plain k-fold otherwise. Every row (of the training part,
+    where the data has an official test set) is held out exactly once.
     """
     if not isinstance(k, int) or k < 2:
         raise ConfigError(f"The number of folds must be an int >= 2. Got {k!r} instead.")
+    data = load_data(config)
+    n, ordered, task = len(data), data.ordered, data.task
+    labels = data.y.cpu().numpy() if data.y is not None else None
     groups = None
-    if config.data.preprocess is not None:
-        table = load_configured_table(config)
-        n, labels, ordered, task = len(table), table.y.numpy(), False, table.task
-        if config.data.group:
-            from neuronet.datasets import read_table
-
-            frame = read_table(config.data.source)
-            if config.data.group not in frame.columns:
-                raise DataError(f"Group column '{config.data.group}' is not in {config.data.source}.")
-            groups = frame[config.data.group].astype(str).to_numpy()[: n]
-    else:
-        data = load_data(config)
-        n, labels, ordered, task = len(data), data.y.cpu().numpy(), data.ordered, data.task
+    if config.data.group:
+        if data.layout != "frame":
+            raise ConfigError("data.group names a column, so it applies to tables (CSV / Parquet).")
+        if config.data.group not in data.x.columns:
+            raise DataError(f"Group column '{config.data.group}' is not in {config.data.source}.")
+        groups = data.x[config.data.group].astype(str).to_numpy()
     if split == "auto":
         split = "time" if ordered else "group" if groups is not None else "stratified" if task == "classification" else "kfold"
     splitters = {
         "kfold": lambda: KFold(k, shuffle=True, random_state=config.seed).split(np.arange(n)),
         "stratified": lambda: StratifiedKFold(k, shuffle=True, random_state=config.seed).split(np.arange(n), labels),
         "group": lambda: GroupKFold(k).split(np.arange(n), groups=groups),
-        "time": lambda: TimeSeriesSplit(k).split(np.arange(n)),  # expanding window: train on the past only
+        "time": lambda: TimeSeriesSplit(k, gap=data.gap).split(np.arange(n)),  # expanding window: train on the past
     }
     if split not in splitters:
         raise ConfigError(f"Unknown split {split!r}; use one of auto, {', '.join(splitters)}.")
     if split == "group" and groups is None:
-        raise ConfigError("A group split needs data.group (a column of the table) and data.preprocess.")
+        raise ConfigError("A group split needs data.group (a column of the table).")
     if split == "stratified" and task != "classification":
         raise ConfigError("A stratified split needs a classification target; use --split kfold.")
     try:
@@ -80,11 +77,11 @@ def folds_for(config: RunConfig, k: int, split: Split = "auto") -> tuple[list[Fo
 
 
 def _fold_metrics(config: RunConfig, fold: Fold) -> dict[str, float]:
-    prep = prepare(config, fold=fold)
-    trainer = make_trainer(prep, progress=False)
-    trainer.fit(prep.train, val=prep.val)
-    metrics = score(trainer, prep, prep.test)[0]
-    return {**metrics, "epochs": trainer.epoch, "train_rows": len(prep.train), "test_rows": len(prep.test)}
+    plan = plan_run(config, fold=fold)
+    trainer = make_trainer(plan, progress=False)
+    trainer.fit(plan.train, val=plan.val)
+    metrics = plan.predictor(trainer.loss_kwargs).score(plan.test)[0]
+    return {**metrics, "epochs": trainer.epoch, "train_rows": len(plan.train), "test_rows": len(plan.test)}
 
 
 def cross_validate(config: RunConfig, k: int = 5, split: Split = "auto", write: bool = True,
@@ -98,7 +95,7 @@ def cross_validate(config: RunConfig, k: int = 5, split: Split = "auto", write: 
         write: Write the results folder.
         on_fold: Called as on_fold(i, metrics) after each fold (progress).
     """
-    if model_task(config.model.type) != "supervised":
+    if model_task(config.model.type) is not None:
         raise ConfigError("Cross-validation scores supervised models; autoencoders and GANs have no labels to score.")
     folds, used = folds_for(config, k, split)
     rows = []

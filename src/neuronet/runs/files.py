@@ -1,4 +1,7 @@
-"""The run directory's layout and atomic writes (temporary file + rename)."""
+"""The run directory's layout, and reading / writing its JSON files (atomically).
+
+This module imports nothing from training, so that prediction and `neuronet info` stay light.
+"""
 
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ class RunFiles:
         self.root = Path(root)
         self.config = self.root / "config.yaml"
         self.weights = self.root / "model.safetensors"
+        self.model = self.root / "model.json"
         self.checkpoint = self.root / "checkpoint.safetensors"
         self.preprocessing = self.root / "preprocessing.json"
         self.history = self.root / "history.csv"
@@ -49,3 +53,11 @@ class RunFiles:
             raise DataError(f"Run directory {self.root} does not exist; pass a folder under runs/ made by `neuronet train`.")
         if not self.config.is_file():
             raise DataError(f"{self.root} has no config.yaml, so it is not a neuronet run directory.")
+
+    def check_trained(self) -> None:
+        """Raise a DataError unless the run has final weights (it completed)."""
+        self.check()
+        if not self.weights.is_file():
+            status = read_json(self.status).get("status", "unknown") if self.status.is_file() else "unknown"
+            raise DataError(f"{self.root} has no model.safetensors (status: {status}); finish it with "
+                            f"`neuronet train --resume {self.root}`.")

@@ -15,25 +15,26 @@ def _table(rows: dict[str, Any]) -> list[str]:
     return lines
 
 
-def render_report(name: str, meta: dict[str, Any], config: dict[str, Any], n_params: int, history: History,
-                  metrics: dict[str, Any], plots: list[str]) -> str:
-    """Markdown text: what was trained on what, how it went, the test metrics and the plots."""
-    train = config["train"]
+def render_report(name: str, state: dict[str, Any], model: dict[str, Any], config_yaml: str, n_params: int,
+                  history: History, metrics: dict[str, Any], plots: list[str]) -> str:
+    """Markdown text: what was trained on what, how the data was prepared, how it went, the test metrics, the plots."""
+    meta, sizes = state["data"], metrics["sizes"]
     best = metrics.get("best_epoch")
     lines = [
         f"# Run `{name}`", "",
-        f"- **Data**: `{meta['name']}` ({meta['task']}, input shape {tuple(meta['input_shape'])}, "
-        f"{meta['num_outputs']} outputs; {metrics['sizes']['train']} train / {metrics['sizes']['val']} val / "
-        f"{metrics['sizes']['test']} test examples)",
-        f"- **Model**: `{config['model']['type']}` with {n_params:,} trainable parameters",
-        f"- **Training**: {train['optimizer']} (lr {train['lr']:g}), batch {train['batch_size']}, "
-        f"{len(history)} of {train['epochs']} epochs in {metrics['train_time_s']:.1f} s"
+        f"- **Data**: `{meta['name']}` ({model['task']}, input shape {tuple(meta['input_shape'])}, "
+        f"{meta['num_outputs']} outputs; {sizes['train']} train / {sizes['val']} val / {sizes['test']} test examples)",
+        f"- **Model**: `{model['type']}` with {n_params:,} trainable parameters",
+        f"- **Training**: {len(history)} epochs in {metrics['train_time_s']:.1f} s"
         + (f"; best epoch {best} by {metrics['monitor']}" if best else ""),
-        "", "## Test metrics", "", *_table(metrics.get("test", {})), "",
+        "", "## Data preparation (fitted on the training split)", "",
+        *[f"- {line}" for line in state.get("summary", [])], "",
+        "## Test metrics", "", *_table(metrics.get("test", {})), "",
     ]
     if history.epochs:
         last = history.epochs[-1]
         lines += ["## Last epoch", "", *_table({k: v for k, v in last.items() if k != "epoch"}), ""]
     if plots:
         lines += ["## Plots", ""] + [f"![{p}]({p})" for p in plots] + [""]
+    lines += ["## Config", "", "```yaml", config_yaml.rstrip(), "```", ""]
     return "\n".join(lines)

@@ -1,15 +1,26 @@
-"""Training: the Trainer, its callbacks, metrics, history and checkpoints."""
+"""Training: the Trainer, its callbacks, history and checkpoints; `trainer_for` picks the trainer of a task."""
 
+from neuronet.registry import Registry
 from neuronet.train import callbacks
-from neuronet.train.callbacks import Callback, EarlyStopping, LRLogger, ModelCheckpoint
+from neuronet.train.callbacks import Callback, CallbackProtocol, EarlyStopping, ModelCheckpoint, SaveCheckpoint
 from neuronet.train.checkpoint import load_state, save_state
-from neuronet.train.gan import GANSamples, GANTrainer, image_grid
+from neuronet.train.gan import GAN_UNSUPPORTED, GANSamples, GANTrainer
 from neuronet.train.history import History
-from neuronet.train.metrics import METRICS, compute_metrics, default_metrics
+from neuronet.train.options import TRAINER_PARAMS
 from neuronet.train.progress import ProgressBar
 from neuronet.train.trainer import Trainer, resolve_device
 
 __all__ = [
-    "METRICS", "Callback", "EarlyStopping", "GANSamples", "GANTrainer", "image_grid", "History", "LRLogger", "ModelCheckpoint", "ProgressBar", "Trainer",
-    "callbacks", "compute_metrics", "default_metrics", "load_state", "resolve_device", "save_state",
+    "GAN_UNSUPPORTED", "TRAINERS", "TRAINER_PARAMS", "Callback", "CallbackProtocol", "EarlyStopping", "GANSamples",
+    "GANTrainer", "History", "ModelCheckpoint", "ProgressBar", "SaveCheckpoint", "Trainer", "callbacks", "load_state",
+    "resolve_device", "save_state", "trainer_for",
 ]
+
+# Which trainer trains each task; tasks not listed use the Trainer.
+TRAINERS: Registry[type[Trainer]] = Registry("trainer")
+TRAINERS.add("generation", GANTrainer, "Adversarial training: a discriminator step, then a generator step.")
+
+
+def trainer_for(task: str) -> type[Trainer]:
+    """The trainer class for a task name (GANTrainer for generation, else Trainer)."""
+    return TRAINERS.get(task) if task in TRAINERS else Trainer

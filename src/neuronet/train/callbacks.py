@@ -1,35 +1,63 @@
 """Callbacks: small objects the Trainer calls at a handful of named events.
 
-Events, in the order they run: `before_fit`, `before_epoch`, `before_batch`,
-`after_batch`, `after_epoch`, `after_fit`. A callback overrides only the events it needs;
-the Trainer skips the per-batch events entirely when no callback uses them.
+The contract (`CallbackProtocol`), in the order the events run:
+
+- `before_fit(trainer)`: once, before the first epoch (also when resuming).
+- `before_epoch(trainer)`: at the start of each epoch (also an epoch resumed mid-way).
+- `before_batch(trainer)`: before each training step.
+- `after_batch(trainer, loss)`: after each step; `loss` is the step's loss as a float.
+  `trainer.batch` is the number of batches done in this epoch.
+- `after_epoch(trainer, logs)`: after validation; `logs` is the epoch's record (losses,
+  metrics, lr, time). A callback may add keys to it, or set `trainer.stop_training = True`.
+- `after_fit(trainer)`: once, after the last epoch, also when training stops on an error.
+
+A callback implements only the events it needs (the Trainer skips per-batch events that no
+callback uses), and `state_dict` / `load_state_dict` if it must survive a resume. `Callback`
+is a base class with every event doing nothing.
 """
 
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import torch
 
 from neuronet.errors import ConfigError
+from neuronet.params import Flag, Interval, IsCallable, NoneOk, Options, validate_params
 
 if TYPE_CHECKING:  # pragma: no cover
     from neuronet.train.trainer import Trainer
 
-__all__ = ["Callback", "EarlyStopping", "ModelCheckpoint", "LRLogger", "EVENTS"]
+__all__ = ["Callback", "CallbackProtocol", "EarlyStopping", "ModelCheckpoint", "SaveCheckpoint", "EVENTS"]
 
 EVENTS = ("before_fit", "before_epoch", "before_batch", "after_batch", "after_epoch", "after_fit")
 
 
-class Callback:
-    """Base class: every event does nothing. `logs` is the epoch's record (losses, metrics)."""
+@runtime_checkable
+class CallbackProtocol(Protocol):
+    """What the Trainer calls (see the module docstring); any object with these methods will do."""
 
     def before_fit(self, trainer: Trainer) -> None: ...
     def before_epoch(self, trainer: Trainer) -> None: ...
     def before_batch(self, trainer: Trainer) -> None: ...
-    def after_batch(self, trainer: Trainer, loss: torch.Tensor) -> None: ...
+    def after_batch(self, trainer: Trainer, loss: float) -> None: ...
+    def after_epoch(self, trainer: Trainer, logs: dict[str, Any]) -> None: ...
+    def after_fit(self, trainer: Trainer) -> None: ...
+    def state_dict(self) -> dict[str, Any]: ...
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+class Callback:
+    """Base class: every event does nothing. Subclasses override the events they need."""
+
+    def before_fit(self, trainer: Trainer) -> None: ...
+    def before_epoch(self, trainer: Trainer) -> None: ...
+    def before_batch(self, trainer: Trainer) -> None: ...
+    def after_batch(self, trainer: Trainer, loss: float) -> None: ...
     def after_epoch(self, trainer: Trainer, logs: dict[str, Any]) -> None: ...
     def after_fit(self, trainer: Trainer) -> None: ...
 
@@ -50,8 +78,6 @@ def _better(mode: str, value: float, best: float, min_delta: float) -> bool:
 
 
 def _mode_for(monitor: str, mode: str) -> str:
-    if mode not in ("auto", "min", "max"):
-        raise ConfigError(f"The 'mode' parameter must be 'auto', 'min' or 'max'. Got {mode!r} instead.")
     if mode != "auto":
         return mode
     return "min" if any(k in monitor for k in ("loss", "mae", "mse", "rmse")) else "max"
@@ -71,10 +97,11 @@ class EarlyStopping(Callback):
         >>> stop = EarlyStopping(monitor="val_loss", patience=3)
     """
 
-    def __init__(self, monitor: str = "val_loss", patience: int = 3, min_delta: float = 0.0,
+    def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,
                  mode: str = "auto", restore_best_weights: bool = True) -> None:
-        if not isinstance(patience, int) or patience < 0:
-            raise ConfigError(f"The 'patience' parameter of EarlyStopping must be an int >= 0. Got {patience!r} instead.")
+        validate_params(EARLY_STOPPING_PARAMS, {"monitor": monitor, "patience": patience, "min_delta": min_delta,
+                                                "mode": mode, "restore_best_weights": restore_best_weights},
+                        "EarlyStopping")
         self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
         self.mode = _mode_for(monitor, mode)
         self.restore_best_weights = restore_best_weights
@@ -102,11 +129,12 @@ class EarlyStopping(Callback):
             trainer.model.load_state_dict(self.best_weights)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait,
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait, "stopped_epoch": self.stopped_epoch,
                 "best_weights": self.best_weights or {}}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
+        self.stopped_epoch = state.get("stopped_epoch", 0)
         self.best_weights = state["best_weights"] or None
 
 
@@ -141,8 +169,73 @@ class ModelCheckpoint(Callback):
         self.best = state["best"]
 
 
-class LRLogger(Callback):
-    """Add the learning rate at the end of each epoch to the epoch record as `lr`."""
+class SaveCheckpoint(Callback):
+    """Save the whole training state (resumable mid-epoch) every N steps, every T seconds and every epoch.
+
+    The file holds the weights, optimizer, schedule, history, every callback's state, the
+    position in the epoch's data order and the random-number generators, so that
+    `trainer.load_checkpoint(path)` then `fit` ends exactly where an uninterrupted run would.
+
+    Args:
+        path: The checkpoint file (written atomically: a reader never sees half a file).
+        every_steps: Also save after every this many training steps (None: not by steps).
+        every_seconds: Also save when this many seconds have passed since the last save.
+        every_epoch: Save at the end of every epoch.
+        on_save: Called as on_save(trainer) after each save (the run layer writes its history there).
+
+    Example:
+        >>> cb = SaveCheckpoint("ckpt.safetensors", every_steps=100)
+    """
+
+    def __init__(self, path: str | Path, every_steps: int | None = None, every_seconds: float | None = None,
+                 every_epoch: bool = True, on_save: Callable[[Trainer], None] | None = None) -> None:
+        validate_params(CHECKPOINT_PARAMS, {"path": str(path), "every_steps": every_steps, "every_seconds": every_seconds,
+                                            "every_epoch": every_epoch}, "the checkpoint options")
+        self.path, self.every_steps, self.every_seconds = Path(path), every_steps, every_seconds
+        self.every_epoch, self.on_save = every_epoch, on_save
+        self._steps, self._last = 0, time.monotonic()
+
+    def before_fit(self, trainer: Trainer) -> None:
+        self._steps, self._last = 0, time.monotonic()
+
+    def save(self, trainer: Trainer) -> None:
+        trainer.save_checkpoint(self.path)
+        self._steps, self._last = 0, time.monotonic()
+        if self.on_save is not None:
+            self.on_save(trainer)
+
+    def after_batch(self, trainer: Trainer, loss: float) -> None:
+        self._steps += 1
+        if (self.every_steps and self._steps >= self.every_steps) or \
+                (self.every_seconds and time.monotonic() - self._last >= self.every_seconds):
+            self.save(trainer)
 
     def after_epoch(self, trainer: Trainer, logs: dict[str, Any]) -> None:
-        logs["lr"] = trainer.optimizer.param_groups[0]["lr"]
+        if self.every_epoch:
+            self.save(trainer)
+
+
+class _Text:
+    """A non-empty string (a local constraint for the options below)."""
+
+    def is_satisfied_by(self, value: Any) -> bool:
+        return isinstance(value, str) and bool(value)
+
+    def __str__(self) -> str:
+        return "a non-empty string"
+
+
+EARLY_STOPPING_PARAMS = {
+    "monitor": [_Text()],
+    "patience": [Interval(int, 0, None)],
+    "min_delta": [Interval(float, 0, None)],
+    "mode": [Options("auto", "min", "max")],
+    "restore_best_weights": [Flag()],
+}
+CHECKPOINT_PARAMS = {
+    "path": [_Text()],
+    "every_steps": [Interval(int, 0, None, closed="neither"), NoneOk()],
+    "every_seconds": [Interval(float, 0, None, closed="neither"), NoneOk()],
+    "every_epoch": [Flag()],
+    "on_save": [IsCallable(), NoneOk()],
+}

@@ -9,16 +9,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
-from neuronet.atomic import atomic_path
 from neuronet.errors import ConfigError
+from neuronet.params import Interval, ListOf, validate_params
 from neuronet.train.callbacks import Callback
+from neuronet.train.options import TRAINER_PARAMS
 from neuronet.train.trainer import Trainer
 
-__all__ = ["GANTrainer", "GANSamples", "image_grid"]
+__all__ = ["GANTrainer", "GANSamples", "GAN_UNSUPPORTED"]
+
+# Trainer arguments a GAN does not use: it has two Adam optimizers and adversarial losses of its own.
+GAN_UNSUPPORTED = ("task", "loss", "optimizer", "optimizer_kwargs", "loss_kwargs", "metrics", "train_metrics",
+                   "schedule", "grad_clip", "weight_decay", "l1", "l2", "class_weights", "augment", "early_stopping")
 
 
 class GANTrainer(Trainer):
@@ -26,13 +30,14 @@ class GANTrainer(Trainer):
 
     `optimizer` is the generator's Adam and `d_optimizer` the discriminator's. The epoch
     record holds `train_loss` (generator), `d_loss`, `d_real` = mean D(x) and `d_fake` =
-    mean D(G(z)) as probabilities.
+    mean D(G(z)) as probabilities. Arguments a GAN does not use (see `GAN_UNSUPPORTED`) are
+    refused rather than ignored.
 
     Args:
         model: The GAN module.
         lr: Learning rate of both optimizers (DCGAN: 2e-4).
         betas: Adam's betas (DCGAN: (0.5, 0.999)).
-        **kwargs: Trainer arguments (batch_size, epochs, seed, callbacks, progress, device).
+        **kwargs: Trainer arguments (batch_size, epochs, seed, callbacks, checkpoint, progress, device).
 
     Example:
         >>> import neuronet as nt
@@ -43,52 +48,55 @@ class GANTrainer(Trainer):
         ['d_fake', 'd_loss', 'd_real']
     """
 
+    params = {**{k: v for k, v in TRAINER_PARAMS.items() if k not in GAN_UNSUPPORTED},
+              "betas": [ListOf(Interval(float, 0, 1, closed="left"), "a pair of floats in [0, 1)")]}
+
     def __init__(self, model: nn.Module, lr: float = 2e-4, betas: tuple[float, float] = (0.5, 0.999),
                  **kwargs: Any) -> None:
         for part in ("generator", "discriminator"):
             if not isinstance(getattr(model, part, None), nn.Module):
                 raise ConfigError(f"GANTrainer needs a model with a '{part}' module (e.g. neuronet.models.DCGAN).")
-        for key in ("loss", "optimizer", "metrics", "train_metrics"):
-            if key in kwargs:
-                raise ConfigError(f"GANTrainer sets '{key}' itself (adversarial losses, two Adam optimizers); remove it.")
-        g_opt = torch.optim.Adam(model.generator.parameters(), lr=lr, betas=betas)
-        super().__init__(model, loss=nn.BCEWithLogitsLoss(), optimizer=g_opt, metrics=[], train_metrics=False,
-                         **kwargs)
-        self.d_optimizer = torch.optim.Adam(self.model.discriminator.parameters(), lr=lr, betas=betas)
-        self._d_stats: list[torch.Tensor] = []
+        refused = [k for k in kwargs if k in GAN_UNSUPPORTED]
+        if refused:
+            raise ConfigError(f"GANTrainer does not take '{refused[0]}': a GAN trains with two Adam optimizers and "
+                              f"adversarial losses of its own; remove it. It takes: {', '.join(self.params)}.")
+        validate_params(self.params, {"lr": lr, "betas": betas, **kwargs}, "GANTrainer")
+        g_opt = torch.optim.Adam(model.generator.parameters(), lr=lr, betas=tuple(betas))
+        self._betas = tuple(betas)
+        super().__init__(model, task="generation", loss="binary_cross_entropy", optimizer=g_opt, lr=lr, metrics=[],
+                         train_metrics=False, **kwargs)
+        self.hparams = {k: v for k, v in self.hparams.items() if k not in GAN_UNSUPPORTED}
+        self.hparams["betas"] = list(self._betas)
+        self.d_optimizer = torch.optim.Adam(self.model.discriminator.parameters(), lr=lr, betas=tuple(betas))
 
-    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, torch.Tensor]:
         """One discriminator step, then one generator step; returns the generator loss."""
         gen, disc = self.model.generator, self.model.discriminator
         real_label = torch.ones(len(x), 1, device=x.device)
         fake = gen(self.model.noise(len(x)))  # (B, C, H, W)
         d_real, d_fake = disc(x), disc(fake.detach())  # logits (B, 1)
         d_loss = self.loss_fn(d_real, real_label) + self.loss_fn(d_fake, torch.zeros_like(real_label))
+        self.checked(d_loss)
         self.d_optimizer.zero_grad(set_to_none=True)
         d_loss.backward()
         self.d_optimizer.step()
         g_loss = self.loss_fn(disc(fake), real_label)  # non-saturating: make D call the fakes real
+        value = self.checked(g_loss)
         self.optimizer.zero_grad(set_to_none=True)
         g_loss.backward()
         self.optimizer.step()
-        self._d_stats.append(torch.stack([d_loss.detach(), torch.sigmoid(d_real).mean().detach(),
-                                          torch.sigmoid(d_fake).mean().detach()]))
-        return g_loss.detach(), fake.detach()
+        self._epoch.extra.setdefault("d", []).append(torch.stack([
+            d_loss.detach(), torch.sigmoid(d_real).mean().detach(), torch.sigmoid(d_fake).mean().detach()]))
+        return value, fake.detach()
 
     def epoch_logs(self) -> dict[str, float]:
-        d_loss, d_real, d_fake = torch.stack(self._d_stats).mean(dim=0).tolist()
-        self._d_stats.clear()
+        d_loss, d_real, d_fake = torch.stack(self._epoch.extra["d"]).mean(dim=0).tolist()
         return {"d_loss": d_loss, "d_real": d_real, "d_fake": d_fake}
 
     def evaluate(self, data: Any, metrics: Any = None) -> dict[str, float]:
         """D's loss on real `data` and on as many generated images, plus mean D(x) and D(G(z))."""
-        self.model.eval()
-        with torch.no_grad():
-            real = torch.cat([self.model.discriminator(x) for x, _ in self.batches(data, batch_size=1024)])
-            fake = self.model.discriminator(self.model.sample(len(real)))
-        ones = torch.ones_like(real)
-        return {"loss": float(self.loss_fn(real, ones) + self.loss_fn(fake, torch.zeros_like(fake))),
-                "d_real": float(torch.sigmoid(real).mean()), "d_fake": float(torch.sigmoid(fake).mean())}
+        out, y = self.outputs(data)
+        return self.task.score(out, y)
 
     def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), "d_optimizer": self.d_optimizer.state_dict()}
@@ -98,17 +106,6 @@ class GANTrainer(Trainer):
         self.d_optimizer.load_state_dict(state["d_optimizer"])
 
 
-def image_grid(images: torch.Tensor, columns: int = 8) -> np.ndarray:
-    """Tile (N, C, H, W) images in [0, 1] into one (rows*H, columns*W[, C]) array."""
-    n, c, h, w = images.shape
-    rows = -(-n // columns)
-    grid = torch.ones(c, rows * h, columns * w)
-    for i, image in enumerate(images.detach().cpu().clamp(0, 1)):
-        r, k = divmod(i, columns)
-        grid[:, r * h:(r + 1) * h, k * w:(k + 1) * w] = image
-    return grid[0].numpy() if c == 1 else grid.permute(1, 2, 0).numpy()
-
-
 class GANSamples(Callback):
     """After each epoch, write a grid of images generated from the same fixed noise to `folder`/epoch_NNN.png."""
 
@@ -116,11 +113,7 @@ class GANSamples(Callback):
         self.folder, self.n, self.seed = Path(folder), n, seed
 
     def after_epoch(self, trainer: Trainer, logs: dict[str, Any]) -> None:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from neuronet.plots import save_image_grid
 
         images = trainer.model.sample(self.n, generator=torch.Generator().manual_seed(self.seed))
-        with atomic_path(self.folder / f"epoch_{logs['epoch']:03d}.png") as tmp:
-            plt.imsave(tmp, image_grid(images), cmap="gray", vmin=0, vmax=1, format="png")
+        save_image_grid(images.cpu(), self.folder / f"epoch_{logs['epoch']:03d}.png")

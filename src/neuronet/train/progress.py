@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -26,8 +25,8 @@ def format_logs(logs: dict[str, Any]) -> str:
 class ProgressBar(Callback):
     """Two bars: the whole fit (epochs, ETA) and the current epoch (batches, loss, ETA).
 
-    The running loss is read from the device at most every `refresh` seconds, so the bar
-    adds no per-batch synchronisation. Where the output is not a terminal (a log file, CI),
+    The bar is redrawn at most every `refresh` seconds. A run resumed in the middle of an
+    epoch starts its bar where it was. Where the output is not a terminal (a log file, CI),
     only one summary line per epoch is printed.
     """
 
@@ -49,16 +48,17 @@ class ProgressBar(Callback):
         if self._epoch_task is not None:
             self._progress.remove_task(self._epoch_task)
         self._epoch_task = self._progress.add_task(
-            f"epoch {trainer.epoch + 1}/{trainer.epochs}", total=trainer.steps_per_epoch, info="")
+            f"epoch {trainer.epoch + 1}/{trainer.epochs}", total=trainer.steps_per_epoch, completed=trainer.batch,
+            info="")
         self._last = 0.0
-        self._done = 0
+        self._done = trainer.batch
 
-    def after_batch(self, trainer: Trainer, loss: torch.Tensor) -> None:
+    def after_batch(self, trainer: Trainer, loss: float) -> None:
         self._done += 1
         now = time.perf_counter()
         if now - self._last >= self.refresh:
             self._last = now
-            self._progress.update(self._epoch_task, completed=self._done, info=f"loss {loss.item():.4f}")
+            self._progress.update(self._epoch_task, completed=self._done, info=f"loss {loss:.4f}")
 
     def after_epoch(self, trainer: Trainer, logs: dict[str, Any]) -> None:
         self._progress.update(self._epoch_task, completed=self._done, info=f"loss {logs['train_loss']:.4f}")

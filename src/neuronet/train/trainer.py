@@ -1,8 +1,9 @@
-"""`Trainer`: fit / evaluate / predict any `torch.nn.Module`, built from small explicit steps.
+"""`Trainer`: fit / evaluate / predict any `torch.nn.Module`, as a thin loop over named steps.
 
-The building blocks (`train_step`, `eval_step`, `save_checkpoint`, `load_checkpoint`) are
-public; `fit` is a plain loop over them. A parity test checks that `fit` gives the same
-weights as a hand-written PyTorch loop.
+`fit` reads as what it does: set up, then per epoch `train_epoch` (each batch: `train_step`),
+`validate`, `end_epoch` (schedule, record, callbacks). A parity test checks that `fit` gives
+the same weights as a hand-written PyTorch loop; a resume test that a run continued from a
+mid-epoch checkpoint ends bit-identical to an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -17,121 +19,214 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from neuronet.datasets import Dataset, epoch_permutation, num_batches, tensor_batches
-from neuronet.errors import ConfigError, TrainingDivergedError
-from neuronet.nn import loss_fn, loss_task
-from neuronet.optim import Schedule, build_optimizer, build_schedule
-from neuronet.train.callbacks import EVENTS, Callback
+from neuronet.datasets import Dataset, build_augmentations, class_weights, epoch_permutation, num_batches, \
+    tensor_batches
+from neuronet.errors import ConfigError, DataError, TrainingDivergedError
+from neuronet.nn import loss_fn
+from neuronet.optim import Schedule, build_optimizer
+from neuronet.params import validate_params
+from neuronet.tasks import Task, check_metrics, compute_metrics, get_task, infer_task
+from neuronet.train.callbacks import EVENTS, Callback, EarlyStopping, SaveCheckpoint
 from neuronet.train.checkpoint import atomic_save_file, load_state, save_state
+from neuronet.train.epoch import EpochState
 from neuronet.train.history import History
-from neuronet.train.metrics import check_metrics, compute_metrics, default_metrics, predicted_labels, probabilities
-from neuronet.train.progress import ProgressBar
+from neuronet.train.options import TRAINER_PARAMS
 
 __all__ = ["Trainer", "resolve_device"]
 
 Data = Dataset | DataLoader | torch.utils.data.Dataset
 
 
+class _NonFinite(Exception):
+    """A training step's loss was NaN or infinite (raised before the weights change)."""
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """'auto' → CUDA when available, else CPU; anything else as given."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
+    try:
+        device = torch.device(device)
+    except RuntimeError as err:
+        raise ConfigError(f"Unknown device {device!r} ({err}); use 'auto', 'cpu' or 'cuda'.") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device 'cuda' was requested but no CUDA GPU is available; use device 'auto' or 'cpu'.")
     return device
 
 
-def _check(name: str, value: Any, ok: bool, want: str) -> None:
-    if not ok:
-        raise ConfigError(f"The '{name}' parameter of Trainer must be {want}. Got {value!r} instead.")
+def _plain(value: Any) -> Any:
+    """A YAML-friendly record of a constructor argument (objects by their name)."""
+    if isinstance(value, Task):
+        return value.name
+    if isinstance(value, (str, int, float, bool, type(None))):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return type(value).__name__
 
 
 class Trainer:
     """Train, evaluate and predict with any `nn.Module`.
 
+    Every argument but `model`, `task`, `seed`, `callbacks` and `progress` is also a key of a
+    run config's `train:` section, with the same default (the config is derived from this
+    signature; a test fails if they drift).
+
     Args:
         model: The network (moved to `device`).
-        loss: Loss name (see `neuronet.nn.LOSSES`) or a callable `(outputs, targets) -> loss`.
+        task: "classification", "regression", "forecasting", "reconstruction", "generation" or a
+            Task (default: the model's own task, else inferred from the data; never from the loss).
+        loss: Loss name (see `neuronet.nn.LOSSES`) or a callable `(outputs, targets) -> loss`
+            (default: the task's).
         optimizer: Optimizer name (see `neuronet.optim.OPTIMIZERS`) or a built optimizer.
         lr: Learning rate (float > 0).
         batch_size: Examples per mini-batch.
         epochs: Passes over the training data.
-        seed: Seeds the data order and the global RNG (dropout) of each epoch.
-        callbacks: Callback objects (e.g. `EarlyStopping`).
-        metrics: Metric names (default: accuracy for classification, MAE for regression).
+        seed: Seeds the data order and the global RNG (dropout, augmentation) of each epoch.
+        callbacks: Callback objects (see `neuronet.train.callbacks`).
+        metrics: Metric names reported each epoch (default: the task's).
         weight_decay: The optimizer's weight decay.
         l1, l2: Penalties `l1 * sum|w|` and `l2 * sum w^2` on weight matrices (not biases).
         grad_clip: Clip the global gradient norm to this value.
-        schedule: LR schedule name (see `neuronet.optim.SCHEDULES`), with `schedule_kwargs`.
+        schedule: LR schedule: a name (see `neuronet.optim.SCHEDULES`) or {"type": name, **arguments}.
         optimizer_kwargs: Extra arguments for the optimizer (e.g. `betas`).
+        loss_kwargs: Arguments of the loss, e.g. {"delta": 0.5} for huber.
+        class_weights: "balanced" (inverse class frequency of the training data) or one weight per class.
+        augment: Training-batch augmentations: [{"type": "hflip"}, ...] or a callable (x, y) -> (x, y).
+        early_stopping: Stop when validation stops improving: True, or EarlyStopping's arguments
+            ({"monitor": "val_loss", "patience": 5, ...}), or an EarlyStopping.
+        checkpoint: Save the resumable training state: {"path": ..., "every_steps": ..., "every_seconds": ...}.
         device: "auto", "cpu", "cuda" or a torch.device.
+        in_memory: Batch a Dataset by slicing tensors on the device (False: a DataLoader).
+        train_metrics: Also report the metrics on the training batches of each epoch.
         progress: Show a live progress bar.
-        in_memory: Batch a `Dataset` by slicing tensors on the device (False: a DataLoader).
-        augment: Applied to each training batch on the device, e.g.
-            `nt.datasets.build_augmentations([{"type": "hflip"}])` (never to evaluation data).
-        loss_kwargs: Arguments of the loss, e.g. {"weight": class_weights} for cross_entropy.
-        train_metrics: Also report the metrics on the training batches of each epoch (keeps
-            the epoch's outputs; False saves ~10 µs per step on tiny models).
 
     Example:
         >>> import neuronet as nt
-        >>> train, val, test = nt.datasets.load("iris").split(seed=0)
+        >>> train, val, test = nt.datasets.prepare(nt.datasets.load("iris"), seed=0)
         >>> trainer = nt.Trainer(nt.models.MLP(4, 3, seed=0), lr=0.01, epochs=2, progress=False)
-        >>> len(trainer.fit(train, val=val))
-        2
+        >>> len(trainer.fit(train, val=val)), trainer.task.name
+        (2, 'classification')
     """
 
-    def __init__(self, model: nn.Module, loss: str | Callable = "cross_entropy",
+    params = TRAINER_PARAMS
+
+    def __init__(self, model: nn.Module, task: str | Task | None = None, loss: str | Callable | None = None,
                  optimizer: str | torch.optim.Optimizer = "adam", lr: float = 1e-3, batch_size: int = 32,
                  epochs: int = 10, seed: int = 0, callbacks: Sequence[Callback] = (),
                  metrics: Sequence[str] | None = None, weight_decay: float = 0.0, l1: float = 0.0, l2: float = 0.0,
-                 grad_clip: float | None = None, schedule: str | None = None,
-                 schedule_kwargs: dict[str, Any] | None = None, optimizer_kwargs: dict[str, Any] | None = None,
-                 device: str | torch.device = "auto", progress: bool = True, in_memory: bool = True,
-                 train_metrics: bool = True, loss_kwargs: dict[str, Any] | None = None,
-                 augment: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None) -> None:
-        _check("batch_size", batch_size, isinstance(batch_size, int) and batch_size > 0, "an int > 0")
-        _check("epochs", epochs, isinstance(epochs, int) and epochs > 0, "an int > 0")
-        for name, value in (("l1", l1), ("l2", l2)):
-            _check(name, value, isinstance(value, (int, float)) and value >= 0, "a float >= 0")
-        _check("grad_clip", grad_clip, grad_clip is None or grad_clip > 0, "None or a float > 0")
+                 grad_clip: float | None = None, schedule: str | dict[str, Any] | None = None,
+                 optimizer_kwargs: dict[str, Any] | None = None, loss_kwargs: dict[str, Any] | None = None,
+                 class_weights: str | Sequence[float] | None = None,
+                 augment: Sequence[dict[str, Any]] | Callable | None = None,
+                 early_stopping: bool | dict[str, Any] | EarlyStopping | None = None,
+                 checkpoint: dict[str, Any] | None = None, device: str | torch.device = "auto",
+                 in_memory: bool = True, train_metrics: bool = True, progress: bool = True) -> None:
+        given = {k: v for k, v in locals().items() if k not in ("self", "model", "__class__")}
+        validate_params(TRAINER_PARAMS, given, "Trainer")
+        self.hparams = {k: _plain(v) for k, v in given.items() if k != "callbacks"}
         self.device = resolve_device(device)
         self.model = model.to(self.device)
-        self.loss_fn = loss_fn(loss, **(loss_kwargs or {}))
-        if isinstance(self.loss_fn, nn.Module):
-            self.loss_fn.to(self.device)  # e.g. class weights
-        self.kind = loss_task(loss if isinstance(loss, str) else self.loss_fn)
-        self.metrics = list(metrics) if metrics is not None else default_metrics(self.kind)
-        check_metrics(self.metrics, self.kind)
+        self.batch_size, self.epochs, self.seed = batch_size, epochs, seed
+        self.l1, self.l2, self.grad_clip, self.in_memory = l1, l2, grad_clip, in_memory
+        self.train_metrics, self.class_weights, self._augment_spec = train_metrics, class_weights, augment
+        self._loss_spec, self.loss_kwargs = loss, dict(loss_kwargs or {})
+        self._metrics_spec = None if metrics is None else list(metrics)
+        self.task: Task | None = None
+        self.loss_fn: Callable | None = None
+        self.metrics: list[str] = []
+        if task is not None or getattr(model, "task", None):
+            self.bind_task(get_task(task) or infer_task(model=model))
         if isinstance(optimizer, torch.optim.Optimizer):
             self.optimizer = optimizer
         else:
             self.optimizer = build_optimizer(optimizer, self.model.parameters(), lr, weight_decay=weight_decay,
                                              **(optimizer_kwargs or {}))
-        self.batch_size, self.epochs, self.seed = batch_size, epochs, seed
-        self.l1, self.l2, self.grad_clip, self.in_memory = l1, l2, grad_clip, in_memory
-        self.train_metrics, self.augment = train_metrics, augment
-        self.schedule_name, self.schedule_kwargs = schedule, dict(schedule_kwargs or {})
-        self.schedule: Schedule | None = None
+        spec = {"type": schedule} if isinstance(schedule, str) else dict(schedule or {})
+        self.schedule = Schedule(spec.pop("type"), self.optimizer, epochs, **spec) if schedule else None
         self.callbacks: list[Callback] = []
         self._by_event: dict[str, list[Callback]] = {e: [] for e in EVENTS}
-        for callback in [*callbacks, *([ProgressBar()] if progress else [])]:
+        for callback in [*callbacks, *self._standard_callbacks(early_stopping, checkpoint, progress)]:
             self.add_callback(callback)
         self._penalized = [p for p in self.model.parameters() if p.ndim > 1]
         self.history = History()
         self.epoch = 0  # epochs completed
         self.steps_per_epoch = 0
         self.stop_training = False
-        self._pending_schedule_state: dict[str, Any] | None = None
+        self._epoch = EpochState()
+        self.augment: Callable | None = None
         self._device_data: dict[int, tuple[Dataset, Dataset]] = {}
 
+    @staticmethod
+    def _standard_callbacks(early_stopping: Any, checkpoint: dict[str, Any] | None, progress: bool) -> list[Callback]:
+        made: list[Callback] = []
+        if isinstance(early_stopping, EarlyStopping):
+            made.append(early_stopping)
+        elif early_stopping:
+            made.append(EarlyStopping(**({} if early_stopping is True else early_stopping)))
+        if progress:
+            from neuronet.train.progress import ProgressBar
+
+            made.append(ProgressBar())
+        if checkpoint:
+            made.append(SaveCheckpoint(**checkpoint))
+        return made
+
     def add_callback(self, callback: Callback) -> None:
-        """Append a callback (it runs after the ones already there)."""
-        if not isinstance(callback, Callback):
-            raise ConfigError(f"Trainer callbacks must be neuronet.callbacks.Callback objects. Got {callback!r} instead.")
-        self.callbacks.append(callback)
-        self._by_event = {e: [cb for cb in self.callbacks if cb.uses(e)] for e in EVENTS}
+        """Add a callback; it runs after the ones already there, but before any SaveCheckpoint
+        (which runs last, so that it saves every other callback's state)."""
+        missing = [e for e in EVENTS if not callable(getattr(callback, e, None))]
+        if missing:
+            raise ConfigError(f"Trainer callbacks need the events {', '.join(EVENTS)} (subclass "
+                              f"neuronet.callbacks.Callback); {callback!r} lacks {', '.join(missing)}.")
+        savers = [i for i, cb in enumerate(self.callbacks) if isinstance(cb, SaveCheckpoint)]
+        at = savers[0] if savers and not isinstance(callback, SaveCheckpoint) else len(self.callbacks)
+        self.callbacks.insert(at, callback)
+        uses = lambda cb, e: cb.uses(e) if isinstance(cb, Callback) else True  # noqa: E731
+        self._by_event = {e: [cb for cb in self.callbacks if uses(cb, e)] for e in EVENTS}
+
+    # --- the task ---------------------------------------------------------------------
+    def bind_task(self, task: Task) -> None:
+        """Use `task`: its default loss and metrics unless others were given."""
+        self.task = task
+        name = self._loss_spec if self._loss_spec is not None else task.loss_for(self.model)
+        task.check_loss(name)
+        self.loss_fn = loss_fn(name, **self.loss_kwargs)
+        if isinstance(self.loss_fn, nn.Module):
+            self.loss_fn.to(self.device)  # e.g. class weights
+        self.metrics = list(task.metrics) if self._metrics_spec is None else self._metrics_spec
+        check_metrics(self.metrics, task)
+        self.hparams.update(task=task.name, loss=_plain(name), metrics=list(self.metrics))
+
+    def _ensure_task(self, data: Any) -> Task:
+        if self.task is None:
+            self.bind_task(infer_task(data, self.model))
+        return self.task
+
+    def _setup(self, train: Data) -> None:
+        """What needs the training data: the task, class weights, augmentations, the schedule's batch count."""
+        if isinstance(train, Dataset) and not train.prepared:
+            raise DataError(f"The Trainer needs tensors, but '{train.name}' holds raw {train.layout} inputs; "
+                            "prepare it first: nt.datasets.prepare(data).")
+        task = self._ensure_task(train)
+        if self.class_weights is not None:
+            if task.name != "classification":
+                raise ConfigError(f"class_weights apply to classification, not to a {task.name} task.")
+            weights = class_weights(train) if self.class_weights == "balanced" else torch.as_tensor(self.class_weights)
+            self.loss_kwargs["weight"] = weights.float()
+            self.bind_task(task)
+        if self._augment_spec is not None and self.augment is None:
+            spec = self._augment_spec
+            classes = train.num_outputs if isinstance(train, Dataset) and task.name == "classification" else 0
+            self.augment = spec if callable(spec) else build_augmentations(spec, num_classes=classes)
+        self.steps_per_epoch = len(train) if isinstance(train, DataLoader) else num_batches(len(train), self.batch_size)
+        if self.schedule is not None:
+            self.schedule.bind(self.steps_per_epoch)
 
     # --- building blocks ---------------------------------------------------------------
     def penalty(self) -> torch.Tensor | float:
@@ -143,23 +238,26 @@ class Trainer:
             total = total + self.l2 * sum(p.pow(2).sum() for p in self._penalized)
         return total
 
-    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """One optimisation step on a batch; returns the (detached) data loss and outputs."""
+    @staticmethod
+    def checked(loss: torch.Tensor) -> float:
+        """The loss as a float; raises (before any weight changes) when it is NaN or infinite."""
+        value = loss.item()
+        if not math.isfinite(value):
+            raise _NonFinite(value)
+        return value
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, Any]:
+        """One optimisation step on a batch; returns the data loss (float) and the (detached) outputs."""
         out = self.model(x)
-        loss = self.loss_fn(out, y)
+        loss = self.loss_fn(out, self.task.targets(x, y))
+        value = self.checked(loss)
         objective = loss + self.penalty() if (self.l1 or self.l2) else loss
         self.optimizer.zero_grad(set_to_none=True)
         objective.backward()
         if self.grad_clip:
             nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip, foreach=True)
         self.optimizer.step()
-        return loss.detach(), tuple(o.detach() for o in out) if isinstance(out, tuple) else out.detach()
-
-    @torch.no_grad()
-    def eval_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Loss and outputs on a batch, without gradients (call `model.eval()` first)."""
-        out = self.model(x)
-        return self.loss_fn(out, y), out
+        return value, tuple(o.detach() for o in out) if isinstance(out, tuple) else out.detach()
 
     # --- data ----------------------------------------------------------------------------
     def _on_device(self, data: Dataset) -> Dataset:
@@ -174,37 +272,32 @@ class Trainer:
                 self._device_data.pop(next(iter(self._device_data)))
         return cached[1]
 
-    def batches(self, data: Data, shuffle: bool = False, epoch: int = 0,
-                batch_size: int | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """Mini-batches on the device; the order is a function of (seed, epoch) only."""
+    def batches(self, data: Data, shuffle: bool = False, epoch: int = 0, batch_size: int | None = None,
+                start: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Mini-batches on the device, from batch `start` on; the order is a function of (seed, epoch) only."""
         size = batch_size or self.batch_size
         if isinstance(data, Dataset) and self.in_memory:
             moved = self._on_device(data)
             order = epoch_permutation(len(moved), self.seed, epoch, self.device) if shuffle else None
-            yield from tensor_batches(moved.x, moved.y, size, order)
+            yield from tensor_batches(moved.x, moved.y, size, order, start=start)
             return
         if isinstance(data, DataLoader):
-            loader = data
+            loader = islice(data, start, None)  # its own order: skip what was done
         else:
-            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-            loader = DataLoader(data, batch_size=size, shuffle=shuffle, generator=generator)
+            order = epoch_permutation(len(data), self.seed, epoch) if shuffle else torch.arange(len(data))
+            loader = DataLoader(data, batch_size=size, sampler=order[start * size:].tolist())
         for x, y in loader:
             yield x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
-
-    def _count_batches(self, data: Data) -> int:
-        return len(data) if isinstance(data, DataLoader) else num_batches(len(data), self.batch_size)
 
     # --- the loop --------------------------------------------------------------------------
     def _emit(self, event: str, *args: Any) -> None:
         for cb in self._by_event[event]:
             getattr(cb, event)(self, *args)
 
-    def _ensure_schedule(self) -> None:
-        if self.schedule_name and self.schedule is None:
-            self.schedule = build_schedule(self.schedule_name, self.optimizer, self.epochs, self.steps_per_epoch,
-                                           **self.schedule_kwargs)
-            if self._pending_schedule_state is not None:
-                self.schedule.load_state_dict(self._pending_schedule_state)
+    @property
+    def batch(self) -> int:
+        """Batches done in the current epoch."""
+        return self._epoch.batch
 
     def fit(self, train: Data, val: Data | None = None) -> History:
         """Train for the remaining epochs (all of them, or those left after `load_checkpoint`).
@@ -213,102 +306,113 @@ class Trainer:
             The History: per-epoch losses and metrics, per-iteration losses and LRs.
 
         Raises:
-            TrainingDivergedError: the loss became NaN/inf; the last good weights are restored.
+            TrainingDivergedError: the loss became NaN/inf; the weights are those before that step.
         """
-        self.steps_per_epoch = self._count_batches(train)
-        self._ensure_schedule()
-        self.stop_training = False
+        self._setup(train)
         rng_devices = [self.device] if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=rng_devices):
+        with torch.random.fork_rng(devices=rng_devices):  # the user's own RNG is left alone
             self._emit("before_fit")
             try:
                 while self.epoch < self.epochs and not self.stop_training:
-                    self._fit_epoch(train, val)
+                    logs = self.train_epoch(train)
+                    if val is not None:
+                        logs.update(self.validate(val))
+                    self.end_epoch(logs)
             finally:
+                self.stop_training = False
                 self._emit("after_fit")
         return self.history
 
-    def _fit_epoch(self, train: Data, val: Data | None) -> None:
-        epoch = self.epoch
-        self._seed_global_rng(self.seed * 1_000_003 + epoch)  # dropout etc.: a function of (seed, epoch)
-        last_good = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+    def train_epoch(self, train: Data) -> dict[str, Any]:
+        """One pass over the training data (or the rest of it, when resumed mid-epoch); the epoch's record."""
+        state = self._epoch
+        state.started = time.perf_counter()
+        self._restore_or_seed_rng(state)
         self.model.train()
         self._emit("before_epoch")
-        start = time.perf_counter()
-        losses, outputs, targets, lrs = [], [], [], []
         per_step = self.schedule is not None and self.schedule.interval == "step"
-        on_cpu = self.device.type == "cpu"
-        keep_outputs = self.train_metrics and bool(self.metrics)
-        y_seen = None  # hard labels for train metrics when augmentation makes soft ones
+        keep = self.train_metrics and bool(self.metrics)
         before, after = self._by_event["before_batch"], self._by_event["after_batch"]
         lr = self.optimizer.param_groups[0]["lr"]
-        for x, y in self.batches(train, shuffle=True, epoch=epoch):
+        for x, y in self.batches(train, shuffle=True, epoch=self.epoch, start=state.batch):
             for cb in before:
                 cb.before_batch(self)
+            seen = y
             if self.augment is not None:
                 x, y = self.augment(x, y)
-                if y.is_floating_point() and self.kind == "multiclass":  # mixup: soft labels
-                    y_seen = y.argmax(dim=1)
-            loss, out = self.train_step(x, y)
+                seen = y.argmax(dim=1) if y.is_floating_point() and self.task.name == "classification" else y
             if per_step:
-                lrs.append(self.optimizer.param_groups[0]["lr"])  # the LR this step used
+                lr = self.optimizer.param_groups[0]["lr"]  # the LR this step uses
+            try:
+                loss, out = self.train_step(x, y)
+            except _NonFinite as bad:
+                self._diverged(bad.value)
+            if per_step:
                 self.schedule.step()
-            losses.append(loss.item() if on_cpu else loss)  # on a GPU, no sync per step
-            if keep_outputs:
-                outputs.append(out)
-                targets.append(y_seen if y_seen is not None else y)
-                y_seen = None
+            state.add(loss, lr, out if keep else None, seen if keep else None)
             for cb in after:
                 cb.after_batch(self, loss)
-            if len(losses) % 50 == 0 and not math.isfinite(float(losses[-1])):
-                break
-        step_losses = torch.tensor(losses) if on_cpu else torch.stack(losses).float().cpu()
-        if not torch.isfinite(step_losses).all():
-            self._diverged(epoch, step_losses, last_good)
-        logs: dict[str, Any] = {"epoch": epoch + 1, "train_loss": float(step_losses.mean())}
-        if keep_outputs:
-            logs.update(compute_metrics(self.metrics, torch.cat(outputs), torch.cat(targets), self.kind, "train_"))
+        logs: dict[str, Any] = {"epoch": self.epoch + 1, "train_loss": sum(state.losses) / max(1, len(state.losses))}
+        if keep and state.outputs:
+            outs = state.outputs
+            out = tuple(torch.cat(p) for p in zip(*outs)) if isinstance(outs[0], tuple) else torch.cat(outs)
+            logs.update(compute_metrics(self.metrics, out, torch.cat(state.targets), self.task, "train_"))
         logs.update(self.epoch_logs())
-        if val is not None:
-            logs.update({f"val_{k}": v for k, v in self.evaluate(val).items()})
-        logs["time"] = time.perf_counter() - start
-        self.history.log_steps(epoch + 1, step_losses.tolist(), lrs if per_step else [lr] * len(losses))
+        return logs
+
+    def validate(self, val: Data) -> dict[str, float]:
+        """Loss and metrics on the validation data, as val_* entries."""
+        return {f"val_{k}": v for k, v in self.evaluate(val).items()}
+
+    def end_epoch(self, logs: dict[str, Any]) -> None:
+        """Record the epoch, step an epoch-wise schedule, and let the callbacks see the record."""
+        state = self._epoch
+        logs["time"] = state.seconds()
+        self.history.log_steps(self.epoch + 1, state.losses, state.lrs)
         self.epoch += 1
+        self._epoch = EpochState()
         if self.schedule is not None and self.schedule.interval == "epoch":
             self.schedule.step(logs.get(self.schedule.monitor) if self.schedule.monitor else None)
-        self.history.log_epoch(logs)  # the same dict: callbacks may add keys (e.g. lr)
+        logs["lr"] = self.optimizer.param_groups[0]["lr"]
+        self.history.log_epoch(logs)  # the same dict: callbacks may add keys
         self._emit("after_epoch", logs)
 
     def epoch_logs(self) -> dict[str, float]:
         """Extra entries for the epoch record; subclasses (e.g. GANTrainer) add their own."""
         return {}
 
-    def _seed_global_rng(self, seed: int) -> None:
-        # torch.manual_seed also walks every accelerator backend (~80 µs); seed only what is used.
+    def _restore_or_seed_rng(self, state: EpochState) -> None:
+        if state.batch and state.rng is not None:  # resumed mid-epoch: continue the generator where it was
+            torch.set_rng_state(state.rng)
+            if state.cuda_rng is not None and self.device.type == "cuda":
+                torch.cuda.set_rng_state_all(state.cuda_rng)
+            return
+        # dropout etc.: a function of (seed, epoch). torch.manual_seed also walks every accelerator
+        # backend (~80 µs); seed only what is used.
+        seed = self.seed * 1_000_003 + self.epoch
         torch.default_generator.manual_seed(seed)
         if self.device.type == "cuda":
             torch.cuda.manual_seed(seed)
 
-    def _diverged(self, epoch: int, step_losses: torch.Tensor, last_good: dict[str, torch.Tensor]) -> None:
-        bad_step = int((~torch.isfinite(step_losses)).nonzero()[0]) + 1
-        self.model.load_state_dict(last_good)
+    def _diverged(self, value: float) -> None:
+        epoch, batch = self.epoch + 1, self._epoch.batch + 1
         lr = self.optimizer.param_groups[0]["lr"]
-        restored = f"the weights from the end of epoch {epoch}" if epoch else "the initial weights"
+        kept = (f"the weights from the end of epoch {self.epoch}" if self.epoch else "the initial weights") \
+            if batch == 1 else f"the weights after batch {batch - 1} of epoch {epoch}"
         raise TrainingDivergedError(
-            f"The training loss became {step_losses[bad_step - 1].item()} at epoch {epoch + 1}, batch {bad_step}; "
-            f"training stopped and {restored} were restored. "
-            f"The learning rate ({lr:g}) may be too high: try a smaller one or grad_clip."
-        )
+            f"The training loss became {value} at epoch {epoch}, batch {batch}; training stopped before that step, "
+            f"so {kept} are kept. The learning rate ({lr:g}) may be too high: try a smaller one or grad_clip.")
 
     # --- evaluation and prediction ---------------------------------------------------------
     @torch.no_grad()
-    def outputs(self, data: Data) -> tuple[torch.Tensor, torch.Tensor]:
-        """Model outputs and targets over a whole data set, in eval mode, in order."""
+    def outputs(self, data: Data) -> tuple[Any, torch.Tensor]:
+        """Scoring outputs and targets over a whole data set, in eval mode, in order."""
+        task = self._ensure_task(data)
         self.model.eval()
         outs, ys = [], []
         for x, y in self.batches(data, shuffle=False, batch_size=max(self.batch_size, 1024)):
-            outs.append(self.model(x))
-            ys.append(y)
+            outs.append(task.forward(self.model, x))
+            ys.append(task.targets(x, y))
         if isinstance(outs[0], tuple):  # e.g. a VAE's (reconstruction, mu, logvar)
             return tuple(torch.cat(parts) for parts in zip(*outs)), torch.cat(ys)
         return torch.cat(outs), torch.cat(ys)
@@ -318,23 +422,23 @@ class Trainer:
         out, y = self.outputs(data)
         with torch.no_grad():
             results = {"loss": float(self.loss_fn(out, y))}
-        results.update(compute_metrics(metrics or self.metrics, out, y, self.kind))
+        results.update(compute_metrics(self.metrics if metrics is None else metrics, out, y, self.task))
         return results
 
     def predict(self, data: Data | torch.Tensor) -> torch.Tensor:
         """Class indices (classification) or values (regression) for every example."""
-        out = self._forward_all(data)
-        return out if self.kind == "regression" else predicted_labels(out, self.kind)
+        return self.task.predictions(self._forward_all(data)) if self.task else self._forward_all(data)
 
     def predict_proba(self, data: Data | torch.Tensor) -> torch.Tensor:
-        """Class probabilities (N, classes); for a binary model, P(class 1) as (N, 2)."""
-        if self.kind == "regression":
-            raise ConfigError("predict_proba needs a classification model (cross_entropy or binary_cross_entropy loss).")
-        return probabilities(self._forward_all(data), self.kind)
+        """Class probabilities (N, classes); for a one-logit binary model, [1 - p, p]."""
+        out = self._forward_all(data)
+        return self.task.probabilities(out)
 
-    def _forward_all(self, data: Data | torch.Tensor) -> torch.Tensor:
+    def _forward_all(self, data: Data | torch.Tensor) -> Any:
         if isinstance(data, torch.Tensor):
             data = torch.utils.data.TensorDataset(data, torch.zeros(len(data)))
+        if self.task is None:
+            raise ConfigError("This Trainer does not know its task yet; fit it first or pass task=.")
         return self.outputs(data)[0]
 
     # --- persistence ------------------------------------------------------------------------
@@ -343,26 +447,35 @@ class Trainer:
         atomic_save_file(dict(self.model.state_dict()), path)
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to resume: weights, optimizer, schedule, epoch, history, callbacks."""
+        """Everything needed to resume, mid-epoch too: weights, optimizer, schedule, position, RNG, history, callbacks."""
         return {
             "model": dict(self.model.state_dict()), "optimizer": self.optimizer.state_dict(),
             "schedule": self.schedule.state_dict() if self.schedule else None, "epoch": self.epoch,
-            "history": self.history.to_dict(), "callbacks": [cb.state_dict() for cb in self.callbacks],
+            "epoch_state": self._epoch.to_dict(), "stop_training": self.stop_training,
+            "history": self.history.to_dict(),
+            "callbacks": [{"type": type(cb).__name__, "state": cb.state_dict()} for cb in self.callbacks],
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what `state_dict` returned; `fit` then continues with the next epoch."""
+        """Restore what `state_dict` returned; `fit` then continues where it was."""
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
-        self._pending_schedule_state = state["schedule"]
-        self.schedule = None
+        if self.schedule is not None:
+            self.schedule.load_state_dict(state["schedule"])
         self.epoch = state["epoch"]
+        self._epoch = EpochState.from_dict(state.get("epoch_state"))
+        self.stop_training = bool(state.get("stop_training", False))
         self.history = History.from_dict(state["history"])
-        for cb, cb_state in zip(self.callbacks, state["callbacks"]):
-            cb.load_state_dict(cb_state)
+        saved: dict[str, list[dict[str, Any]]] = {}
+        for entry in state["callbacks"]:  # matched by type and order: callbacks added later do not shift others
+            saved.setdefault(entry["type"], []).append(entry["state"])
+        for cb in self.callbacks:
+            states = saved.get(type(cb).__name__)
+            if states:
+                cb.load_state_dict(states.pop(0))
 
     def save_checkpoint(self, path: str | Path) -> None:
-        """Write `state_dict()` to a safetensors file (tensors) with JSON metadata (the rest)."""
+        """Write `state_dict()` to a safetensors file (tensors) with JSON metadata (the rest), atomically."""
         save_state(path, self.state_dict())
 
     def load_checkpoint(self, path: str | Path) -> None:

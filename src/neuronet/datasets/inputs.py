@@ -1,0 +1,316 @@
+"""New inputs for a trained model, from whatever a user holds: raw Datasets that its pipeline then prepares.
+
+Each kind of input (how the training data was read: its `Dataset.inputs` spec) has a reader
+that accepts in-memory values and files alike, and shares the loaders' own code, so a
+prediction input is read exactly as the training data was:
+
+| kind | accepts |
+|---|---|
+| frame, table | a DataFrame, a dict or list of dicts, a 2-D array, a .csv / .parquet / .npy path |
+| text | a string, a list of strings, a Series, a DataFrame or .csv with the text column, a .txt file (one per line) |
+| image | PIL images, arrays / tensors (H, W[, C]) or (N, ...), image files, a folder (with class sub-folders: labelled) |
+| audio | waveforms (the training sample rate, or (waveform, rate)), .wav files, a folder |
+| sequence, tokens, tensor | arrays / tensors of the training shape, .npy files |
+| series | a series (T,) or (T, F) (its last window is forecast), a list of them, a DataFrame / .csv |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from neuronet.datasets.audio import read_wav, waves_to_tensor
+from neuronet.datasets.dataset import Dataset
+from neuronet.datasets.files import TABLE_SUFFIXES, read_table
+from neuronet.datasets.folders import class_files
+from neuronet.datasets.images import IMAGE_SUFFIXES, images_to_tensor, open_image
+from neuronet.datasets.sequences import make_windows, read_series
+from neuronet.datasets.table import encode_target
+from neuronet.errors import DataError
+from neuronet.params import shown
+
+__all__ = ["READERS", "read_inputs"]
+
+# A reader returns (inputs, targets or None) and, for inputs read from files, a name per row.
+Reader = Callable[[Any, dict[str, Any], bool], tuple]
+
+
+def _path(value: Any) -> Path | None:
+    return Path(value) if isinstance(value, (str, Path)) and not isinstance(value, bytes) else None
+
+
+def _exists(path: Path) -> Path:
+    if not path.exists():
+        raise DataError(f"Input {path} does not exist; check the path.")
+    return path
+
+
+def _labels(frame: pd.DataFrame, meta: dict[str, Any], labelled: bool, where: str) -> torch.Tensor | None:
+    """The target column of a labelled table, encoded as in training (unknown classes are an error)."""
+    if not labelled:
+        return None
+    target = meta["inputs"].get("target")
+    if not target:
+        raise DataError(f"This model was trained on '{meta['name']}', which has no target column name; "
+                        "evaluate it on its own test split instead.")
+    if target not in frame.columns:
+        raise DataError(f"{where} has no target column '{target}' to evaluate against.")
+    return encode_target(frame[target], meta["task"], target, meta.get("class_names"), where)[0]
+
+
+def _frame(value: Any, columns: list[str]) -> tuple[pd.DataFrame, str]:
+    path = _path(value)
+    if path is not None:
+        if path.suffix.lower() == ".npy":
+            return pd.DataFrame(np.load(_exists(path), allow_pickle=False), columns=columns), str(path)
+        return read_table(path), str(path)
+    if isinstance(value, pd.DataFrame):
+        return value.reset_index(drop=True), "the table"
+    if isinstance(value, dict):
+        scalar = all(np.ndim(v) == 0 for v in value.values())
+        return pd.DataFrame([value] if scalar else value), "the record"
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, dict) for v in value):
+        return pd.DataFrame(list(value)), "the records"
+    array = np.asarray(value.cpu() if isinstance(value, torch.Tensor) else value)
+    if array.ndim in (1, 2) and array.shape[-1] == len(columns):
+        return pd.DataFrame(array.reshape(-1, len(columns)), columns=columns), "the array"
+    raise DataError(f"Cannot read {shown(value)} as table rows; give a DataFrame, a dict or list of dicts with the "
+                    f"columns {', '.join(columns[:8])}, or a .csv / .parquet file.")
+
+
+def _read_frame(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, torch.Tensor | None]:
+    columns = meta["inputs"].get("columns") or meta.get("feature_names") or []
+    frame, where = _frame(value, columns)
+    frame.columns = list(map(str, frame.columns))
+    absent = [c for c in columns if c not in frame.columns]
+    if absent:
+        raise DataError(f"{where} lacks {len(absent)} column(s) the model was trained on: {', '.join(absent[:8])}"
+                        f"{' ...' if len(absent) > 8 else ''}.")
+    return frame[columns], _labels(frame, meta, labelled, where)
+
+
+def _read_table(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, torch.Tensor | None]:
+    frame, y = _read_frame(value, meta, labelled)
+    numbers = frame.apply(pd.to_numeric, errors="coerce")
+    bad = numbers.isna() | ~np.isfinite(numbers.to_numpy(dtype=float, na_value=np.nan))
+    if bad.any().any():
+        column = bad.any().idxmax()
+        row = int(bad[column].idxmax())
+        raise DataError(f"Column '{column}' holds {shown(frame[column].iloc[row])} in row {row + 1}; "
+                        "this model needs finite numbers in every column.")
+    return torch.tensor(numbers.to_numpy(dtype=np.float32)), y
+
+
+def _read_text(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, torch.Tensor | None]:
+    column = meta["inputs"].get("column", "text")
+    path = _path(value)
+    if isinstance(value, str) and path is not None and path.suffix.lower() not in (*TABLE_SUFFIXES, ".txt"):
+        value, path = [value], None  # a plain string is a text to classify, not a file name
+    if path is not None and path.suffix.lower() == ".txt":
+        texts = [line for line in _exists(path).read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
+        return texts, None
+    if path is not None or isinstance(value, pd.DataFrame):
+        frame, where = (read_table(path), str(path)) if path is not None else (value.reset_index(drop=True), "the table")
+        if column not in frame.columns:
+            raise DataError(f"{where} has no '{column}' column with the texts.")
+        return frame[column].astype(str).tolist(), _labels(frame, meta, labelled, where)
+    if isinstance(value, pd.Series):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return list(value), None
+    raise DataError(f"Cannot read {shown(value)} as texts; give a string, a list of strings, or a table with a "
+                    f"'{column}' column.")
+
+
+def _image_files(path: Path, labelled: bool, meta: dict[str, Any]) -> tuple[list[Path], torch.Tensor | None]:
+    if path.is_file():
+        return [path], None
+    subfolders = [p for p in _exists(path).iterdir() if p.is_dir() and not p.name.startswith(".")]
+    if subfolders:
+        classes, files = class_files(path, IMAGE_SUFFIXES, "Image", "images")
+        known = meta.get("class_names") or []
+        unknown = [c for c in classes if c not in known]
+        if unknown:
+            raise DataError(f"{path} has class folder(s) the model never saw: {', '.join(unknown[:5])}; "
+                            f"it knows {', '.join(known[:10])}.")
+        return [p for p, _ in files], torch.tensor([known.index(classes[i]) for _, i in files])
+    files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise DataError(f"Folder {path} has no images ({', '.join(IMAGE_SUFFIXES)}).")
+    return files, None
+
+
+def _array_images(array: np.ndarray, mode: str) -> list[Any]:
+    """Arrays in any usual layout → Pillow images (integers are 0-255, floats 0-1)."""
+    from PIL import Image
+
+    if array.ndim == 2 or (array.ndim == 3 and array.shape[-1] in (1, 3, 4) and array.shape[0] not in (1, 3)):
+        array = array[None]
+    elif array.ndim == 3 and array.shape[0] in (1, 3):
+        array = array.transpose(1, 2, 0)[None]
+    elif array.ndim == 4 and array.shape[1] in (1, 3):
+        array = array.transpose(0, 2, 3, 1)
+    elif array.ndim != 3 and array.ndim != 4:
+        raise DataError(f"Cannot read an array of shape {array.shape} as images; give (H, W), (H, W, C) or a batch of them.")
+    pixels = array if np.issubdtype(array.dtype, np.integer) else np.clip(array * 255.0, 0, 255).round()
+    pixels = pixels.astype(np.uint8)
+    return [Image.fromarray(p[..., 0] if p.ndim == 3 and p.shape[-1] == 1 else p) for p in pixels]
+
+
+def _read_image(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, torch.Tensor | None]:
+    """Images as (N, C, H, W) floats in [0, 1]. Float arrays of the training shape are taken as they are
+    (the loader's own representation); anything else goes through Pillow, converted and resized."""
+    from PIL import Image
+
+    spec, shape = meta["inputs"], tuple(meta["input_shape"])
+    path = _path(value)
+    if path is not None and path.suffix.lower() in TABLE_SUFFIXES and meta.get("feature_names"):
+        x, y = _read_table(value, {**meta, "inputs": {"columns": meta["feature_names"]}}, False)
+        return x.reshape(-1, *shape), y  # one column per pixel, as the training table had
+    values = value if isinstance(value, (list, tuple)) else [value]
+    images, y, ids, exact = [], None, [], []
+    for item in values:
+        path = _path(item)
+        if path is not None and path.suffix.lower() == ".npy":
+            item, path = np.load(_exists(path), allow_pickle=False), None
+        array = np.asarray(item.cpu() if isinstance(item, torch.Tensor) else item) \
+            if isinstance(item, (np.ndarray, torch.Tensor)) else None
+        if array is not None and np.issubdtype(array.dtype, np.floating) and array.shape[-len(shape):] == shape:
+            exact.append(torch.as_tensor(array, dtype=torch.float32).reshape(-1, *shape))
+        elif array is not None:
+            images += _array_images(array, spec["mode"])
+        elif path is not None:
+            files, y = _image_files(_exists(path), labelled, meta)
+            images += [open_image(p) for p in files]
+            ids += [str(p) for p in files]
+        elif isinstance(item, Image.Image):
+            images.append(item)
+        else:
+            raise DataError(f"Cannot read {shown(item)} as an image; give a PIL image, an array, or an image file or folder.")
+    if labelled and y is None:
+        raise DataError("Labelled images come as a folder with one sub-folder per class.")
+    if exact and images:
+        raise DataError("Give images either as float arrays of the training shape or as pictures, not both at once.")
+    if exact:
+        return torch.cat(exact), None
+    return images_to_tensor(images, spec["size"], spec["mode"]), y, ids if len(ids) == len(images) else None
+
+
+def _read_audio(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, torch.Tensor | None]:
+    spec = meta["inputs"]
+    values = value if isinstance(value, list) else [value]
+    waves, y, ids = [], None, []
+    for item in values:
+        path = _path(item)
+        if path is not None and _exists(path).is_dir():
+            has_classes = any(p.is_dir() for p in path.iterdir())
+            if has_classes:
+                classes, files = class_files(path, (".wav",), "Audio", ".wav files")
+                known = meta.get("class_names") or []
+                unknown = [c for c in classes if c not in known]
+                if unknown:
+                    raise DataError(f"{path} has class folder(s) the model never saw: {', '.join(unknown[:5])}.")
+                y = torch.tensor([known.index(classes[i]) for _, i in files])
+                files = [p for p, _ in files]
+            else:
+                files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".wav")
+            pairs = [read_wav(p) for p in files]
+            ids += [str(p) for p in files]
+        elif path is not None:
+            pairs = [read_wav(path)]
+            ids.append(str(path))
+        elif isinstance(item, tuple) and len(item) == 2:
+            pairs = [(torch.as_tensor(np.asarray(item[0]), dtype=torch.float32).reshape(-1), int(item[1]))]
+        else:
+            pairs = [(torch.as_tensor(np.asarray(item), dtype=torch.float32).reshape(-1), spec["rate"])]
+        waves += [_resample(w, rate, spec["rate"]) for w, rate in pairs]
+    if labelled and y is None:
+        raise DataError("Labelled audio comes as a folder with one sub-folder of WAV files per class.")
+    return waves_to_tensor(waves, spec["rate"], spec["duration"], spec["n_mels"]), y, ids if len(ids) == len(waves) else None
+
+
+def _resample(wave: torch.Tensor, rate: int, target: int) -> torch.Tensor:
+    if rate == target:
+        return wave
+    from math import gcd
+
+    from scipy.signal import resample_poly
+
+    g = gcd(rate, target)
+    return torch.as_tensor(resample_poly(wave.numpy(), target // g, rate // g), dtype=torch.float32)
+
+
+def _read_tensor(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, torch.Tensor | None]:
+    shape = tuple(meta["input_shape"])
+    path = _path(value)
+    if path is not None:
+        if path.suffix.lower() != ".npy":
+            raise DataError(f"Input file {path} must be a .npy array shaped (N, {', '.join(map(str, shape))}).")
+        value = np.load(_exists(path), allow_pickle=False)
+    items = value if isinstance(value, (list, tuple)) else [value]
+    tensors = [torch.as_tensor(np.asarray(v.cpu() if isinstance(v, torch.Tensor) else v)) for v in items]
+    tokens = meta["inputs"].get("kind") == "tokens"
+    out = []
+    for t in tensors:
+        if tuple(t.shape) == shape:
+            t = t.unsqueeze(0)
+        if tuple(t.shape[1:]) not in (shape, (int(np.prod(shape)),)):
+            raise DataError(f"The model expects inputs shaped {shape} (or a batch of them); got {tuple(t.shape)}.")
+        out.append(t.reshape(-1, *shape).long() if tokens else t.reshape(-1, *shape).float())
+    return torch.cat(out), None
+
+
+def _read_series(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, torch.Tensor | None]:
+    spec = meta["inputs"]
+    input_len, horizon, stride = spec["input_len"], spec["horizon"], spec["stride"]
+    path = _path(value)
+    if path is not None or isinstance(value, pd.DataFrame):
+        frame = read_table(path) if path is not None else value.reset_index(drop=True)
+        series, _ = read_series(frame, spec.get("column") or "value", spec.get("features"), spec.get("date"),
+                                str(path or "the table"))
+        if labelled:  # every window of the file, with its real next values
+            return make_windows(series, input_len, horizon, stride)
+        values = [series]
+    else:
+        values = value if isinstance(value, list) and value and np.ndim(value[0]) > 0 else [value]
+        values = [torch.as_tensor(np.asarray(v), dtype=torch.float32) for v in values]
+    windows = []
+    for series in values:
+        series = series.reshape(len(series), -1)
+        if len(series) < input_len:
+            raise DataError(f"A series of {len(series)} steps is too short: the model reads the last {input_len}.")
+        windows.append(series[-input_len:])
+    return torch.stack(windows), None
+
+
+READERS: dict[str, Reader] = {
+    "frame": _read_frame, "table": _read_table, "text": _read_text, "image": _read_image, "audio": _read_audio,
+    "sequence": _read_tensor, "tokens": _read_tensor, "tensor": _read_tensor, "series": _read_series,
+}
+
+
+def read_inputs(inputs: Any, meta: dict[str, Any], labelled: bool = False) -> Dataset:
+    """Raw inputs for the model described by `meta` (a run's data metadata), as a raw Dataset.
+
+    Args:
+        inputs: What to predict on (see the module's table), in memory or as file paths.
+        meta: `Dataset.meta()` of the training data.
+        labelled: Also read the targets (a table's target column, class sub-folders).
+
+    Raises:
+        DataError: inputs that cannot be read as this model's inputs, with what would be right.
+    """
+    kind = meta["inputs"].get("kind", meta.get("layout"))
+    if kind not in READERS:
+        raise DataError(f"Cannot read inputs of kind {kind!r}; known kinds: {', '.join(READERS)}.")
+    x, y, *ids = READERS[kind](inputs, meta, labelled)
+    if len(x) == 0:
+        raise DataError("There is nothing to predict: the inputs are empty.")
+    task = meta["task"] if meta["task"] != "reconstruction" else None
+    return Dataset(x, y, task if y is not None else None, meta["name"], meta.get("feature_names"),
+                   meta.get("class_names"), meta.get("target_names"), inputs=meta["inputs"], ids=ids[0] if ids else None)

@@ -1,0 +1,130 @@
+"""Where data comes from: one registry picks the loader for `data.source`, in one place.
+
+A source is a built-in data set name, a table file (.csv / .parquet), a folder of WAV files or
+a folder of images (one sub-folder per class each). Each loader returns raw data; the
+pipeline (`prepare`) does the fitted preprocessing.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from neuronet.datasets.audio import load_audio_folder
+from neuronet.datasets.builtin import DATASETS
+from neuronet.datasets.dataset import Dataset
+from neuronet.datasets.files import TABLE_SUFFIXES
+from neuronet.datasets.images import load_image_folder
+from neuronet.datasets.sequences import load_series
+from neuronet.datasets.table import load_table
+from neuronet.datasets.text import load_text_table
+from neuronet.errors import ConfigError
+from neuronet.registry import Registry, check_arguments, suggest
+
+__all__ = ["SOURCES", "Source", "find_source", "load_source"]
+
+
+@dataclass(frozen=True)
+class Source:
+    """A kind of data source: which `data.source` strings it takes, and how to load them."""
+
+    matches: Callable[[str], bool]
+    load: Callable[..., Dataset]
+    takes: tuple[str, ...]  # the config keys (besides data.options) that apply to it
+    help: str
+
+
+def _load_builtin(source: str, options: dict[str, Any], **given: Any) -> Dataset:
+    loader = DATASETS.get(source)
+    _check_options(options, loader, f"the built-in data set '{source}'", given)
+    return loader(**given, **options)
+
+
+def _load_table(source: str, options: dict[str, Any], target: str | None = None, text: str | None = None,
+                task: str | None = None) -> Dataset:
+    if task == "forecasting":
+        if text:
+            raise ConfigError("data.text does not apply to forecasting; a series is read from data.target.")
+        _check_options(options, load_series, "a time series table")
+        return load_series(source, target=target or "", **options)
+    if text:
+        _check_options(options, load_text_table, "a text table")
+        return load_text_table(source, text=text, target=target or "")
+    _check_options(options, load_table, "a table")
+    return load_table(source, target=target, task=task, **options)
+
+
+def _load_folder(loader: Callable[..., Dataset], what: str) -> Callable[..., Dataset]:
+    def load(source: str, options: dict[str, Any]) -> Dataset:
+        _check_options(options, loader, what)
+        return loader(source, **options)
+
+    return load
+
+
+def _has_wavs(source: str) -> bool:
+    root = Path(source)
+    return root.is_dir() and any(p.suffix.lower() == ".wav" for p in root.glob("*/*"))
+
+
+SOURCES: Registry[Source] = Registry("data source")
+SOURCES.add("builtin", Source(lambda s: s in DATASETS, _load_builtin, ("data_dir", "limit"),
+                              "A built-in data set by name (`neuronet datasets`)."))
+SOURCES.add("table", Source(lambda s: Path(s).suffix.lower() in TABLE_SUFFIXES, _load_table, ("target", "text", "task"),
+                            "A CSV / Parquet table: features and a target column, a text column, or a time series."))
+SOURCES.add("audio folder", Source(_has_wavs, _load_folder(load_audio_folder, "an audio folder"), (),
+                                   "A folder of WAV files, one sub-folder per class."))
+SOURCES.add("image folder", Source(lambda s: Path(s).is_dir(), _load_folder(load_image_folder, "an image folder"), (),
+                                   "A folder of images (PNG / JPEG), one sub-folder per class."))
+
+
+def _check_options(options: dict[str, Any], loader: Callable[..., Any], where: str, given: dict | None = None) -> None:
+    accepted = [p for p in inspect.signature(loader).parameters if p not in ("path", "root", "target", "text", "task")]
+    pipeline_keys = {"max_len", "min_freq", "max_vocab", "missing", "indicators", "categorical", "ignore", "columns"}
+    misplaced = sorted(set(options) & pipeline_keys - set(accepted))
+    if misplaced:
+        raise ConfigError(f"'{misplaced[0]}' is a preprocessing option (fitted on the training split): set it under "
+                          f"data.preprocess, not data.options.")
+    check_arguments(f"The loader of {where} (data.options)", [*options, *(given or {})], accepted)
+
+
+def find_source(source: str) -> tuple[str, Source]:
+    """The name and kind of the source `source` (the first registered kind that matches).
+
+    Raises:
+        ConfigError: nothing matches; the message lists the built-in names and the file kinds.
+    """
+    for name in SOURCES:
+        if SOURCES.get(name).matches(str(source)):
+            return name, SOURCES.get(name)
+    path = Path(str(source))
+    if path.suffix or "/" in str(source):
+        raise ConfigError(f"Data source '{source}' is neither a {', '.join(TABLE_SUFFIXES)} table nor an existing "
+                          "folder of images or WAV files; check the path.")
+    raise ConfigError(f"Unknown dataset {source!r}.{suggest(str(source), DATASETS.names())} Valid dataset names: "
+                      f"{', '.join(DATASETS.names())} (or a path to a table or a folder).")
+
+
+def load_source(source: str, *, target: str | None = None, text: str | None = None, task: str | None = None,
+                data_dir: str | None = None, limit: int | None = None, options: dict[str, Any] | None = None) -> Dataset:
+    """Load raw data from any source: a built-in name, a table file, or a folder of images or WAV files.
+
+    Raises:
+        ConfigError: an option that does not apply to this kind of source (naming it).
+        DataError: the data cannot be read.
+
+    Example:
+        >>> load_source("iris").name
+        'iris'
+    """
+    kind, src = find_source(source)
+    given = {"target": target, "text": text, "task": task if task in ("classification", "regression", "forecasting")
+             else None, "data_dir": data_dir, "limit": limit}
+    for key, value in given.items():
+        if value is not None and key not in src.takes and key != "task":
+            raise ConfigError(f"data.{key} does not apply to {kind} source '{source}'; remove it.")
+    kwargs = {k: v for k, v in given.items() if k in src.takes and v is not None}
+    return src.load(str(source), dict(options or {}), **kwargs)

@@ -1,0 +1,126 @@
+"""Plots as PNG files: curves, confusion matrix, predicted vs true, forecasts, reconstructions, image grids.
+
+Figures are made with matplotlib's object API (`Figure`), not pyplot: no global backend is
+switched and no window can open, so plotting is safe inside a user's session or a server
+thread. Prediction and serving never import this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.image import imsave
+
+from neuronet.atomic import atomic_path
+
+__all__ = ["figure", "save_figure", "plot_curves", "plot_confusion_matrix", "plot_regression", "plot_forecast",
+           "plot_image_pairs", "image_grid", "save_image_grid"]
+
+
+def figure(width: float, height: float) -> tuple[Figure, object]:
+    """A figure with one set of axes, outside pyplot's global state."""
+    fig = Figure(figsize=(width, height))
+    return fig, fig.subplots()
+
+
+def save_figure(fig: Figure, path: Path) -> Path:
+    """Save a figure as PNG atomically."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+    return path
+
+
+def plot_curves(epochs: Sequence[dict[str, Any]], folder: Path) -> list[Path]:
+    """One PNG per quantity (loss, then each metric): train and validation per epoch."""
+    keys = list(dict.fromkeys(k for record in epochs for k in record))
+    names = ["loss"] + sorted({k[len("train_"):] for k in keys if k.startswith("train_")} - {"loss"})
+    x = [r.get("epoch") for r in epochs]
+    paths = []
+    for name in names:
+        fig, ax = figure(6, 4)
+        for split in ("train", "val"):
+            if f"{split}_{name}" in keys:
+                ax.plot(x, [r.get(f"{split}_{name}", np.nan) for r in epochs], marker="o", markersize=3, label=split)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(name)
+        ax.set_title(f"{name} per epoch")
+        ax.grid(alpha=0.3)
+        ax.legend()
+        paths.append(save_figure(fig, folder / f"{name}.png"))
+    return paths
+
+
+def plot_confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, class_names: list[str], path: Path) -> Path:
+    """Confusion matrix (rows: true class, columns: predicted) with counts in each cell."""
+    n = len(class_names)
+    cm = np.zeros((n, n), dtype=int)
+    np.add.at(cm, (np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)), 1)
+    fig, ax = figure(1.0 + 0.5 * n, 0.8 + 0.5 * n)
+    ax.imshow(cm, cmap="Blues")
+    ax.set_xticks(range(n), class_names, rotation=45, ha="right")
+    ax.set_yticks(range(n), class_names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title("confusion matrix (test)")
+    for i in range(n):
+        for j in range(n):
+            ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=8,
+                    color="white" if cm[i, j] > cm.max() / 2 else "black")
+    return save_figure(fig, path)
+
+
+def plot_regression(y_true: np.ndarray, y_pred: np.ndarray, path: Path) -> Path:
+    """Predicted against true values, with the identity line."""
+    fig, ax = figure(5, 5)
+    ax.scatter(y_true.ravel(), y_pred.ravel(), s=8, alpha=0.6)
+    lo, hi = float(min(y_true.min(), y_pred.min())), float(max(y_true.max(), y_pred.max()))
+    ax.plot([lo, hi], [lo, hi], color="grey", linestyle="--")
+    ax.set_xlabel("true")
+    ax.set_ylabel("predicted")
+    ax.set_title("predicted vs true (test)")
+    return save_figure(fig, path)
+
+
+def plot_forecast(y_true: np.ndarray, y_pred: np.ndarray, path: Path) -> Path:
+    """The next-step forecast against what happened, over the test windows in time order."""
+    fig, ax = figure(7, 4)
+    steps = np.arange(len(y_true))
+    ax.plot(steps, y_true.reshape(len(y_true), -1)[:, 0], marker="o", markersize=3, label="actual")
+    ax.plot(steps, y_pred.reshape(len(y_pred), -1)[:, 0], marker="o", markersize=3, label="forecast")
+    ax.set_xlabel("test window (time order)")
+    ax.set_ylabel("value (first step ahead)")
+    ax.set_title("forecast vs actual (test)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return save_figure(fig, path)
+
+
+def image_grid(images: Any, columns: int = 8) -> np.ndarray:
+    """Tile (N, C, H, W) images in [0, 1] into one (rows*H, columns*W[, C]) array."""
+    images = np.clip(np.asarray(images, dtype=np.float32), 0, 1)
+    n, c, h, w = images.shape
+    rows = -(-n // columns)
+    grid = np.ones((c, rows * h, columns * w), dtype=np.float32)
+    for i, image in enumerate(images):
+        r, k = divmod(i, columns)
+        grid[:, r * h:(r + 1) * h, k * w:(k + 1) * w] = image
+    return grid[0] if c == 1 else grid.transpose(1, 2, 0)
+
+
+def save_image_grid(images: Any, path: Path, columns: int = 8) -> Path:
+    """Write an image grid as PNG (grey for one channel)."""
+    with atomic_path(path) as tmp:
+        imsave(tmp, image_grid(images, columns), cmap="gray", vmin=0, vmax=1, format="png")
+    return path
+
+
+def plot_image_pairs(originals: np.ndarray, reconstructions: np.ndarray, path: Path, n: int = 8) -> Path:
+    """Originals (top row) above their reconstructions (bottom row)."""
+    n = min(n, len(originals))
+    lo, hi = float(originals[:n].min()), float(originals[:n].max())
+    scale = lambda a: (a - lo) / (hi - lo) if hi > lo else a  # noqa: E731 - show standardised data too
+    return save_image_grid(np.concatenate([scale(originals[:n]), scale(reconstructions[:n])]), path, columns=n)

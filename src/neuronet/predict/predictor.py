@@ -1,0 +1,171 @@
+"""`Predictor`: a trained model plus its fitted preprocessing, predicting from what a user holds in memory.
+
+It imports nothing from training, no progress bars and no plotting: a process (or a server)
+that only predicts stays light.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from neuronet.datasets import Dataset, Pipeline, read_inputs
+from neuronet.errors import ConfigError, DataError
+from neuronet.nn import loss_fn
+from neuronet.runs.files import RunFiles, read_json
+from neuronet.tasks import TASKS, Task
+
+__all__ = ["Predictor", "load"]
+
+
+class Predictor:
+    """A plain `nn.Module` with the preprocessing it was trained with; predicts from raw inputs.
+
+    Inputs are what the training data was, in whatever form is at hand: a DataFrame, a dict or
+    list of dicts (tables), strings (text), PIL images or arrays (images), waveforms (audio),
+    float arrays (series), tensors, or paths to files and folders (see
+    `neuronet.datasets.inputs`).
+
+    Args:
+        model: The trained network.
+        pipeline: The fitted preprocessing (applied to every input).
+        task: What the outputs mean.
+        meta: The training data's metadata (`Dataset.meta()`): input kind, classes, names.
+        loss: The training loss name and `loss_kwargs`, to report the loss in `evaluate`.
+        batch_size: Examples per forward pass.
+
+    Example:
+        >>> import neuronet as nt
+        >>> predictor = nt.load("runs/digits-cnn-20261125-101500")  # doctest: +SKIP
+        >>> predictor.predict(["photo.png"]), predictor.classes  # doctest: +SKIP
+    """
+
+    def __init__(self, model: nn.Module, pipeline: Pipeline, task: Task, meta: dict[str, Any], loss: str | None = None,
+                 loss_kwargs: dict[str, Any] | None = None, batch_size: int = 1024) -> None:
+        self.model, self.pipeline, self.task, self.meta = model.eval(), pipeline, task, meta
+        self.loss, self.loss_kwargs, self.batch_size = loss, dict(loss_kwargs or {}), batch_size
+        self.device = next(model.parameters()).device
+
+    @classmethod
+    def load(cls, path: str | Path) -> Predictor:
+        """The Predictor of a completed run directory.
+
+        Raises:
+            DataError: not a run directory, or a run that has not completed.
+        """
+        from safetensors.torch import load_file
+
+        from neuronet.models import build_model
+
+        files = RunFiles(path)
+        files.check_trained()
+        spec = read_json(files.model)
+        state = read_json(files.preprocessing)
+        model = build_model(spec["type"], tuple(spec["input_shape"]), spec["num_outputs"], **spec["kwargs"])
+        model.load_state_dict(load_file(str(files.weights)))
+        loss_kwargs = {k: torch.tensor(v) if isinstance(v, list) else v for k, v in spec.get("loss_kwargs", {}).items()}
+        return cls(model, Pipeline.from_dict(state["pipeline"]), TASKS.get(spec["task"])(), state["data"],
+                   spec.get("loss"), loss_kwargs)
+
+    @property
+    def classes(self) -> list[str] | None:
+        """The class names, in the order of `predict_proba`'s columns (classification)."""
+        return self.meta.get("class_names") if self.task.name == "classification" else None
+
+    # --- inputs ----------------------------------------------------------------------------
+    def prepare(self, inputs: Any, labelled: bool = False) -> Dataset:
+        """Inputs read as the training data was, through the fitted pipeline: a Dataset of tensors."""
+        raw = inputs if isinstance(inputs, Dataset) else read_inputs(inputs, self.meta, labelled)
+        return self.pipeline.transform(raw)
+
+    def _batches(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return list(x.split(self.batch_size))
+
+    @torch.no_grad()
+    def _forward(self, data: Dataset) -> Any:
+        outs = [self.task.forward(self.model, chunk.to(self.device)) for chunk in self._batches(data.x)]
+        if isinstance(outs[0], tuple):
+            return tuple(torch.cat(parts).cpu() for parts in zip(*outs))
+        return torch.cat(outs).cpu()
+
+    # --- predictions -----------------------------------------------------------------------
+    def predict(self, inputs: Any) -> np.ndarray:
+        """Class labels (as in training) for classification; values in the data's own units otherwise.
+
+        Regression with one target gives (N,); several targets and forecasts give (N, k).
+        """
+        if self.task.name == "classification":
+            return np.asarray(self.classes, dtype=object)[self.task.labels(self._forward(self.prepare(inputs))).numpy()]
+        if self.task.name == "reconstruction":
+            return self.scores(inputs)
+        values = self.pipeline.inverse_target(self.task.values(self._forward(self.prepare(inputs)))).numpy()
+        return values[:, 0] if values.shape[1] == 1 and self.task.name == "regression" else values
+
+    def predict_proba(self, inputs: Any) -> np.ndarray:
+        """Class probabilities (N, classes), columns in the order of `classes`."""
+        return self.task.probabilities(self._forward(self.prepare(inputs))).numpy()
+
+    @torch.no_grad()
+    def predict_frame(self, inputs: Any) -> pd.DataFrame:
+        """A table of predictions: labels and class probabilities, values, or anomaly scores and latent codes."""
+        data = self.prepare(inputs)
+        parts = [self.task.columns(self.model, chunk.to(self.device), self.meta, self.pipeline.inverse_target)
+                 for chunk in self._batches(data.x)]
+        frame = pd.DataFrame({k: np.concatenate([p[k] for p in parts]) for k in parts[0]})
+        if data.ids is not None:  # inputs read from files: say which row is which file
+            frame.insert(0, "input", data.ids)
+        return frame
+
+    def scores(self, inputs: Any) -> np.ndarray:
+        """Anomaly scores (mean squared reconstruction error) of an autoencoder: high means unusual."""
+        self._need("reconstruction", "scores")
+        return self.predict_frame(inputs)["anomaly_score"].to_numpy()
+
+    @torch.no_grad()
+    def encode(self, inputs: Any) -> np.ndarray:
+        """Latent codes (N, latent) of an autoencoder."""
+        self._need("reconstruction", "encode")
+        data = self.prepare(inputs)
+        return torch.cat([self.model.encode(c.to(self.device)).cpu() for c in self._batches(data.x)]).numpy()
+
+    @torch.no_grad()
+    def sample(self, n: int, seed: int = 0) -> np.ndarray:
+        """`n` generated examples (N, C, H, W) in [0, 1] from a GAN."""
+        self._need("generation", "sample")
+        return self.model.sample(n, generator=torch.Generator().manual_seed(seed)).cpu().numpy()
+
+    def _need(self, task: str, what: str) -> None:
+        if self.task.name != task:
+            raise ConfigError(f"{what}() needs a {task} model; this one is {self.task.name}.")
+
+    # --- evaluation ------------------------------------------------------------------------
+    def evaluate(self, data: Any) -> dict[str, float]:
+        """The loss and the report metrics on labelled data: a raw Dataset, or labelled inputs
+        (a table with the target column, a folder with class sub-folders, ...)."""
+        prepared = self.prepare(data, labelled=True)
+        return self.score(prepared)[0]
+
+    @torch.no_grad()
+    def score(self, data: Dataset) -> tuple[dict[str, float], Any, torch.Tensor]:
+        """Metrics on prepared data, with the outputs and targets in the data's own units (for plots)."""
+        if data.y is None and self.task.supervised:
+            raise DataError("Evaluation needs targets; these inputs have none.")
+        out = self._forward(data)
+        y = self.task.targets(data.x, data.y)
+        results: dict[str, float] = {}
+        if self.loss is not None and self.task.name != "generation":
+            results["loss"] = float(loss_fn(self.loss, **self.loss_kwargs)(out, y))
+        if self.task.name in ("regression", "forecasting"):
+            out, y = self.pipeline.inverse_target(self.task.values(out)), self.pipeline.inverse_target(y)
+        results.update(self.task.score(out, y))
+        return results, out, y
+
+
+def load(path: str | Path) -> Predictor:
+    """Load a trained run as a Predictor: `nt.load("runs/my-run").predict(inputs)`."""
+    return Predictor.load(path)

@@ -1,0 +1,203 @@
+"""From a validated RunConfig to raw data, the task, the prepared splits, a model and its Trainer.
+
+Everything here is checked before a run directory is created: a bad config, data the model
+cannot read, or a trainer option that does not apply is one clear sentence, and nothing is
+written.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from neuronet.config import TRAIN_SECTION_EXCLUDES, RunConfig, model_task
+from neuronet.datasets import Dataset, Pipeline, Prepared, load_source, prepare, resample
+from neuronet.errors import ConfigError, DataError
+from neuronet.models import MODELS, build_model
+from neuronet.predict import Predictor
+from neuronet.tasks import TASKS, Task
+from neuronet.train import Callback, GANSamples, SaveCheckpoint, Trainer, trainer_for
+
+__all__ = ["RunPlan", "load_data", "resolve_task", "plan_run", "make_trainer", "Fold"]
+
+Fold = tuple[np.ndarray, np.ndarray]  # (training rows, held-out rows)
+_SUPERVISED = ("classification", "regression", "forecasting")
+_HINTS = {"table": "mlp or perceptron", "image": "cnn, vgg, resnet or mlp", "sequence": "rnn, lstm, gru, transformer or mlp",
+          "tokens": "rnn, lstm, gru or transformer"}
+
+
+def source_spec(config: RunConfig) -> dict[str, Any]:
+    """Where the run's data comes from (stored in preprocessing.json, so `evaluate` can reload it)."""
+    d = config.data
+    return {"source": d.source, "target": d.target, "text": d.text, "task": config.task, "data_dir": d.data_dir,
+            "limit": d.limit, "options": d.options}
+
+
+def load_data(config: RunConfig) -> Dataset:
+    """The configured raw data (the source registry picks the loader)."""
+    return load_source(**source_spec(config))
+
+
+def resolve_task(config: RunConfig, data: Dataset) -> Task:
+    """The run's task: the config's, else the model's own (autoencoders, GANs), else the data's.
+
+    Raises:
+        ConfigError: a task that the model or the data cannot serve.
+    """
+    declared = model_task(config.model.type)
+    name = config.task or declared or data.task
+    if declared and name != declared:
+        raise ConfigError(f"Model '{config.model.type}' does {declared}, not {name}; remove task: {name} or pick "
+                          "another model.")
+    if name in ("reconstruction", "generation") and not declared:
+        makers = [n for n in MODELS.names() if getattr(MODELS.get(n), "task", None) == name]
+        raise ConfigError(f"Task '{name}' needs a model made for it ({', '.join(makers)}), not '{config.model.type}'.")
+    if name in _SUPERVISED and data.task != name:
+        hint = " (a time series: task: forecasting on a table, with data.options.input_len)" if name == "forecasting" else ""
+        raise ConfigError(f"Task '{name}' does not fit '{data.name}', whose targets are for {data.task}{hint}.")
+    return TASKS.get(name)()
+
+
+@dataclass
+class RunPlan:
+    """Everything a run needs, built and checked before anything is written to disk."""
+
+    config: RunConfig
+    task: Task
+    data: Dataset
+    prepared: Prepared
+    model: nn.Module
+    model_spec: dict[str, Any]
+    state: dict[str, Any] = field(default_factory=dict)  # preprocessing.json extras: summary, notes, counts
+
+    @property
+    def train(self) -> Dataset:
+        return self.prepared.train
+
+    @property
+    def val(self) -> Dataset | None:
+        return self.prepared.val
+
+    @property
+    def test(self) -> Dataset | None:
+        return self.prepared.test
+
+    @property
+    def pipeline(self) -> Pipeline:
+        return self.prepared.pipeline
+
+    def preprocessing_state(self) -> dict[str, Any]:
+        """preprocessing.json: the data's metadata, the fitted pipeline, where the data is and how it was split."""
+        c = self.config
+        split = {"val": c.data.val, "test": c.data.test, "seed": c.seed, "unlabelled": not self.task.supervised}
+        return {"data": self.train.meta(), "pipeline": self.pipeline.to_dict(), "source": source_spec(c),
+                "split": split, **self.state}
+
+    def predictor(self, loss_kwargs: dict[str, Any] | None = None) -> Predictor:
+        """The in-memory Predictor (what `nt.load` gives back from the run directory)."""
+        return Predictor(self.model, self.pipeline, self.task, self.train.meta(), self.model_spec["loss"], loss_kwargs)
+
+
+def _check_layout(config: RunConfig, data: Dataset) -> None:
+    layouts = getattr(MODELS.get(config.model.type), "layouts", None)
+    if layouts and data.layout not in layouts:
+        shape = "x".join(map(str, data.input_shape))
+        raise ConfigError(f"Model '{config.model.type}' reads {' or '.join(layouts)} inputs, but '{data.name}' is "
+                          f"{data.layout} data (shape {shape}); use {_HINTS.get(data.layout, 'another model')}"
+                          + (", or task: forecasting with data.options.input_len for a time series." if data.layout ==
+                             "table" else "."))
+
+
+def _model(config: RunConfig, train: Dataset, task: Task, loss: Any) -> tuple[nn.Module, dict[str, Any]]:
+    """The configured model for the prepared training data, and its spec for model.json."""
+    kwargs = config.model.kwargs()
+    accepted = inspect.signature(MODELS.get(config.model.type)).parameters
+    if "seed" in accepted:
+        kwargs.setdefault("seed", config.seed)
+    inputs = train.model_inputs()
+    for key in ("vocab_size", "pad_index"):
+        if key in inputs and key in accepted:
+            kwargs.setdefault(key, inputs[key])
+    outputs = task.output_size(train.num_outputs, loss)
+    model = build_model(config.model.type, inputs["input_shape"], outputs, **kwargs)
+    try:  # a dry run on two examples: a shape the model cannot take is an error now, not mid-training
+        with torch.no_grad():
+            task.forward(model.eval(), train.x[:2])
+    except (RuntimeError, IndexError, ValueError) as err:
+        raise ConfigError(f"Model '{config.model.type}' cannot read the inputs of '{train.name}' (shape "
+                          f"{tuple(train.x.shape[1:])}): {str(err).splitlines()[0][:160]}.") from None
+    model.train()
+    loss_name = loss if isinstance(loss, str) else None
+    return model, {"type": config.model.type, "kwargs": kwargs, "input_shape": list(inputs["input_shape"]),
+                   "num_outputs": outputs, "task": task.name, "loss": loss_name}
+
+
+def plan_run(config: RunConfig, pipeline: Pipeline | None = None, fold: Fold | None = None) -> RunPlan:
+    """Load and split the data, fit (or reuse) the preprocessing on the training split, build the model.
+
+    Raises:
+        ConfigError / DataError: anything wrong with the config or the data.
+    """
+    data = load_data(config)
+    task = resolve_task(config, data)
+    if not task.supervised:
+        data = data.unlabelled()
+    preprocess = dict(config.data.preprocess or {})
+    if config.data.group and data.layout == "frame":  # the group column keeps rows together; it is no feature
+        preprocess["ignore"] = [*preprocess.get("ignore", []), config.data.group]
+    scale = config.data.scale or ("standard" if task.supervised else "none")
+    prepared = prepare(data, val=config.data.val, test=config.data.test, seed=config.seed, fold=fold,
+                       pipeline=pipeline, scale=scale, preprocess=preprocess)
+    state: dict[str, Any] = {"summary": [*data.notes, *prepared.pipeline.summary()], "rows": len(data),
+                             "class_counts": data.class_counts(),
+                             "missing_values": {k: int(v) for k, v in data.x.isna().sum().items() if v}
+                             if data.layout == "frame" else {}}
+    if config.data.resample:
+        state["train_before_resampling"] = len(prepared.train)
+        prepared.train = resample(prepared.train, config.data.resample, seed=config.seed)
+    if task.supervised and len(prepared.train) and bool((prepared.train.y == prepared.train.y[:1]).all()):
+        raise DataError(f"The target of '{config.data.source}' has a single value "
+                        f"({prepared.train.y.flatten()[0].item()!r}) in the training data; there is nothing to learn.")
+    _check_layout(config, prepared.train)
+    loss = config.train.loss or task.loss_for(MODELS.get(config.model.type))
+    task.check_loss(loss)
+    model, spec = _model(config, prepared.train, task, loss)
+    return RunPlan(config, task, data, prepared, model, spec, state)
+
+
+def make_trainer(plan: RunPlan, callbacks: list[Callback] | tuple = (), progress: bool = True,
+                 checkpoint: Path | None = None, on_save: Any = None, samples: Path | None = None) -> Trainer:
+    """The Trainer the config describes; with `checkpoint`, it saves its resumable state there."""
+    cls = trainer_for(plan.task.name)
+    options = plan.config.train_options()
+    if options.get("early_stopping") and plan.val is None:
+        raise ConfigError("train.early_stopping watches validation data, but data.val is 0; set data.val "
+                          "(e.g. 0.1) or remove early_stopping.")
+    spec = options.pop("checkpoint", None) or {}
+    if checkpoint is not None:
+        options["checkpoint"] = {**spec, "path": str(checkpoint), "on_save": on_save}
+    if cls is Trainer:
+        options["task"] = plan.task
+    extra = [GANSamples(samples, seed=plan.config.seed)] if samples is not None and plan.task.name == "generation" else []
+    return cls(plan.model, seed=plan.config.seed, callbacks=[*callbacks, *extra], progress=progress, **options)
+
+
+def resolved_config(plan: RunPlan, trainer: Trainer) -> dict[str, Any]:
+    """The config as it ran: every default written out, the trainer's values as it used them."""
+    config = plan.config.model_dump(mode="json")
+    config["task"] = plan.task.name
+    config["data"]["scale"] = plan.config.data.scale or ("standard" if plan.task.supervised else "none")
+    data_derived = ("vocab_size", "pad_index")
+    config["model"] = {"type": plan.config.model.type,
+                       **{k: v for k, v in getattr(plan.model, "hparams", plan.model_spec["kwargs"]).items()
+                          if k not in data_derived}}
+    train = {k: v for k, v in trainer.hparams.items() if k not in TRAIN_SECTION_EXCLUDES}
+    train["checkpoint"] = plan.config.train.checkpoint
+    config["train"] = train
+    return config

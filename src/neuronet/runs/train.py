@@ -1,0 +1,167 @@
+"""`train_run`: config → planned run → training → a complete run directory, resumable from any checkpoint."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from neuronet.atomic import atomic_dir, write_text
+from neuronet.config import RunConfig, load_config, to_yaml
+from neuronet.datasets import Pipeline
+from neuronet.errors import ConfigError, NeuronetError, TrainingDivergedError
+from neuronet.runs.build import RunPlan, make_trainer, plan_run, resolved_config
+from neuronet.runs.files import RunFiles, read_json, write_json
+from neuronet.runs.report import render_report
+from neuronet.train import Callback, EarlyStopping, Trainer
+
+__all__ = ["RunResult", "train_run", "RunInterrupted"]
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Training was interrupted; the run directory holds a checkpoint to resume from."""
+
+    def __init__(self, root: Path, epoch: int) -> None:
+        super().__init__(f"Interrupted after epoch {epoch}; resume with: neuronet train --resume {root}")
+        self.root, self.epoch = root, epoch
+
+
+@dataclass
+class RunResult:
+    """What a finished run produced."""
+
+    path: Path
+    metrics: dict[str, Any]
+    trainer: Trainer
+    plan: RunPlan
+
+
+def _run_root(config: RunConfig) -> Path:
+    out = Path(config.output_dir)
+    if config.name:
+        root = out / config.name
+        if root.exists():
+            raise ConfigError(f"Run directory {root} already exists; choose another name, or continue it with "
+                              f"`neuronet train --resume {root}`.")
+        return root
+    stem = f"{Path(config.data.source).stem}-{config.model.type}-{datetime.now():%Y%m%d-%H%M%S}"
+    root, n = out / stem, 1
+    while root.exists():
+        n += 1
+        root = out / f"{stem}-{n}"
+    return root
+
+
+def _status(files: RunFiles, trainer: Trainer, status: str, **extra: Any) -> None:
+    write_json(files.status, {"status": status, "epochs_done": trainer.epoch, "batches_done": trainer.batch, **extra})
+
+
+def _create(files: RunFiles, plan: RunPlan, trainer: Trainer) -> None:
+    """Write config, preprocessing state, model spec and status, all at once (a staging folder, renamed)."""
+    with atomic_dir(files.root) as folder:
+        staging = RunFiles(folder)
+        write_text(staging.config, to_yaml(resolved_config(plan, trainer)))
+        write_json(staging.preprocessing, plan.preprocessing_state())
+        write_json(staging.model, plan.model_spec)
+        write_json(staging.status, {"status": "created", "epochs_done": 0, "batches_done": 0})
+
+
+def _save_progress(files: RunFiles):
+    """After each checkpoint: the history so far and the status, each written atomically."""
+
+    def save(trainer: Trainer) -> None:
+        write_text(files.history, trainer.history.epochs_csv())
+        write_text(files.steps, trainer.history.steps_csv())
+        _status(files, trainer, "running")
+
+    return save
+
+
+def _finish(files: RunFiles, trainer: Trainer, plan: RunPlan, elapsed: float) -> dict[str, Any]:
+    """Weights, metrics, plots and report of a completed run."""
+    from neuronet.plots import plot_curves
+
+    trainer.save_weights(files.weights)
+    write_text(files.history, trainer.history.epochs_csv())
+    write_text(files.steps, trainer.history.steps_csv())
+    loss_kwargs = {k: v.tolist() if hasattr(v, "tolist") else v for k, v in trainer.loss_kwargs.items()}
+    if loss_kwargs:  # e.g. class weights computed from the training split: evaluation reuses them
+        write_json(files.model, {**plan.model_spec, "loss_kwargs": loss_kwargs})
+    predictor = plan.predictor(trainer.loss_kwargs)
+    sizes = {k: 0 if d is None else len(d) for k, d in (("train", plan.train), ("val", plan.val), ("test", plan.test))}
+    metrics: dict[str, Any] = {"sizes": sizes, "epochs_run": trainer.epoch, "train_time_s": elapsed}
+    test_outputs = None
+    for split, part in (("val", plan.val), ("test", plan.test)):
+        if part is not None:
+            metrics[split], out, y = predictor.score(part)
+            test_outputs = (out, y) if split == "test" else test_outputs
+    stopper = next((cb for cb in trainer.callbacks if isinstance(cb, EarlyStopping)), None)
+    if stopper is not None and stopper.best_epoch:
+        metrics.update(best_epoch=stopper.best_epoch, monitor=stopper.monitor)
+    write_json(files.metrics, metrics)
+    plots = plot_curves(trainer.history.epochs, files.plots)
+    if test_outputs is not None:
+        plots += plan.task.plots(*test_outputs, plan.train.meta(), files.plots)
+    n_params = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
+    rel = [str(p.relative_to(files.root)) for p in plots]
+    state = read_json(files.preprocessing)
+    write_text(files.report, render_report(files.root.name, state, read_json(files.model),
+                                           to_yaml(resolved_config(plan, trainer)), n_params, trainer.history, metrics, rel))
+    _status(files, trainer, "completed")
+    return metrics
+
+
+def train_run(config: RunConfig | None = None, resume: str | Path | None = None,
+              callbacks: list[Callback] | tuple = (), progress: bool = True) -> RunResult:
+    """Train as the config says and write a complete run directory.
+
+    Everything is checked (config, data, model, optimizer) before the directory is created. A
+    run stopped at any moment (Ctrl-C, a crash, a killed process) continues from its last
+    checkpoint with `resume` and ends with the same weights and history as an uninterrupted run.
+
+    Args:
+        config: The run config (None: defaults, the digits CNN demo). Ignored with `resume`.
+        resume: A run directory to continue from its last checkpoint.
+        callbacks: Extra callbacks.
+        progress: Show the live progress bar.
+
+    Raises:
+        ConfigError / DataError: bad config or data (nothing written).
+        TrainingDivergedError: NaN/inf loss (the last checkpoint is kept).
+        RunInterrupted: Ctrl-C; the run directory can be resumed.
+    """
+    files, pipeline = None, None
+    if resume is not None:
+        files = RunFiles(Path(resume))
+        files.check()
+        if read_json(files.status).get("status") == "completed":
+            raise ConfigError(f"Run {files.root} already completed; nothing to resume.")
+        config = load_config(files.config)
+        pipeline = Pipeline.from_dict(read_json(files.preprocessing)["pipeline"])
+    config = config or RunConfig()
+    plan = plan_run(config, pipeline)
+    files = files or RunFiles(_run_root(config))
+    trainer = make_trainer(plan, callbacks, progress, checkpoint=files.checkpoint, on_save=_save_progress(files),
+                           samples=files.root / "samples")
+    if resume is None:
+        _create(files, plan, trainer)
+    elif files.checkpoint.is_file():
+        trainer.load_checkpoint(files.checkpoint)
+    _status(files, trainer, "running")
+    start = time.perf_counter()
+    try:
+        trainer.fit(plan.train, val=plan.val)
+    except KeyboardInterrupt:
+        _status(files, trainer, "interrupted")
+        raise RunInterrupted(files.root, trainer.epoch) from None
+    except TrainingDivergedError as err:
+        _status(files, trainer, "failed", message=str(err))
+        kept = (f"checkpoint of epoch {trainer.epoch} kept" if files.checkpoint.is_file() else
+                "no epoch finished, so no checkpoint")
+        raise TrainingDivergedError(f"{err} Run directory: {files.root} ({kept}).") from None
+    except (NeuronetError, Exception) as err:
+        _status(files, trainer, "failed", message=f"{type(err).__name__}: {err}")
+        raise
+    return RunResult(files.root, _finish(files, trainer, plan, time.perf_counter() - start), trainer, plan)

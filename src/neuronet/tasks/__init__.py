@@ -1,0 +1,20 @@
+"""Tasks: what a model's outputs mean — default loss, metrics, predictions, scoring and plots.
+
+Example:
+    >>> from neuronet.tasks import TASKS
+    >>> TASKS.names()
+    ['classification', 'regression', 'forecasting', 'reconstruction', 'generation']
+    >>> TASKS.get("classification")().default_loss
+    'cross_entropy'
+"""
+
+# Registration order is the order `TASKS.names()` lists them in.
+from neuronet.tasks.base import TASKS, Task, get_task, infer_task
+from neuronet.tasks.classification import Classification
+from neuronet.tasks.regression import Forecasting, Regression
+from neuronet.tasks.reconstruction import Reconstruction
+from neuronet.tasks.generation import Generation
+from neuronet.tasks.metrics import METRICS, Metric, check_metrics, compute_metrics
+
+__all__ = ["METRICS", "TASKS", "Classification", "Forecasting", "Generation", "Metric", "Reconstruction", "Regression",
+           "Task", "check_metrics", "compute_metrics", "get_task", "infer_task"]

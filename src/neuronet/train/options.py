@@ -1,0 +1,71 @@
+"""What each Trainer argument accepts: one table, read by the Trainer and by the run config's `train:` section."""
+
+from __future__ import annotations
+
+import torch
+
+from neuronet.datasets import AUGMENTATIONS
+from neuronet.nn import LOSSES
+from neuronet.optim import OPTIMIZERS, SCHEDULES
+from neuronet.params import Dict, Flag, InstanceOf, Interval, IsCallable, ListOf, Names, NoneOk, Options, Spec
+from neuronet.tasks import METRICS, TASKS, Task
+from neuronet.train.callbacks import CHECKPOINT_PARAMS, EARLY_STOPPING_PARAMS, EarlyStopping
+
+__all__ = ["TRAINER_PARAMS", "check_options"]
+
+_POSITIVE = Interval(float, 0, None, closed="neither")
+_NON_NEGATIVE = Interval(float, 0, None)
+
+TRAINER_PARAMS = {
+    "task": [Names(TASKS), InstanceOf(Task, "a Task"), NoneOk()],
+    "loss": [Names(LOSSES), IsCallable(), NoneOk()],
+    "optimizer": [Names(OPTIMIZERS), InstanceOf(torch.optim.Optimizer, "a torch optimizer")],
+    "lr": [_POSITIVE],
+    "batch_size": [Interval(int, 0, None, closed="neither")],
+    "epochs": [Interval(int, 0, None, closed="neither")],
+    "seed": [Interval(int, None, None)],
+    "callbacks": [InstanceOf((list, tuple), "a list of callbacks")],
+    "metrics": [ListOf(Names(METRICS), "a list of metric names"), NoneOk()],
+    "weight_decay": [_NON_NEGATIVE],
+    "l1": [_NON_NEGATIVE],
+    "l2": [_NON_NEGATIVE],
+    "grad_clip": [_POSITIVE, NoneOk()],
+    "schedule": [Names(SCHEDULES), Spec(SCHEDULES), NoneOk()],
+    "optimizer_kwargs": [Dict(), NoneOk()],
+    "loss_kwargs": [Dict(), NoneOk()],
+    "class_weights": [Options("balanced"), ListOf(_NON_NEGATIVE, "a list of weights, one per class"),
+                      InstanceOf(torch.Tensor, "a tensor of weights"), NoneOk()],
+    "augment": [ListOf(Spec(AUGMENTATIONS), "a list of {type: augmentation name, ...}"), IsCallable(), NoneOk()],
+    "early_stopping": [Flag(), Dict(list(EARLY_STOPPING_PARAMS), "a mapping of EarlyStopping arguments", "EarlyStopping"),
+                       InstanceOf(EarlyStopping, "an EarlyStopping"), NoneOk()],
+    "checkpoint": [Dict(list(CHECKPOINT_PARAMS), "a mapping {every_steps, every_seconds}", "The checkpoint option"),
+                   NoneOk()],
+    "device": [InstanceOf((str, torch.device), "'auto', 'cpu', 'cuda' or a torch.device")],
+    "in_memory": [Flag()],
+    "train_metrics": [Flag()],
+    "progress": [Flag()],
+}
+
+
+def check_options(given: dict, params: dict, owner: str) -> None:
+    """Check trainer arguments as the Trainer will, nested specs included, without building anything.
+
+    The run config calls this while validating, so a bad `train:` value is reported before any
+    data is loaded.
+    """
+    from neuronet.datasets import build_augmentations
+    from neuronet.optim import check_schedule_arguments
+    from neuronet.params import validate_params
+
+    validate_params(params, given, owner)
+    if isinstance(given.get("early_stopping"), dict):
+        EarlyStopping(**given["early_stopping"])
+    schedule = given.get("schedule")
+    if isinstance(schedule, (str, dict)):
+        spec = {"type": schedule} if isinstance(schedule, str) else dict(schedule)
+        check_schedule_arguments(spec.pop("type"), spec)
+    if isinstance(given.get("augment"), (list, tuple)):
+        build_augmentations(given["augment"], num_classes=2)
+    if isinstance(given.get("checkpoint"), dict):
+        validate_params(CHECKPOINT_PARAMS, {"path": "checkpoint.safetensors", **given["checkpoint"]},
+                        "the checkpoint options")
