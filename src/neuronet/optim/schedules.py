@@ -73,15 +73,19 @@ class Schedule:
         """Build PyTorch's scheduler for `steps_per_epoch` batches per epoch (once; again if the count changes)."""
         if self.scheduler is not None and steps_per_epoch == self.steps_per_epoch:
             return self
+        # Building a scheduler resets the optimizer's hyper-parameters (lr; one-cycle also Adam's betas).
+        current = [{k: v for k, v in group.items() if k != "params"} for group in self.optimizer.param_groups]
         try:
             built = self.builder(self.optimizer, self.epochs, steps_per_epoch, **self.kwargs)
         except (TypeError, ValueError) as err:
             raise ConfigError(f"Bad arguments for schedule '{self.name}' ({self.kwargs}): {err}.") from err
         self.scheduler, self.interval, self.monitor = built
         self.steps_per_epoch = steps_per_epoch
-        if self._pending is not None:
+        if self._pending is not None:  # resuming: the scheduler's state, and the optimizer's settings of then
             self.scheduler.load_state_dict(self._pending)
             self._pending = None
+            for group, saved in zip(self.optimizer.param_groups, current):
+                group.update(saved)
         return self
 
     def step(self, metric: float | None = None) -> None:

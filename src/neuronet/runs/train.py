@@ -140,6 +140,8 @@ def train_run(config: RunConfig | None = None, resume: str | Path | None = None,
             raise ConfigError(f"Run {files.root} already completed; nothing to resume.")
         config = load_config(files.config)
         pipeline = Pipeline.from_dict(read_json(files.preprocessing)["pipeline"])
+        for leftover in files.root.rglob(".*.tmp"):  # a write cut short by a killed process
+            leftover.unlink(missing_ok=True)
     config = config or RunConfig()
     plan = plan_run(config, pipeline)
     files = files or RunFiles(_run_root(config))
