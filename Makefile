@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[data,test]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[all]"
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -26,6 +26,7 @@ test: $(STAMP)
 ## Speed benchmarks (ratios vs a hand-written PyTorch loop; JSON in bench/results/).
 bench: $(STAMP)
 	$(PY) bench/overhead.py
+	$(PY) bench/startup.py
 	$(PY) bench/fashion_mnist.py
 	$(PY) bench/fashion_resnet.py
 	$(PY) bench/airline.py

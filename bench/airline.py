@@ -41,7 +41,7 @@ def main() -> None:
             for seed in args.seeds:
                 config = load_config(EXAMPLES / example, [f"seed={seed}", f"output_dir={out}"])
                 run = train_run(config, progress=False)
-                pred = run.trainer.predict(test)[:, 0].double().exp()
+                pred = torch.as_tensor(nt.load(run.path).predict(test)[:, 0]).double().exp()
                 results.setdefault(name, []).append({**errors(pred, true), "epochs": run.trainer.epoch})
                 print(f"  {name} seed {seed}: RMSE {results[name][-1]['rmse']:.1f}, MAPE {results[name][-1]['mape']:.2f}%"
                       f" ({run.trainer.epoch} epochs)", flush=True)

@@ -26,7 +26,6 @@ from neuronet.datasets.preprocessing import SCALINGS, Scaler, TargetScaler
 from neuronet.datasets.sequences import forecast_split, load_series, make_windows
 from neuronet.datasets.sources import SOURCES, find_source, load_source
 from neuronet.datasets.table import load_table
-from neuronet.datasets.tabular import TablePreprocessor, missing_report
 from neuronet.datasets.text import load_text_table
 from neuronet.datasets.vocab import TextEncoder, Vocabulary, tokenize
 
@@ -39,6 +38,15 @@ __all__ = [
     "num_batches", "prepare", "read_idx", "read_inputs", "read_table", "read_wav", "resample", "split_indices",
     "tensor_batches", "tokenize",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The table preparation imports scikit-learn: only when a table is used.
+    if name in ("TablePreprocessor", "missing_report"):
+        from neuronet.datasets import tabular
+
+        return getattr(tabular, name)
+    raise AttributeError(f"module 'neuronet.datasets' has no attribute {name!r}")
 
 
 def load(name: str, **kwargs: Any) -> Dataset:

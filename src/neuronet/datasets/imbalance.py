@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.utils.class_weight import compute_class_weight
 
 from neuronet.datasets.dataset import Dataset
 from neuronet.errors import ConfigError
@@ -20,6 +19,8 @@ def class_weights(data: Dataset) -> torch.Tensor:
         >>> class_weights(d).tolist()
         [0.6666666666666666, 2.0]
     """
+    from sklearn.utils.class_weight import compute_class_weight
+
     classes = np.arange(data.num_outputs)
     present = np.unique(data.y.cpu().numpy())
     weights = np.ones(len(classes))

@@ -50,16 +50,24 @@ def _exists(path: Path) -> Path:
     return path
 
 
-def _labels(frame: pd.DataFrame, meta: dict[str, Any], labelled: bool, where: str) -> torch.Tensor | None:
-    """The target column of a labelled table, encoded as in training (unknown classes are an error)."""
+def _labelled_rows(frame: pd.DataFrame, meta: dict[str, Any], labelled: bool, where: str) -> pd.DataFrame:
+    """For evaluation: the rows that have a target (as in training, rows without one are left out)."""
     if not labelled:
-        return None
+        return frame
     target = meta["inputs"].get("target")
     if not target:
         raise DataError(f"This model was trained on '{meta['name']}', which has no target column name; "
                         "evaluate it on its own test split instead.")
     if target not in frame.columns:
         raise DataError(f"{where} has no target column '{target}' to evaluate against.")
+    return frame[frame[target].notna()].reset_index(drop=True)
+
+
+def _labels(frame: pd.DataFrame, meta: dict[str, Any], labelled: bool, where: str) -> torch.Tensor | None:
+    """The target column of a labelled table, encoded as in training (unknown classes are an error)."""
+    if not labelled:
+        return None
+    target = meta["inputs"]["target"]
     return encode_target(frame[target], meta["task"], target, meta.get("class_names"), where)[0]
 
 
@@ -87,6 +95,7 @@ def _read_frame(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, 
     columns = meta["inputs"].get("columns") or meta.get("feature_names") or []
     frame, where = _frame(value, columns)
     frame.columns = list(map(str, frame.columns))
+    frame = _labelled_rows(frame, meta, labelled, where)
     absent = [c for c in columns if c not in frame.columns]
     if absent:
         raise DataError(f"{where} lacks {len(absent)} column(s) the model was trained on: {', '.join(absent[:8])}"
@@ -118,6 +127,7 @@ def _read_text(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, t
         frame, where = (read_table(path), str(path)) if path is not None else (value.reset_index(drop=True), "the table")
         if column not in frame.columns:
             raise DataError(f"{where} has no '{column}' column with the texts.")
+        frame = _labelled_rows(frame, meta, labelled, where)
         return frame[column].astype(str).tolist(), _labels(frame, meta, labelled, where)
     if isinstance(value, pd.Series):
         value = value.tolist()

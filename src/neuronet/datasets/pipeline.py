@@ -24,7 +24,6 @@ import torch
 
 from neuronet.datasets.dataset import Dataset
 from neuronet.datasets.preprocessing import Scaler, TargetScaler
-from neuronet.datasets.tabular import TablePreprocessor
 from neuronet.datasets.vocab import TextEncoder
 from neuronet.errors import ConfigError
 from neuronet.registry import Registry, check_arguments
@@ -37,7 +36,10 @@ Fold = tuple[np.ndarray, np.ndarray]  # (training rows, held-out rows)
 @runtime_checkable
 class Preprocessor(Protocol):
     """A fitted step: `fit` learns from the training part only and returns self; `transform`
-    maps a Dataset to a Dataset; the state round-trips through JSON."""
+    maps a Dataset to a Dataset; the state round-trips through JSON. `kind` is its name in
+    `PREPROCESSORS`."""
+
+    kind: str
 
     def fit(self, data: Dataset) -> Preprocessor: ...
     def transform(self, data: Dataset) -> Dataset: ...
@@ -47,12 +49,19 @@ class Preprocessor(Protocol):
     def from_dict(cls, state: dict[str, Any]) -> Preprocessor: ...
 
 
-PREPROCESSORS: Registry[type] = Registry("preprocessor")
-PREPROCESSORS.add("table", TablePreprocessor, "Tables: missing values, categories, dates, scaling, per column.")
-PREPROCESSORS.add("text", TextEncoder, "Texts: vocabulary and length from the training texts, then token ids.")
-PREPROCESSORS.add("scaler", Scaler, "Float features: standard, min-max or robust scaling per feature / channel.")
-PREPROCESSORS.add("target_scaler", TargetScaler, "Regression targets: standardised for training, undone for reports.")
-_NAMES = {cls: name for name in PREPROCESSORS for cls in [PREPROCESSORS.get(name)]}
+def _table_preprocessor() -> type:
+    # scikit-learn (and through it rich) is imported only where a table is prepared.
+    from neuronet.datasets.tabular import TablePreprocessor
+
+    return TablePreprocessor
+
+
+# name -> a function returning the class (so that a pipeline without a table never imports scikit-learn)
+PREPROCESSORS: Registry[Any] = Registry("preprocessor")
+PREPROCESSORS.add("table", _table_preprocessor, "Tables: missing values, categories, dates, scaling, per column.")
+PREPROCESSORS.add("text", lambda: TextEncoder, "Texts: vocabulary and length from the training texts, then token ids.")
+PREPROCESSORS.add("scaler", lambda: Scaler, "Float features: standard, min-max or robust scaling per feature / channel.")
+PREPROCESSORS.add("target_scaler", lambda: TargetScaler, "Regression targets: standardised for training, undone for reports.")
 
 
 class Pipeline:
@@ -80,7 +89,7 @@ class Pipeline:
     def inverse_target(self, y: torch.Tensor) -> torch.Tensor:
         """Model outputs (or targets) back in the data's own units (identity unless targets were scaled)."""
         for step in reversed(self.steps):
-            if isinstance(step, TargetScaler):
+            if hasattr(step, "inverse"):
                 y = step.inverse(y)
         return y
 
@@ -89,14 +98,14 @@ class Pipeline:
         return [step.summary() for step in self.steps]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"steps": [{"type": _NAMES[type(step)], **step.to_dict()} for step in self.steps]}
+        return {"steps": [{"type": step.kind, **step.to_dict()} for step in self.steps]}
 
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> Pipeline:
         steps = []
         for entry in state["steps"]:
             entry = dict(entry)
-            steps.append(PREPROCESSORS.get(entry.pop("type")).from_dict(entry))
+            steps.append(PREPROCESSORS.get(entry.pop("type"))().from_dict(entry))
         return cls(steps)
 
 
@@ -108,13 +117,15 @@ def default_pipeline(data: Dataset, scale: str = "standard", preprocess: dict[st
         data: The raw data (its layout decides the steps).
         scale: Feature scaling: "standard", "minmax", "robust" or "none".
         preprocess: Options of the table or text step (e.g. {"missing": "median"}, {"max_len": 64}).
-        scale_target: Standardise the targets (default: for regression and forecasting unless scale is "none").
+        scale_target: Standardise the targets (default: for regression unless scale is "none"; a forecast's
+            targets share the series' own scaling).
     """
     options = dict(preprocess or {})
     layout = data.layout
     if layout == "frame":
-        check_arguments("data.preprocess (for a table)", options, _params(TablePreprocessor, exclude=("scale",)))
-        steps: list[Preprocessor] = [TablePreprocessor(scale=scale, **options)]
+        table = _table_preprocessor()
+        check_arguments("data.preprocess (for a table)", options, _params(table, exclude=("scale",)))
+        steps: list[Preprocessor] = [table(scale=scale, **options)]
     elif layout == "text":
         check_arguments("data.preprocess (for texts)", options, _params(TextEncoder))
         steps = [TextEncoder(**options)]
@@ -122,9 +133,11 @@ def default_pipeline(data: Dataset, scale: str = "standard", preprocess: dict[st
         if options:
             raise ConfigError(f"data.preprocess applies to tables and texts; '{data.name}' holds {layout} tensors "
                               "(use data.scale for them).")
-        steps = [Scaler(scale)]
+        tied = data.task == "forecasting" and layout == "sequence"  # targets: the series' next values
+        steps = [Scaler(scale, target_feature=0 if tied else None)]
     if scale_target is None:
-        scale_target = data.task in ("regression", "forecasting") and scale != "none"
+        scale_target = data.task in ("regression", "forecasting") and scale != "none" and not (
+            data.task == "forecasting" and layout == "sequence")
     if scale_target:
         steps.append(TargetScaler())
     return Pipeline(steps)

@@ -32,6 +32,9 @@ class Scaler:
     Args:
         method: "standard" (zero mean, unit variance), "minmax" (to [0, 1]), "robust"
             (median 0, inter-quartile range 1) or "none".
+        target_feature: Scale the targets with this feature's statistics too (forecasting:
+            the targets are the series' next values, so inputs and outputs share one scale,
+            and a model that adds the last input value to its output stays consistent).
 
     Example:
         >>> from neuronet.datasets import load
@@ -41,8 +44,10 @@ class Scaler:
         True
     """
 
-    def __init__(self, method: str = "standard") -> None:
-        self.method = method
+    kind = "scaler"  # its name in neuronet.datasets.PREPROCESSORS
+
+    def __init__(self, method: str = "standard", target_feature: int | None = None) -> None:
+        self.method, self.target_feature = method, target_feature
 
     def fit(self, data: Dataset) -> Scaler:
         """Learn the statistics from `data` (the training split)."""
@@ -85,22 +90,36 @@ class Scaler:
         return (x - self._view(self.shift_, x.ndim).to(x.device)) / self._view(self.scale_, x.ndim).to(x.device)
 
     def transform(self, data: Dataset) -> Dataset:
-        """Scaled copy of `data`."""
-        return data.with_tensors(self.transform_x(data.x))
+        """Scaled copy of `data` (and of its targets, with `target_feature`)."""
+        y = data.y
+        if self.target_feature is not None and y is not None and not self.identity_:
+            k = self.target_feature
+            y = ((y.double() - self.shift_[k]) / self.scale_[k]).float()
+        return data.with_tensors(self.transform_x(data.x), y)
+
+    def inverse(self, y: torch.Tensor) -> torch.Tensor:
+        """Targets or outputs back in the data's own units (identity unless `target_feature` is set)."""
+        if self.target_feature is None or self.identity_:
+            return y
+        k = self.target_feature
+        return (y.double() * self.scale_[k] + self.shift_[k]).float()
 
     def summary(self) -> str:
-        return "features: no scaling" if self.identity_ else f"features: {self.method} scaling (training statistics)"
+        if self.identity_:
+            return "features: no scaling"
+        tied = "; the forecast targets with the series' own statistics" if self.target_feature is not None else ""
+        return f"features: {self.method} scaling (training statistics){tied}"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready state."""
         self._check()
-        return {"method": self.method, "feature_dim": self.feature_dim_, "identity": self.identity_,
-                "shift": _as_list(self.shift_), "scale": _as_list(self.scale_)}
+        return {"method": self.method, "target_feature": self.target_feature, "feature_dim": self.feature_dim_,
+                "identity": self.identity_, "shift": _as_list(self.shift_), "scale": _as_list(self.scale_)}
 
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> Scaler:
         """Rebuild a fitted Scaler from `to_dict` output."""
-        scaler = cls(state["method"])
+        scaler = cls(state["method"], state.get("target_feature"))
         scaler.shift_, scaler.scale_ = _as_tensor(state["shift"]), _as_tensor(state["scale"])
         scaler.feature_dim_, scaler.identity_ = state["feature_dim"], state["identity"]
         return scaler
@@ -115,6 +134,8 @@ class TargetScaler:
         >>> scaler.transform(data).y.flatten().tolist(), scaler.inverse(torch.tensor([[0.0]])).item()
         ([-1.0, 0.0, 1.0], 2.0)
     """
+
+    kind = "target_scaler"  # its name in neuronet.datasets.PREPROCESSORS
 
     def fit(self, data: Dataset) -> TargetScaler:
         y = data.y.double()

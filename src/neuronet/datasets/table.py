@@ -27,9 +27,9 @@ def encode_target(values: pd.Series, task: str, name: str, class_names: list[str
     With `class_names` (a trained model's classes), an unknown class is an error naming it.
     """
     if task == "classification":
-        labels = values.astype(str).to_numpy()
+        labels = np.array([str(v) for v in values], dtype=object)
         if class_names is None:
-            class_names, codes = np.unique(labels, return_inverse=True)
+            class_names, codes = np.unique(labels.astype(str), return_inverse=True)
             return torch.as_tensor(codes, dtype=torch.long), [str(c) for c in class_names]
         index = {c: i for i, c in enumerate(class_names)}
         unknown = sorted(set(labels) - set(index))

@@ -103,6 +103,8 @@ class TablePreprocessor:
         [[0.0, 0.0, 0.0]]
     """
 
+    kind = "table"  # its name in neuronet.datasets.PREPROCESSORS
+
     def __init__(self, missing: str = "auto", fill_value: Any = None, indicators: bool = False,
                  categorical: Literal["onehot", "ordinal"] = "onehot", scale: str = "standard",
                  ignore: list[str] | tuple = (), columns: dict[str, dict[str, Any]] | None = None) -> None:

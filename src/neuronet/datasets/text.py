@@ -60,12 +60,19 @@ def load_text_table(path: str | Path, text: str, target: str) -> Dataset:
         if col not in frame.columns:
             raise DataError(f"Column '{col}' is not in {path}.{suggest(col, list(map(str, frame.columns)))} "
                             f"Columns: {', '.join(map(str, frame.columns))}.")
+    notes = []
+    unlabelled = frame[target].isna()
+    if unlabelled.all():
+        raise DataError(f"Column '{target}' of {path} is empty; every text needs a label to learn from.")
+    if unlabelled.any():  # often a line break inside an unquoted text splits a row in two
+        notes.append(f"{int(unlabelled.sum())} row(s) without a '{target}' label left out (a line break inside an "
+                     "unquoted text splits a row; quote such texts)")
+        frame = frame[~unlabelled].reset_index(drop=True)
     empty = frame[text].isna() | (frame[text].astype(str).str.strip() == "")
     if empty.any():
         raise DataError(f"Column '{text}' of {path} has {int(empty.sum())} empty text(s) "
-                        f"(file line {int(empty.idxmax()) + 2}); drop or fill them.")
-    if frame[target].isna().any():
-        raise DataError(f"Column '{target}' of {path} has {int(frame[target].isna().sum())} missing label(s); "
-                        "every text needs one.")
-    return text_dataset(frame[text].astype(str).tolist(), frame[target].astype(str).tolist(), Path(path).stem,
+                        f"(data row {int(empty.idxmax()) + 1}); drop or fill them.")
+    data = text_dataset(frame[text].astype(str).tolist(), frame[target].astype(str).tolist(), Path(path).stem,
                         text, target)
+    data.notes = notes
+    return data

@@ -99,6 +99,8 @@ class TextEncoder:
         (8, torch.Size([3, 8]))
     """
 
+    kind = "text"  # its name in neuronet.datasets.PREPROCESSORS
+
     def __init__(self, max_len: int | str = "auto", min_freq: int = 2, max_vocab: int = 20000) -> None:
         self.max_len, self.min_freq, self.max_vocab = max_len, min_freq, max_vocab
 

@@ -39,7 +39,9 @@ class Generation(Task):
         return {"loss": float(loss), "d_real": float(torch.sigmoid(real).mean()),
                 "d_fake": float(torch.sigmoid(fake).mean())}
 
+    def values(self, outputs: Any) -> torch.Tensor:
+        raise ConfigError("A GAN generates images rather than predicting; sample them with nt.load(RUN).sample(n).")
+
     def columns(self, model: nn.Module, x: torch.Tensor, meta: dict[str, Any],
                 inverse_target: Any = None) -> dict[str, np.ndarray]:
-        raise ConfigError("A GAN generates images rather than predicting; sample them with "
-                          "nt.load(RUN).sample(n).")
+        self.values(None)
