@@ -152,3 +152,20 @@ def test_every_example_is_named_in_the_readme_and_every_model_has_one():
 
     used = {load_config(p).model.type for p in examples}
     assert used == set(nt.models.MODELS.names()), set(nt.models.MODELS.names()) - used
+
+
+def test_several_target_columns_make_a_multi_output_regression(tmp_path):
+    from sklearn.datasets import load_linnerud
+
+    load_linnerud(as_frame=True).frame.to_csv(tmp_path / "linnerud.csv", index=False)  # 3 exercises -> 3 body measures
+    result = invoke("train", "--set", f"data.source={tmp_path / 'linnerud.csv'}", "--set", "data.target=[Weight, Waist, Pulse]",
+                    "--set", "model.type=mlp", "--set", "train.epochs=20", "--set", "data.test=0.25",
+                    "--output-dir", tmp_path, "--name", "m", "-q")
+    assert result.exit_code == 0, result.output
+    pred = invoke("predict", tmp_path / "m", tmp_path / "linnerud.csv")
+    assert pred.output.splitlines()[0] == "prediction_Weight,prediction_Waist,prediction_Pulse"
+    assert len(pred.output.splitlines()) == 21
+    assert set(json.loads(invoke("evaluate", tmp_path / "m", "--json").output)) == {"loss", "mae", "rmse", "r2"}
+    bad = invoke("train", "--set", f"data.source={tmp_path / 'linnerud.csv'}", "--set", "data.target=[Weight, Waist]",
+                 "--set", "task=classification", "--output-dir", tmp_path, "-q")
+    assert bad.exit_code == 1 and "multi-output regression; a classification task takes one target column" in bad.output

@@ -80,7 +80,8 @@ class DataConfig(_Strict):
     """Where the data comes from, how it is split, and how it is prepared (fitted on the training split)."""
 
     source: str = Field("digits", description="Built-in data set name, a .csv / .parquet file, or a folder of images / WAVs.")
-    target: str | None = Field(None, description="Target column (tables).")
+    target: str | list[str] | None = Field(None, description="Target column (tables); a list of columns for "
+                                                             "multi-output regression.")
     text: str | None = Field(None, description="Text column (tables): the inputs are its words.")
     data_dir: str | None = Field(None, description="Folder of a built-in set's files (fashion_mnist).")
     limit: int | None = Field(None, gt=0, description="Use only the first N training examples (fashion_mnist, tweets).")

@@ -14,7 +14,7 @@ from typing import Any
 
 from neuronet.datasets.audio import load_audio_folder, log_mel, mel_filterbank, read_wav
 from neuronet.datasets.augment import AUGMENTATIONS, Compose, build_augmentations
-from neuronet.datasets.batching import epoch_permutation, num_batches, tensor_batches
+from neuronet.datasets.batching import epoch_permutation, iterate_batches, num_batches, tensor_batches
 from neuronet.datasets.builtin import DATASETS, read_idx
 from neuronet.datasets.dataset import Dataset, split_indices
 from neuronet.datasets.files import TABLE_SUFFIXES, read_table
@@ -33,7 +33,7 @@ __all__ = [
     "AUGMENTATIONS", "Compose", "DATASETS", "Dataset", "IMAGE_SUFFIXES", "PREPROCESSORS", "Pipeline", "Prepared",
     "Preprocessor", "SCALINGS", "SOURCES", "Scaler", "TABLE_SUFFIXES", "TablePreprocessor", "TargetScaler",
     "TextEncoder", "Vocabulary", "build_augmentations", "class_weights", "default_pipeline", "epoch_permutation",
-    "find_source", "forecast_split", "load", "load_audio_folder", "load_image_folder", "load_series", "load_source",
+    "find_source", "forecast_split", "iterate_batches", "load", "load_audio_folder", "load_image_folder", "load_series", "load_source",
     "load_table", "load_text_table", "log_mel", "make_windows", "mel_filterbank", "missing_report", "names",
     "num_batches", "prepare", "read_idx", "read_inputs", "read_table", "read_wav", "resample", "split_indices",
     "tensor_batches", "tokenize",

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import islice
+from typing import Any
 
 import torch
+from torch.utils.data import DataLoader
 
-__all__ = ["epoch_permutation", "tensor_batches", "num_batches"]
+__all__ = ["epoch_permutation", "tensor_batches", "num_batches", "iterate_batches"]
 
 
 def epoch_permutation(n: int, seed: int, epoch: int, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -46,3 +49,41 @@ def tensor_batches(
     stop = len(x) - len(x) % batch_size if drop_last else len(x)
     for first in range(0, stop, batch_size):
         yield x[first:first + batch_size], y[first:first + batch_size]
+
+
+def iterate_batches(data: Any, batch_size: int, device: torch.device, seed: int, epoch: int, shuffle: bool,
+                    start: int = 0, in_memory: bool = True,
+                    cache: dict[int, tuple[Any, Any]] | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Mini-batches of `data` on `device`, from batch `start` on, in an order that depends on (seed, epoch) only.
+
+    A tensor Dataset is sliced whole (moved to the device once and kept in `cache`); any other
+    torch Dataset goes through a DataLoader with the same order; a user's DataLoader keeps its
+    own order, and `start` skips the batches already done.
+    """
+    from neuronet.datasets.dataset import Dataset
+
+    if isinstance(data, Dataset) and in_memory:
+        moved = _on_device(data, device, cache if cache is not None else {})
+        order = epoch_permutation(len(moved), seed, epoch, device) if shuffle else None
+        yield from tensor_batches(moved.x, moved.y, batch_size, order, start=start)
+        return
+    if isinstance(data, DataLoader):
+        loader = islice(data, start, None)
+    else:
+        order = epoch_permutation(len(data), seed, epoch) if shuffle else torch.arange(len(data))
+        loader = DataLoader(data, batch_size=batch_size, sampler=order[start * batch_size:].tolist())
+    for x, y in loader:
+        yield x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+
+
+def _on_device(data: Any, device: torch.device, cache: dict[int, tuple[Any, Any]]) -> Any:
+    """`data` on `device`, copied once and kept for the next epochs (train, val); at most 3 kept."""
+    if device.type == "cpu":
+        return data
+    cached = cache.get(id(data))
+    if cached is None or cached[0] is not data:
+        cached = (data, data.to(device))
+        cache[id(data)] = cached
+        while len(cache) > 3:  # bounded: predictions on many sets do not pile up
+            cache.pop(next(iter(cache)))
+    return cached[1]

@@ -30,7 +30,7 @@ from neuronet.datasets.files import TABLE_SUFFIXES, read_table
 from neuronet.datasets.folders import class_files
 from neuronet.datasets.images import IMAGE_SUFFIXES, images_to_tensor, open_image
 from neuronet.datasets.sequences import make_windows, read_series
-from neuronet.datasets.table import encode_target
+from neuronet.datasets.table import encode_targets
 from neuronet.errors import DataError
 from neuronet.params import shown
 
@@ -58,9 +58,11 @@ def _labelled_rows(frame: pd.DataFrame, meta: dict[str, Any], labelled: bool, wh
     if not target:
         raise DataError(f"This model was trained on '{meta['name']}', which has no target column name; "
                         "evaluate it on its own test split instead.")
-    if target not in frame.columns:
-        raise DataError(f"{where} has no target column '{target}' to evaluate against.")
-    return frame[frame[target].notna()].reset_index(drop=True)
+    targets = [target] if isinstance(target, str) else list(target)
+    absent = [t for t in targets if t not in frame.columns]
+    if absent:
+        raise DataError(f"{where} has no target column '{absent[0]}' to evaluate against.")
+    return frame[frame[targets].notna().all(axis=1)].reset_index(drop=True)
 
 
 def _labels(frame: pd.DataFrame, meta: dict[str, Any], labelled: bool, where: str) -> torch.Tensor | None:
@@ -68,7 +70,8 @@ def _labels(frame: pd.DataFrame, meta: dict[str, Any], labelled: bool, where: st
     if not labelled:
         return None
     target = meta["inputs"]["target"]
-    return encode_target(frame[target], meta["task"], target, meta.get("class_names"), where)[0]
+    targets = [target] if isinstance(target, str) else list(target)
+    return encode_targets(frame, targets, meta["task"], meta.get("class_names"), where)[0]
 
 
 def _frame(value: Any, columns: list[str]) -> tuple[pd.DataFrame, str]:

@@ -17,7 +17,7 @@ from neuronet.datasets.files import infer_task, read_table
 from neuronet.errors import DataError
 from neuronet.registry import suggest
 
-__all__ = ["load_table", "encode_target"]
+__all__ = ["load_table", "encode_target", "encode_targets"]
 
 
 def encode_target(values: pd.Series, task: str, name: str, class_names: list[str] | None = None,
@@ -45,7 +45,18 @@ def encode_target(values: pd.Series, task: str, name: str, class_names: list[str
     return torch.tensor(numbers.to_numpy(dtype=np.float32)).unsqueeze(1), None
 
 
-def load_table(path: str | Path, target: str | None = None, task: str | None = None,
+def encode_targets(frame: pd.DataFrame, targets: list[str], task: str, class_names: list[str] | None = None,
+                   where: str = "") -> tuple[torch.Tensor, list[str] | None]:
+    """One target column (classification or regression), or several (multi-output regression)."""
+    if len(targets) == 1:
+        return encode_target(frame[targets[0]], task, targets[0], class_names, where)
+    if task != "regression":
+        raise DataError(f"Several target columns ({', '.join(targets)}) make a multi-output regression; "
+                        f"a {task} task takes one target column.")
+    return torch.cat([encode_target(frame[t], task, t, None, where)[0] for t in targets], dim=1), None
+
+
+def load_table(path: str | Path, target: str | list[str] | None = None, task: str | None = None,
                features: list[str] | None = None) -> Dataset:
     """Read a CSV / Parquet table with a target column; the features stay raw (a DataFrame).
 
@@ -53,7 +64,7 @@ def load_table(path: str | Path, target: str | None = None, task: str | None = N
 
     Args:
         path: The file.
-        target: The target column.
+        target: The target column, or a list of columns for multi-output regression.
         task: "classification" or "regression" (default: inferred from the target column:
             text, bool or at most 20 distinct integers means classification).
         features: Feature columns to use (default: every other column).
@@ -75,23 +86,26 @@ def load_table(path: str | Path, target: str | None = None, task: str | None = N
     frame.columns = columns
     if not target:
         raise DataError(f"No target column given for {path}; set data.target to one of: {', '.join(columns)}.")
-    if target not in columns:
-        raise DataError(f"Target column '{target}' is not in {path}.{suggest(target, columns)} Columns: {', '.join(columns)}.")
+    targets = [target] if isinstance(target, str) else list(target)
+    for name in targets:
+        if name not in columns:
+            raise DataError(f"Target column '{name}' is not in {path}.{suggest(name, columns)} Columns: {', '.join(columns)}.")
     notes = []
-    unlabelled = frame[target].isna()
+    unlabelled = frame[targets].isna().any(axis=1)
     if unlabelled.all():
-        raise DataError(f"Target column '{target}' of {path} is empty; every row needs a target to learn from.")
+        raise DataError(f"Target column '{targets[0]}' of {path} is empty; every row needs a target to learn from.")
     if unlabelled.any():
-        notes.append(f"{int(unlabelled.sum())} row(s) without a '{target}' value left out")
+        named = "' / '".join(targets)
+        notes.append(f"{int(unlabelled.sum())} row(s) without a '{named}' value left out")
         frame = frame[~unlabelled].reset_index(drop=True)
-    chosen = features or [c for c in columns if c != target]
+    chosen = features or [c for c in columns if c not in targets]
     absent = [c for c in chosen if c not in columns]
     if absent:
         raise DataError(f"Feature column(s) {', '.join(absent)} not in {path}.{suggest(absent[0], columns)}")
     if not chosen:
-        raise DataError(f"{path} has no feature columns besides the target '{target}'.")
-    task = task or infer_task(frame[target])
-    y, classes = encode_target(frame[target], task, target, where=str(path))
+        raise DataError(f"{path} has no feature columns besides the target '{', '.join(targets)}'.")
+    task = task or ("regression" if len(targets) > 1 else infer_task(frame[targets[0]]))
+    y, classes = encode_targets(frame, targets, task, where=str(path))
     return Dataset(frame[chosen], y, task, path.stem, feature_names=chosen, class_names=classes,
-                   target_names=None if classes else [target], inputs={"kind": "frame", "columns": chosen,
+                   target_names=None if classes else targets, inputs={"kind": "frame", "columns": chosen,
                                                                       "target": target}, notes=notes)

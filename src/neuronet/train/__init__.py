@@ -6,9 +6,9 @@ from neuronet.train.callbacks import Callback, CallbackProtocol, EarlyStopping, 
 from neuronet.train.checkpoint import load_state, save_state
 from neuronet.train.gan import GAN_UNSUPPORTED, GANSamples, GANTrainer
 from neuronet.train.history import History
-from neuronet.train.options import TRAINER_PARAMS
+from neuronet.train.options import TRAINER_PARAMS, resolve_device
 from neuronet.train.progress import ProgressBar
-from neuronet.train.trainer import Trainer, resolve_device
+from neuronet.train.trainer import Trainer
 
 __all__ = [
     "GAN_UNSUPPORTED", "TRAINERS", "TRAINER_PARAMS", "Callback", "CallbackProtocol", "EarlyStopping", "GANSamples",

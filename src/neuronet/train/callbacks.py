@@ -32,7 +32,8 @@ from neuronet.params import Flag, Interval, IsCallable, NoneOk, Options, validat
 if TYPE_CHECKING:  # pragma: no cover
     from neuronet.train.trainer import Trainer
 
-__all__ = ["Callback", "CallbackProtocol", "EarlyStopping", "ModelCheckpoint", "SaveCheckpoint", "EVENTS"]
+__all__ = ["Callback", "CallbackProtocol", "EarlyStopping", "ModelCheckpoint", "SaveCheckpoint", "EVENTS",
+           "standard_callbacks"]
 
 EVENTS = ("before_fit", "before_epoch", "before_batch", "after_batch", "after_epoch", "after_fit")
 
@@ -51,15 +52,8 @@ class CallbackProtocol(Protocol):
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
 
-class Callback:
-    """Base class: every event does nothing. Subclasses override the events they need."""
-
-    def before_fit(self, trainer: Trainer) -> None: ...
-    def before_epoch(self, trainer: Trainer) -> None: ...
-    def before_batch(self, trainer: Trainer) -> None: ...
-    def after_batch(self, trainer: Trainer, loss: float) -> None: ...
-    def after_epoch(self, trainer: Trainer, logs: dict[str, Any]) -> None: ...
-    def after_fit(self, trainer: Trainer) -> None: ...
+class Callback(CallbackProtocol):
+    """Base class: every event does nothing (the protocol's own bodies). Subclasses override the events they need."""
 
     def state_dict(self) -> dict[str, Any]:
         """What to save in a checkpoint so that a resumed run behaves the same (may hold tensors)."""
@@ -213,6 +207,22 @@ class SaveCheckpoint(Callback):
     def after_epoch(self, trainer: Trainer, logs: dict[str, Any]) -> None:
         if self.every_epoch:
             self.save(trainer)
+
+
+def standard_callbacks(early_stopping: Any, checkpoint: dict[str, Any] | None, progress: bool) -> list[Callback]:
+    """The callbacks the Trainer's own options ask for: early stopping, a progress bar, periodic checkpoints."""
+    made: list[Callback] = []
+    if isinstance(early_stopping, EarlyStopping):
+        made.append(early_stopping)
+    elif early_stopping:
+        made.append(EarlyStopping(**({} if early_stopping is True else early_stopping)))
+    if progress:
+        from neuronet.train.progress import ProgressBar
+
+        made.append(ProgressBar())
+    if checkpoint:
+        made.append(SaveCheckpoint(**checkpoint))
+    return made
 
 
 class _Text:

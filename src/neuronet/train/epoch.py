@@ -40,6 +40,18 @@ class EpochState:
             self.outputs.append(out)
             self.targets.append(y)
 
+    def restore_or_seed_rng(self, seed: int, device: torch.device) -> None:
+        """Resumed mid-epoch: continue the generators where they were. Otherwise seed them for this epoch
+        (dropout, augmentation: a function of the run's seed and the epoch)."""
+        if self.batch and self.rng is not None:
+            torch.set_rng_state(self.rng)
+            if self.cuda_rng is not None and device.type == "cuda":
+                torch.cuda.set_rng_state_all(self.cuda_rng)
+            return
+        torch.default_generator.manual_seed(seed)  # torch.manual_seed also walks every backend (~80 µs)
+        if device.type == "cuda":
+            torch.cuda.manual_seed(seed)
+
     def seconds(self) -> float:
         """Time spent in this epoch so far, across resumes."""
         return self.elapsed + time.perf_counter() - self.started

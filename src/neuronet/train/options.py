@@ -1,17 +1,23 @@
-"""What each Trainer argument accepts: one table, read by the Trainer and by the run config's `train:` section."""
+"""What each Trainer argument accepts: one table, read by the Trainer and by the run config's `train:` section.
+
+Also the small helpers for those arguments: the device, and a YAML-friendly record of each value.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 
 from neuronet.datasets import AUGMENTATIONS
+from neuronet.errors import ConfigError
 from neuronet.nn import LOSSES
 from neuronet.optim import OPTIMIZERS, SCHEDULES
 from neuronet.params import Dict, Flag, InstanceOf, Interval, IsCallable, ListOf, Names, NoneOk, Options, Spec
 from neuronet.tasks import METRICS, TASKS, Task
 from neuronet.train.callbacks import CHECKPOINT_PARAMS, EARLY_STOPPING_PARAMS, EarlyStopping
 
-__all__ = ["TRAINER_PARAMS", "check_options"]
+__all__ = ["TRAINER_PARAMS", "check_options", "plain", "resolve_device"]
 
 _POSITIVE = Interval(float, 0, None, closed="neither")
 _NON_NEGATIVE = Interval(float, 0, None)
@@ -69,3 +75,29 @@ def check_options(given: dict, params: dict, owner: str) -> None:
     if isinstance(given.get("checkpoint"), dict):
         validate_params(CHECKPOINT_PARAMS, {"path": "checkpoint.safetensors", **given["checkpoint"]},
                         "the checkpoint options")
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """'auto' → CUDA when available, else CPU; anything else as given."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(device)
+    except RuntimeError as err:
+        raise ConfigError(f"Unknown device {device!r} ({err}); use 'auto', 'cpu' or 'cuda'.") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' was requested but no CUDA GPU is available; use device 'auto' or 'cpu'.")
+    return device
+
+
+def plain(value: Any) -> Any:
+    """A YAML-friendly record of a constructor argument (objects by their name)."""
+    if isinstance(value, Task):
+        return value.name
+    if isinstance(value, (str, int, float, bool, type(None))):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return type(value).__name__

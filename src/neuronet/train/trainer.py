@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -19,18 +18,17 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from neuronet.datasets import Dataset, build_augmentations, class_weights, epoch_permutation, num_batches, \
-    tensor_batches
+from neuronet.datasets import Dataset, build_augmentations, class_weights, iterate_batches, num_batches
 from neuronet.errors import ConfigError, DataError, TrainingDivergedError
 from neuronet.nn import loss_fn
 from neuronet.optim import Schedule, build_optimizer
 from neuronet.params import validate_params
 from neuronet.tasks import Task, check_metrics, compute_metrics, get_task, infer_task
-from neuronet.train.callbacks import EVENTS, Callback, EarlyStopping, SaveCheckpoint
+from neuronet.train.callbacks import EVENTS, Callback, EarlyStopping, SaveCheckpoint, standard_callbacks
 from neuronet.train.checkpoint import atomic_save_file, load_state, save_state
 from neuronet.train.epoch import EpochState
 from neuronet.train.history import History
-from neuronet.train.options import TRAINER_PARAMS
+from neuronet.train.options import TRAINER_PARAMS, plain, resolve_device
 
 __all__ = ["Trainer", "resolve_device"]
 
@@ -42,32 +40,6 @@ class _NonFinite(Exception):
 
     def __init__(self, value: float) -> None:
         self.value = value
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """'auto' → CUDA when available, else CPU; anything else as given."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(device)
-    except RuntimeError as err:
-        raise ConfigError(f"Unknown device {device!r} ({err}); use 'auto', 'cpu' or 'cuda'.") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device 'cuda' was requested but no CUDA GPU is available; use device 'auto' or 'cpu'.")
-    return device
-
-
-def _plain(value: Any) -> Any:
-    """A YAML-friendly record of a constructor argument (objects by their name)."""
-    if isinstance(value, Task):
-        return value.name
-    if isinstance(value, (str, int, float, bool, type(None))):
-        return value
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return type(value).__name__
 
 
 class Trainer:
@@ -129,7 +101,7 @@ class Trainer:
                  in_memory: bool = True, train_metrics: bool = True, progress: bool = True) -> None:
         given = {k: v for k, v in locals().items() if k not in ("self", "model", "__class__")}
         validate_params(TRAINER_PARAMS, given, "Trainer")
-        self.hparams = {k: _plain(v) for k, v in given.items() if k != "callbacks"}
+        self.hparams = {k: plain(v) for k, v in given.items() if k != "callbacks"}
         self.device = resolve_device(device)
         self.model = model.to(self.device)
         self.batch_size, self.epochs, self.seed = batch_size, epochs, seed
@@ -151,7 +123,7 @@ class Trainer:
         self.schedule = Schedule(spec.pop("type"), self.optimizer, epochs, **spec) if schedule else None
         self.callbacks: list[Callback] = []
         self._by_event: dict[str, list[Callback]] = {e: [] for e in EVENTS}
-        for callback in [*callbacks, *self._standard_callbacks(early_stopping, checkpoint, progress)]:
+        for callback in [*callbacks, *standard_callbacks(early_stopping, checkpoint, progress)]:
             self.add_callback(callback)
         self._penalized = [p for p in self.model.parameters() if p.ndim > 1]
         self.history = History()
@@ -160,22 +132,7 @@ class Trainer:
         self.stop_training = False
         self._epoch = EpochState()
         self.augment: Callable | None = None
-        self._device_data: dict[int, tuple[Dataset, Dataset]] = {}
-
-    @staticmethod
-    def _standard_callbacks(early_stopping: Any, checkpoint: dict[str, Any] | None, progress: bool) -> list[Callback]:
-        made: list[Callback] = []
-        if isinstance(early_stopping, EarlyStopping):
-            made.append(early_stopping)
-        elif early_stopping:
-            made.append(EarlyStopping(**({} if early_stopping is True else early_stopping)))
-        if progress:
-            from neuronet.train.progress import ProgressBar
-
-            made.append(ProgressBar())
-        if checkpoint:
-            made.append(SaveCheckpoint(**checkpoint))
-        return made
+        self._device_data: dict[int, tuple[Dataset, Dataset]] = {}  # training data kept on the device
 
     def add_callback(self, callback: Callback) -> None:
         """Add a callback; it runs after the ones already there, but before any SaveCheckpoint
@@ -201,7 +158,7 @@ class Trainer:
             self.loss_fn.to(self.device)  # e.g. class weights
         self.metrics = list(task.metrics) if self._metrics_spec is None else self._metrics_spec
         check_metrics(self.metrics, task)
-        self.hparams.update(task=task.name, loss=_plain(name), metrics=list(self.metrics))
+        self.hparams.update(task=task.name, loss=plain(name), metrics=list(self.metrics))
 
     def _ensure_task(self, data: Any) -> Task:
         if self.task is None:
@@ -260,34 +217,11 @@ class Trainer:
         return value, tuple(o.detach() for o in out) if isinstance(out, tuple) else out.detach()
 
     # --- data ----------------------------------------------------------------------------
-    def _on_device(self, data: Dataset) -> Dataset:
-        """`data` on the training device, copied once and kept for the next epochs (train, val)."""
-        if self.device.type == "cpu":
-            return data
-        cached = self._device_data.get(id(data))
-        if cached is None or cached[0] is not data:
-            cached = (data, data.to(self.device))
-            self._device_data[id(data)] = cached
-            while len(self._device_data) > 3:  # bounded: predictions on many sets do not pile up
-                self._device_data.pop(next(iter(self._device_data)))
-        return cached[1]
-
     def batches(self, data: Data, shuffle: bool = False, epoch: int = 0, batch_size: int | None = None,
                 start: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """Mini-batches on the device, from batch `start` on; the order is a function of (seed, epoch) only."""
-        size = batch_size or self.batch_size
-        if isinstance(data, Dataset) and self.in_memory:
-            moved = self._on_device(data)
-            order = epoch_permutation(len(moved), self.seed, epoch, self.device) if shuffle else None
-            yield from tensor_batches(moved.x, moved.y, size, order, start=start)
-            return
-        if isinstance(data, DataLoader):
-            loader = islice(data, start, None)  # its own order: skip what was done
-        else:
-            order = epoch_permutation(len(data), self.seed, epoch) if shuffle else torch.arange(len(data))
-            loader = DataLoader(data, batch_size=size, sampler=order[start * size:].tolist())
-        for x, y in loader:
-            yield x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+        return iterate_batches(data, batch_size or self.batch_size, self.device, self.seed, epoch, shuffle, start,
+                               self.in_memory, self._device_data)
 
     # --- the loop --------------------------------------------------------------------------
     def _emit(self, event: str, *args: Any) -> None:
@@ -327,7 +261,7 @@ class Trainer:
         """One pass over the training data (or the rest of it, when resumed mid-epoch); the epoch's record."""
         state = self._epoch
         state.started = time.perf_counter()
-        self._restore_or_seed_rng(state)
+        state.restore_or_seed_rng(self.seed * 1_000_003 + self.epoch, self.device)
         self.model.train()
         self._emit("before_epoch")
         per_step = self.schedule is not None and self.schedule.interval == "step"
@@ -380,19 +314,6 @@ class Trainer:
     def epoch_logs(self) -> dict[str, float]:
         """Extra entries for the epoch record; subclasses (e.g. GANTrainer) add their own."""
         return {}
-
-    def _restore_or_seed_rng(self, state: EpochState) -> None:
-        if state.batch and state.rng is not None:  # resumed mid-epoch: continue the generator where it was
-            torch.set_rng_state(state.rng)
-            if state.cuda_rng is not None and self.device.type == "cuda":
-                torch.cuda.set_rng_state_all(state.cuda_rng)
-            return
-        # dropout etc.: a function of (seed, epoch). torch.manual_seed also walks every accelerator
-        # backend (~80 µs); seed only what is used.
-        seed = self.seed * 1_000_003 + self.epoch
-        torch.default_generator.manual_seed(seed)
-        if self.device.type == "cuda":
-            torch.cuda.manual_seed(seed)
 
     def _diverged(self, value: float) -> None:
         epoch, batch = self.epoch + 1, self._epoch.batch + 1
