@@ -70,9 +70,15 @@ def test_split_zero_fraction_gives_none_and_bad_fractions_fail():
 
 
 def test_split_with_a_single_example_class_is_a_clear_error():
-    data = nt.datasets.Dataset(torch.randn(10, 2), torch.tensor([0] * 9 + [1]), "classification", "tiny")
-    with pytest.raises(DataError, match="stratification"):
+    data = nt.datasets.Dataset(torch.randn(10, 2), torch.tensor([0] * 9 + [1]), "classification", "tiny",
+                               class_names=["common", "rare"])
+    with pytest.raises(DataError, match=r"Cannot split 'tiny' keeping class proportions: 1 of its 2 classes have a "
+                                        r"single example \('rare'\).*set task: regression"):
         data.split(val=0.2, test=0.2)
+    many = nt.datasets.Dataset(torch.randn(16, 2), torch.arange(16), "classification", "longley")
+    with pytest.raises(DataError) as error:
+        many.split(val=0.1, test=0.2)
+    assert len(str(error.value)) < 300  # not sixteen class numbers and scikit-learn's paragraph
 
 
 @pytest.mark.skipif(not FASHION_MNIST_DIR.is_dir(), reason="dataset-fashion-mnist is not installed")

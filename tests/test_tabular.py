@@ -103,8 +103,40 @@ def test_missing_value_markers_free_text_and_per_column_types_just_work():
     assert [n for n in pre.feature_names_out_ if n.startswith("admitted")] == [
         "admitted.year", "admitted.month", "admitted.day", "admitted.dayofweek"]
     summary = pre.summary()
-    assert "6 missing value(s) in 1 column(s) filled (median)" in summary and "['?'] in 'nuclei'" in summary
+    assert "6 missing value(s) in 1 column(s) filled (median)" in summary
+    assert "read as missing: 6 marker(s) like '?' or 'n/a' in 'nuclei'" in summary
     assert "'note' (60 distinct values: free text or an identifier)" in summary
+
+
+def test_numbers_as_people_write_them_and_columns_that_carry_nothing():
+    n = 40
+    frame = pd.DataFrame({
+        "income": [f"{1000 + 37 * i:,}" for i in range(n)],  # "1,000", "1,037", ...
+        "share": [f"{i / 2:.1f}%" for i in range(n)],
+        "sex": ["m", "f", "?", "f"] * (n // 4),  # '?' in a category is missing, not a category
+        "Unnamed: 0": range(n),  # a saved index
+        "const": [1.0] * n,
+        "seen": [f"{1 + i % 28:02d}/{1 + i % 12:02d}/2020" if i != 5 else "31/02/2020" for i in range(n)],
+        "skip": range(n)})
+    pre = TablePreprocessor(ignore=["skip"]).fit(frame)
+    x = pre.transform_frame(frame)
+    assert x[:, pre.feature_names_out_.index("income")].std() > 0.9  # read as 1000 ... 2443, then scaled
+    assert "sex=?" not in pre.feature_names_out_ and "Unnamed: 0" not in pre.input_columns_
+    summary = pre.summary()
+    assert "numbers with thousands separators in 'income'" in summary and "percent signs in 'share'" in summary
+    assert "constant (no information): 'const'" in summary and "'skip' (ignored)" in summary
+    assert "1 value(s) of 'seen' are not dates (e.g. '31/02/2020'), read as missing" in summary
+    step = next(s for s in pre.steps_ if s["column"] == "seen")
+    assert step["dayfirst"]  # 13/01/2020 and later: day first, so 03/04/2020 is the 3rd of April
+    again = TablePreprocessor.from_dict(pre.to_dict())
+    april = pd.DataFrame({**{c: frame[c].head(1) for c in frame}, "seen": ["03/04/2020"]})
+    row = again.transform_frame(april)[0]
+    month = step["parts"].index("month")
+    scaler = from_json(step["scaler"])
+    assert round(row[pre.feature_names_out_.index("seen.month")] * scaler.scale_[month] + scaler.mean_[month]) == 4
+    new = frame.head(2).copy()
+    new["income"] = ["?", "2,000"]  # a marker at predict time, in a column that had none in training
+    assert np.isfinite(pre.transform_frame(new)).all()
 
 
 def test_bad_targets_and_options(tmp_path):

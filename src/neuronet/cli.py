@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import io
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -132,10 +131,11 @@ def evaluate(
 ) -> None:
     """Evaluate a trained run on its test split or on labelled data."""
     from neuronet.runs import evaluate_run
+    from neuronet.runs.files import json_text
 
     metrics = evaluate_run(run, data)
     if as_json:
-        out.print_json(json.dumps(metrics))
+        typer.echo(json_text(metrics))
     else:
         out.print(_metrics_table(f"{run.name}: {'test split' if data is None else data}", metrics))
 
@@ -193,8 +193,9 @@ def info(run: Annotated[Path, typer.Argument(help="A run directory made by `neur
     for line in state.get("summary", []):
         out.print(Text(f"  {line}"))
     out.print(Text(files.config.read_text().rstrip()))
-    if files.metrics.is_file():
-        out.print(_metrics_table("test metrics", read_json(files.metrics).get("test", {})))
+    test = read_json(files.metrics).get("test") if files.metrics.is_file() else None
+    if test:
+        out.print(_metrics_table("test metrics", test))
     out.print("files: " + ", ".join(sorted(str(p.relative_to(run)) for p in run.rglob("*") if p.is_file())))
 
 

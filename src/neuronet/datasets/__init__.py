@@ -24,7 +24,7 @@ from neuronet.datasets.inputs import read_inputs
 from neuronet.datasets.pipeline import PREPROCESSORS, Pipeline, Prepared, Preprocessor, default_pipeline, prepare
 from neuronet.datasets.preprocessing import SCALINGS, Scaler, TargetScaler
 from neuronet.datasets.sequences import forecast_split, load_series, make_windows
-from neuronet.datasets.sources import SOURCES, find_source, load_source
+from neuronet.datasets.sources import SOURCES, find_source, load_source, loader_defaults
 from neuronet.datasets.table import load_table
 from neuronet.datasets.text import load_text_table
 from neuronet.datasets.vocab import TextEncoder, Vocabulary, tokenize
@@ -34,7 +34,7 @@ __all__ = [
     "Preprocessor", "SCALINGS", "SOURCES", "Scaler", "TABLE_SUFFIXES", "TablePreprocessor", "TargetScaler",
     "TextEncoder", "Vocabulary", "build_augmentations", "class_weights", "default_pipeline", "epoch_permutation",
     "find_source", "forecast_split", "iterate_batches", "load", "load_audio_folder", "load_image_folder", "load_series", "load_source",
-    "load_table", "load_text_table", "log_mel", "make_windows", "mel_filterbank", "missing_report", "names",
+    "load_table", "load_text_table", "loader_defaults", "log_mel", "make_windows", "mel_filterbank", "missing_report", "names",
     "num_batches", "prepare", "read_idx", "read_inputs", "read_table", "read_wav", "resample", "split_indices",
     "tensor_batches", "tokenize",
 ]

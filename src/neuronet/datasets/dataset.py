@@ -214,13 +214,14 @@ class Dataset(torch.utils.data.Dataset):
         stratify = self.task == "classification" and not self.ordered if stratify is None else stratify
         labels = self.y.cpu().numpy() if stratify and self.y is not None else None
         train_idx, val_idx, test_idx = split_indices(len(self), val, 0.0 if fixed_test is not None else test, seed,
-                                                     labels, self.ordered, self.name, self.gap)
+                                                     labels, self.ordered, self.name, self.gap, self.class_names)
         part = lambda ix: self.subset(ix) if len(ix) else None  # noqa: E731
         return self.subset(train_idx), part(val_idx), fixed_test if fixed_test is not None else part(test_idx)
 
 
 def split_indices(n: int, val: float, test: float, seed: int, labels: np.ndarray | None = None,
-                  ordered: bool = False, name: str = "data", gap: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  ordered: bool = False, name: str = "data", gap: int = 0,
+                  class_names: list[str] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Train / validation / test row indices: stratified by `labels` when given, the last rows when `ordered`.
 
     Raises:
@@ -246,12 +247,24 @@ def split_indices(n: int, val: float, test: float, seed: int, labels: np.ndarray
 
         try:
             return train_test_split(idx, test_size=frac, random_state=seed, stratify=part_labels)
-        except ValueError as err:
-            raise DataError(
-                f"Cannot split dataset '{name}' with stratification: {err}. "
-                "Each class needs at least 2 examples per part; use more data or stratify=False."
-            ) from err
+        except ValueError:
+            raise DataError(_stratify_problem(name, part_labels, frac, class_names)) from None
 
     rest, test_idx = cut(np.arange(n), labels, test)
     train_idx, val_idx = cut(rest, None if labels is None else labels[rest], val / (1 - test) if val else 0.0)
     return train_idx, val_idx, test_idx
+
+
+def _stratify_problem(name: str, labels: np.ndarray, frac: float, class_names: list[str] | None) -> str:
+    """One sentence on why a split keeping class proportions is impossible, and what to do."""
+    values, counts = np.unique(labels, return_counts=True)
+    names = [class_names[v] if class_names and v < len(class_names) else str(v) for v in values]
+    rare = [n for n, c in zip(names, counts) if c < 2]
+    if rare:
+        shown = ", ".join(repr(r) for r in rare[:3]) + (" ..." if len(rare) > 3 else "")
+        why = f"{len(rare)} of its {len(values)} classes have a single example ({shown})"
+    else:
+        why = f"a {frac:.0%} part of {len(labels)} examples cannot hold one of each of its {len(values)} classes"
+    return (f"Cannot split '{name}' keeping class proportions: {why}. Use more data or smaller fractions; "
+            "if the target is a quantity rather than classes, set task: regression.")
+

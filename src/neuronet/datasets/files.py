@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
 
 from neuronet.errors import DataError
 
-__all__ = ["TABLE_SUFFIXES", "read_table", "infer_task"]
+__all__ = ["TABLE_SUFFIXES", "MISSING_MARKERS", "read_table", "infer_task", "to_numbers"]
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 MAX_CLASSES_FOR_NUMERIC_TARGET = 20
@@ -33,14 +34,62 @@ def read_table(path: str | Path) -> pd.DataFrame:
         header = str(frame.columns[0])
         for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
             if sep in header:
-                raise DataError(f"Data file {path} has one column named {header[:40]!r}: it looks separated by {name}, "
+                shown = header if len(header) <= 40 else header[:37] + "..."
+                raise DataError(f"Data file {path} has one column named {shown!r}: it looks separated by {name}, "
                                 "not commas; save it as comma-separated CSV.")
     return frame
 
 
 def infer_task(target: pd.Series) -> str:
-    """'classification' for text, bool or at most 20 distinct integers; 'regression' otherwise."""
-    if not pd.api.types.is_numeric_dtype(target) or pd.api.types.is_bool_dtype(target):
+    """'classification' for text, bool, or a few whole numbers that repeat; 'regression' for quantities.
+
+    Numbers written with markers, thousands separators or percent signs are numbers. Whole
+    numbers are classes when there are at most 20 of them and each appears about 5 times or
+    more (16 rows with 16 different values are a quantity, not 16 classes).
+    """
+    if pd.api.types.is_bool_dtype(target):
         return "classification"
-    integral = pd.api.types.is_integer_dtype(target) or bool((target.dropna() % 1 == 0).all())
-    return "classification" if integral and target.nunique() <= MAX_CLASSES_FOR_NUMERIC_TARGET else "regression"
+    numbers, bad, _ = to_numbers(target)
+    if bad.any() or numbers.notna().sum() == 0:
+        return "classification"
+    values = numbers.dropna()
+    distinct = values.nunique()
+    few = distinct <= MAX_CLASSES_FOR_NUMERIC_TARGET and distinct <= max(2, len(values) // 5)
+    return "classification" if bool((values % 1 == 0).all()) and few else "regression"
+
+
+# What people write for "no value" in a numeric column (compared lower-cased, stripped).
+MISSING_MARKERS = frozenset({"", "?", "-", "--", "na", "n/a", "nan", "none", "null", "missing", "#n/a", "n.a.", "."})
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_PERCENT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)\s*%$")
+
+
+def to_numbers(series: pd.Series, markers: tuple[str, ...] | frozenset = ()) -> tuple[pd.Series, pd.Series, dict[str, int]]:
+    """A column as numbers, read the way people write them.
+
+    Missing-value markers ("?", "n/a", "-", ... and `markers`) become NaN; "1,510" is 1510
+    (thousands separators); "48.6%" is 48.6.
+
+    Returns:
+        (numbers as floats, a mask of the values that are still not numbers, counts of what was read:
+        {"markers": n, "thousands": n, "percent": n}).
+
+    Example:
+        >>> numbers, bad, seen = to_numbers(pd.Series(["1,510", "48.6%", "?", "x"]))
+        >>> numbers.tolist()[:2], bad.tolist(), seen
+        ([1510.0, 48.6], [False, False, False, True], {'markers': 1, 'thousands': 1, 'percent': 1})
+    """
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        numbers = series.astype(float)
+        return numbers, pd.Series(False, index=series.index), {}
+    text = series.astype("string").str.strip()
+    lowered = text.str.lower()
+    marked = lowered.isin(MISSING_MARKERS | frozenset(markers)) & series.notna()
+    text = text.mask(marked)
+    thousands = text.str.match(_THOUSANDS).fillna(False).astype(bool)
+    percent = text.str.match(_PERCENT).fillna(False).astype(bool)
+    cleaned = text.mask(thousands, text.str.replace(",", "", regex=False))
+    cleaned = cleaned.mask(percent, cleaned.str.rstrip("%").str.strip())
+    numbers = pd.to_numeric(cleaned, errors="coerce").astype(float)
+    bad = (cleaned.notna() & numbers.isna()).fillna(False).astype(bool)
+    return numbers, bad, {"markers": int(marked.sum()), "thousands": int(thousands.sum()), "percent": int(percent.sum())}

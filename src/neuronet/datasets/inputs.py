@@ -75,6 +75,9 @@ def _labels(frame: pd.DataFrame, meta: dict[str, Any], labelled: bool, where: st
 
 
 def _frame(value: Any, columns: list[str]) -> tuple[pd.DataFrame, str]:
+    if isinstance(value, (list, tuple)) and value and all(_path(v) is not None for v in value):
+        frames = [_frame(v, columns)[0] for v in value]  # several files: their rows, one after another
+        return pd.concat(frames, ignore_index=True), ", ".join(map(str, value))
     path = _path(value)
     if path is not None:
         if path.suffix.lower() == ".npy":
@@ -279,26 +282,44 @@ def _read_tensor(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any,
 
 
 def _read_series(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, torch.Tensor | None]:
+    """Forecast inputs: each series' last `input_len` steps (or, labelled, every window of a file)."""
     spec = meta["inputs"]
     input_len, horizon, stride = spec["input_len"], spec["horizon"], spec["stride"]
+    columns = [spec.get("column") or "value", *(spec.get("features") or [])]
     path = _path(value)
+    if isinstance(value, dict) or (isinstance(value, (list, tuple)) and value and isinstance(value[0], dict)):
+        value = pd.DataFrame(value if isinstance(value, dict) else list(value))
     if path is not None or isinstance(value, pd.DataFrame):
         frame = read_table(path) if path is not None else value.reset_index(drop=True)
-        series, _ = read_series(frame, spec.get("column") or "value", spec.get("features"), spec.get("date"),
-                                str(path or "the table"))
+        series, _ = read_series(frame, columns[0], columns[1:], spec.get("date"), str(path or "the table"))
         if labelled:  # every window of the file, with its real next values
             return make_windows(series, input_len, horizon, stride)
         values = [series]
     else:
-        values = value if isinstance(value, list) and value and np.ndim(value[0]) > 0 else [value]
-        values = [torch.as_tensor(np.asarray(v), dtype=torch.float32) for v in values]
+        values = value if isinstance(value, (list, tuple)) and value and np.ndim(value[0]) > 0 else [value]
+        values = [_numbers(v, len(columns)) for v in values]
     windows = []
     for series in values:
-        series = series.reshape(len(series), -1)
+        if series.shape[1] != len(columns):
+            raise DataError(f"The model reads {len(columns)} value(s) per time step ({', '.join(columns)}); "
+                            f"the series has {series.shape[1]}. Give a table with those columns.")
         if len(series) < input_len:
             raise DataError(f"A series of {len(series)} steps is too short: the model reads the last {input_len}.")
         windows.append(series[-input_len:])
     return torch.stack(windows), None
+
+
+def _numbers(value: Any, width: int) -> torch.Tensor:
+    """A series given as numbers (T,) or (T, F): floats, gaps filled by linear interpolation as in training."""
+    try:
+        array = np.array(value.to_numpy() if isinstance(value, pd.Series) else value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DataError(f"Cannot read {shown(value)} as a series of numbers; give floats, e.g. the last values "
+                        "of the series, oldest first.") from None
+    frame = pd.DataFrame(array.reshape(len(array), -1) if array.ndim else array.reshape(1, 1))
+    if frame.isna().all().any():
+        raise DataError("A series to forecast from has no values at all.")
+    return torch.tensor(frame.interpolate(limit_direction="both").to_numpy(dtype=np.float32))
 
 
 READERS: dict[str, Reader] = {

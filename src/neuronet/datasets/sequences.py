@@ -92,37 +92,51 @@ def series_dataset(x: torch.Tensor, y: torch.Tensor, name: str, input_len: int, 
                    inputs={"kind": "series", "input_len": input_len, "horizon": horizon, "stride": stride, **inputs})
 
 
+_TIME_NAMES = ("date", "time", "timestamp", "datetime", "year", "month", "week", "day", "period", "t", "step")
+
+
+def _time_column(frame: pd.DataFrame, target: str) -> str | None:
+    """The column that orders the rows: the first that reads as dates, else one named like time (year, t, ...)."""
+    for column in frame.columns:
+        if column != target and not pd.api.types.is_numeric_dtype(frame[column]):
+            sample = frame[column].dropna().head(50)
+            if len(sample) and pd.to_datetime(sample, errors="coerce", format="mixed").notna().all():
+                return column
+    for column in frame.columns:
+        if column != target and str(column).strip().lower() in _TIME_NAMES and frame[column].is_unique:
+            return column
+    return None
+
+
 def read_series(frame: pd.DataFrame, target: str, features: list[str] | None = None, date: str | None = None,
                 where: str = "the table") -> tuple[torch.Tensor, list[str]]:
     """A table's columns as a series (T, F) in time order: the target first, then `features`.
 
-    Rows are sorted by the `date` column (found automatically when it parses as dates); gaps
-    in the values are filled by linear interpolation, and each fill is reported.
+    Rows are sorted by the `date` column (found automatically: a column of dates, or one named
+    like year / time / t); repeated rows are dropped, missing steps reported, and gaps in the
+    values (also "?", "n/a") filled by linear interpolation. Each is said in the notes.
 
     Returns:
         The series and notes on what was done.
     """
+    from neuronet.datasets.files import to_numbers
+
     columns = list(map(str, frame.columns))
+    frame.columns = columns
     for column in [target, *(features or []), *([date] if date else [])]:
         if column not in columns:
             raise DataError(f"Column '{column}' is not in {where}.{suggest(column, columns)} Columns: {', '.join(columns)}.")
     notes = []
-    if date is None:
-        date = next((c for c in columns if c != target and not pd.api.types.is_numeric_dtype(frame[c])
-                     and pd.to_datetime(frame[c].head(50), errors="coerce", format="mixed").notna().all()), None)
+    date = date or _time_column(frame, target)
     if date is not None:
-        stamps = pd.to_datetime(frame[date], errors="coerce", format="mixed")
-        if stamps.isna().any():
-            raise DataError(f"Date column '{date}' of {where} has values that are not dates (row {int(stamps.isna().idxmax()) + 1}).")
-        if not stamps.is_monotonic_increasing:
-            notes.append(f"rows sorted by '{date}'")
-        frame = frame.iloc[np.argsort(stamps.to_numpy(), kind="stable")].reset_index(drop=True)
-    values = frame[[target, *(features or [])]].apply(pd.to_numeric, errors="coerce")
-    text = values.isna() & frame[values.columns].notna()
-    if text.any().any():
-        column = text.any().idxmax()
-        row = int(text[column].idxmax())
-        raise DataError(f"Column '{column}' of {where} holds {frame[column].iloc[row]!r} (row {row + 1}), which is not a number.")
+        frame, notes = _in_time_order(frame, date, where)
+    values = pd.DataFrame({c: to_numbers(frame[c])[0] for c in [target, *(features or [])]})
+    for column in values.columns:
+        bad = to_numbers(frame[column])[1]
+        if bad.any():
+            row = int(bad.to_numpy().nonzero()[0][0])
+            raise DataError(f"Column '{column}' of {where} holds {frame[column].iloc[row]!r} (row {row + 1}), "
+                            "which is not a number.")
     gaps = values.isna().sum()
     if gaps.any():
         if values.notna().sum().min() < 2:
@@ -130,6 +144,35 @@ def read_series(frame: pd.DataFrame, target: str, features: list[str] | None = N
         values = values.interpolate(limit_direction="both")
         notes.append("gaps filled by linear interpolation: " + ", ".join(f"{n} in '{c}'" for c, n in gaps.items() if n))
     return torch.tensor(values.to_numpy(dtype=np.float32)), notes
+
+
+def _in_time_order(frame: pd.DataFrame, date: str, where: str) -> tuple[pd.DataFrame, list[str]]:
+    """Rows sorted by `date`, exact repeats dropped; a clash (one time, two values) is an error."""
+    notes = []
+    stamps = frame[date] if pd.api.types.is_numeric_dtype(frame[date]) else \
+        pd.to_datetime(frame[date], errors="coerce", format="mixed")
+    if stamps.isna().any():
+        raise DataError(f"Column '{date}' of {where} has values that are not times (row {int(stamps.isna().idxmax()) + 1}).")
+    if not stamps.is_monotonic_increasing:
+        notes.append(f"rows sorted by '{date}'")
+    order = np.argsort(stamps.to_numpy(), kind="stable")
+    frame, stamps = frame.iloc[order].reset_index(drop=True), stamps.iloc[order].reset_index(drop=True)
+    repeated = frame.duplicated()
+    if repeated.any():
+        notes.append(f"{int(repeated.sum())} repeated row(s) dropped")
+        frame, stamps = frame[~repeated].reset_index(drop=True), stamps[~repeated].reset_index(drop=True)
+    if stamps.duplicated().any():
+        clash = stamps[stamps.duplicated()].iloc[0]
+        raise DataError(f"Column '{date}' of {where} has two rows for {clash} with different values; keep one per time step.")
+    steps = stamps.diff().dropna()
+    if len(steps) > 2:
+        usual = steps.median()
+        missing = steps > usual * 1.5
+        if missing.any():
+            first = int(missing.to_numpy().nonzero()[0][0])
+            notes.append(f"{int(missing.sum())} place(s) where time steps are missing (e.g. after {stamps.iloc[first]}); "
+                         "the windows span them")
+    return frame, notes
 
 
 def load_series(path: str | Path, target: str, input_len: int = 24, horizon: int = 1, stride: int = 1,

@@ -7,6 +7,7 @@ estimators); the round trip is tested to transform identically under the pinned 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -22,15 +23,24 @@ ALLOWED = {cls.__name__: cls for cls in (SimpleImputer, MissingIndicator, OneHot
                                          StandardScaler, MinMaxScaler, RobustScaler)}
 
 
+def _float(value: float) -> Any:
+    """JSON has no NaN or infinity: they are stored by name (an imputer's missing_values is NaN)."""
+    return value if math.isfinite(value) else {"__float__": repr(value)}
+
+
 def _encode(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         if value.dtype == object:
             return {"__array__": [_encode(v) for v in value.tolist()], "dtype": "object"}
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            return {"__array__": _encode(value.tolist()), "dtype": value.dtype.str}
         return {"__array__": value.tolist(), "dtype": value.dtype.str}
+    if isinstance(value, float):
+        return _float(value)
     if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
         return {"__dtype__": np.dtype(value).str}
     if isinstance(value, np.generic):
-        return value.item()
+        return _encode(value.item())
     if type(value).__name__ in ALLOWED:
         return to_json(value)
     if isinstance(value, dict):
@@ -44,10 +54,12 @@ def _encode(value: Any) -> Any:
 
 def _decode(value: Any) -> Any:
     if isinstance(value, dict):
+        if "__float__" in value:
+            return float(value["__float__"])
         if "__array__" in value:
             if value["dtype"] == "object":
                 return np.array([_decode(v) for v in value["__array__"]], dtype=object)
-            return np.array(value["__array__"], dtype=np.dtype(value["dtype"]))
+            return np.array(_decode(value["__array__"]), dtype=np.dtype(value["dtype"]))
         if "__dtype__" in value:
             return np.dtype(value["__dtype__"])
         if "__dict__" in value:

@@ -24,7 +24,7 @@ from neuronet.datasets.text import load_text_table
 from neuronet.errors import ConfigError
 from neuronet.registry import Registry, check_arguments, suggest
 
-__all__ = ["SOURCES", "Source", "find_source", "load_source"]
+__all__ = ["SOURCES", "Source", "find_source", "load_source", "loader_defaults"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,10 @@ def _load_table(source: str, options: dict[str, Any], target: str | None = None,
     if text:
         _check_options(options, load_text_table, "a text table")
         return load_text_table(source, text=text, target=target or "")
+    series_only = sorted(set(options) & {"input_len", "horizon", "stride", "date"})
+    if series_only:
+        raise ConfigError(f"'{series_only[0]}' is an option of a time series: set task: forecasting to read "
+                          f"{source} as one (data.target is the series to forecast).")
     _check_options(options, load_table, "a table")
     return load_table(source, target=target, task=task, **options)
 
@@ -89,6 +93,17 @@ def _check_options(options: dict[str, Any], loader: Callable[..., Any], where: s
         raise ConfigError(f"'{misplaced[0]}' is a preprocessing option (fitted on the training split): set it under "
                           f"data.preprocess, not data.options.")
     check_arguments(f"The loader of {where} (data.options)", [*options, *(given or {})], accepted)
+
+
+def loader_defaults(source: str, text: str | None = None, task: str | None = None) -> dict[str, Any]:
+    """The loader options of `source` that have defaults (what data.options leaves to the loader)."""
+    kind, _ = find_source(source)
+    loader = {"builtin": lambda: DATASETS.get(source), "audio folder": lambda: load_audio_folder,
+              "image folder": lambda: load_image_folder,
+              "table": lambda: load_series if task == "forecasting" else load_text_table if text else load_table}[kind]()
+    skip = ("path", "root", "target", "text", "task", "data_dir", "limit", "classes")
+    return {name: p.default for name, p in inspect.signature(loader).parameters.items()
+            if name not in skip and p.default is not inspect.Parameter.empty}
 
 
 def find_source(source: str) -> tuple[str, Source]:

@@ -13,8 +13,9 @@ import pandas as pd
 import torch
 
 from neuronet.datasets.dataset import Dataset
-from neuronet.datasets.files import infer_task, read_table
+from neuronet.datasets.files import MISSING_MARKERS, infer_task, read_table, to_numbers
 from neuronet.errors import DataError
+from neuronet.params import shown
 from neuronet.registry import suggest
 
 __all__ = ["load_table", "encode_target", "encode_targets"]
@@ -27,7 +28,7 @@ def encode_target(values: pd.Series, task: str, name: str, class_names: list[str
     With `class_names` (a trained model's classes), an unknown class is an error naming it.
     """
     if task == "classification":
-        labels = np.array([str(v) for v in values], dtype=object)
+        labels = np.array([str(v).strip() for v in values], dtype=object)
         if class_names is None:
             class_names, codes = np.unique(labels.astype(str), return_inverse=True)
             return torch.as_tensor(codes, dtype=torch.long), [str(c) for c in class_names]
@@ -37,11 +38,11 @@ def encode_target(values: pd.Series, task: str, name: str, class_names: list[str
             raise DataError(f"{where or name} has target classes the model never saw: {', '.join(unknown[:5])}; "
                             f"it knows {', '.join(class_names[:10])}.")
         return torch.tensor([index[v] for v in labels], dtype=torch.long), class_names
-    numbers = pd.to_numeric(values, errors="coerce")
-    if numbers.isna().any():
-        bad = values[numbers.isna()]
-        raise DataError(f"Target column '{name}'{' of ' + where if where else ''} holds {bad.iloc[0]!r} "
-                        f"(row {bad.index[0] + 1}), which is not a number, so it cannot be a regression target.")
+    numbers, bad, _ = to_numbers(values)
+    if bad.any() or numbers.isna().any():
+        row = bad.idxmax() if bad.any() else numbers.isna().idxmax()
+        raise DataError(f"Target column '{name}'{' of ' + where if where else ''} holds {shown(values[row])} "
+                        f"(data row {row + 1}), which is not a number, so it cannot be a regression target.")
     return torch.tensor(numbers.to_numpy(dtype=np.float32)).unsqueeze(1), None
 
 
@@ -54,6 +55,20 @@ def encode_targets(frame: pd.DataFrame, targets: list[str], task: str, class_nam
         raise DataError(f"Several target columns ({', '.join(targets)}) make a multi-output regression; "
                         f"a {task} task takes one target column.")
     return torch.cat([encode_target(frame[t], task, t, None, where)[0] for t in targets], dim=1), None
+
+
+def _absent(values: pd.Series) -> pd.Series:
+    """Empty cells and missing-value markers ('?', 'n/a', ...): a row without a target."""
+    return values.isna() | values.astype("string").str.strip().str.lower().isin(MISSING_MARKERS).fillna(False)
+
+
+def _similar_classes(classes: list[str]) -> list[str]:
+    """A note for class names that differ only in case (often a typo in the labels)."""
+    seen: dict[str, list[str]] = {}
+    for name in classes:
+        seen.setdefault(name.lower(), []).append(name)
+    return [f"classes {' and '.join(repr(n) for n in names)} differ only in case; are they one class?"
+            for names in seen.values() if len(names) > 1]
 
 
 def load_table(path: str | Path, target: str | list[str] | None = None, task: str | None = None,
@@ -91,13 +106,16 @@ def load_table(path: str | Path, target: str | list[str] | None = None, task: st
         if name not in columns:
             raise DataError(f"Target column '{name}' is not in {path}.{suggest(name, columns)} Columns: {', '.join(columns)}.")
     notes = []
-    unlabelled = frame[targets].isna().any(axis=1)
+    unlabelled = pd.concat([_absent(frame[t]) for t in targets], axis=1).any(axis=1)
     if unlabelled.all():
         raise DataError(f"Target column '{targets[0]}' of {path} is empty; every row needs a target to learn from.")
     if unlabelled.any():
         named = "' / '".join(targets)
         notes.append(f"{int(unlabelled.sum())} row(s) without a '{named}' value left out")
-        frame = frame[~unlabelled].reset_index(drop=True)
+        frame = frame[~unlabelled]  # the index keeps the file's row numbers for messages
+    duplicates = int(frame.duplicated().sum())
+    if duplicates:
+        notes.append(f"{duplicates} duplicate row(s) (kept; they weigh double, and a copy may land in the test split)")
     chosen = features or [c for c in columns if c not in targets]
     absent = [c for c in chosen if c not in columns]
     if absent:
@@ -106,6 +124,9 @@ def load_table(path: str | Path, target: str | list[str] | None = None, task: st
         raise DataError(f"{path} has no feature columns besides the target '{', '.join(targets)}'.")
     task = task or ("regression" if len(targets) > 1 else infer_task(frame[targets[0]]))
     y, classes = encode_targets(frame, targets, task, where=str(path))
+    if classes:
+        notes += _similar_classes(classes)
+    frame = frame.reset_index(drop=True)
     return Dataset(frame[chosen], y, task, path.stem, feature_names=chosen, class_names=classes,
                    target_names=None if classes else targets, inputs={"kind": "frame", "columns": chosen,
                                                                       "target": target}, notes=notes)

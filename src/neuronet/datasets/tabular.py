@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Literal
 
+import re
+
 import numpy as np
 import pandas as pd
 import torch
@@ -20,6 +22,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, OrdinalEncoder, RobustScaler, StandardScaler
 
 from neuronet.datasets.dataset import Dataset
+from neuronet.datasets.files import MISSING_MARKERS, to_numbers
 from neuronet.datasets.sklearn_json import from_json, to_json
 from neuronet.errors import ConfigError, DataError, NotFittedError
 from neuronet.params import shown
@@ -28,11 +31,11 @@ from neuronet.registry import suggest
 __all__ = ["TablePreprocessor", "missing_report", "MISSING", "SCALERS", "ENCODINGS"]
 
 MISSING = ("auto", "error", "drop", "mean", "median", "most_frequent", "constant")
+MISSING_MARKERS_PER_COLUMN = 3  # a column's own markers: at most this many distinct short words
 SCALERS = ("standard", "minmax", "robust", "none")
 ENCODINGS = ("onehot", "ordinal")
 KINDS = ("numeric", "categorical", "date")
 DATE_PARTS = ("year", "month", "day", "dayofweek", "hour")
-MISSING_MARKERS = 3  # up to this many distinct short non-numbers in a numeric column are read as "missing"
 
 
 def missing_report(frame: pd.DataFrame) -> dict[str, int]:
@@ -42,37 +45,58 @@ def missing_report(frame: pd.DataFrame) -> dict[str, int]:
 
 
 def _markers(series: pd.Series) -> list[str]:
-    """Non-numeric entries of a mostly numeric column that look like missing-value markers ("?", "-", "n.a.")."""
-    values = series.dropna().astype(str).str.strip()
-    numeric = pd.to_numeric(values, errors="coerce").notna()
-    if not len(values) or numeric.mean() <= 0.5:
+    """Non-numbers of a mostly numeric column that look like this file's own missing-value markers.
+
+    The usual markers ("?", "n/a", "-", ...) are always read as missing; a column may use its own
+    (up to 3 distinct short words without digits). Anything else is a data error.
+    """
+    numbers, bad, _ = to_numbers(series)
+    values = series[series.notna()]
+    if not len(values) or bad.sum() == 0 or (numbers.notna().sum() / len(values)) <= 0.5:
         return []
-    odd = sorted(set(values[~numeric]))
-    if not odd:
-        return []
-    if len(odd) <= MISSING_MARKERS and all(len(v) <= 8 and not any(c.isdigit() for c in v) for v in odd):
+    odd = sorted(set(series[bad].astype(str).str.strip()))
+    if len(odd) <= MISSING_MARKERS_PER_COLUMN and all(len(v) <= 8 and not any(c.isdigit() for c in v) for v in odd):
         return odd
-    bad = values[~numeric]
-    raise DataError(f"Column '{series.name}' mixes numbers and text (e.g. {bad.iloc[0]!r} in row {bad.index[0] + 1}); "
-                    f"clean it, or declare it with columns: {{{series.name}: {{type: categorical}}}}.")
+    first = series[bad]
+    raise DataError(f"Column '{series.name}' mixes numbers and text (e.g. {shown(first.iloc[0])} in data row "
+                    f"{first.index[0] + 1}); clean it, or declare it with columns: {{{series.name}: {{type: categorical}}}}.")
+
+
+_ROW_NUMBER = re.compile(r"^(unnamed: ?\d+|index|id|row|row_?id|.*_id)$", re.I)
 
 
 def _kind(series: pd.Series) -> str:
-    """numeric, categorical, date or text (free text / identifiers, left out)."""
+    """numeric, categorical, date, or text (free text, identifiers and row numbers, left out)."""
     if pd.api.types.is_bool_dtype(series) or isinstance(series.dtype, pd.CategoricalDtype):
         return "categorical"
     if pd.api.types.is_datetime64_any_dtype(series):
         return "date"
-    if pd.api.types.is_numeric_dtype(series) or _markers(series):
+    values = series.dropna()
+    if _ROW_NUMBER.match(str(series.name)) and values.nunique() == len(values) > 20:
+        return "text"  # a row number or an identifier: unique per row, it carries no information
+    numbers, bad, _ = to_numbers(series)
+    if pd.api.types.is_numeric_dtype(series) or (numbers.notna().any() and (bad.sum() == 0 or _markers(series))):
         return "numeric"
-    values = series.dropna().astype(str)
-    sample = values.head(200)
-    if len(sample) and pd.to_datetime(sample, errors="coerce", format="mixed").notna().mean() > 0.9 \
-            and not pd.to_numeric(sample, errors="coerce").notna().any():
+    text = values.astype(str)
+    sample = text.head(200)
+    if len(sample) and _dates(sample).notna().mean() > 0.9 and not pd.to_numeric(sample, errors="coerce").notna().any():
         return "date"
-    if values.nunique() > max(20, len(values) // 2):
+    if text.nunique() > max(20, len(text) // 2):
         return "text"
     return "categorical"
+
+
+def _dayfirst(series: pd.Series) -> bool:
+    """Whether dates like 03/04/2020 are day-first in this column (some first part is above 12)."""
+    parts = series.dropna().astype(str).str.extract(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}")
+    first, second = pd.to_numeric(parts[0], errors="coerce"), pd.to_numeric(parts[1], errors="coerce")
+    return bool((first > 12).any()) and not bool((second > 12).any())
+
+
+def _dates(series: pd.Series, dayfirst: bool | None = None) -> pd.Series:
+    if dayfirst is None:
+        dayfirst = _dayfirst(series)
+    return pd.to_datetime(series, errors="coerce", format="mixed", dayfirst=dayfirst)
 
 
 class TablePreprocessor:
@@ -124,8 +148,12 @@ class TablePreprocessor:
                 raise ConfigError(f"The '{key}' preprocessing option must be one of {', '.join(valid[key])}. "
                                   f"Got {getattr(self, key)!r} instead.")
         names = list(map(str, frame.columns))
+        target = getattr(self, "_target", None)
         for column in [*self.ignore, *self.columns]:
             if column not in names:
+                if column == target or (isinstance(target, list) and column in target):
+                    raise ConfigError(f"Preprocessing names column '{column}', which is the target (data.target); "
+                                      "the target is never a feature, so leave it out here.")
                 raise ConfigError(f"Preprocessing names column '{column}', which is not in the table.{suggest(column, names)}")
         for column, options in self.columns.items():
             for key, value in options.items():
@@ -138,9 +166,10 @@ class TablePreprocessor:
     def fit(self, data: Dataset | pd.DataFrame) -> TablePreprocessor:
         """Learn every column's steps from the training rows."""
         frame = data.x if isinstance(data, Dataset) else data
+        self._target = data.inputs.get("target") if isinstance(data, Dataset) else None
         self._check_options(frame)
         self.steps_: list[dict[str, Any]] = []
-        self.left_out_: dict[str, str] = {}
+        self.left_out_: dict[str, str] = {column: "ignored" for column in self.ignore}
         for column in map(str, frame.columns):
             if column in self.ignore:
                 continue
@@ -148,6 +177,8 @@ class TablePreprocessor:
             if series.isna().all():
                 raise DataError(f"Column '{column}' is empty in the training rows; leave it out with ignore: [{column}].")
             kind = self._option(column, "type") if "type" in self.columns.get(column, {}) else _kind(series)
+            if kind == "text" and column in self.columns:  # configured by the user: read it as numbers
+                kind = "numeric"
             if kind == "text":
                 self.left_out_[column] = f"{series.nunique()} distinct values: free text or an identifier"
                 continue
@@ -161,8 +192,14 @@ class TablePreprocessor:
     def _fit_column(self, column: str, series: pd.Series, kind: str) -> dict[str, Any]:
         step: dict[str, Any] = {"column": column, "kind": kind, "markers": _markers(series) if kind == "numeric" else []}
         if kind == "date":
-            step["parts"] = self._date_parts(series)
+            step["dayfirst"] = _dayfirst(series)
+            step["parts"] = self._date_parts(series, step["dayfirst"])
+            unreadable = series.notna() & _dates(series, step["dayfirst"]).isna()
+            step["unreadable"] = [int(unreadable.sum()), *series[unreadable].astype(str).head(2).tolist()]
+        if kind == "numeric":
+            step["read"] = to_numbers(series, step["markers"])[2]
         values = self._raw(series, step)  # (N, k) array
+        step["constant"] = bool(pd.Series(values[:, 0]).nunique(dropna=True) <= 1)
         missing = self._option(column, "missing")
         n_missing = int(pd.isna(values).any(axis=1).sum())
         if n_missing and missing == "error":
@@ -199,24 +236,24 @@ class TablePreprocessor:
         return step
 
     @staticmethod
-    def _date_parts(series: pd.Series) -> list[str]:
-        stamps = pd.to_datetime(series, errors="coerce", format="mixed")
+    def _date_parts(series: pd.Series, dayfirst: bool) -> list[str]:
+        stamps = _dates(series, dayfirst)
         return [p for p in DATE_PARTS if p != "hour" or bool((stamps.dt.hour.fillna(0) != 0).any())]
 
     @staticmethod
     def _raw(series: pd.Series, step: dict[str, Any]) -> np.ndarray:
         kind = step["kind"]
         if kind == "categorical":
-            return series.astype(object).where(series.notna(), None).to_numpy().reshape(-1, 1)
+            text = series.astype(object).where(series.notna(), None)
+            marked = series.astype("string").str.strip().str.lower().isin(MISSING_MARKERS).fillna(False)
+            return text.where(~marked.to_numpy(), None).to_numpy().reshape(-1, 1)
         if kind == "date":
-            stamps = pd.to_datetime(series, errors="coerce", format="mixed")
+            stamps = _dates(series, step.get("dayfirst", False))
             return np.stack([getattr(stamps.dt, p).to_numpy(dtype=float) for p in step["parts"]], axis=1)
-        if step.get("markers"):
-            series = series.where(~series.astype(str).str.strip().isin(step["markers"]))
-        numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
-        bad = series.notna().to_numpy() & np.isnan(numbers)
+        numbers, bad, _ = to_numbers(series, tuple(step.get("markers", ())))
+        numbers = numbers.to_numpy(dtype=float)
         if bad.any():
-            row = int(np.flatnonzero(bad)[0])
+            row = int(np.flatnonzero(bad.to_numpy())[0])
             raise DataError(f"Column '{series.name}' is numeric in training but holds {shown(series.iloc[row])} "
                             f"in row {row + 1}.")
         if np.isinf(numbers).any():
@@ -256,7 +293,8 @@ class TablePreprocessor:
             if not keep.any():
                 raise DataError("Every row has a missing value, so dropping rows leaves nothing; impute instead.")
             frame, data = frame[keep].reset_index(drop=True), data.subset(np.flatnonzero(keep))
-        return replace(data, x=torch.from_numpy(self.transform_frame(frame)), feature_names=list(self.feature_names_out_))
+        return replace(data, x=torch.from_numpy(self.transform_frame(frame)), feature_names=list(self.feature_names_out_),
+                       inputs={**data.inputs, "columns": list(self.input_columns_)})  # what prediction needs
 
     def summary(self) -> str:
         """What was done to the table, in one line."""
@@ -269,9 +307,20 @@ class TablePreprocessor:
             how = sorted({v[1].replace("_", " ") for v in filled.values()})
             text += (f"; {sum(v[0] for v in filled.values())} missing value(s) in {len(filled)} column(s) "
                      f"{'left out (rows dropped)' if self.missing == 'drop' else 'filled (' + ' / '.join(how) + ')'}")
-        markers = {s["column"]: s["markers"] for s in self.steps_ if s.get("markers")}
+        markers = {s["column"]: s["read"]["markers"] for s in self.steps_ if s.get("read", {}).get("markers")}
         if markers:
-            text += "; read as missing: " + ", ".join(f"{m} in '{c}'" for c, m in markers.items())
+            text += "; read as missing: " + ", ".join(f"{n} marker(s) like '?' or 'n/a' in '{c}'" for c, n in markers.items())
+        for what, label in (("thousands", "thousands separators"), ("percent", "percent signs")):
+            columns = [s["column"] for s in self.steps_ if s.get("read", {}).get(what)]
+            if columns:
+                text += f"; numbers with {label} in " + ", ".join(f"'{c}'" for c in columns)
+        dates = [s for s in self.steps_ if s.get("unreadable", [0])[0]]
+        for s_ in dates:
+            n, *examples = s_["unreadable"]
+            text += f"; {n} value(s) of '{s_['column']}' are not dates (e.g. {', '.join(map(repr, examples))}), read as missing"
+        constant = [s["column"] for s in self.steps_ if s.get("constant")]
+        if constant:
+            text += "; constant (no information): " + ", ".join(f"'{c}'" for c in constant)
         if self.left_out_:
             text += "; left out: " + ", ".join(f"'{c}' ({why})" for c, why in self.left_out_.items())
         return text

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from neuronet.config import TRAIN_SECTION_EXCLUDES, RunConfig, model_task
-from neuronet.datasets import Dataset, Pipeline, Prepared, load_source, prepare, resample
+from neuronet.datasets import Dataset, Pipeline, Prepared, load_source, loader_defaults, prepare, resample
 from neuronet.errors import ConfigError, DataError
 from neuronet.models import MODELS, build_model
 from neuronet.predict import Predictor
@@ -161,9 +161,13 @@ def plan_run(config: RunConfig, pipeline: Pipeline | None = None, fold: Fold | N
     if config.data.resample:
         state["train_before_resampling"] = len(prepared.train)
         prepared.train = resample(prepared.train, config.data.resample, seed=config.seed)
+        state["summary"].append(f"classes balanced by {config.data.resample}: {state['train_before_resampling']} -> "
+                                f"{len(prepared.train)} training rows")
     if task.supervised and len(prepared.train) and bool((prepared.train.y == prepared.train.y[:1]).all()):
-        raise DataError(f"The target of '{config.data.source}' has a single value "
-                        f"({prepared.train.y.flatten()[0].item()!r}) in the training data; there is nothing to learn.")
+        first = prepared.train.y.flatten()[0].item()
+        value = prepared.train.class_names[int(first)] if prepared.train.class_names else first
+        raise DataError(f"The target of '{config.data.source}' has a single value ({value!r}) in the training data; "
+                        "there is nothing to learn.")
     _check_layout(config, prepared.train)
     loss = config.train.loss or task.loss_for(MODELS.get(config.model.type))
     task.check_loss(loss)
@@ -192,7 +196,15 @@ def resolved_config(plan: RunPlan, trainer: Trainer) -> dict[str, Any]:
     """The config as it ran: every default written out, the trainer's values as it used them."""
     config = plan.config.model_dump(mode="json")
     config["task"] = plan.task.name
-    config["data"]["scale"] = plan.config.data.scale or ("standard" if plan.task.supervised else "none")
+    data = config["data"]
+    data["scale"] = plan.config.data.scale or ("standard" if plan.task.supervised else "none")
+    defaults = loader_defaults(data["source"], data["text"], plan.config.task or plan.task.name)
+    data["options"] = {**{k: list(v) if isinstance(v, tuple) else v for k, v in defaults.items()}, **data["options"]}
+    step = plan.pipeline.steps[0]
+    if step.kind in ("table", "text"):  # the preparation's options as they were used
+        options = step.to_dict()["options"] if step.kind == "table" else \
+            {k: getattr(step, k) for k in ("max_len", "min_freq", "max_vocab")}
+        data["preprocess"] = {k: v for k, v in options.items() if k != "scale"}
     data_derived = ("vocab_size", "pad_index")
     config["model"] = {"type": plan.config.model.type,
                        **{k: v for k, v in getattr(plan.model, "hparams", plan.model_spec["kwargs"]).items()

@@ -6,7 +6,6 @@ encoding, re-sampling, class weights), so the held-out fold never leaks into tra
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -73,7 +72,7 @@ def folds_for(config: RunConfig, k: int, split: Split = "auto") -> tuple[list[Fo
     try:
         return [(np.asarray(a), np.asarray(b)) for a, b in splitters[split]()], split
     except ValueError as err:
-        raise DataError(f"Cannot make {k} {split} folds of {n} rows: {err}.") from None
+        raise DataError(f"Cannot make {k} {split} folds of {n} rows: {str(err).rstrip('.')}.") from None
 
 
 def _fold_metrics(config: RunConfig, fold: Fold) -> dict[str, float]:
@@ -104,8 +103,9 @@ def cross_validate(config: RunConfig, k: int = 5, split: Split = "auto", write: 
         if on_fold:
             on_fold(i, rows[-1])
     keys = [key for key in rows[0] if key not in ("fold", "epochs", "train_rows", "test_rows")]
-    mean = {key: statistics.mean(r[key] for r in rows) for key in keys}
-    std = {key: statistics.stdev(r[key] for r in rows) for key in keys}
+    values = {key: np.array([r[key] for r in rows], dtype=float) for key in keys}
+    mean = {key: float(np.mean(v)) for key, v in values.items()}
+    std = {key: float(np.std(v, ddof=1)) for key, v in values.items()}
     result = CVResult(rows, mean, std, used)
     if write:
         result.path = _write(config, result)

@@ -6,18 +6,34 @@ This module imports nothing from training, so that prediction and `neuronet info
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 from neuronet.atomic import write_text
 from neuronet.errors import DataError
 
-__all__ = ["RunFiles", "read_json", "write_json"]
+__all__ = ["RunFiles", "json_text", "read_json", "write_json"]
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON has no NaN or infinity
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def json_text(data: Any, indent: int | None = 2) -> str:
+    """Valid JSON text: NaN and infinite numbers (an undefined metric) become null."""
+    return json.dumps(_finite(data), indent=indent, default=str, allow_nan=False)
 
 
 def write_json(path: Path, data: Any) -> None:
     """Write JSON atomically, indented."""
-    write_text(path, json.dumps(data, indent=2, default=str) + "\n")
+    write_text(path, json_text(data) + "\n")
 
 
 def read_json(path: Path) -> Any:
@@ -51,6 +67,9 @@ class RunFiles:
         """Raise a DataError unless this looks like a run directory."""
         if not self.root.is_dir():
             raise DataError(f"Run directory {self.root} does not exist; pass a folder under runs/ made by `neuronet train`.")
+        if (self.root / "cv.json").is_file():
+            raise DataError(f"{self.root} holds cross-validation results (cv.json), not a trained model; train one with "
+                            "`neuronet train` on the same config.")
         if not self.config.is_file():
             raise DataError(f"{self.root} has no config.yaml, so it is not a neuronet run directory.")
 
