@@ -72,3 +72,22 @@ def test_cli_cv(tmp_path):
     assert result.exit_code == 0, result.output
     assert "3-fold cross-validation (stratified)" in result.output and "accuracy:" in result.output
     assert (tmp_path / "iris-cv" / "cv.json").is_file()
+
+
+def test_folds_of_one_row_give_undefined_scores_as_null_not_a_crash(tmp_path):
+    config = load_config(None, ["data.source=diabetes", "data.limit=12", "model.type=mlp", "train.epochs=1",
+                                f"output_dir={tmp_path}", "name=loo"])
+    result = cross_validate(config, 12)  # leave-one-out: r2 of a single row is undefined
+    assert len(result.folds) == 12 and np.isnan(result.mean["r2"]) and np.isfinite(result.mean["rmse"])
+    saved = json.loads((tmp_path / "loo" / "cv.json").read_text())  # strict JSON: null, not NaN
+    assert saved["mean"]["r2"] is None and saved["mean"]["rmse"] > 0
+
+
+def test_a_cross_validation_folder_is_not_a_model(tmp_path):
+    import neuronet as nt
+    from neuronet.errors import DataError
+
+    cross_validate(load_config(None, ["data.source=iris", "model.type=mlp", "train.epochs=1",
+                                      f"output_dir={tmp_path}", "name=cv"]), 2)
+    with pytest.raises(DataError, match="holds cross-validation results \\(cv.json\\), not a trained model"):
+        nt.load(tmp_path / "cv")

@@ -36,6 +36,7 @@ def table_run(tmp_path_factory):
     frame["site"] = rng.choice(["north", "south"], len(frame))
     frame["visit"] = pd.date_range("2020-01-01", periods=len(frame), freq="D").astype(str)
     frame["target"] = frame["target"].map({0: "malignant", 1: "benign"})
+    frame["record"] = [f"R-{i:05d}" for i in rng.permutation(len(frame))]  # an identifier: not a feature
     path = tmp_path_factory.mktemp("data") / "cancer.csv"
     frame.to_csv(path, index=False)
     return run(tmp_path_factory, "table", f"data.source={path}", "data.target=target", "model.type=mlp",
@@ -72,6 +73,11 @@ def test_tables_from_frames_records_and_files(table_run, tmp_path):
     assert len(predictor.predict(messy)) == 4
     with pytest.raises(nt.DataError, match="lacks 1 column\\(s\\) the model was trained on: visit"):
         predictor.predict(rows.drop(columns="visit"))
+    assert predictor.predict(rows.drop(columns="record")).tolist() == labels.tolist()  # left out, so not needed
+    rows.head(1).to_csv(tmp_path / "first.csv", index=False)
+    rows.tail(3).to_csv(tmp_path / "rest.csv", index=False)
+    both = predictor.predict([str(tmp_path / "first.csv"), str(tmp_path / "rest.csv")])  # several files
+    assert both.tolist() == labels.tolist()
 
 
 def test_evaluate_reproduces_the_test_metrics_without_rebuilding_the_pipeline(table_run, digits_run, text_run):
@@ -141,6 +147,17 @@ def test_series_from_arrays_and_tables(tmp_path_factory, tmp_path):
     assert two.shape == (2, 1) and two[0, 0] == pytest.approx(float(one[0, 0]))
     with pytest.raises(nt.DataError, match="too short: the model reads the last 24"):
         predictor.predict(history.numpy()[:10])
+    gappy = history.numpy().astype(object)
+    gappy[5] = None  # a gap, filled by interpolation as in training
+    filled = history.numpy().copy()
+    filled[5] = (filled[4] + filled[6]) / 2
+    assert predictor.predict(gappy)[0, 0] == pytest.approx(float(predictor.predict(filled)[0, 0]))
+    records = [{"value": float(v)} for v in history]  # rows as records, oldest first
+    assert predictor.predict(records)[0, 0] == pytest.approx(float(one[0, 0]))
+    with pytest.raises(nt.DataError, match="reads 1 value\\(s\\) per time step \\(value\\); the series has 2"):
+        predictor.predict(np.stack([history.numpy(), history.numpy()], axis=1))
+    with pytest.raises(nt.DataError, match="as a series of numbers"):
+        predictor.predict(["a", "b"] * 12)
 
 
 def test_autoencoder_scores_and_codes_and_gan_samples(tmp_path_factory, digits):

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -121,9 +122,47 @@ def test_the_text_length_is_chosen_from_the_training_texts_and_reported():
 def test_unknown_loader_option_is_named():
     from neuronet.config import load_config
     from neuronet.errors import ConfigError
-    from neuronet.runs import plan_run
+    from neuronet.runs.build import plan_run
 
     with pytest.raises(ConfigError, match=r"airline' \(data.options\) has no parameter 'input_lenn'. Did you mean 'input_len'"):
         plan_run(load_config(None, ["data.source=airline", "model.type=lstm", "data.options={input_lenn: 12}"]))
     with pytest.raises(ConfigError, match="'max_len' is a preprocessing option .* set it under data.preprocess"):
         plan_run(load_config(None, ["data.source=tweets", "model.type=lstm", "data.options={max_len: 12}"]))
+
+
+def test_a_series_table_in_any_order_with_a_year_column_repeats_and_gaps():
+    from sktime.datasets import load_lynx
+
+    from neuronet.datasets.sequences import read_series
+
+    lynx = load_lynx()  # 114 yearly counts, 1821-1934
+    frame = pd.DataFrame({"year": lynx.index.year, "lynx": lynx.to_numpy()})
+    messy = pd.concat([frame.drop(index=50), frame.iloc[[10]]])  # a year lost, a row pasted twice
+    messy = messy.sample(frac=1.0, random_state=0).reset_index(drop=True)  # and shuffled
+    messy["lynx"] = messy.lynx.astype(object)
+    messy.loc[messy.year == 1900, "lynx"] = "?"
+    series, notes = read_series(messy, "lynx", where="lynx.csv")
+    expected = frame.drop(index=50).lynx.to_numpy(dtype=np.float32)
+    i1900 = int(np.flatnonzero(frame.drop(index=50).year == 1900)[0])
+    assert series.shape == (113, 1)
+    assert np.allclose(np.delete(series[:, 0].numpy(), i1900), np.delete(expected, i1900))  # in time order
+    assert np.isclose(series[i1900, 0], (expected[i1900 - 1] + expected[i1900 + 1]) / 2)  # '?' interpolated
+    said = " ".join(notes)
+    assert "rows sorted by 'year'" in said and "1 repeated row(s) dropped" in said
+    assert "1 place(s) where time steps are missing (e.g. after 1870)" in said
+    clash = pd.concat([frame, frame.iloc[[3]].assign(lynx=1.0)])
+    with pytest.raises(DataError, match="has two rows for 1824 with different values"):
+        read_series(clash, "lynx")
+
+
+def test_series_options_on_a_table_without_forecasting_say_how(tmp_path):
+    from neuronet.config import load_config
+    from neuronet.errors import ConfigError
+    from neuronet.runs.build import plan_run
+
+    path = tmp_path / "shampoo.csv"
+    from sktime.datasets import load_shampoo_sales
+    sales = load_shampoo_sales()
+    pd.DataFrame({"month": sales.index.astype(str), "sales": sales.to_numpy()}).to_csv(path, index=False)
+    with pytest.raises(ConfigError, match="'input_len' is an option of a time series: set task: forecasting"):
+        plan_run(load_config(None, [f"data.source={path}", "data.target=sales", "data.options={input_len: 6}"]))

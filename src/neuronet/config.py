@@ -84,7 +84,7 @@ class DataConfig(_Strict):
                                                              "multi-output regression.")
     text: str | None = Field(None, description="Text column (tables): the inputs are its words.")
     data_dir: str | None = Field(None, description="Folder of a built-in set's files (fashion_mnist).")
-    limit: int | None = Field(None, gt=0, description="Use only the first N training examples (fashion_mnist, tweets).")
+    limit: int | None = Field(None, gt=0, description="Use only the first N examples of the data (a quick trial on a large set).")
     options: dict[str, Any] = Field(default_factory=dict,
                                     description="Other arguments of the loader, e.g. {input_len: 36} for a series.")
     val: float = Field(0.1, ge=0, lt=1, description="Validation fraction.")

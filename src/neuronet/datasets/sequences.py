@@ -102,8 +102,10 @@ def _time_column(frame: pd.DataFrame, target: str) -> str | None:
             sample = frame[column].dropna().head(50)
             if len(sample) and pd.to_datetime(sample, errors="coerce", format="mixed").notna().all():
                 return column
-    for column in frame.columns:
-        if column != target and str(column).strip().lower() in _TIME_NAMES and frame[column].is_unique:
+    distinct = frame.drop_duplicates()  # a row pasted twice does not make a time column repeat
+    for column in frame.columns:  # mostly distinct values: a time, not a day of the week (a clash is then named)
+        if column != target and str(column).strip().lower() in _TIME_NAMES and \
+                distinct[column].nunique() >= 0.9 * len(distinct):
             return column
     return None
 

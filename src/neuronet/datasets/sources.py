@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from neuronet.datasets.audio import load_audio_folder
 from neuronet.datasets.builtin import DATASETS
@@ -75,7 +77,7 @@ def _has_wavs(source: str) -> bool:
 
 
 SOURCES: Registry[Source] = Registry("data source")
-SOURCES.add("builtin", Source(lambda s: s in DATASETS, _load_builtin, ("data_dir", "limit"),
+SOURCES.add("builtin", Source(lambda s: s in DATASETS, _load_builtin, ("data_dir",),
                               "A built-in data set by name (`neuronet datasets`)."))
 SOURCES.add("table", Source(lambda s: Path(s).suffix.lower() in TABLE_SUFFIXES, _load_table, ("target", "text", "task"),
                             "A CSV / Parquet table: features and a target column, a text column, or a time series."))
@@ -137,9 +139,15 @@ def load_source(source: str, *, target: str | None = None, text: str | None = No
     """
     kind, src = find_source(source)
     given = {"target": target, "text": text, "task": task if task in ("classification", "regression", "forecasting")
-             else None, "data_dir": data_dir, "limit": limit}
+             else None, "data_dir": data_dir}
     for key, value in given.items():
         if value is not None and key not in src.takes and key != "task":
             raise ConfigError(f"data.{key} does not apply to {kind} source '{source}'; remove it.")
     kwargs = {k: v for k, v in given.items() if k in src.takes and v is not None}
-    return src.load(str(source), dict(options or {}), **kwargs)
+    if limit is not None and kind == "builtin" and "limit" in inspect.signature(DATASETS.get(source)).parameters:
+        kwargs["limit"] = limit  # the loader reads no more than it needs
+    data = src.load(str(source), dict(options or {}), **kwargs)
+    if limit is not None and len(data) > limit:  # any other source: its first `limit` examples
+        data = replace(data.subset(np.arange(limit)), official_test=data.official_test,
+                       notes=[*data.notes, f"the first {limit} of {len(data)} examples used (data.limit)"])
+    return data

@@ -71,9 +71,11 @@ def _values(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> Callabl
 
 
 def _r2(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    if len(y) < 2:
+        return torch.tensor(float("nan"))  # undefined for a single example, as in scikit-learn
     ss_res = ((y - pred) ** 2).sum(dim=0)
     ss_tot = ((y - y.mean(dim=0)) ** 2).sum(dim=0)
-    # A constant target (e.g. one row) has no variance to explain: 1 if predicted exactly, else 0, like sklearn's.
+    # A constant target has no variance to explain: 1 if predicted exactly, else 0, like sklearn's.
     r2 = torch.where(ss_tot > 0, 1 - ss_res / ss_tot.clamp(min=1e-300), (ss_res == 0).to(y.dtype))
     return r2.mean()  # averaged over target columns, like sklearn's default
 
