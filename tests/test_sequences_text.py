@@ -105,10 +105,12 @@ def test_multi_step_forecasting_and_stride():
     assert model(data.x[:3]).shape == (3, 6)
 
 
-def test_wrong_delimiter_is_named(tmp_path):
-    (tmp_path / "semi.csv").write_text("a;b;target\n1;2;0\n3;4;1\n")
-    with pytest.raises(DataError, match="separated by semicolons"):
-        nt.datasets.load_table(tmp_path / "semi.csv", target="target")
+def test_semicolon_and_tab_separated_files_are_read_as_saved(tmp_path):
+    (tmp_path / "semi.csv").write_text("a;b;target\n1,5;2;x\n3;4,25;y\n")  # a spreadsheet's CSV: decimal commas
+    (tmp_path / "tabs.tsv").write_text("a\tb\ttarget\n1.5\t2\tx\n3\t4.25\ty\n")
+    for name in ("semi.csv", "tabs.tsv"):
+        data = nt.datasets.load_table(tmp_path / name, target="target")
+        assert data.x.to_numpy().tolist() == [[1.5, 2.0], [3.0, 4.25]] and data.class_names == ["x", "y"]
 
 
 def test_the_text_length_is_chosen_from_the_training_texts_and_reported():

@@ -1,9 +1,10 @@
-"""Reading the user's CSV / Parquet files, with one clear sentence for each way a file can be wrong."""
+"""Reading the user's CSV / TSV / Parquet files, with one clear sentence for each way a file can be wrong."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -11,32 +12,40 @@ from neuronet.errors import DataError
 
 __all__ = ["TABLE_SUFFIXES", "MISSING_MARKERS", "read_table", "infer_task", "to_numbers"]
 
-TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
 MAX_CLASSES_FOR_NUMERIC_TARGET = 20
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV or Parquet file into a DataFrame, with a clear error for bad files."""
+    """Read a CSV, TSV or Parquet file into a DataFrame, with a clear error for bad files.
+
+    A CSV separated by semicolons (with decimal commas, as spreadsheets in many locales save
+    it), tabs or bars is read with that separator.
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"Data file {path} does not exist; check the path.")
-    if path.suffix.lower() not in TABLE_SUFFIXES:
+    suffix = path.suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
         raise DataError(f"Data file {path} has suffix '{path.suffix}'; expected one of {', '.join(TABLE_SUFFIXES)}.")
+
+    def read(**options: Any) -> pd.DataFrame:
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        return pd.read_csv(path, **({"sep": "\t"} if suffix == ".tsv" else {}), **options)
+
     try:
-        frame = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else pd.read_csv(path)
+        frame = read()
+        header = str(frame.columns[0])
+        if frame.shape[1] == 1 and suffix == ".csv" and any(sep in header for sep in ";\t|"):
+            sep = next(sep for sep in ";\t|" if sep in header)
+            frame = read(sep=sep, **({"decimal": ","} if sep == ";" else {}))
     except pd.errors.EmptyDataError:
         raise DataError(f"Data file {path} is empty; it needs a header row and at least one data row.") from None
     except Exception as err:  # noqa: BLE001 - parsers raise many types; the user needs one sentence
         raise DataError(f"Cannot read {path}: {str(err).splitlines()[0][:200]}.") from err
     if frame.empty:
         raise DataError(f"Data file {path} has a header but no data rows.")
-    if frame.shape[1] == 1 and path.suffix.lower() == ".csv":
-        header = str(frame.columns[0])
-        for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
-            if sep in header:
-                shown = header if len(header) <= 40 else header[:37] + "..."
-                raise DataError(f"Data file {path} has one column named {shown!r}: it looks separated by {name}, "
-                                "not commas; save it as comma-separated CSV.")
     return frame
 
 
