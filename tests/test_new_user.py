@@ -98,7 +98,15 @@ def test_evaluating_a_text_run_on_a_file_reads_its_text_column(tmp_path):
     assert result.exit_code == 0, result.output
     scored = invoke("evaluate", tmp_path / "t", "--data", tmp_path / "new.csv", "--json")
     assert scored.exit_code == 0, scored.output
-    assert 0 <= json.loads(scored.output)["accuracy"] <= 1  # (was: the text column read as numbers, and a crash)
+    assert 0 <= json.loads(scored.stdout)["accuracy"] <= 1, scored.output  # (was: the text column read as numbers, and a crash)
+    unlabelled = tweets.iloc[600:].copy()
+    unlabelled["text"] = unlabelled.text.str.replace("\r", " ")  # (bare carriage returns break CSV rows)
+    unlabelled.iloc[[3, 7], 1] = ["?", None]  # two rows without a label: left out, and said
+    unlabelled.to_csv(tmp_path / "some-unlabelled.csv", index=False)
+    scored = invoke("evaluate", tmp_path / "t", "--data", tmp_path / "some-unlabelled.csv", "--json")
+    assert scored.exit_code == 0, scored.output
+    assert "data: 2 row(s) of" in scored.stderr and "without a target left out (data row(s) 4, 8)" in scored.stderr
+    assert 0 <= json.loads(scored.stdout)["accuracy"] <= 1
     tweets.iloc[600:].rename(columns={"text": "tweet"}).to_csv(tmp_path / "renamed.csv", index=False)
     bad = invoke("evaluate", tmp_path / "t", "--data", tmp_path / "renamed.csv")
     assert bad.exit_code == 1 and "has no 'text' column with the texts" in bad.output and len(bad.output) < 300

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import io
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -18,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from neuronet.errors import NeuronetError
+from neuronet.errors import DataNote, NeuronetError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="neuronet: train, evaluate, cross-validate and predict with neural networks on your data.")
@@ -133,7 +134,14 @@ def evaluate(
     from neuronet.runs import evaluate_run
     from neuronet.runs.files import json_text
 
-    metrics = evaluate_run(run, data)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataNote)
+        metrics = evaluate_run(run, data)
+    for note in caught:
+        if issubclass(note.category, DataNote):
+            err.print(f"data: {note.message}", markup=False, highlight=False, soft_wrap=True)
+        else:
+            warnings.warn_explicit(note.message, note.category, note.filename, note.lineno)
     if as_json:
         typer.echo(json_text(metrics))
     else:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["NeuronetError", "ConfigError", "DataError", "NotFittedError", "TrainingDivergedError"]
+__all__ = ["NeuronetError", "ConfigError", "DataError", "NotFittedError", "TrainingDivergedError", "DataNote"]
 
 
 class NeuronetError(Exception):
@@ -23,3 +23,10 @@ class NotFittedError(NeuronetError, RuntimeError):
 
 class TrainingDivergedError(NeuronetError, RuntimeError):
     """The loss became NaN or infinite; the last good weights were restored."""
+
+
+class DataNote(UserWarning):
+    """Something done to the user's data that they should know (rows left out, values filled).
+
+    The CLI prints these as `data:` lines; in Python they are ordinary warnings.
+    """

@@ -16,6 +16,7 @@ prediction input is read exactly as the training data was:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,8 @@ from neuronet.datasets.files import TABLE_SUFFIXES, read_table
 from neuronet.datasets.folders import class_files
 from neuronet.datasets.images import IMAGE_SUFFIXES, images_to_tensor, open_image
 from neuronet.datasets.sequences import make_windows, read_series
-from neuronet.datasets.table import encode_targets
-from neuronet.errors import DataError
+from neuronet.datasets.table import absent_values, encode_targets
+from neuronet.errors import DataError, DataNote
 from neuronet.params import shown
 
 __all__ = ["READERS", "read_inputs"]
@@ -62,7 +63,14 @@ def _labelled_rows(frame: pd.DataFrame, meta: dict[str, Any], labelled: bool, wh
     absent = [t for t in targets if t not in frame.columns]
     if absent:
         raise DataError(f"{where} has no target column '{absent[0]}' to evaluate against.")
-    return frame[frame[targets].notna().all(axis=1)].reset_index(drop=True)
+    unlabelled = pd.concat([absent_values(frame[t]) for t in targets], axis=1).any(axis=1)
+    if unlabelled.all():
+        raise DataError(f"{where} has no row with a value in the target column '{targets[0]}' to evaluate against.")
+    if unlabelled.any():
+        rows = ", ".join(str(i + 1) for i in np.flatnonzero(unlabelled)[:5])
+        warnings.warn(f"{int(unlabelled.sum())} row(s) of {where} without a target left out (data row(s) {rows}"
+                      f"{' ...' if unlabelled.sum() > 5 else ''}), as in training", DataNote, stacklevel=2)
+    return frame[~unlabelled].reset_index(drop=True)
 
 
 def _labels(frame: pd.DataFrame, meta: dict[str, Any], labelled: bool, where: str) -> torch.Tensor | None:

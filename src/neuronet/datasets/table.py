@@ -57,7 +57,7 @@ def encode_targets(frame: pd.DataFrame, targets: list[str], task: str, class_nam
     return torch.cat([encode_target(frame[t], task, t, None, where)[0] for t in targets], dim=1), None
 
 
-def _absent(values: pd.Series) -> pd.Series:
+def absent_values(values: pd.Series) -> pd.Series:
     """Empty cells and missing-value markers ('?', 'n/a', ...): a row without a target."""
     return values.isna() | values.astype("string").str.strip().str.lower().isin(MISSING_MARKERS).fillna(False)
 
@@ -106,7 +106,7 @@ def load_table(path: str | Path, target: str | list[str] | None = None, task: st
         if name not in columns:
             raise DataError(f"Target column '{name}' is not in {path}.{suggest(name, columns)} Columns: {', '.join(columns)}.")
     notes = []
-    unlabelled = pd.concat([_absent(frame[t]) for t in targets], axis=1).any(axis=1)
+    unlabelled = pd.concat([absent_values(frame[t]) for t in targets], axis=1).any(axis=1)
     if unlabelled.all():
         raise DataError(f"Target column '{targets[0]}' of {path} is empty; every row needs a target to learn from.")
     if unlabelled.any():
