@@ -71,6 +71,7 @@ def test_cli_cv(tmp_path):
                                       "--output-dir", str(tmp_path), "--name", "iris-cv"])
     assert result.exit_code == 0, result.output
     assert "3-fold cross-validation (stratified)" in result.output and "accuracy:" in result.output
+    assert "data: " in result.stderr and "(fold 1)" in result.stderr  # what preparing the data did, as train says
     assert (tmp_path / "iris-cv" / "cv.json").is_file()
 
 

@@ -108,6 +108,8 @@ def cv(
     cfg = load_config(config, _overrides(set_, name=name, output_dir=output_dir))
     result = cross_validate(cfg, folds, split, on_fold=lambda i, m: err.print(
         f"fold {i}/{folds}: " + " · ".join(f"{k} {v:.4f}" for k, v in m.items() if isinstance(v, float))))
+    for line in result.notes:
+        err.print(Text(f"data: {line} (fold 1)"), soft_wrap=True)
     table = Table(title=f"{folds}-fold cross-validation ({result.split})")
     keys = list(result.mean)
     table.add_column("fold")

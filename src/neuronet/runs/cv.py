@@ -6,7 +6,7 @@ encoding, re-sampling, class weights), so the held-out fold never leaks into tra
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -34,6 +34,7 @@ class CVResult:
     std: dict[str, float]
     split: str
     path: Path | None = None
+    notes: list[str] = field(default_factory=list)  # what reading and preparing the data did (first fold)
 
 
 def folds_for(config: RunConfig, k: int, split: Split = "auto") -> tuple[list[Fold], str]:
@@ -75,12 +76,13 @@ def folds_for(config: RunConfig, k: int, split: Split = "auto") -> tuple[list[Fo
         raise DataError(f"Cannot make {k} {split} folds of {n} rows: {str(err).rstrip('.')}.") from None
 
 
-def _fold_metrics(config: RunConfig, fold: Fold) -> dict[str, float]:
+def _fold_metrics(config: RunConfig, fold: Fold) -> tuple[dict[str, float], list[str]]:
     plan = plan_run(config, fold=fold)
     trainer = make_trainer(plan, progress=False)
     trainer.fit(plan.train, val=plan.val)
     metrics = plan.predictor(trainer.loss_kwargs).score(plan.test)[0]
-    return {**metrics, "epochs": trainer.epoch, "train_rows": len(plan.train), "test_rows": len(plan.test)}
+    return ({**metrics, "epochs": trainer.epoch, "train_rows": len(plan.train), "test_rows": len(plan.test)},
+            list(plan.state.get("summary", [])))
 
 
 def cross_validate(config: RunConfig, k: int = 5, split: Split = "auto", write: bool = True,
@@ -97,16 +99,18 @@ def cross_validate(config: RunConfig, k: int = 5, split: Split = "auto", write: 
     if model_task(config.model.type) is not None:
         raise ConfigError("Cross-validation scores supervised models; autoencoders and GANs have no labels to score.")
     folds, used = folds_for(config, k, split)
-    rows = []
+    rows, notes = [], []
     for i, fold in enumerate(folds, 1):
-        rows.append({"fold": i, **_fold_metrics(config, fold)})
+        metrics, summary = _fold_metrics(config, fold)
+        rows.append({"fold": i, **metrics})
+        notes = notes or summary
         if on_fold:
             on_fold(i, rows[-1])
     keys = [key for key in rows[0] if key not in ("fold", "epochs", "train_rows", "test_rows")]
     values = {key: np.array([r[key] for r in rows], dtype=float) for key in keys}
     mean = {key: float(np.mean(v)) for key, v in values.items()}
     std = {key: float(np.std(v, ddof=1)) for key, v in values.items()}
-    result = CVResult(rows, mean, std, used)
+    result = CVResult(rows, mean, std, used, notes=notes)
     if write:
         result.path = _write(config, result)
     return result
