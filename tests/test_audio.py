@@ -10,7 +10,7 @@ import torch
 
 from neuronet.datasets import build_augmentations, load_audio_folder, log_mel, mel_filterbank, read_wav
 from neuronet.datasets.audio import synthesize_spoken_digits
-from neuronet.errors import DataError
+from neuronet.errors import ConfigError, DataError
 
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
 
@@ -70,8 +70,13 @@ def test_audio_folder_and_its_errors(tmp_path):
     data = load_audio_folder(tmp_path / "tones", duration=0.5)
     assert data.class_names == ["high", "low"] and data.input_shape == (1, 40, 32) and len(data) == 6
     write_wav(tmp_path / "tones" / "low" / "odd.wav", sine(300, rate=8000), rate=8000)
-    with pytest.raises(DataError, match="different sample rates"):
-        load_audio_folder(tmp_path / "tones")
+    mixed = load_audio_folder(tmp_path / "tones", duration=0.5)  # the odd rate is resampled, and said
+    assert mixed.inputs["rate"] == 16000 and "1 WAV file(s) resampled to 16000 Hz" in " ".join(mixed.notes)
+    odd = mixed.x[mixed.y == 1][-1, 0]  # the 8 kHz 300 Hz tone, now at 16 kHz: same band as the others
+    assert int(odd.mean(1).argmax()) == int(mixed.x[mixed.y == 1][0, 0].mean(1).argmax())
+    for options, message in (({"duration": 0}, "duration"), ({"n_mels": -1}, "n_mels")):
+        with pytest.raises(ConfigError, match=f"data.options.{message}"):
+            load_audio_folder(tmp_path / "tones", **options)
     (tmp_path / "tones" / "empty").mkdir()
     with pytest.raises(DataError, match="has no .wav files"):
         load_audio_folder(tmp_path / "tones")

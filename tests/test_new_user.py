@@ -177,3 +177,48 @@ def test_several_target_columns_make_a_multi_output_regression(tmp_path):
     bad = invoke("train", "--set", f"data.source={tmp_path / 'linnerud.csv'}", "--set", "data.target=[Weight, Waist]",
                  "--set", "task=classification", "--output-dir", tmp_path, "-q")
     assert bad.exit_code == 1 and "multi-output regression; a classification task takes one target column" in bad.output
+
+
+def test_newcomer_mistakes_with_text_and_images_are_one_sentence_before_anything_is_written(tmp_path):
+    from neuronet.datasets.text import tweets_frame
+
+    tweets = tweets_frame().sample(n=200, random_state=0)[["text", "sentiment"]].rename(columns={"text": "tweet"})
+    path = tmp_path / "tweets.csv"
+    tweets.to_csv(path, index=False)
+    base = ["train", "--set", f"data.source={path}", "--set", "data.target=sentiment", "--output-dir", tmp_path,
+            "--name", "x", "-q"]
+    cases = [
+        (["--set", "data.text=tweet", "--set", "model.type=gru", "--set", "train.augment=[{type: hflip}]"],
+         r"Augmentation 'hflip' \(train.augment\) applies to images and spectrograms, not to token ids \(text\)"),
+        (["--set", "data.text=tweet", "--set", "model.type=mlp"], "Model 'mlp' reads table or sequence"),
+        ([], "no usable feature columns .*; to learn from the text in 'tweet', set data.text: tweet"),
+        (["--set", "data.text=tweet", "--set", "train.epochs=two"], "--set train.epochs=two"),
+    ]
+    for extra, message in cases:
+        result = invoke(*base, *extra)
+        assert result.exit_code == 1 and re.search(message, " ".join(result.output.split())), (extra, result.output)
+        assert not (tmp_path / "x").exists()  # checked before any run directory is written
+    folder = tmp_path / "pictures"
+    for name in ("a", "b"):
+        (folder / name).mkdir(parents=True)
+    for mode, message in (("RBG", "must be 'L' \\(grey\\) or 'RGB'"), ("[32]", None)):
+        option = "data.options.mode" if mode == "RBG" else "data.options.size"
+        result = invoke("train", "--set", f"data.source={folder}", "--set", f"{option}={mode}", "--output-dir", tmp_path)
+        assert result.exit_code == 1 and re.search(message or "must be \\[height, width\\]", result.output), result.output
+
+
+def test_a_file_that_is_not_utf8_is_read_and_said(tmp_path):
+    from sklearn.datasets import load_iris
+
+    frame = load_iris(as_frame=True).frame
+    frame["target"] = frame.target.map({0: "setosa", 1: "versicolor", 2: "virginica"})
+    frame["note"] = "ok"
+    frame.loc[3, "note"] = "caf\xe9"  # written below in Latin-1, as an old spreadsheet would
+    path = tmp_path / "iris-latin1.csv"
+    frame.to_csv(path, index=False, encoding="latin-1")
+    result = invoke("train", "--set", f"data.source={path}", "--set", "data.target=target", "--set", "model.type=mlp",
+                    "--set", "train.epochs=2", "--output-dir", tmp_path, "--name", "latin", "-q")
+    assert result.exit_code == 0, result.output
+    assert "data: " in result.stderr and "is not valid UTF-8 (byte 0xe9" in " ".join(result.stderr.split())
+    folder = invoke("evaluate", tmp_path / "latin", "--data", tmp_path)
+    assert folder.exit_code == 1 and "is a folder, but a table file" in folder.output

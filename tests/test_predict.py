@@ -110,6 +110,17 @@ def test_images_from_pil_arrays_tensors_files_and_folders(digits_run, digits, tm
         predictor.predict(str(folder / "bad.png"))
 
 
+def test_image_arrays_in_every_layout_and_bad_ones(digits_run, digits):
+    predictor = nt.load(digits_run)  # a greyscale 8x8 model
+    grey = (digits.x[:3, 0].numpy() * 255).astype(np.uint8)  # (3, 8, 8): three greyscale images
+    labels = predictor.predict([g for g in grey])
+    assert predictor.predict(grey).tolist() == labels.tolist()
+    for bad, message in (([], "nothing to predict"), (np.zeros((0, 0, 3)), "is empty"),
+                         (np.full((8, 8), np.nan), "NaN or infinite")):
+        with pytest.raises(nt.DataError, match=message):
+            predictor.predict(bad)
+
+
 def test_evaluate_an_image_run_on_a_labelled_folder(digits_run, digits, tmp_path):
     root = tmp_path / "labelled"
     for i in range(40):
@@ -119,6 +130,19 @@ def test_evaluate_an_image_run_on_a_labelled_folder(digits_run, digits, tmp_path
                              "--json"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["accuracy"] > 0.8
+
+
+def test_text_files_give_one_prediction_per_line_and_paths_are_not_texts(text_run, digits, tmp_path):
+    predictor = nt.load(text_run)
+    (tmp_path / "t.txt").write_bytes(b"what a day\r\n\r\nso sad\rreally\n")  # a blank line, a bare CR inside
+    frame = predictor.predict_frame(str(tmp_path / "t.txt"))
+    assert frame["input"].tolist() == ["what a day", "so sad\rreally"]  # each line once, with its text
+    pd.DataFrame({"text": ["fine", None]}).to_csv(tmp_path / "t.csv", index=False)
+    with pytest.raises(nt.DataError, match="has 1 empty 'text' cell\\(s\\) \\(data row 2\\)"):  # not the text "nan"
+        predictor.predict(str(tmp_path / "t.csv"))
+    Image.fromarray(np.zeros((8, 8), dtype=np.uint8)).save(tmp_path / "photo.png")
+    with pytest.raises(nt.DataError, match="photo.png is a file, not a text"):
+        predictor.predict(str(tmp_path / "photo.png"))
 
 
 def test_texts_from_strings_lists_series_and_files(text_run, tmp_path):
@@ -187,6 +211,18 @@ def test_audio_from_waveforms_wav_files_and_folders(tmp_path_factory, tmp_path):
     assert len(predictor.predict((slower.numpy(), rate * 2))) == 1  # another rate: resampled
     frame = predictor.predict_frame(str(root / "7"))
     assert len(frame) == 2 and frame["input"].str.endswith(".wav").all()
+    proba = predictor.predict_proba(wave_.numpy())
+    pcm = np.round(wave_.numpy() * 32768).clip(-32768, 32767).astype(np.int16)  # samples as a WAV holds them
+    assert np.allclose(predictor.predict_proba(pcm), proba, atol=1e-4)
+    stereo = np.stack([wave_.numpy(), wave_.numpy()], axis=1)  # (samples, channels), as soundfile reads it
+    assert np.allclose(predictor.predict_proba(stereo), proba, atol=1e-5)
+    assert np.allclose(predictor.predict_proba(stereo.T), proba, atol=1e-5)  # (channels, samples), as torchaudio
+    batch = np.stack([wave_.numpy()] * 3)  # (clips, samples)
+    assert predictor.predict(batch).tolist() == label.tolist() * 3
+    for bad, message in ((np.zeros(0, dtype=np.float32), "is empty"), (np.full(800, np.nan), "not all finite"),
+                         ((wave_.numpy(), 0), "sample rate .* must be a positive whole number")):
+        with pytest.raises(nt.DataError, match=message):
+            predictor.predict(bad)
 
 
 LIGHT_CHECK = """

@@ -93,9 +93,16 @@ def test_text_table_and_its_errors(tmp_path):
     with pytest.raises(DataError, match="Column 'reveiw' is not in .* Did you mean 'review'"):
         load_text_table(path, text="reveiw", target="label")
     frame.loc[3, "review"] = ""
+    frame.loc[5, "label"] = "?"
+    frame.loc[6, "label"] = " Pos"
     frame.to_csv(path, index=False)
-    with pytest.raises(DataError, match="1 empty text"):
-        load_text_table(path, text="review", target="label")
+    messy = load_text_table(path, text="review", target="label")  # left out and said, as for tables
+    assert len(messy) == 18 and messy.class_names == ["Pos", "neg", "pos"]
+    said = " ".join(messy.notes)
+    assert "1 row(s) with an empty 'review' left out" in said and "1 row(s) without a 'label' label left out" in said
+    assert "classes 'Pos' and 'pos' differ only in case" in said
+    with pytest.raises(DataError, match="data.text and data.target both name column 'label'"):
+        load_text_table(path, text="label", target="label")
 
 
 def test_multi_step_forecasting_and_stride():

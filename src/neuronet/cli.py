@@ -27,13 +27,25 @@ out = Console()
 err = Console(stderr=True)
 
 
+def _show_note(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None,
+               line: str | None = None) -> None:
+    """Print what was done to the user's data (a DataNote) as a `data:` line; other warnings as usual."""
+    if issubclass(category, DataNote):
+        err.print(Text(f"data: {message}"), soft_wrap=True)
+    else:
+        err.print(Text(warnings.formatwarning(message, category, filename, lineno, line).rstrip()), soft_wrap=True)
+
+
 def _friendly(command: Callable[..., Any]) -> Callable[..., Any]:
     """Turn neuronet's own errors into one red line on stderr and exit code 1."""
 
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
-            return command(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.simplefilter("always", DataNote)
+                warnings.showwarning = _show_note
+                return command(*args, **kwargs)
         except NeuronetError as error:
             err.print(Text("Error: ", style="bold red") + Text(str(error)), soft_wrap=True)
             raise typer.Exit(1) from None
@@ -136,14 +148,7 @@ def evaluate(
     from neuronet.runs import evaluate_run
     from neuronet.runs.files import json_text
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", DataNote)
-        metrics = evaluate_run(run, data)
-    for note in caught:
-        if issubclass(note.category, DataNote):
-            err.print(f"data: {note.message}", markup=False, highlight=False, soft_wrap=True)
-        else:
-            warnings.warn_explicit(note.message, note.category, note.filename, note.lineno)
+    metrics = evaluate_run(run, data)  # rows left out are said as `data:` lines (DataNote)
     if as_json:
         typer.echo(json_text(metrics))
     else:
@@ -162,6 +167,9 @@ def predict(
     from neuronet.atomic import write_text
     from neuronet.runs import predict_file
 
+    for path in inputs:
+        if not path.exists():
+            raise NeuronetError(f"Input {path} does not exist; give files or folders to predict (check the path).")
     frame = predict_file(run, [str(p) for p in inputs] if len(inputs) > 1 else str(inputs[0]))
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False)

@@ -247,18 +247,30 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     return raw
 
 
-def validate(raw: dict[str, Any], source: str = "the config") -> RunConfig:
-    """Validate a config dict; pydantic's errors become one clear ConfigError."""
+def _source_of(loc: str, source: str, overrides: list[str]) -> str:
+    """Where the value at `loc` came from: the --set that gave it, else the config file."""
+    for item in reversed(overrides):  # the last --set of a key wins
+        key = item.partition("=")[0].strip()
+        if loc == key or loc.startswith(key + ".") or key.startswith(loc + "."):
+            return f"--set {item}"
+    return source
+
+
+def validate(raw: dict[str, Any], source: str = "the config", overrides: list[str] | None = None) -> RunConfig:
+    """Validate a config dict; pydantic's errors become one clear ConfigError naming where the value came from."""
     try:
         return RunConfig.model_validate(raw)
     except ConfigError as err:  # raised by a model-level check
         raise ConfigError(f"{err} (in {source})") from None
     except ValidationError as err:
-        cause = err.errors()[0].get("ctx", {}).get("error")
+        first = err.errors()[0]
+        cause = first.get("ctx", {}).get("error")
+        loc = ".".join(map(str, first["loc"]))
         if isinstance(cause, ConfigError):
-            loc = getattr(cause, "where", None) or ".".join(map(str, err.errors()[0]["loc"]))
-            raise ConfigError(f"{cause} (at '{loc}' in {source})" if loc else f"{cause} (in {source})") from None
-        raise _explain(err, source) from None
+            loc = getattr(cause, "where", None) or loc
+            where = _source_of(loc, source, overrides or [])
+            raise ConfigError(f"{cause} (at '{loc}' in {where})" if loc else f"{cause} (in {where})") from None
+        raise _explain(err, _source_of(loc, source, overrides or [])) from None
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> RunConfig:
@@ -268,7 +280,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         ConfigError: missing/unreadable file, bad YAML, unknown key or bad value.
     """
     raw: dict[str, Any] = {}
-    source = "the --set overrides" if overrides else "the default config"
+    source = "the default config"
     if path is not None:
         path, source = Path(path), str(path)
         if not path.is_file():
@@ -279,7 +291,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
             raise ConfigError(f"Config file {path} is not valid YAML: {err}".replace("\n", " ")) from None
         if not isinstance(raw, dict):
             raise ConfigError(f"Config file {path} must hold a mapping of sections (data, model, train), not a {type(raw).__name__}.")
-    return validate(apply_overrides(raw, overrides or []), source)
+    return validate(apply_overrides(raw, overrides or []), source, overrides)
 
 
 def to_yaml(config: RunConfig | dict[str, Any]) -> str:

@@ -7,6 +7,8 @@ model hears a voice it never heard.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import os
 import shutil
 import subprocess
@@ -19,7 +21,7 @@ import torch
 from neuronet.datasets.builtin import DATASETS
 from neuronet.datasets.dataset import Dataset
 from neuronet.datasets.folders import class_files
-from neuronet.errors import DataError
+from neuronet.errors import ConfigError, DataError
 
 __all__ = ["read_wav", "mel_filterbank", "log_mel", "waves_to_tensor", "load_audio_folder", "synthesize_spoken_digits"]
 
@@ -40,6 +42,18 @@ def read_wav(path: str | Path) -> tuple[torch.Tensor, int]:
         raise DataError(f"Audio file {path} has {8 * width}-bit samples; neuronet reads 16-bit PCM WAV.")
     samples = np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768.0
     return torch.from_numpy(samples.reshape(-1, channels).mean(axis=1)), rate
+
+
+def resample_wave(wave: torch.Tensor, rate: int, target: int) -> torch.Tensor:
+    """A waveform at `rate` Hz resampled to `target` Hz (polyphase filtering, scipy)."""
+    if rate == target:
+        return wave
+    from math import gcd
+
+    from scipy.signal import resample_poly
+
+    g = gcd(rate, target)
+    return torch.as_tensor(resample_poly(wave.numpy(), target // g, rate // g), dtype=torch.float32)
 
 
 def _hz_to_mel(hz: torch.Tensor) -> torch.Tensor:
@@ -83,21 +97,29 @@ def load_audio_folder(root: str | Path, duration: float = 1.2, n_mels: int = 40,
     `classes` fixes which class folders are read, in label order (default: all, sorted).
 
     Raises:
-        DataError: no such folder, no class folders, an empty class, unreadable files, mixed sample rates.
+        DataError: no such folder, no class folders, an empty class, unreadable files (other sample rates
+            than the most common one are resampled to it, and said).
     """
+    if isinstance(duration, bool) or not isinstance(duration, (int, float)) or not 0.05 <= duration <= 600:
+        raise ConfigError(f"The clip duration (data.options.duration) must be a number of seconds in [0.05, 600], "
+                          f"e.g. 1.2. Got {duration!r} instead.")
+    if isinstance(n_mels, bool) or not isinstance(n_mels, int) or not 4 <= n_mels <= 256:
+        raise ConfigError(f"The number of mel bands (data.options.n_mels) must be a whole number in [4, 256], e.g. 40. "
+                          f"Got {n_mels!r} instead.")
     root = Path(root)
     classes, labelled = class_files(root, (".wav",), "Audio", ".wav files", classes)
     files = [p for p, _ in labelled]
     waves = [read_wav(p) for p in files]
-    rates = {rate for _, rate in waves}
-    if len(rates) > 1:
-        examples = {rate: next(str(p) for p, (_, r) in zip(files, waves) if r == rate) for rate in sorted(rates)}
-        raise DataError(f"The WAV files in {root} have different sample rates ({examples}); resample them to one rate "
-                        "(e.g. `sox in.wav -r 16000 out.wav`).")
-    rate = rates.pop()
-    x = waves_to_tensor([w for w, _ in waves], rate, duration, n_mels)  # (N, 1, n_mels, frames)
+    rates = Counter(rate for _, rate in waves)
+    rate = rates.most_common(1)[0][0]
+    notes = []
+    if len(rates) > 1:  # the others are resampled to the most common rate, as prediction does
+        others = sum(n for r, n in rates.items() if r != rate)
+        notes.append(f"{others} WAV file(s) resampled to {rate} Hz (rates found: "
+                     f"{', '.join(f'{r} Hz x{n}' for r, n in sorted(rates.items()))})")
+    x = waves_to_tensor([resample_wave(w, r, rate) for w, r in waves], rate, duration, n_mels)  # (N, 1, n_mels, frames)
     y = torch.tensor([label for _, label in labelled])
-    return Dataset(x, y, "classification", root.name, class_names=classes,
+    return Dataset(x, y, "classification", root.name, class_names=classes, notes=notes,
                    inputs={"kind": "audio", "rate": rate, "duration": duration, "n_mels": n_mels})
 
 

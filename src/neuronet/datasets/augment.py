@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from neuronet.errors import ConfigError
 from neuronet.registry import Registry
 
-__all__ = ["AUGMENTATIONS", "build_augmentations", "Compose"]
+__all__ = ["AUGMENTATIONS", "APPLIES_TO", "build_augmentations", "check_augmentations", "Compose"]
 
 Augmentation = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 AUGMENTATIONS: Registry[Callable[..., Augmentation]] = Registry("augmentation")
@@ -125,6 +125,25 @@ class Compose:
         for aug in self.augmentations:
             x, y = aug(x, y)
         return x, y
+
+
+# The input layouts each augmentation is defined on (spectrograms are images of one channel).
+APPLIES_TO: dict[str, tuple[str, ...]] = {
+    "random_crop": ("image",), "hflip": ("image",), "rotation": ("image",), "color_jitter": ("image",),
+    "cutout": ("image",), "freq_mask": ("image",), "time_mask": ("image",), "mixup": ("table", "sequence", "image"),
+}
+_LAYOUT_NAMES = {"image": "images and spectrograms", "table": "table rows", "sequence": "sequences of numbers",
+                 "tokens": "token ids (text)"}
+
+
+def check_augmentations(specs: Sequence[dict[str, Any]] | None, layout: str, where: str = "train.augment") -> None:
+    """Raise a ConfigError for an augmentation that is not defined on inputs of `layout` (e.g. hflip on text)."""
+    for spec in specs or ():
+        name = spec.get("type") if isinstance(spec, dict) else None
+        layouts = APPLIES_TO.get(name)
+        if layouts is not None and layout not in layouts:
+            raise ConfigError(f"Augmentation '{name}' ({where}) applies to {' or '.join(_LAYOUT_NAMES[k] for k in layouts)}, "
+                              f"not to {_LAYOUT_NAMES.get(layout, layout)}; remove it for this data.")
 
 
 def build_augmentations(specs: Sequence[dict[str, Any]], num_classes: int = 0) -> Compose:

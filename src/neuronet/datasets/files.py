@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from neuronet.errors import DataError
+from neuronet.errors import DataError, DataNote
 
 __all__ = ["TABLE_SUFFIXES", "MISSING_MARKERS", "read_table", "infer_task", "to_numbers"]
 
@@ -23,6 +24,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
     it), tabs or bars is read with that separator.
     """
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path} is a folder, but a table file ({', '.join(TABLE_SUFFIXES)}) is needed here.")
     if not path.is_file():
         raise DataError(f"Data file {path} does not exist; check the path.")
     suffix = path.suffix.lower()
@@ -32,14 +35,22 @@ def read_table(path: str | Path) -> pd.DataFrame:
     def read(**options: Any) -> pd.DataFrame:
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(path)
-        return pd.read_csv(path, **({"sep": "\t"} if suffix == ".tsv" else {}), **options)
+        return pd.read_csv(path, **{"sep": "\t", **options} if suffix == ".tsv" else options)
 
     try:
-        frame = read()
+        decoding: dict[str, str] = {}
+        try:
+            frame = read()
+        except UnicodeDecodeError as err:  # not UTF-8: a few stray bytes are replaced, and said
+            decoding = {"encoding_errors": "replace"}
+            frame = read(**decoding)
+            warnings.warn(f"{path} is not valid UTF-8 (byte {err.object[err.start]:#x} at offset {err.start}); "
+                          "undecodable bytes were read as '\ufffd' (re-save the file as UTF-8 to keep them)",
+                          DataNote, stacklevel=2)
         header = str(frame.columns[0])
         if frame.shape[1] == 1 and suffix == ".csv" and any(sep in header for sep in ";\t|"):
             sep = next(sep for sep in ";\t|" if sep in header)
-            frame = read(sep=sep, **({"decimal": ","} if sep == ";" else {}))
+            frame = read(sep=sep, **({"decimal": ","} if sep == ";" else {}), **decoding)
     except pd.errors.EmptyDataError:
         raise DataError(f"Data file {path} is empty; it needs a header row and at least one data row.") from None
     except Exception as err:  # noqa: BLE001 - parsers raise many types; the user needs one sentence

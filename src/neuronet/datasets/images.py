@@ -16,7 +16,7 @@ from PIL import Image, UnidentifiedImageError
 
 from neuronet.datasets.dataset import Dataset
 from neuronet.datasets.folders import class_files
-from neuronet.errors import DataError
+from neuronet.errors import ConfigError, DataError
 
 __all__ = ["load_image_folder", "IMAGE_SUFFIXES", "open_image", "images_to_tensor"]
 
@@ -56,6 +56,12 @@ def load_image_folder(root: str | Path, size: tuple[int, int] | list[int] | None
         DataError: no such folder, no class folders, an empty class, an unreadable image, or mixed
             sizes / modes without `size` / `mode`.
     """
+    if size is not None and not (isinstance(size, (list, tuple)) and len(size) == 2 and
+                                 all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)):
+        raise ConfigError(f"The image size (data.options.size) must be [height, width] in pixels, e.g. [32, 32]. "
+                          f"Got {size!r} instead.")
+    if mode is not None and mode not in ("L", "RGB"):
+        raise ConfigError(f"The image mode (data.options.mode) must be 'L' (grey) or 'RGB' (colour). Got {mode!r} instead.")
     root = Path(root)
     classes, files = class_files(root, IMAGE_SUFFIXES, "Image", "images", classes)
     images = [open_image(p) for p, _ in files]
@@ -68,7 +74,7 @@ def load_image_folder(root: str | Path, size: tuple[int, int] | list[int] | None
                         f"e.g. [{common[1]}, {common[0]}] (height, width).")
     mode = mode or next(iter(modes))
     if mode not in ("L", "RGB"):
-        mode = "RGB"
+        mode = "RGB"  # the images' own mode (RGBA, palette, CMYK) is read as colour
     size = list(size or next(iter(sizes))[::-1])
     y = torch.tensor([label for _, label in files])
     return Dataset(images_to_tensor(images, size, mode), y, "classification", root.name, class_names=classes,

@@ -9,7 +9,7 @@ prediction input is read exactly as the training data was:
 | frame, table | a DataFrame, a dict or list of dicts, a 2-D array, a .csv / .parquet / .npy path |
 | text | a string, a list of strings, a Series, a DataFrame or .csv with the text column, a .txt file (one per line) |
 | image | PIL images, arrays / tensors (H, W[, C]) or (N, ...), image files, a folder (with class sub-folders: labelled) |
-| audio | waveforms (the training sample rate, or (waveform, rate)), .wav files, a folder |
+| audio | waveforms (samples,) at the training rate, (samples, channels), batches (N, samples), (waveform, rate), .wav files, a folder |
 | sequence, tokens, tensor | arrays / tensors of the training shape, .npy files |
 | series | a series (T,) or (T, F) (its last window is forecast), a list of them, a DataFrame / .csv |
 """
@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from neuronet.datasets.audio import read_wav, waves_to_tensor
+from neuronet.datasets.audio import read_wav, resample_wave, waves_to_tensor
 from neuronet.datasets.dataset import Dataset
 from neuronet.datasets.files import TABLE_SUFFIXES, read_table
 from neuronet.datasets.folders import class_files
@@ -133,16 +133,25 @@ def _read_text(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, t
     column = meta["inputs"].get("column", "text")
     path = _path(value)
     if isinstance(value, str) and path is not None and path.suffix.lower() not in (*TABLE_SUFFIXES, ".txt"):
+        if "\n" not in value and len(value) < 4096 and path.exists():
+            raise DataError(f"{value} is a {'folder' if path.is_dir() else 'file'}, not a text; give texts, a .txt "
+                            f"file (one text per line) or a .csv with a '{column}' column.")
         value, path = [value], None  # a plain string is a text to classify, not a file name
     if path is not None and path.suffix.lower() == ".txt":
-        texts = [line for line in _exists(path).read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
-        return texts, None
+        content = _exists(path).read_bytes().decode("utf-8", errors="replace").replace("\r\n", "\n")
+        texts = [line for line in content.split("\n") if line.strip()]  # one text per non-blank line
+        return texts, None, texts  # the texts themselves say which row is which line
     if path is not None or isinstance(value, pd.DataFrame):
         frame, where = (read_table(path), str(path)) if path is not None else (value.reset_index(drop=True), "the table")
         if column not in frame.columns:
             raise DataError(f"{where} has no '{column}' column with the texts.")
         frame = _labelled_rows(frame, meta, labelled, where)
-        return frame[column].astype(str).tolist(), _labels(frame, meta, labelled, where)
+        empty = frame[column].isna() | (frame[column].astype(str).str.strip() == "")
+        if empty.any():  # not the text "nan"
+            raise DataError(f"{where} has {int(empty.sum())} empty '{column}' cell(s) (data row {int(empty.idxmax()) + 1}); "
+                            "a text model needs words: fill or drop them.")
+        texts = frame[column].astype(str).tolist()
+        return texts, _labels(frame, meta, labelled, where), *([texts] if path is not None else [])
     if isinstance(value, pd.Series):
         value = value.tolist()
     if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
@@ -170,10 +179,23 @@ def _image_files(path: Path, labelled: bool, meta: dict[str, Any]) -> tuple[list
 
 
 def _array_images(array: np.ndarray, mode: str) -> list[Any]:
-    """Arrays in any usual layout → Pillow images (integers are 0-255, floats 0-1)."""
+    """Arrays in any usual layout → Pillow images (integers are 0-255, floats 0-1).
+
+    (H, W) and (H, W, C) are one image, (C, H, W) one image channels first, and (N, ...) a batch;
+    for a greyscale model a 3-D array (N, H, W) is a stack of N greyscale images.
+    """
     from PIL import Image
 
-    if array.ndim == 2 or (array.ndim == 3 and array.shape[-1] in (1, 3, 4) and array.shape[0] not in (1, 3)):
+    if array.size == 0 or min(array.shape) == 0:
+        raise DataError(f"An image array of shape {array.shape} is empty.")
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise DataError(f"An image array of shape {array.shape} holds NaN or infinite values; give pixels in [0, 1] "
+                        "(floats) or 0-255 (integers).")
+    if array.dtype.kind not in "iufb":
+        raise DataError(f"Cannot read an array of {array.dtype} values as an image; give numbers.")
+    if mode == "L" and array.ndim == 3 and array.shape[-1] not in (1, 3, 4):
+        array = array[..., None]  # (N, H, W): a stack of greyscale images
+    elif array.ndim == 2 or (array.ndim == 3 and array.shape[-1] in (1, 3, 4) and array.shape[0] not in (1, 3)):
         array = array[None]
     elif array.ndim == 3 and array.shape[0] in (1, 3):
         array = array.transpose(1, 2, 0)[None]
@@ -197,6 +219,8 @@ def _read_image(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, 
         x, y = _read_table(value, {**meta, "inputs": {"columns": meta["feature_names"]}}, False)
         return x.reshape(-1, *shape), y  # one column per pixel, as the training table had
     values = value if isinstance(value, (list, tuple)) else [value]
+    if not values:
+        raise DataError("There is nothing to predict: the inputs are empty.")
     images, y, ids, exact = [], None, [], []
     for item in values:
         path = _path(item)
@@ -227,7 +251,10 @@ def _read_image(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, 
 
 def _read_audio(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, torch.Tensor | None]:
     spec = meta["inputs"]
-    values = value if isinstance(value, list) else [value]
+    one_clip = isinstance(value, list) and value and all(isinstance(v, (int, float, np.number)) for v in value)
+    values = value if isinstance(value, list) and not one_clip else [value]
+    if not values:
+        raise DataError("There is nothing to predict: the inputs are empty.")
     waves, y, ids = [], None, []
     for item in values:
         path = _path(item)
@@ -248,25 +275,39 @@ def _read_audio(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, 
         elif path is not None:
             pairs = [read_wav(path)]
             ids.append(str(path))
-        elif isinstance(item, tuple) and len(item) == 2:
-            pairs = [(torch.as_tensor(np.asarray(item[0]), dtype=torch.float32).reshape(-1), int(item[1]))]
+        elif isinstance(item, tuple) and len(item) == 2 and np.ndim(item[1]) == 0:
+            rate = item[1]
+            if not isinstance(rate, (int, np.integer)) or rate <= 0:
+                raise DataError(f"The sample rate of an (array, rate) pair must be a positive whole number of Hz, "
+                                f"e.g. {spec['rate']}. Got {shown(rate)} instead.")
+            pairs = [(w, int(rate)) for w in _waveforms(item[0])]
         else:
-            pairs = [(torch.as_tensor(np.asarray(item), dtype=torch.float32).reshape(-1), spec["rate"])]
-        waves += [_resample(w, rate, spec["rate"]) for w, rate in pairs]
+            pairs = [(w, spec["rate"]) for w in _waveforms(item)]
+        waves += [resample_wave(w, rate, spec["rate"]) for w, rate in pairs]
     if labelled and y is None:
         raise DataError("Labelled audio comes as a folder with one sub-folder of WAV files per class.")
     return waves_to_tensor(waves, spec["rate"], spec["duration"], spec["n_mels"]), y, ids if len(ids) == len(waves) else None
 
 
-def _resample(wave: torch.Tensor, rate: int, target: int) -> torch.Tensor:
-    if rate == target:
-        return wave
-    from math import gcd
-
-    from scipy.signal import resample_poly
-
-    g = gcd(rate, target)
-    return torch.as_tensor(resample_poly(wave.numpy(), target // g, rate // g), dtype=torch.float32)
+def _waveforms(value: Any) -> list[torch.Tensor]:
+    """Mono float waveforms in [-1, 1] from an array: (samples,) is one clip; (samples, 1 or 2) and
+    (1 or 2, samples) are one clip with its channels (averaged); (N, samples) are N clips.
+    Whole-number samples are PCM (int16 is scaled by 1/32768, as a WAV file is)."""
+    array = np.array(value.detach().cpu() if isinstance(value, torch.Tensor) else value)  # a copy: writable
+    if array.dtype.kind not in "iuf" or array.ndim not in (1, 2):
+        raise DataError(f"Cannot read {shown(value)} as audio; give a waveform of shape (samples,), a batch "
+                        "(clips, samples), a (waveform, rate) pair or WAV files.")
+    if array.dtype.kind in "iu":
+        info = np.iinfo(array.dtype)
+        array = (array.astype(np.float64) - (info.max + 1) / 2 * (array.dtype.kind == "u")) / (info.max + 1) * \
+            (2 if array.dtype.kind == "u" else 1)
+    if array.size == 0 or not np.isfinite(array).all():
+        raise DataError(f"An audio waveform of shape {array.shape} is {'empty' if array.size == 0 else 'not all finite numbers'}; "
+                        "give samples in [-1, 1].")
+    if array.ndim == 2 and min(array.shape) <= 2 and max(array.shape) > 2:  # one clip with channels
+        array = array.mean(axis=int(np.argmin(array.shape)))[None]
+    clips = array.reshape(-1, array.shape[-1])
+    return [torch.from_numpy(clip.astype(np.float32)) for clip in clips]
 
 
 def _read_tensor(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, torch.Tensor | None]:

@@ -62,7 +62,7 @@ def absent_values(values: pd.Series) -> pd.Series:
     return values.isna() | values.astype("string").str.strip().str.lower().isin(MISSING_MARKERS).fillna(False)
 
 
-def _similar_classes(classes: list[str]) -> list[str]:
+def similar_classes(classes: list[str]) -> list[str]:
     """A note for class names that differ only in case (often a typo in the labels)."""
     seen: dict[str, list[str]] = {}
     for name in classes:
@@ -125,7 +125,7 @@ def load_table(path: str | Path, target: str | list[str] | None = None, task: st
     task = task or ("regression" if len(targets) > 1 else infer_task(frame[targets[0]]))
     y, classes = encode_targets(frame, targets, task, where=str(path))
     if classes:
-        notes += _similar_classes(classes)
+        notes += similar_classes(classes)
     frame = frame.reset_index(drop=True)
     return Dataset(frame[chosen], y, task, path.stem, feature_names=chosen, class_names=classes,
                    target_names=None if classes else targets, inputs={"kind": "frame", "columns": chosen,

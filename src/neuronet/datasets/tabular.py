@@ -184,7 +184,10 @@ class TablePreprocessor:
                 continue
             self.steps_.append(self._fit_column(column, series, kind))
         if not self.steps_:
-            raise DataError("The table has no usable feature columns (every column is ignored, empty or free text).")
+            texts = [c for c, why in self.left_out_.items() if "free text" in why]
+            longest = max(texts, key=lambda c: frame[c].astype(str).str.len().mean(), default=None)
+            raise DataError("The table has no usable feature columns (every column is ignored, empty or free text)"
+                            + (f"; to learn from the text in '{longest}', set data.text: {longest}." if longest else "."))
         self.feature_names_out_ = [name for step in self.steps_ for name in step["names"]]
         self.input_columns_ = [step["column"] for step in self.steps_]
         return self

@@ -14,7 +14,7 @@ import pandas as pd
 from neuronet.datasets.builtin import DATASETS
 from neuronet.datasets.dataset import Dataset
 from neuronet.datasets.files import read_table
-from neuronet.datasets.table import encode_target
+from neuronet.datasets.table import absent_values, encode_target, similar_classes
 from neuronet.errors import DataError
 from neuronet.registry import suggest
 
@@ -60,8 +60,10 @@ def load_text_table(path: str | Path, text: str, target: str) -> Dataset:
         if col not in frame.columns:
             raise DataError(f"Column '{col}' is not in {path}.{suggest(col, list(map(str, frame.columns)))} "
                             f"Columns: {', '.join(map(str, frame.columns))}.")
+    if text == target:
+        raise DataError(f"data.text and data.target both name column '{text}'; the label cannot be the input.")
     notes = []
-    unlabelled = frame[target].isna()
+    unlabelled = absent_values(frame[target])
     if unlabelled.all():
         raise DataError(f"Column '{target}' of {path} is empty; every text needs a label to learn from.")
     if unlabelled.any():  # often a line break inside an unquoted text splits a row in two
@@ -69,10 +71,12 @@ def load_text_table(path: str | Path, text: str, target: str) -> Dataset:
                      "unquoted text splits a row; quote such texts)")
         frame = frame[~unlabelled].reset_index(drop=True)
     empty = frame[text].isna() | (frame[text].astype(str).str.strip() == "")
+    if empty.all():
+        raise DataError(f"Column '{text}' of {path} has no texts.")
     if empty.any():
-        raise DataError(f"Column '{text}' of {path} has {int(empty.sum())} empty text(s) "
-                        f"(data row {int(empty.idxmax()) + 1}); drop or fill them.")
-    data = text_dataset(frame[text].astype(str).tolist(), frame[target].astype(str).tolist(), Path(path).stem,
-                        text, target)
-    data.notes = notes
+        notes.append(f"{int(empty.sum())} row(s) with an empty '{text}' left out")
+        frame = frame[~empty].reset_index(drop=True)
+    labels = frame[target].astype(str).str.strip().tolist()
+    data = text_dataset(frame[text].astype(str).tolist(), labels, Path(path).stem, text, target)
+    data.notes = notes + similar_classes(sorted(set(labels)))
     return data

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -32,6 +33,8 @@ class MLP(nn.Module):
         >>> model(torch.zeros(5, 64)).shape
         torch.Size([5, 10])
     """
+
+    layouts: ClassVar[tuple[str, ...]] = ("table", "sequence", "image", "tensor")  # numbers, flattened; not token ids
 
     def __init__(
         self,

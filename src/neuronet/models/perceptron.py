@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -32,6 +33,8 @@ class Perceptron(nn.Module):
         >>> p.predict(torch.tensor([[1.0, 2.0]])).shape
         torch.Size([1])
     """
+
+    layouts: ClassVar[tuple[str, ...]] = ("table", "sequence", "image", "tensor")  # numbers, flattened; not token ids
 
     def __init__(self, input_shape: int | Sequence[int], num_outputs: int = 1, seed: int | None = None) -> None:
         super().__init__()

@@ -18,6 +18,7 @@ from torch import nn
 
 from neuronet.config import TRAIN_SECTION_EXCLUDES, RunConfig, model_task
 from neuronet.datasets import Dataset, Pipeline, Prepared, load_source, loader_defaults, prepare, resample
+from neuronet.datasets.augment import check_augmentations
 from neuronet.errors import ConfigError, DataError
 from neuronet.models import MODELS, build_model
 from neuronet.predict import Predictor
@@ -169,6 +170,8 @@ def plan_run(config: RunConfig, pipeline: Pipeline | None = None, fold: Fold | N
         raise DataError(f"The target of '{config.data.source}' has a single value ({value!r}) in the training data; "
                         "there is nothing to learn.")
     _check_layout(config, prepared.train)
+    check_augmentations(config.train.augment if isinstance(config.train.augment, list) else None,
+                        prepared.train.layout)
     loss = config.train.loss or task.loss_for(MODELS.get(config.model.type))
     task.check_loss(loss)
     model, spec = _model(config, prepared.train, task, loss)

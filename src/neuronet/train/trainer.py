@@ -19,6 +19,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from neuronet.datasets import Dataset, build_augmentations, class_weights, iterate_batches, num_batches
+from neuronet.datasets.augment import check_augmentations
 from neuronet.errors import ConfigError, DataError, TrainingDivergedError
 from neuronet.nn import loss_fn
 from neuronet.optim import Schedule, build_optimizer
@@ -179,6 +180,8 @@ class Trainer:
             self.bind_task(task)
         if self._augment_spec is not None and self.augment is None:
             spec = self._augment_spec
+            if isinstance(train, Dataset) and not callable(spec):
+                check_augmentations(spec, train.layout, "augment")
             classes = train.num_outputs if isinstance(train, Dataset) and task.name == "classification" else 0
             self.augment = spec if callable(spec) else build_augmentations(spec, num_classes=classes)
         self.steps_per_epoch = len(train) if isinstance(train, DataLoader) else num_batches(len(train), self.batch_size)
