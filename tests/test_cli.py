@@ -219,7 +219,8 @@ def test_text_run_predicts_from_a_text_column(tmp_path):
     pd.DataFrame({"text": ["I love my new phone", "worst service ever @Apple"]}).to_csv(tmp_path / "t.csv", index=False)
     pred = invoke("predict", tmp_path / "tw", tmp_path / "t.csv")
     assert pred.exit_code == 0, pred.output
-    assert pred.output.splitlines()[0] == "prediction,p_negative,p_neutral,p_positive" and len(pred.output.splitlines()) == 3
+    assert pred.output.splitlines()[0] == "input,prediction,p_negative,p_neutral,p_positive"  # the text, then its label
+    assert pred.output.splitlines()[1].startswith("I love my new phone,") and len(pred.output.splitlines()) == 3
 
 
 def test_autoencoder_and_gan_runs_evaluate_and_predict(tmp_path, digits):

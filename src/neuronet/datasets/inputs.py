@@ -241,7 +241,8 @@ def _read_image(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, 
         else:
             raise DataError(f"Cannot read {shown(item)} as an image; give a PIL image, an array, or an image file or folder.")
     if labelled and y is None:
-        raise DataError("Labelled images come as a folder with one sub-folder per class.")
+        raise DataError(f"{shown(value)} has no class sub-folders; labelled images come as a folder with one "
+                        "sub-folder per class (named as the classes).")
     if exact and images:
         raise DataError("Give images either as float arrays of the training shape or as pictures, not both at once.")
     if exact:
@@ -285,7 +286,8 @@ def _read_audio(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, 
             pairs = [(w, spec["rate"]) for w in _waveforms(item)]
         waves += [resample_wave(w, rate, spec["rate"]) for w, rate in pairs]
     if labelled and y is None:
-        raise DataError("Labelled audio comes as a folder with one sub-folder of WAV files per class.")
+        raise DataError(f"{shown(value)} has no class sub-folders; labelled audio comes as a folder with one "
+                        "sub-folder of WAV files per class (named as the classes).")
     return waves_to_tensor(waves, spec["rate"], spec["duration"], spec["n_mels"]), y, ids if len(ids) == len(waves) else None
 
 
