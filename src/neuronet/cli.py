@@ -22,7 +22,7 @@ from rich.text import Text
 from neuronet.errors import DataNote, NeuronetError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
-                  help="neuronet: train, evaluate, cross-validate and predict with neural networks on your data.")
+                  help="neuronet: train, evaluate, cross-validate, predict, export and serve neural networks on your data.")
 out = Console()
 err = Console(stderr=True)
 
@@ -79,6 +79,9 @@ def train(
     output_dir: Annotated[Optional[Path], typer.Option(help="Where runs are written (default: runs).")] = None,
     data_dir: Annotated[Optional[Path], typer.Option(help="Folder of a built-in data set's files (fashion_mnist).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    serve_: Annotated[bool, typer.Option("--serve", help="Then export it (ONNX, checked) and serve it: an HTTP API "
+                                                         "and a web page.")] = False,
+    port: Annotated[int, typer.Option(help="Port for --serve.")] = 8000,
 ) -> None:
     """Train a model as CONFIG says and write a run directory (config, weights, history, plots, report)."""
     from neuronet.config import load_config
@@ -101,6 +104,73 @@ def train(
     if headline:
         out.print(f"test {headline}: {test[headline]:.4f}")
     out.print(f"run directory: {result.path}")
+    if serve_:
+        _export_and_serve(result.path, port=port)
+
+
+def _export_and_serve(run: Path, host: str = "127.0.0.1", port: int = 8000, backend: str = "torch", workers: int = 1,
+                      batch_window_ms: float = 2.0, max_batch: int = 64, max_body_bytes: int = 20 * 1024 * 1024) -> None:
+    from neuronet.deploy.export import ExportError, export_run
+    from neuronet.deploy.server import serve as run_server
+
+    try:
+        exported = export_run(run, "onnx")
+        err.print(f"export: {exported.path} (ONNX; largest difference from PyTorch on "
+                  f"{exported.checked_examples} test examples: {exported.max_abs_diff:.2g})")
+    except ExportError as error:
+        if backend == "onnx":
+            raise
+        err.print(Text(f"export: skipped ({error})", style="yellow"), soft_wrap=True)
+    except NeuronetError as error:  # a GAN, or no serving extras
+        err.print(Text(f"export: skipped ({error})", style="yellow"), soft_wrap=True)
+    out.print(f"serving {run} at http://{host}:{port}/  (API docs: http://{host}:{port}/docs; Ctrl-C stops)", soft_wrap=True)
+    run_server(run, host=host, port=port, backend=backend, workers=workers, batch_window_ms=batch_window_ms,
+               max_batch=max_batch, max_body_bytes=max_body_bytes)
+
+
+@app.command()
+@_friendly
+def export(
+    run: Annotated[Path, typer.Argument(help="A run directory made by `neuronet train`.")],
+    format_: Annotated[str, typer.Option("--format", help="onnx or torchscript.")] = "onnx",
+) -> None:
+    """Export RUN for serving (RUN/export/): the model, checked against PyTorch on the test split, and its preprocessing."""
+    from neuronet.deploy.export import ATOL, RTOL, export_run
+
+    result = export_run(run, format_)  # type: ignore[arg-type]
+    out.print(f"exported {result.format}: {result.path} (input {result.input_shape}; largest difference from "
+              f"PyTorch on {result.checked_examples} test examples {result.max_abs_diff:.2g}, tolerance {ATOL} + "
+              f"{RTOL} x |value|)")
+
+
+@app.command()
+@_friendly
+def serve(
+    run: Annotated[Path, typer.Argument(help="A run directory made by `neuronet train`.")],
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    backend: Annotated[str, typer.Option(help="torch, or onnx (exported first if needed; PyTorch-free inference).")] = "torch",
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes (one torch thread each when > 1).")] = 1,
+    batch_window_ms: Annotated[float, typer.Option(min=0, help="Collect concurrent requests this long into one "
+                                                              "forward pass (0: no micro-batching).")] = 2.0,
+    max_batch: Annotated[int, typer.Option(min=1, help="The most instances per forward pass.")] = 64,
+    max_body_mb: Annotated[float, typer.Option(min=0.001, help="Larger request bodies get a 413.")] = 20.0,
+) -> None:
+    """Serve RUN over HTTP: POST /predict, /predict/batch, /predict/file; GET /health, /ready, /metadata; a web page at /."""
+    from neuronet.runs.files import RunFiles
+
+    RunFiles(run).check_trained()
+    if backend not in ("torch", "onnx"):
+        raise NeuronetError(f"Unknown backend {backend!r}; use torch or onnx.")
+    limit = int(max_body_mb * 1024 * 1024)
+    if backend == "onnx" and not (run / "export" / "model.onnx").is_file():
+        _export_and_serve(run, host, port, backend, workers, batch_window_ms, max_batch, limit)
+        return
+    out.print(f"serving {run} at http://{host}:{port}/  (API docs: http://{host}:{port}/docs; Ctrl-C stops)", soft_wrap=True)
+    from neuronet.deploy.server import serve as run_server
+
+    run_server(run, host=host, port=port, backend=backend, workers=workers, batch_window_ms=batch_window_ms,
+               max_batch=max_batch, max_body_bytes=limit)
 
 
 @app.command()

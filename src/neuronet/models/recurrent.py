@@ -70,6 +70,8 @@ class RecurrentNet(nn.Module):
             level = x[:, -1:, :]  # (B, 1, F): the last observed values
             x = x - level
         inputs = self.embed(x) if self.tokens else x  # (B, T, F)
+        if self.tokens and (torch.compiler.is_exporting() or torch.jit.is_tracing()):
+            return self._forward_masked(x, inputs)
         if self.tokens:  # pack so that padding takes no part: (B, T) ids, padding at the end
             lengths = (x != self.pad_index).sum(dim=1).clamp(min=1).cpu()
             packed, state = self.rnn(pack_padded_sequence(inputs, lengths, batch_first=True, enforce_sorted=False))
@@ -83,6 +85,25 @@ class RecurrentNet(nn.Module):
         last = torch.cat([h_n[-1], h_n[-2]], dim=1) if self.rnn.bidirectional else h_n[-1]  # (B, H * dirs)
         out = self.head(self.drop(last))  # (B, num_outputs)
         return out + level[:, 0, :1] if self.residual else out
+
+
+    def _forward_masked(self, x: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+        """What the packed forward computes, in operations an exported graph (ONNX) can express.
+
+        Padding sits at the end, so a one-way RNN's output at each sequence's last real step is
+        what packing gives; padded steps are zeroed as `pad_packed_sequence` does.
+        """
+        if self.rnn.bidirectional:
+            raise ValueError("a bidirectional recurrent model over padded text cannot be exported exactly (its "
+                             "backward pass would start in the padding); serve it with the torch backend")
+        real = x != self.pad_index  # (B, T)
+        lengths = real.sum(dim=1).clamp(min=1)
+        steps, _ = self.rnn(inputs)  # (B, T, H)
+        if self.many_to_many:
+            return self.head(self.drop(steps * real.unsqueeze(-1).to(steps.dtype)))
+        index = (lengths - 1).view(-1, 1, 1).expand(-1, 1, steps.shape[-1])  # (B, 1, H)
+        last = steps.gather(1, index).squeeze(1)  # (B, H): the top layer at each sequence's last real step
+        return self.head(self.drop(last))
 
 
 @MODELS.register("rnn", "Simple (Elman) RNN with tanh units: sequences, text or forecasting.")

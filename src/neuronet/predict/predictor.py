@@ -20,7 +20,7 @@ from neuronet.nn import loss_fn
 from neuronet.runs.files import RunFiles, read_json
 from neuronet.tasks import TASKS, Task
 
-__all__ = ["Predictor", "load"]
+__all__ = ["OnnxModel", "Predictor", "load"]
 
 
 class Predictor:
@@ -49,14 +49,21 @@ class Predictor:
                  loss_kwargs: dict[str, Any] | None = None, batch_size: int = 1024) -> None:
         self.model, self.pipeline, self.task, self.meta = model.eval(), pipeline, task, meta
         self.loss, self.loss_kwargs, self.batch_size = loss, dict(loss_kwargs or {}), batch_size
-        self.device = next(model.parameters()).device
+        self.device = next(model.parameters(), torch.empty(0)).device
+        self.backend = "onnx" if isinstance(model, OnnxModel) else "torch"
 
     @classmethod
-    def load(cls, path: str | Path) -> Predictor:
+    def load(cls, path: str | Path, backend: str = "torch") -> Predictor:
         """The Predictor of a completed run directory.
 
+        Args:
+            path: The run directory.
+            backend: "torch" (the network) or "onnx" (RUN/export/model.onnx through ONNX Runtime;
+                make it with `neuronet export RUN`). Preprocessing is the same for both.
+
         Raises:
-            DataError: not a run directory, or a run that has not completed.
+            DataError: not a run directory, a run that has not completed, or no ONNX export.
+            ConfigError: an unknown backend, or one that cannot serve this task.
         """
         from safetensors.torch import load_file
 
@@ -66,8 +73,19 @@ class Predictor:
         files.check_trained()
         spec = read_json(files.model)
         state = read_json(files.preprocessing)
-        model = build_model(spec["type"], tuple(spec["input_shape"]), spec["num_outputs"], **spec["kwargs"])
-        model.load_state_dict(load_file(str(files.weights)))
+        if backend not in ("torch", "onnx"):
+            raise ConfigError(f"Unknown backend {backend!r}; use torch or onnx.")
+        if backend == "onnx":
+            if spec["task"] not in ("classification", "regression", "forecasting"):
+                raise ConfigError(f"The onnx backend serves classification, regression and forecasting; this "
+                                  f"{spec['task']} model is served with the torch backend.")
+            onnx = files.root / "export" / "model.onnx"
+            if not onnx.is_file():
+                raise DataError(f"{files.root} has no ONNX export; make one with `neuronet export {files.root}`.")
+            model: nn.Module = OnnxModel(onnx)
+        else:
+            model = build_model(spec["type"], tuple(spec["input_shape"]), spec["num_outputs"], **spec["kwargs"])
+            model.load_state_dict(load_file(str(files.weights)))
         loss_kwargs = {k: torch.tensor(v) if isinstance(v, list) else v for k, v in spec.get("loss_kwargs", {}).items()}
         return cls(model, Pipeline.from_dict(state["pipeline"]), TASKS.get(spec["task"])(), state["data"],
                    spec.get("loss"), loss_kwargs)
@@ -166,6 +184,26 @@ class Predictor:
         return results, out, y
 
 
-def load(path: str | Path) -> Predictor:
+def load(path: str | Path, backend: str = "torch") -> Predictor:
     """Load a trained run as a Predictor: `nt.load("runs/my-run").predict(inputs)`."""
-    return Predictor.load(path)
+    return Predictor.load(path, backend)
+
+
+class OnnxModel(nn.Module):
+    """An exported ONNX model run by ONNX Runtime, called like the network it came from (tensors in and out)."""
+
+    def __init__(self, path: str | Path, threads: int | None = None) -> None:
+        super().__init__()
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise ConfigError("The onnx backend needs ONNX Runtime: pip install 'neuronet[serve]'.") from None
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.input_name = self.session.get_inputs()[0].name
+
+    def forward(self, x: torch.Tensor) -> Any:
+        outputs = [torch.from_numpy(o) for o in self.session.run(None, {self.input_name: x.detach().cpu().numpy()})]
+        return outputs[0] if len(outputs) == 1 else tuple(outputs)

@@ -1,0 +1,169 @@
+"""The page at `/`: try the model in a browser. One self-contained HTML file (no CDN, works offline).
+
+It reads /metadata and builds the form for this run: a field per table column, a text box, an
+image upload with a drawing canvas, a WAV upload; it shows the prediction and, for classes,
+their probabilities as bars.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+__all__ = ["page_html"]
+
+_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>__TITLE__</title>
+<link rel="icon" href="data:,">
+<style>
+  body { font-family: system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
+  h1 { font-size: 1.4rem; margin-bottom: .2rem; } .sub { color: #666; margin-top: 0; }
+  label { display: block; margin: .5rem 0 .15rem; font-weight: 600; font-size: .9rem; }
+  input[type=text], input[type=number], textarea { width: 100%; box-sizing: border-box; padding: .4rem; font: inherit; }
+  .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(13rem, 1fr)); gap: 0 1rem; }
+  button { margin-top: 1rem; padding: .5rem 1.2rem; font: inherit; cursor: pointer; }
+  #result { margin-top: 1.5rem; } #prediction { font-size: 1.3rem; font-weight: 700; }
+  .bar { display: flex; align-items: center; gap: .5rem; margin: .2rem 0; font-size: .9rem; }
+  .bar span:first-child { width: 9rem; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+  .bar .fill { height: .9rem; background: #3b7dd8; border-radius: 2px; }
+  #error { color: #b00020; margin-top: 1rem; } canvas { border: 1px solid #999; touch-action: none; background: #000; }
+</style>
+</head>
+<body>
+<h1>__TITLE__</h1>
+<p class="sub" id="about"></p>
+<form id="form"></form>
+<div id="error" role="alert"></div>
+<div id="result" hidden><div>Prediction: <span id="prediction"></span></div><div id="bars"></div></div>
+<script>
+const info = __INFO__;
+const form = document.getElementById("form");
+const kind = info.input.kind;
+document.getElementById("about").textContent =
+  `A ${info.task} model (${info.model}) trained on ${info.data}` +
+  (info.metrics && Object.keys(info.metrics).length ? "; test " + Object.entries(info.metrics).slice(0, 3)
+    .map(([k, v]) => `${k} ${Number(v).toFixed(3)}`).join(", ") : "") + ".";
+
+function field(name, type, help) {
+  const label = document.createElement("label");
+  label.textContent = name;
+  label.title = help || "";
+  const input = document.createElement(type === "textarea" ? "textarea" : "input");
+  if (type !== "textarea") input.type = type;
+  input.name = name;
+  input.id = "field-" + name.replace(/\\W/g, "_");
+  form.append(label, input);
+  return input;
+}
+
+let canvas = null, drawn = false;
+if (kind === "frame" || kind === "table") {
+  const grid = document.createElement("div"); grid.className = "grid"; form.append(grid);
+  for (const [key, prop] of Object.entries(info.input.schema.properties)) {
+    const name = key;
+    const label = document.createElement("label"); label.textContent = name; label.title = prop.description || "";
+    const input = document.createElement("input"); input.type = "text"; input.name = name;
+    input.id = "field-" + name.replace(/\\W/g, "_");
+    input.dataset.numeric = JSON.stringify(prop).includes('"number"') && !JSON.stringify(prop).includes('"string"');
+    const box = document.createElement("div"); box.append(label, input); grid.append(box);
+  }
+} else if (kind === "text") {
+  field("text", "textarea", "The text to classify").rows = 5;
+} else if (kind === "image") {
+  field("image", "file", "An image file").accept = "image/*";
+  const label = document.createElement("label"); label.textContent = "or draw (white on black)";
+  canvas = document.createElement("canvas"); canvas.width = canvas.height = 160; canvas.id = "canvas";
+  const clear = document.createElement("button"); clear.type = "button"; clear.textContent = "Clear";
+  form.append(label, canvas, document.createElement("br"), clear);
+  const pen = canvas.getContext("2d"); pen.fillStyle = "#000"; pen.fillRect(0, 0, 160, 160);
+  pen.strokeStyle = "#fff"; pen.lineWidth = 14; pen.lineCap = "round";
+  let down = false;
+  const at = e => { const r = canvas.getBoundingClientRect(); return [e.clientX - r.left, e.clientY - r.top]; };
+  canvas.addEventListener("pointerdown", e => { down = true; drawn = true; pen.beginPath(); pen.moveTo(...at(e)); });
+  canvas.addEventListener("pointermove", e => { if (down) { pen.lineTo(...at(e)); pen.stroke(); } });
+  window.addEventListener("pointerup", () => { down = false; });
+  clear.addEventListener("click", () => { pen.fillRect(0, 0, 160, 160); drawn = false; });
+} else if (kind === "audio") {
+  field("file", "file", "A WAV file").accept = ".wav,audio/wav";
+} else if (kind === "series") {
+  field("series", "textarea", "Numbers, oldest first, separated by commas or spaces").rows = 4;
+} else {
+  field("values", "textarea", "A JSON array of the input's shape").rows = 4;
+}
+const submit = document.createElement("button"); submit.type = "submit"; submit.textContent = "Predict";
+submit.id = "predict"; form.append(submit);
+
+const asBase64 = file => new Promise((ok, fail) => {
+  const reader = new FileReader(); reader.onload = () => ok(reader.result); reader.onerror = fail;
+  reader.readAsDataURL(file);
+});
+
+async function request() {
+  if (kind === "frame" || kind === "table") {
+    const row = {};
+    for (const input of form.querySelectorAll(".grid input")) {
+      const text = input.value.trim();
+      row[input.name] = text === "" ? null : (input.dataset.numeric === "true" || !isNaN(Number(text)) ? Number(text) : text);
+    }
+    return ["/predict", row];
+  }
+  if (kind === "text") return ["/predict", {text: form.elements.text.value}];
+  if (kind === "image") {
+    const file = form.elements.image.files[0];
+    if (!file && !drawn) throw new Error("Choose an image file or draw one.");
+    return ["/predict", {image: file ? await asBase64(file) : canvas.toDataURL("image/png")}];
+  }
+  if (kind === "audio") {
+    const file = form.elements.file.files[0];
+    if (!file) throw new Error("Choose a WAV file.");
+    const body = new FormData(); body.append("file", file);
+    return ["/predict/file", body];
+  }
+  if (kind === "series") {
+    return ["/predict", {series: form.elements.series.value.split(/[\\s,;]+/).filter(Boolean).map(Number)}];
+  }
+  return ["/predict", {values: JSON.parse(form.elements.values.value)}];
+}
+
+function show(prediction) {
+  const text = prediction.prediction !== undefined ? prediction.prediction : prediction.anomaly_score;
+  document.getElementById("prediction").textContent =
+    typeof text === "object" && text !== null ? JSON.stringify(text) : String(text);
+  const bars = document.getElementById("bars"); bars.replaceChildren();
+  for (const [name, p] of Object.entries(prediction.probabilities || {}).sort((a, b) => b[1] - a[1])) {
+    const row = document.createElement("div"); row.className = "bar";
+    const label = document.createElement("span"); label.textContent = name;
+    const fill = document.createElement("span"); fill.className = "fill"; fill.style.width = (p * 16) + "rem";
+    const value = document.createElement("span"); value.textContent = (100 * p).toFixed(1) + "%";
+    row.append(label, fill, value); bars.append(row);
+  }
+  document.getElementById("result").hidden = false;
+}
+
+form.addEventListener("submit", async event => {
+  event.preventDefault();
+  const error = document.getElementById("error"); error.textContent = "";
+  try {
+    const [url, body] = await request();
+    const response = await fetch(url, body instanceof FormData ? {method: "POST", body} :
+      {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+    const answer = await response.json();
+    if (!response.ok) { error.textContent = answer.detail || response.statusText; return; }
+    show(answer.predictions ? answer.predictions[0] : answer);
+  } catch (e) { error.textContent = e.message; }
+});
+</script>
+</body>
+</html>
+"""
+
+
+def page_html(info: dict[str, Any]) -> str:
+    """The page for a run's /metadata `info`."""
+    data = json.dumps(info, default=str).replace("</", "<\\/")  # safe inside <script>
+    return _PAGE.replace("__TITLE__", html.escape(f"neuronet · {info['run']}")).replace("__INFO__", data)
