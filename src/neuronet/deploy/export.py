@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import re
 import shutil
 import warnings
 from dataclasses import dataclass
@@ -132,7 +133,8 @@ def _to_torchscript(module: nn.Module, x: torch.Tensor, path: Path) -> None:
 
 
 def _run_torchscript(path: Path, x: torch.Tensor) -> list[np.ndarray]:
-    module = torch.jit.load(str(path), map_location="cpu")
+    with _quiet():  # TorchScript is deprecated in favour of torch.export; it still loads everywhere torch does
+        module = torch.jit.load(str(path), map_location="cpu")
     with torch.no_grad():
         out = module(x)
     return [t.numpy() for t in (out if isinstance(out, tuple) else (out,))]
@@ -173,6 +175,9 @@ def export_run(run: str | Path, format: Format = "onnx") -> ExportResult:
     if predictor.task.name == "generation":
         raise ConfigError("A GAN is not exported: it has no inputs to serve predictions for; sample from it with "
                           "nt.load(run).sample(n).")
+    problem = getattr(predictor.model, "export_problem", lambda: None)()
+    if problem:
+        raise ExportError(f"Model '{read_json(files.model)['type']}' cannot be exported: {problem}.")
     module = _Outputs(predictor.model).eval()
     x = _examples(files.root, predictor)
     axes = _dynamic_axes(x)
@@ -192,7 +197,11 @@ def export_run(run: str | Path, format: Format = "onnx") -> ExportResult:
         except NeuronetError:
             raise
         except Exception as err:  # noqa: BLE001 - the exporter raises many types; the user needs one sentence
-            first = str(err).strip().splitlines()[0][:300] if str(err).strip() else type(err).__name__
+            root = err
+            while root.__cause__ is not None:  # the exporter wraps the real reason
+                root = root.__cause__
+            text = re.sub(r"\x1b\[[0-9;]*m", "", str(root)).strip()
+            first = text.splitlines()[0][:300] if text else type(root).__name__
             raise ExportError(f"Model '{read_json(files.model)['type']}' cannot be exported to {format}: {first}") from err
         worst = _compare(exported, reference, format)
         shape = [axes.get(i, int(n)) for i, n in enumerate(x.shape)]

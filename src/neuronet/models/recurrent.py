@@ -87,15 +87,21 @@ class RecurrentNet(nn.Module):
         return out + level[:, 0, :1] if self.residual else out
 
 
+    def export_problem(self) -> str | None:
+        """Why this network cannot be exported as a graph (ONNX), or None."""
+        if self.tokens and self.rnn.bidirectional:
+            return ("a bidirectional recurrent model over padded text cannot be exported exactly (its backward pass "
+                    "would start in the padding); serve it with the torch backend")
+        return None
+
     def _forward_masked(self, x: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
         """What the packed forward computes, in operations an exported graph (ONNX) can express.
 
         Padding sits at the end, so a one-way RNN's output at each sequence's last real step is
         what packing gives; padded steps are zeroed as `pad_packed_sequence` does.
         """
-        if self.rnn.bidirectional:
-            raise ValueError("a bidirectional recurrent model over padded text cannot be exported exactly (its "
-                             "backward pass would start in the padding); serve it with the torch backend")
+        if self.export_problem():
+            raise ValueError(self.export_problem())
         real = x != self.pad_index  # (B, T)
         lengths = real.sum(dim=1).clamp(min=1)
         steps, _ = self.rnn(inputs)  # (B, T, H)

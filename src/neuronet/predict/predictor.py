@@ -108,8 +108,12 @@ class Predictor:
     def _forward(self, data: Dataset) -> Any:
         outs = [self.task.forward(self.model, chunk.to(self.device)) for chunk in self._batches(data.x)]
         if isinstance(outs[0], tuple):
-            return tuple(torch.cat(parts).cpu() for parts in zip(*outs))
-        return torch.cat(outs).cpu()
+            out: Any = tuple(torch.cat(parts).cpu() for parts in zip(*outs))
+        else:
+            out = torch.cat(outs).cpu()
+        for part in out if isinstance(out, tuple) else (out,):
+            _check_finite(part.reshape(len(part), -1).float().numpy())
+        return out
 
     # --- predictions -----------------------------------------------------------------------
     def predict(self, inputs: Any) -> np.ndarray:
@@ -135,6 +139,7 @@ class Predictor:
         parts = [self.task.columns(self.model, chunk.to(self.device), self.meta, self.pipeline.inverse_target)
                  for chunk in self._batches(data.x)]
         frame = pd.DataFrame({k: np.concatenate([p[k] for p in parts]) for k in parts[0]})
+        _check_finite(frame.select_dtypes("number").to_numpy(dtype=np.float64))
         if data.ids is not None:  # inputs read from files: say which row is which file
             frame.insert(0, "input", data.ids)
         return frame
@@ -187,6 +192,15 @@ class Predictor:
 def load(path: str | Path, backend: str = "torch") -> Predictor:
     """Load a trained run as a Predictor: `nt.load("runs/my-run").predict(inputs)`."""
     return Predictor.load(path, backend)
+
+
+def _check_finite(values: np.ndarray) -> None:
+    """Outputs of the network that are not finite numbers come from inputs it cannot compute with."""
+    bad = ~np.isfinite(values).all(axis=1) if values.ndim == 2 else ~np.isfinite(values)
+    if bad.any():
+        rows = ", ".join(str(i + 1) for i in np.flatnonzero(bad)[:5])
+        raise DataError(f"The model's output for input row(s) {rows} is not a finite number: the inputs are far "
+                        "outside what it was trained on (e.g. 1e308), or hold infinities.")
 
 
 class OnnxModel(nn.Module):

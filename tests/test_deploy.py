@@ -1,0 +1,359 @@
+"""Deployment over real HTTP: export checked against PyTorch, the service's every endpoint and bad input,
+torch and ONNX backends agreeing with `neuronet predict`, micro-batching, graceful shutdown, schemathesis."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from sklearn.datasets import load_breast_cancer
+
+import neuronet as nt
+from neuronet.config import load_config
+from neuronet.runs import train_run
+
+pytest.importorskip("fastapi", reason="the serving extras are not installed (pip install 'neuronet[serve]')")
+pytest.importorskip("onnxruntime", reason="the serving extras are not installed (pip install 'neuronet[serve]')")
+httpx = pytest.importorskip("httpx", reason="the test extras are not installed")
+
+from neuronet.deploy.export import ExportError, _compare, export_run  # noqa: E402
+
+NEURONET = Path(sys.executable).parent / "neuronet"
+
+
+def run(tmp_path_factory, name, *overrides):
+    out = tmp_path_factory.mktemp(name)
+    return train_run(load_config(None, [f"output_dir={out}", f"name={name}", *overrides]), progress=False).path
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    """A messy real table: gaps, a category, a date, an identifier."""
+    frame = load_breast_cancer(as_frame=True).frame
+    rng = np.random.default_rng(0)
+    frame.loc[rng.choice(len(frame), 30, replace=False), "mean radius"] = np.nan
+    frame["site"] = rng.choice(["north", "south"], len(frame))
+    frame["visit"] = pd.date_range("2020-01-01", periods=len(frame), freq="D").astype(str)
+    frame["target"] = frame["target"].map({0: "malignant", 1: "benign"})
+    path = tmp_path_factory.mktemp("data") / "cancer.csv"
+    frame.to_csv(path, index=False)
+    return run(tmp_path_factory, "table", f"data.source={path}", "data.target=target", "model.type=mlp",
+               "train.epochs=5"), frame.drop(columns="target")
+
+
+@pytest.fixture(scope="module")
+def text(tmp_path_factory):
+    return run(tmp_path_factory, "text", "data.source=tweets", "data.limit=600", "model.type=gru", "model.hidden=16",
+               "train.epochs=1")
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory):
+    return run(tmp_path_factory, "image", "train.epochs=3", "model.channels=[8, 16]", "model.hidden=32")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`neuronet serve` in a subprocess on 127.0.0.1, ready when /ready says so (a bounded wait)."""
+
+    def __init__(self, run_dir, *options):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        self.log = tempfile.TemporaryFile(mode="w+")  # not a pipe: an unread pipe fills up and blocks the server
+        self.process = subprocess.Popen([str(NEURONET), "serve", str(run_dir), "--port", str(self.port), *options],
+                                        stdout=self.log, stderr=subprocess.STDOUT, text=True, env=env)
+        for _ in range(240):
+            if self.process.poll() is not None:
+                self.log.seek(0)
+                raise RuntimeError(self.log.read())
+            try:
+                if httpx.get(f"{self.url}/ready", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.25)
+        self.stop()
+        raise RuntimeError("the server did not become ready in 60 s")
+
+    def post(self, path, **kwargs):
+        return httpx.post(self.url + path, timeout=30, **kwargs)
+
+    def get(self, path):
+        return httpx.get(self.url + path, timeout=30)
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        return self.process.returncode
+
+
+@pytest.fixture(scope="module")
+def table_server(table):
+    server = Server(table[0])
+    yield server
+    server.stop()
+
+
+def png(array) -> str:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, "PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def rows(frame, n):
+    return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+            for r in frame.head(n).to_dict("records")]
+
+
+# --- export -----------------------------------------------------------------------------------------
+def test_every_architecture_onnx_can_express_exports_and_matches_pytorch(tmp_path_factory, table, text, image):
+    runs = {"mlp (table)": table[0], "gru (text)": text, "cnn": image,
+            "transformer (text)": run(tmp_path_factory, "tr", "data.source=tweets", "data.limit=300",
+                                      "model.type=transformer", "train.epochs=1"),
+            "lstm (series)": run(tmp_path_factory, "lstm", "data.source=airline", "model.type=lstm", "train.epochs=1"),
+            "resnet": run(tmp_path_factory, "resnet", "model.type=resnet", "train.epochs=1"),
+            "vgg": run(tmp_path_factory, "vgg", "model.type=vgg", "train.epochs=1"),
+            "vae": run(tmp_path_factory, "vae", "model.type=vae", "train.epochs=1")}
+    for name, run_dir in runs.items():
+        result = export_run(run_dir)
+        assert result.max_abs_diff < 1e-3 and result.checked_examples > 10, name
+        saved = json.loads((run_dir / "export" / "export.json").read_text())
+        assert saved["input"]["shape"][0] == "batch" and (run_dir / "export" / "preprocessing.json").is_file()
+        assert sorted(p.name for p in (run_dir / "export").iterdir()) == ["export.json", "model.onnx",
+                                                                         "preprocessing.json"], name
+    assert json.loads((text / "export" / "export.json").read_text())["input"]["shape"] == ["batch", "time"]
+    traced = export_run(image, "torchscript")  # replaces the ONNX export whole
+    assert traced.path.name == "model.pt" and traced.max_abs_diff < 1e-5
+
+
+def test_what_cannot_be_exported_says_so_in_one_sentence(tmp_path_factory):
+    gan = run(tmp_path_factory, "gan", "model.type=dcgan", "train.epochs=1")
+    with pytest.raises(nt.ConfigError, match="A GAN is not exported"):
+        export_run(gan)
+    bi = run(tmp_path_factory, "bi", "data.source=tweets", "data.limit=300", "model.type=gru", "model.hidden=8",
+             "model.bidirectional=true", "train.epochs=1")
+    with pytest.raises(ExportError, match="bidirectional recurrent model over padded text cannot be exported"):
+        export_run(bi)
+    assert not (bi / "export").exists()  # nothing half-written
+
+
+def test_a_mismatch_names_the_largest_difference():
+    import torch
+
+    reference = torch.zeros(4, 3)
+    got = np.zeros((4, 3), dtype=np.float32)
+    got[2, 1] = 0.5
+    with pytest.raises(ExportError, match=r"differs from PyTorch by up to 0.5 \(output 0, index \(2, 1\)\)"):
+        _compare([got], reference, "onnx")
+    assert _compare([got * 0 + 1e-6], reference, "onnx") == pytest.approx(1e-6)
+
+
+# --- the service --------------------------------------------------------------------------------------
+def test_a_table_service_answers_every_endpoint(table_server, table):
+    run_dir, frame = table
+    assert table_server.get("/health").json() == {"status": "ok"} and table_server.get("/ready").json() == {"ready": True}
+    meta = table_server.get("/metadata").json()
+    assert meta["task"] == "classification" and meta["classes"] == ["benign", "malignant"]
+    properties = meta["input"]["schema"]["properties"]
+    assert {"mean radius", "site", "visit"} <= set(properties) and "accuracy" in meta["metrics"]
+    schema = table_server.get("/openapi.json").json()
+    body = schema["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body["$ref"].endswith("/Row") and "mean radius" in schema["components"]["schemas"]["Row"]["properties"]
+    assert {"400", "413", "422"} <= set(schema["paths"]["/predict"]["post"]["responses"])
+    records = rows(frame, 5)
+    one = table_server.post("/predict", json=records[0])
+    assert one.status_code == 200, one.text
+    assert set(one.json()["probabilities"]) == {"benign", "malignant"}
+    batch = table_server.post("/predict/batch", json={"instances": records}).json()["predictions"]
+    expected = nt.load(run_dir).predict_frame(frame.head(5))
+    assert [p["prediction"] for p in batch] == expected["prediction"].tolist()
+    assert np.allclose([p["probabilities"]["benign"] for p in batch], expected["p_benign"], atol=1e-6)
+    frame.head(3).to_csv(Path(run_dir) / "rows.csv", index=False)
+    with open(Path(run_dir) / "rows.csv", "rb") as f:
+        uploaded = table_server.post("/predict/file", files={"file": ("rows.csv", f, "text/csv")})
+    assert [p["prediction"] for p in uploaded.json()["predictions"]] == expected["prediction"].tolist()[:3]
+    page = table_server.get("/")
+    assert page.status_code == 200 and "<form" in page.text and "mean radius" in page.text
+
+
+def test_bad_requests_get_one_sentence_and_the_server_keeps_serving(table_server, table):
+    record = rows(table[1], 1)[0]
+    cases = [
+        (dict(content=b'{"mean radius": 1', headers={"content-type": "application/json"}), 400, "not valid JSON"),
+        (dict(json={k: v for k, v in record.items() if k != "mean texture"}), 422, "'mean texture': Field required"),
+        (dict(json={**record, "mean texture": "thick"}), 422, "'mean texture': Input should be a valid number"),
+        (dict(content=json.dumps({**record, "mean texture": float("nan")}).encode(),
+              headers={"content-type": "application/json"}), 422, "'mean texture': Input should be a finite number"),
+        (dict(json=[record]), 422, "The body: Input should be a valid dictionary"),
+    ]
+    for request, status, message in cases:
+        answer = table_server.post("/predict", **request)
+        assert answer.status_code == status and message in answer.json()["detail"], (message, answer.text)
+        assert len(answer.json()["detail"]) < 300
+    empty = table_server.post("/predict/batch", json={"instances": []})
+    assert empty.status_code == 422 and "at least 1 item" in empty.json()["detail"]
+    assert table_server.post("/predict/file", files={"file": ("x.csv", b"", "text/csv")}).status_code == 422
+    assert table_server.get("/health").status_code == 200
+
+
+def test_image_and_text_services_and_their_bad_inputs(image, text, digits):
+    server = Server(image)
+    try:
+        picture = (digits.x[0, 0].numpy() * 255).astype(np.uint8)
+        answer = server.post("/predict", json={"image": png(picture)})
+        assert answer.status_code == 200 and answer.json()["prediction"] == nt.load(image).predict([picture])[0]
+        big = np.kron(picture, np.ones((8, 8), dtype=np.uint8))  # another size: resized as in training
+        assert server.post("/predict", json={"image": "data:image/png;base64," + png(big)}).status_code == 200
+        colour = np.stack([picture] * 3, axis=-1)  # another mode: converted as in training
+        assert server.post("/predict", json={"image": png(colour)}).status_code == 200
+        upload = server.post("/predict/file", files={"file": ("d.png", base64.b64decode(png(picture)), "image/png")})
+        assert upload.json()["predictions"][0]["prediction"] == answer.json()["prediction"]
+        for body, message in (({"image": "not base64!"}, "not valid base64"),
+                              ({"image": base64.b64encode(b"GIF89a broken").decode()}, "not a readable image"),
+                              ({"image": ""}, "at least 1 character")):
+            bad = server.post("/predict", json=body)
+            assert bad.status_code == 422 and message in bad.json()["detail"], bad.text
+        corrupt = server.post("/predict/file", files={"file": ("d.png", b"\x89PNG garbage", "image/png")})
+        assert corrupt.status_code == 422 and "cannot be read" in corrupt.json()["detail"]
+    finally:
+        assert server.stop() in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once it has shut down
+    server = Server(text)
+    try:
+        answer = server.post("/predict", json={"text": "what a lovely day"})
+        assert answer.status_code == 200 and answer.json()["prediction"] in ("negative", "neutral", "positive")
+        assert server.post("/predict", json={"text": ""}).status_code == 422
+        assert server.post("/predict", json={"text": 5}).status_code == 422
+    finally:
+        server.stop()
+
+
+def test_torch_and_onnx_backends_give_what_neuronet_predict_gives(table, tmp_path):
+    run_dir, frame = table
+    frame.head(20).to_csv(tmp_path / "rows.csv", index=False)
+    cli = subprocess.run([str(NEURONET), "predict", str(run_dir), str(tmp_path / "rows.csv")], capture_output=True,
+                         text=True, check=True)
+    expected = pd.read_csv(io.StringIO(cli.stdout))
+    (run_dir / "export").exists() or export_run(run_dir)
+    server = Server(run_dir, "--backend", "onnx")
+    try:
+        assert server.get("/metadata").json()["backend"] == "onnx"
+        onnx = server.post("/predict/batch", json={"instances": rows(frame, 20)}).json()["predictions"]
+    finally:
+        server.stop()
+    assert [p["prediction"] for p in onnx] == expected["prediction"].tolist()
+    assert np.allclose([p["probabilities"]["malignant"] for p in onnx], expected["p_malignant"], atol=1e-5)
+
+
+def test_concurrent_requests_are_micro_batched_and_shutdown_finishes_them(table):
+    run_dir, frame = table
+    server = Server(run_dir, "--batch-window-ms", "3000", "--max-batch", "64")
+    records = rows(frame, 12)
+    answers = [None] * len(records)
+
+    def ask(i):
+        answers[i] = server.post("/predict", json=records[i])
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(records))]
+    for t in threads:
+        t.start()
+    time.sleep(1.0)  # the requests are in flight, waiting in the 3 s window
+    server.process.send_signal(signal.SIGTERM)  # graceful: they are still answered
+    for t in threads:
+        t.join(30)
+    assert server.process.wait(30) in (0, -signal.SIGTERM)  # after a graceful shutdown
+    assert all(a is not None and a.status_code == 200 for a in answers)
+    expected = nt.load(run_dir).predict(frame.head(12))
+    assert [a.json()["prediction"] for a in answers] == expected.tolist()
+
+
+def test_micro_batching_joins_concurrent_requests(table):
+    run_dir, frame = table
+    server = Server(run_dir, "--batch-window-ms", "100")
+    try:
+        records = rows(frame, 10)
+        threads = [threading.Thread(target=server.post, args=("/predict",), kwargs={"json": r}) for r in records]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert server.get("/metadata").json()["forward_passes"] < len(records)  # several requests per pass
+    finally:
+        server.stop()
+
+
+def test_a_body_over_the_limit_is_413(table):
+    server = Server(table[0], "--max-body-mb", "0.01")
+    try:
+        answer = server.post("/predict/batch", json={"instances": rows(table[1], 1) * 200})
+        assert answer.status_code == 413 and "over" in answer.json()["detail"]
+        assert server.get("/health").status_code == 200
+    finally:
+        server.stop()
+
+
+def test_serving_imports_no_training_code(table):
+    code = ("import sys; from neuronet.deploy.server import create_app; create_app(sys.argv[1]); "
+            "bad = [m for m in sys.modules if m.startswith(('neuronet.train', 'neuronet.runs.train', "
+            "'neuronet.runs.build', 'neuronet.plots', 'matplotlib'))]; assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code, str(table[0])], check=True)
+
+
+def test_schemathesis_finds_no_server_error_and_no_schema_violation(table_server):
+    schemathesis = Path(sys.executable).parent / "schemathesis"
+    if not schemathesis.exists():
+        pytest.skip("schemathesis is not installed (pip install 'neuronet[test]')")
+    done = subprocess.run([str(schemathesis), "run", f"{table_server.url}/openapi.json", "--max-examples", "15",
+                           "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,"
+                           "response_schema_conformance", "--request-timeout", "20", "--generation-deterministic",
+                           "--no-color"],
+                          capture_output=True, text=True, timeout=400, env={**os.environ, "NO_COLOR": "1"})
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert table_server.get("/health").status_code == 200
+
+
+def test_train_then_serve_in_one_command(tmp_path):
+    port = free_port()
+    process = subprocess.Popen([str(NEURONET), "train", "--set", "data.source=iris", "--set", "model.type=mlp",
+                                "--set", "train.epochs=3", "--output-dir", str(tmp_path), "--name", "iris", "-q",
+                                "--serve", "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:
+        for _ in range(480):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.25)
+        answer = httpx.post(f"http://127.0.0.1:{port}/predict", json={
+            "sepal length (cm)": 5.1, "sepal width (cm)": 3.5, "petal length (cm)": 1.4, "petal width (cm)": 0.2})
+        assert answer.status_code == 200 and answer.json()["prediction"] == "setosa"
+        assert (tmp_path / "iris" / "export" / "model.onnx").is_file()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output = process.communicate(timeout=30)[0]
+    assert f"serving {tmp_path / 'iris'} at http://127.0.0.1:{port}/" in " ".join(output.split()), output
