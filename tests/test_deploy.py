@@ -357,3 +357,56 @@ def test_train_then_serve_in_one_command(tmp_path):
         process.send_signal(signal.SIGTERM)
         output = process.communicate(timeout=30)[0]
     assert f"serving {tmp_path / 'iris'} at http://127.0.0.1:{port}/" in " ".join(output.split()), output
+
+
+def _browser():
+    import shutil
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium); the page needs a real browser")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (neuronet[test])")
+    return sync_api, chromium
+
+
+def test_the_web_page_works_in_a_real_browser(table_server, table, image, digits, tmp_path):
+    sync_api, chromium = _browser()
+    frame = table[1]
+    expected = nt.load(table[0]).predict(frame.head(1))[0]
+    server = Server(image)
+    errors = []
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
+            page = browser.new_page()
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(table_server.url + "/", timeout=30_000)
+            for column, value in rows(frame, 1)[0].items():  # fill the form as a person would
+                page.fill(f"[name='{column}']", "" if value is None else str(value))
+            page.click("#predict")
+            page.wait_for_selector("#result:not([hidden])", timeout=30_000)
+            assert page.text_content("#prediction") == expected
+            assert len(page.query_selector_all(".bar")) == 2  # a bar per class
+            page.screenshot(path=str(tmp_path / "table.png"), full_page=True)
+            page.fill("[name='mean texture']", "thick")  # a wrong value: the page shows the one sentence
+            page.click("#predict")
+            page.wait_for_function("document.getElementById('error').textContent.length > 0", timeout=30_000)
+            assert "'mean texture'" in page.text_content("#error")
+            errors.clear()  # the 422 above is logged by the browser as a failed request, by design
+
+            picture = (digits.x[0, 0].numpy() * 255).astype(np.uint8)
+            Image.fromarray(picture).resize((64, 64)).save(tmp_path / "digit.png")
+            page.goto(server.url + "/", timeout=30_000)
+            page.set_input_files("[name='image']", str(tmp_path / "digit.png"))
+            page.click("#predict")
+            page.wait_for_selector("#result:not([hidden])", timeout=30_000)
+            shown = page.text_content("#prediction")
+            assert shown == nt.load(image).predict([np.asarray(Image.open(tmp_path / "digit.png"))])[0]
+            assert len(page.query_selector_all(".bar")) == 10
+            page.screenshot(path=str(tmp_path / "image.png"), full_page=True)
+            browser.close()
+    finally:
+        server.stop()
+    assert not errors, errors
+    assert (tmp_path / "table.png").stat().st_size > 5000 and (tmp_path / "image.png").stat().st_size > 5000

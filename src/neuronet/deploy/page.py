@@ -69,7 +69,6 @@ if (kind === "frame" || kind === "table") {
     const label = document.createElement("label"); label.textContent = name; label.title = prop.description || "";
     const input = document.createElement("input"); input.type = "text"; input.name = name;
     input.id = "field-" + name.replace(/\\W/g, "_");
-    input.dataset.numeric = JSON.stringify(prop).includes('"number"') && !JSON.stringify(prop).includes('"string"');
     const box = document.createElement("div"); box.append(label, input); grid.append(box);
   }
 } else if (kind === "text") {
@@ -108,7 +107,7 @@ async function request() {
     const row = {};
     for (const input of form.querySelectorAll(".grid input")) {
       const text = input.value.trim();
-      row[input.name] = text === "" ? null : (input.dataset.numeric === "true" || !isNaN(Number(text)) ? Number(text) : text);
+      row[input.name] = text === "" ? null : (isNaN(Number(text)) ? text : Number(text));  // the server says what is wrong
     }
     return ["/predict", row];
   }
