@@ -27,6 +27,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/overhead.py
 	$(PY) bench/startup.py
+	$(PY) bench/serve.py
 	$(PY) bench/fashion_mnist.py
 	$(PY) bench/fashion_resnet.py
 	$(PY) bench/airline.py

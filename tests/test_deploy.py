@@ -410,3 +410,40 @@ def test_the_web_page_works_in_a_real_browser(table_server, table, image, digits
         server.stop()
     assert not errors, errors
     assert (tmp_path / "table.png").stat().st_size > 5000 and (tmp_path / "image.png").stat().st_size > 5000
+
+
+def test_series_and_audio_services_and_several_workers(tmp_path_factory, tmp_path):
+    import shutil
+
+    series_run = run(tmp_path_factory, "airline", "data.source=airline", "model.type=lstm", "model.hidden=8",
+                     "train.epochs=2")
+    history = nt.datasets.load("airline").official_test.x[0, :, 0].numpy()
+    server = Server(series_run, "--workers", "2")  # two processes behind one port
+    try:
+        answers = [server.post("/predict", json={"series": history.tolist()}) for _ in range(4)]
+        assert all(a.status_code == 200 for a in answers)
+        assert answers[0].json()["prediction"] == pytest.approx(float(nt.load(series_run).predict(history)[0, 0]), abs=1e-5)
+        short = server.post("/predict", json={"series": history[:5].tolist()})
+        assert short.status_code == 422 and "at least 24 items" in short.json()["detail"]
+    finally:
+        server.stop()
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed: no spoken words to serve")
+    from neuronet.datasets.audio import read_wav, synthesize_spoken_digits
+
+    root = synthesize_spoken_digits(tmp_path / "sd", ["en-us+m1", "en-gb+f2"], speeds=(160,), pitches=(50,))
+    audio_run = run(tmp_path_factory, "audio", f"data.source={root}", "data.val=0", "data.test=0.5",
+                    "model.channels=[8]", "model.hidden=16", "train.epochs=2")
+    server = Server(audio_run)
+    try:
+        wav = root / "7" / "en-us+m1_160_50.wav"
+        expected = nt.load(audio_run).predict(str(wav))[0]
+        upload = server.post("/predict/file", files={"file": ("seven.wav", wav.read_bytes(), "audio/wav")})
+        assert upload.status_code == 200 and upload.json()["predictions"][0]["prediction"] == expected
+        wave_, rate = read_wav(wav)
+        answer = server.post("/predict", json={"waveform": wave_.tolist(), "rate": rate})
+        assert answer.json()["prediction"] == expected
+        broken = server.post("/predict/file", files={"file": ("x.wav", b"RIFF....WAVE", "audio/wav")})
+        assert broken.status_code == 422 and "cannot be read as WAV" in broken.json()["detail"]
+    finally:
+        server.stop()
