@@ -210,6 +210,13 @@ def test_bad_requests_get_one_sentence_and_the_server_keeps_serving(table_server
         (dict(content=json.dumps({**record, "mean texture": float("nan")}).encode(),
               headers={"content-type": "application/json"}), 422, "'mean texture': Input should be a finite number"),
         (dict(json=[record]), 422, "The body: Input should be a valid dictionary"),
+        (dict(json={**record, "mean texture": True}), 422, "'mean texture': Input should be a valid number"),
+        (dict(json={**record, "mean texture": "n/a"}), 422, "or null for a missing value"),
+        (dict(json={**record, "visit": "yesterday"}), 422, "'visit': is not a date; give one like 2024-05-31"),
+        (dict(json={**{k: v for k, v in record.items() if k != "mean area"}, "mean aera": 1.0}), 422,
+         "'mean area': Field required; the body has 'mean aera': is it misspelt?"),
+        (dict(content=json.dumps(record).encode(), headers={"content-type": "text/plain"}), 415,
+         "Send the body as JSON with 'Content-Type: application/json'"),
     ]
     for request, status, message in cases:
         answer = table_server.post("/predict", **request)
@@ -218,12 +225,19 @@ def test_bad_requests_get_one_sentence_and_the_server_keeps_serving(table_server
     empty = table_server.post("/predict/batch", json={"instances": []})
     assert empty.status_code == 422 and "at least 1 item" in empty.json()["detail"]
     assert table_server.post("/predict/file", files={"file": ("x.csv", b"", "text/csv")}).status_code == 422
+    lacking = table[1].drop(columns="mean area").head(2).to_csv(index=False).encode()
+    answer = table_server.post("/predict/file", files={"file": ("mine.csv", lacking, "text/csv")})
+    assert answer.status_code == 422 and answer.json()["detail"].startswith("'mine.csv' lacks 1 column(s)"), answer.text
+    wrong_method = table_server.get("/predict")
+    assert wrong_method.status_code == 405 and "GET is not allowed on /predict" in wrong_method.json()["detail"]
     assert table_server.get("/health").status_code == 200
 
 
 def test_image_and_text_services_and_their_bad_inputs(image, text, digits):
     server = Server(image)
     try:
+        for path in ("/health", "/ready", "/metadata", "/", "/openapi.json"):
+            assert server.get(path).status_code == 200, path
         picture = (digits.x[0, 0].numpy() * 255).astype(np.uint8)
         answer = server.post("/predict", json={"image": png(picture)})
         assert answer.status_code == 200 and answer.json()["prediction"] == nt.load(image).predict([picture])[0]
@@ -233,6 +247,8 @@ def test_image_and_text_services_and_their_bad_inputs(image, text, digits):
         assert server.post("/predict", json={"image": png(colour)}).status_code == 200
         upload = server.post("/predict/file", files={"file": ("d.png", base64.b64decode(png(picture)), "image/png")})
         assert upload.json()["predictions"][0]["prediction"] == answer.json()["prediction"]
+        batch = server.post("/predict/batch", json={"instances": [{"image": png(picture)}] * 3}).json()["predictions"]
+        assert [p["prediction"] for p in batch] == [answer.json()["prediction"]] * 3
         for body, message in (({"image": "not base64!"}, "not valid base64"),
                               ({"image": base64.b64encode(b"GIF89a broken").decode()}, "not a readable image"),
                               ({"image": ""}, "at least 1 character")):
@@ -244,8 +260,16 @@ def test_image_and_text_services_and_their_bad_inputs(image, text, digits):
         assert server.stop() in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once it has shut down
     server = Server(text)
     try:
+        for path in ("/health", "/ready", "/metadata", "/", "/openapi.json"):
+            assert server.get(path).status_code == 200, path
+        assert server.get("/metadata").json()["input"]["schema"]["required"] == ["text"]
         answer = server.post("/predict", json={"text": "what a lovely day"})
         assert answer.status_code == 200 and answer.json()["prediction"] in ("negative", "neutral", "positive")
+        texts = ["what a lovely day", "worst service ever", "ok"]
+        batch = server.post("/predict/batch", json={"instances": [{"text": t} for t in texts]}).json()["predictions"]
+        assert [p["prediction"] for p in batch] == nt.load(text).predict(texts).tolist()
+        upload = server.post("/predict/file", files={"file": ("t.txt", "\n".join(texts).encode(), "text/plain")})
+        assert [p["prediction"] for p in upload.json()["predictions"]] == [p["prediction"] for p in batch]
         assert server.post("/predict", json={"text": ""}).status_code == 422
         assert server.post("/predict", json={"text": 5}).status_code == 422
     finally:

@@ -1,4 +1,4 @@
-"""Data flows one way: datasets → models → tasks → train → runs → cli; prediction never imports training."""
+"""Data flows one way: datasets → models → tasks → train → runs → deploy → cli; prediction and serving never import training."""
 
 from __future__ import annotations
 
@@ -11,16 +11,17 @@ SRC = Path(__file__).parents[1] / "src" / "neuronet"
 
 # package -> the neuronet packages it must never import (directly, or lazily inside a function)
 FORBIDDEN = {
-    "datasets": ["models", "tasks", "train", "runs", "predict", "config", "cli", "plots"],
-    "nn": ["datasets", "models", "tasks", "train", "runs", "predict", "config", "cli"],
-    "models": ["datasets", "tasks", "train", "runs", "predict", "config", "cli"],
-    "optim": ["datasets", "models", "tasks", "train", "runs", "predict", "config", "cli"],
-    "tasks": ["train", "runs", "predict", "config", "cli"],
-    "plots": ["datasets", "models", "tasks", "train", "runs", "predict", "config", "cli"],
-    "train": ["runs", "predict", "config", "cli"],
-    "predict": ["train", "runs.build", "runs.train", "runs.cv", "config", "cli", "plots"],
-    "config": ["runs", "predict", "cli"],
-    "runs": ["cli"],
+    "datasets": ["models", "tasks", "train", "runs", "predict", "config", "cli", "plots", "deploy"],
+    "nn": ["datasets", "models", "tasks", "train", "runs", "predict", "config", "cli", "deploy"],
+    "models": ["datasets", "tasks", "train", "runs", "predict", "config", "cli", "deploy"],
+    "optim": ["datasets", "models", "tasks", "train", "runs", "predict", "config", "cli", "deploy"],
+    "tasks": ["train", "runs", "predict", "config", "cli", "deploy"],
+    "plots": ["datasets", "models", "tasks", "train", "runs", "predict", "config", "cli", "deploy"],
+    "train": ["runs", "predict", "config", "cli", "deploy"],
+    "predict": ["train", "runs.build", "runs.train", "runs.cv", "config", "cli", "plots", "deploy"],
+    "config": ["runs", "predict", "cli", "deploy"],
+    "runs": ["cli", "deploy"],
+    "deploy": ["train", "runs.build", "runs.train", "runs.cv", "config", "cli", "plots"],  # serving stays light
 }
 
 

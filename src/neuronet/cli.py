@@ -140,7 +140,7 @@ def export(
     result = export_run(run, format_)  # type: ignore[arg-type]
     out.print(f"exported {result.format}: {result.path} (input {result.input_shape}; largest difference from "
               f"PyTorch on {result.checked_examples} test examples {result.max_abs_diff:.2g}, tolerance {ATOL} + "
-              f"{RTOL} x |value|)")
+              f"{RTOL} x |value|)", soft_wrap=True)
 
 
 @app.command()

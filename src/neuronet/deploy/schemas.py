@@ -16,13 +16,23 @@ from typing import Annotated, Any, Union
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, create_model
 
 from neuronet.errors import DataError
 
 __all__ = ["Problem", "instance_model", "response_model", "to_inputs", "to_responses"]
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
+Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]  # a JSON number: not true/false, not "12"
+
+
+def _date(value: str) -> str:
+    if pd.isna(pd.to_datetime(value, errors="coerce", format="mixed")):
+        raise ValueError("is not a date; give one like 2024-05-31, or null if it is missing")
+    return value
+
+
+Date = Annotated[str, AfterValidator(_date)]
 
 
 class Problem(BaseModel):
@@ -50,13 +60,13 @@ def _table_fields(meta: dict[str, Any], steps: list[dict[str, Any]] | None) -> d
         step = kinds.get(column)
         kind = step["kind"] if step else "numeric"
         if step is None:  # a numeric table: every column is a finite number
-            annotation: Any = Finite
+            annotation: Any = Number
             info = Field(alias=str(column), description="A number.")
         elif kind == "numeric":
-            annotation = Union[Finite, None]
+            annotation = Union[Number, None]
             info = Field(alias=str(column), description="A number; null if missing (filled as in training).")
         elif kind == "date":
-            annotation = Union[str, None]
+            annotation = Union[Date, None]
             info = Field(alias=str(column), description="A date, e.g. 2024-05-31; null if missing.")
         else:
             seen = [str(c) for c in (step.get("categories") or [])][:20]

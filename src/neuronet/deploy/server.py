@@ -13,6 +13,7 @@ It imports nothing from training: the Predictor's promise.
 # No `from __future__ import annotations`: FastAPI reads the endpoints' annotations, which are
 # request models built at run time for this run.
 import asyncio
+import difflib
 import logging
 import os
 import tempfile
@@ -24,6 +25,7 @@ from typing import Any
 
 from fastapi import FastAPI, File, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field, create_model
 from starlette.concurrency import run_in_threadpool
@@ -42,6 +44,7 @@ MAX_BATCH_INSTANCES = 4096
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": Problem, "description": "The body is not valid JSON (or not a valid upload)."},
     413: {"model": Problem, "description": "The body is larger than the service accepts."},
+    415: {"model": Problem, "description": "The body is not sent as application/json."},
     422: {"model": Problem, "description": "The inputs are not what this model reads: a missing or wrong field, a "
                                            "wrong type, NaN, an unreadable image or sound, an empty batch."},
 }
@@ -150,13 +153,24 @@ class _TooLarge(Exception):
     pass
 
 
-def _sentence(error: dict[str, Any]) -> str:
-    loc = [str(p) for p in error.get("loc", ()) if p != "body"]
+_TYPE_TAGS = {"str", "float", "int", "bool", "none", "list", "dict"}
+
+
+def _sentence(error: dict[str, Any], body: Any = None) -> str:
+    """Pydantic's first error as one sentence: where, what, what was sent, and a likely fix."""
+    loc = [str(p) for p in error.get("loc", ()) if p != "body" and str(p) not in _TYPE_TAGS
+           and not str(p).startswith(("function-", "constrained-"))]
     where = f"'{'.'.join(loc)}'" if loc else "The body"
     message = error.get("msg", "is invalid").removeprefix("Value error, ")
     got = error.get("input")
     shown = "" if isinstance(got, (dict, list)) or got is None or error.get("type") == "missing" else f" (got {got!r:.60})"
-    return f"{where}: {message}{shown}."
+    hint = ""
+    if error.get("type") == "missing" and loc and isinstance(body, dict):
+        close = difflib.get_close_matches(loc[-1], [str(k) for k in body], n=1, cutoff=0.6)
+        hint = f"; the body has '{close[0]}': is it misspelt?" if close else ""
+    elif error.get("type") in ("float_parsing", "float_type") and isinstance(got, str):
+        hint = "; send a JSON number, or null for a missing value"
+    return f"{where}: {message}{shown}{hint}."
 
 
 def create_app(run: str | Path, backend: str = "torch", batch_window_ms: float = 2.0, max_batch: int = 64,
@@ -207,10 +221,21 @@ def create_app(run: str | Path, backend: str = "torch", batch_window_ms: float =
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
         first = error.errors()[0] if error.errors() else {}
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if request.url.path in ("/predict", "/predict/batch") and kind != "application/json":
+            return JSONResponse({"detail": f"Send the body as JSON with 'Content-Type: application/json' (got "
+                                           f"{kind or 'no content type'!r})."}, status_code=415)
         if first.get("type") == "json_invalid":
             return JSONResponse({"detail": f"The body is not valid JSON ({first.get('ctx', {}).get('error', 'parse error')})."},
                                 status_code=400)
-        return JSONResponse({"detail": _sentence(first)}, status_code=422)
+        return JSONResponse({"detail": _sentence(first, error.body)}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        detail = {405: f"{request.method} is not allowed on {request.url.path}; see /docs for each path's method.",
+                  404: f"There is no {request.url.path}; the service has /predict, /predict/batch, /predict/file, "
+                       "/health, /ready, /metadata and /docs."}.get(error.status_code, str(error.detail))
+        return JSONResponse({"detail": detail}, status_code=error.status_code, headers=getattr(error, "headers", None))
 
     @app.exception_handler(NeuronetError)
     async def bad_inputs(request: Request, error: NeuronetError) -> JSONResponse:
@@ -240,7 +265,11 @@ def create_app(run: str | Path, backend: str = "torch", batch_window_ms: float =
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / f"upload{suffix}"
             path.write_bytes(data)
-            frame = await run_in_threadpool(predictor.predict_frame, str(path))
+            try:
+                frame = await run_in_threadpool(predictor.predict_frame, str(path))
+            except NeuronetError as error:  # name the user's file, not our temporary copy
+                message = str(error).replace(f"Data file {path}", f"The uploaded file {file.filename!r}")
+                raise type(error)(message.replace(str(path), repr(file.filename or "upload"))) from None
         return {"predictions": to_responses(task, frame, classes)}
 
     class Health(BaseModel):
