@@ -11,17 +11,18 @@ SRC = Path(__file__).parents[1] / "src" / "neuronet"
 
 # package -> the neuronet packages it must never import (directly, or lazily inside a function)
 FORBIDDEN = {
-    "datasets": ["models", "tasks", "train", "runs", "predict", "config", "cli", "plots", "deploy"],
-    "nn": ["datasets", "models", "tasks", "train", "runs", "predict", "config", "cli", "deploy"],
+    "datasets": ["models", "tasks", "train", "runs", "predict", "config", "cli", "plots", "deploy", "transfer"],
+    "nn": ["datasets", "models", "tasks", "train", "runs", "predict", "config", "cli", "deploy", "transfer"],
     "models": ["datasets", "tasks", "train", "runs", "predict", "config", "cli", "deploy"],
-    "optim": ["datasets", "models", "tasks", "train", "runs", "predict", "config", "cli", "deploy"],
-    "tasks": ["train", "runs", "predict", "config", "cli", "deploy"],
-    "plots": ["datasets", "models", "tasks", "train", "runs", "predict", "config", "cli", "deploy"],
+    "optim": ["datasets", "models", "tasks", "train", "runs", "predict", "config", "cli", "deploy", "transfer"],
+    "tasks": ["train", "runs", "predict", "config", "cli", "deploy", "transfer"],
+    "plots": ["datasets", "models", "tasks", "train", "runs", "predict", "config", "cli", "deploy", "transfer"],
     "train": ["runs", "predict", "config", "cli", "deploy"],
     "predict": ["train", "runs.build", "runs.train", "runs.cv", "config", "cli", "plots", "deploy"],
     "config": ["runs", "predict", "cli", "deploy"],
     "runs": ["cli", "deploy"],
     "deploy": ["train", "runs.build", "runs.train", "runs.cv", "config", "cli", "plots"],  # serving stays light
+    "transfer": ["datasets", "train", "runs", "predict", "config", "cli", "deploy", "plots"],
 }
 
 

