@@ -6,7 +6,7 @@ from neuronet.errors import ConfigError
 
 def test_defaults_are_the_digits_cnn_demo():
     cfg = load_config()
-    assert (cfg.data.source, cfg.model.type) == ("digits", "cnn")
+    assert (cfg.data.source, cfg.model.type) == ("digits", "auto")  # the CNN is chosen from the data
     assert cfg.train_options() == {}  # every training option takes the Trainer's own default
 
 
@@ -61,7 +61,7 @@ def test_overrides_parse_values_as_yaml():
     ("train.early_stopping={patiense: 3}", r"EarlyStopping has no parameter 'patiense'. Did you mean 'patience'"),
     ("train.checkpoint={every_step: 3}", r"no parameter 'every_step'. Did you mean 'every_steps'"),
     ("train.augment=[{type: flip}]", r"Unknown augmentation 'flip'"),
-    ("model.hiden=[3]", r"Model 'cnn' has no parameter 'hiden'"),
+    ("model={type: cnn, hiden: [3]}", r"Model 'cnn' has no parameter 'hiden'"),
     ("data.task=regression", r"'data.task' .* has moved: set task \(top level\)"),
     ("task=clasification", r"Unknown task 'clasification'. Did you mean 'classification'"),
 ])

@@ -222,3 +222,18 @@ def test_a_file_that_is_not_utf8_is_read_and_said(tmp_path):
     assert "data: " in result.stderr and "is not valid UTF-8 (byte 0xe9" in " ".join(result.stderr.split())
     folder = invoke("evaluate", tmp_path / "latin", "--data", tmp_path)
     assert folder.exit_code == 1 and "is a folder, but a table file" in folder.output
+
+
+def test_without_model_type_the_model_is_chosen_from_the_data(tmp_path):
+    from neuronet.datasets.text import tweets_frame
+
+    tweets_frame().sample(n=300, random_state=1)[["text", "sentiment"]].to_csv(tmp_path / "t.csv", index=False)
+    result = invoke("train", "--set", f"data.source={tmp_path / 't.csv'}", "--set", "data.text=text", "--set",
+                    "data.target=sentiment", "--set", "train.epochs=1", "--output-dir", tmp_path, "-q")
+    assert result.exit_code == 0, result.output
+    assert "model: gru (model.type auto, for text data)" in " ".join(result.stderr.split())
+    run_dir = next(tmp_path.glob("t-gru-*"))  # the chosen model names the run
+    assert "type: gru" in (run_dir / "config.yaml").read_text()
+    bad = invoke("train", "--set", "model.hiden=8", "--output-dir", tmp_path)  # digits: the CNN is chosen
+    assert bad.exit_code == 1 and "Model 'cnn' (model.type auto, for image data) has no parameter 'hiden'. " \
+        "Did you mean 'hidden'" in " ".join(bad.output.split())

@@ -71,9 +71,21 @@ def _known(registry: Registry, name: str | None) -> str | None:
     return name
 
 
+AUTO_MODEL = "auto"  # model.type chosen from the data (see `default_model`)
+
+
 def model_task(model_type: str) -> str | None:
     """The task a model type declares (autoencoders: reconstruction, GANs: generation), or None."""
-    return getattr(MODELS.get(model_type), "task", None)
+    return None if model_type == AUTO_MODEL else getattr(MODELS.get(model_type), "task", None)
+
+
+def default_model(layout: str, task: str | None) -> str:
+    """The model `type: auto` picks for raw data of `layout`: a CNN for images and sounds, an MLP for
+    tables, a GRU for text and sequences, an LSTM for a series to forecast."""
+    if task == "forecasting":
+        return "lstm"
+    return {"image": "cnn", "frame": "mlp", "table": "mlp", "text": "gru", "tokens": "gru",
+            "sequence": "gru"}.get(layout, "mlp")
 
 
 class DataConfig(_Strict):
@@ -132,10 +144,18 @@ class ModelConfig(_Component):
     """A registered model (`type`) and its hyper-parameters, e.g. {type: mlp, hidden: [64]}."""
 
     _registry: ClassVar[Registry] = MODELS
-    type: str = "cnn"
+    type: str = Field(AUTO_MODEL, description="A registered model, or auto: chosen from the data (cnn for images "
+                                              "and sounds, mlp for tables, gru for text, lstm for a series).")
+
+    @field_validator("type")
+    @classmethod
+    def _type(cls, v: str) -> str:
+        return v if v == AUTO_MODEL else _known(cls._registry, v)
 
     @model_validator(mode="after")
     def _arguments(self) -> ModelConfig:
+        if self.type == AUTO_MODEL:  # the arguments are checked once the data has chosen the model
+            return self
         accepted = [p for p in inspect.signature(MODELS.get(self.type)).parameters if p not in ("input_shape", "num_outputs")]
         check_arguments(f"Model '{self.type}'", self.kwargs(), accepted)
         return self

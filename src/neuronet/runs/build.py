@@ -16,11 +16,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from neuronet.config import TRAIN_SECTION_EXCLUDES, RunConfig, model_task
+from neuronet.config import AUTO_MODEL, TRAIN_SECTION_EXCLUDES, ModelConfig, RunConfig, default_model, model_task
 from neuronet.datasets import Dataset, Pipeline, Prepared, load_source, loader_defaults, prepare, resample
 from neuronet.datasets.augment import check_augmentations
 from neuronet.errors import ConfigError, DataError
 from neuronet.models import MODELS, build_model
+from neuronet.registry import check_arguments
 from neuronet.predict import Predictor
 from neuronet.tasks import TASKS, Task
 from neuronet.train import Callback, GANSamples, SaveCheckpoint, Trainer, trainer_for
@@ -146,6 +147,13 @@ def plan_run(config: RunConfig, pipeline: Pipeline | None = None, fold: Fold | N
         ConfigError / DataError: anything wrong with the config or the data.
     """
     data = load_data(config)
+    if config.model.type == AUTO_MODEL:  # chosen from the data, and written so in the run's config.yaml
+        chosen = default_model(data.layout, config.task or data.task)
+        kwargs = config.model.kwargs()
+        accepted = [p for p in inspect.signature(MODELS.get(chosen)).parameters if p not in ("input_shape", "num_outputs")]
+        check_arguments(f"Model '{chosen}' (model.type auto, for {data.layout} data)", kwargs, accepted)
+        config = config.model_copy(update={"model": ModelConfig(type=chosen, **kwargs)})
+        data.notes = [*data.notes, f"model: {chosen} (model.type auto, for {data.layout} data)"]
     task = resolve_task(config, data)
     if not task.supervised:
         data = data.unlabelled()

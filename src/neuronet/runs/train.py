@@ -144,7 +144,7 @@ def train_run(config: RunConfig | None = None, resume: str | Path | None = None,
             leftover.unlink(missing_ok=True)
     config = config or RunConfig()
     plan = plan_run(config, pipeline)
-    files = files or RunFiles(_run_root(config))
+    files = files or RunFiles(_run_root(plan.config))  # the chosen model names the run (model.type auto)
     trainer = make_trainer(plan, callbacks, progress, checkpoint=files.checkpoint, on_save=_save_progress(files),
                            samples=files.root / "samples")
     if resume is None:
