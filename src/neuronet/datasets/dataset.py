@@ -131,7 +131,8 @@ class Dataset(torch.utils.data.Dataset):
 
     def model_inputs(self) -> dict[str, Any]:
         """What a model constructor may need from the data: shape, outputs, vocabulary size."""
-        extra = {"vocab_size": len(self.vocab), "pad_index": self.vocab.pad_index} if self.vocab else {}
+        extra = {"vocab_size": len(self.vocab), "pad_index": self.vocab.pad_index} if self.vocab else \
+            {k: self.inputs[k] for k in ("vocab_size", "pad_index") if k in (self.inputs or {})}  # a pretrained tokenizer
         return {"input_shape": self.input_shape, "num_outputs": self.num_outputs, **extra}
 
     def meta(self) -> dict[str, Any]:

@@ -57,9 +57,16 @@ def _table_preprocessor() -> type:
 
 
 # name -> a function returning the class (so that a pipeline without a table never imports scikit-learn)
+def _pretrained_tokenizer() -> Any:
+    from neuronet.datasets.tokenizer import PretrainedTokenizer  # imports `tokenizers` only when used
+
+    return PretrainedTokenizer
+
+
 PREPROCESSORS: Registry[Any] = Registry("preprocessor")
 PREPROCESSORS.add("table", _table_preprocessor, "Tables: missing values, categories, dates, scaling, per column.")
 PREPROCESSORS.add("text", lambda: TextEncoder, "Texts: vocabulary and length from the training texts, then token ids.")
+PREPROCESSORS.add("tokenizer", _pretrained_tokenizer, "Texts for a pretrained network: its own tokenizer, saved with the run.")
 PREPROCESSORS.add("scaler", lambda: Scaler, "Float features: standard, min-max or robust scaling per feature / channel.")
 PREPROCESSORS.add("target_scaler", lambda: TargetScaler, "Regression targets: standardised for training, undone for reports.")
 
@@ -126,6 +133,10 @@ def default_pipeline(data: Dataset, scale: str = "standard", preprocess: dict[st
         table = _table_preprocessor()
         check_arguments("data.preprocess (for a table)", options, _params(table, exclude=("scale",)))
         steps: list[Preprocessor] = [table(scale=scale, **options)]
+    elif layout == "text" and "tokenizer" in options:  # a pretrained network's own word pieces
+        name = options.pop("tokenizer")
+        check_arguments("data.preprocess (for a pretrained tokenizer)", options, ["max_len"])
+        steps = [_pretrained_tokenizer()(name, **options)]
     elif layout == "text":
         check_arguments("data.preprocess (for texts)", options, _params(TextEncoder))
         steps = [TextEncoder(**options)]

