@@ -9,7 +9,7 @@ does not use is an error, never silently dropped.
 Example:
     >>> cfg = RunConfig.model_validate({"train": {"lr": 3e-4}})
     >>> cfg.data.source, cfg.model.type, cfg.train.lr, cfg.train.batch_size
-    ('digits', 'cnn', 0.0003, None)
+    ('digits', 'auto', 0.0003, None)
 """
 
 from __future__ import annotations
