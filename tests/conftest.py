@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -45,3 +46,17 @@ def cancer_parquet(tmp_path: Path) -> Path:
 def write_csv(path: Path, frame: pd.DataFrame) -> Path:
     frame.to_csv(path, index=False)
     return path
+
+
+@pytest.fixture(scope="session")
+def messy_cancer(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
+    """The real breast-cancer table as a user's messy CSV: gaps, a category, a date, text labels."""
+    frame = load_breast_cancer(as_frame=True).frame
+    rng = np.random.default_rng(0)
+    frame.loc[rng.choice(len(frame), 30, replace=False), "mean radius"] = np.nan
+    frame["site"] = rng.choice(["north", "south"], len(frame))
+    frame["visit"] = pd.date_range("2020-01-01", periods=len(frame), freq="D").astype(str)
+    frame["target"] = frame["target"].map({0: "malignant", 1: "benign"})
+    path = tmp_path_factory.mktemp("messy") / "cancer.csv"
+    frame.to_csv(path, index=False)
+    return path, frame

@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
-from sklearn.datasets import load_breast_cancer
 
 import neuronet as nt
 from neuronet.config import load_config
@@ -42,16 +41,8 @@ def run(tmp_path_factory, name, *overrides):
 
 
 @pytest.fixture(scope="module")
-def table(tmp_path_factory):
-    """A messy real table: gaps, a category, a date, an identifier."""
-    frame = load_breast_cancer(as_frame=True).frame
-    rng = np.random.default_rng(0)
-    frame.loc[rng.choice(len(frame), 30, replace=False), "mean radius"] = np.nan
-    frame["site"] = rng.choice(["north", "south"], len(frame))
-    frame["visit"] = pd.date_range("2020-01-01", periods=len(frame), freq="D").astype(str)
-    frame["target"] = frame["target"].map({0: "malignant", 1: "benign"})
-    path = tmp_path_factory.mktemp("data") / "cancer.csv"
-    frame.to_csv(path, index=False)
+def table(tmp_path_factory, messy_cancer):
+    path, frame = messy_cancer
     return run(tmp_path_factory, "table", f"data.source={path}", "data.target=target", "model.type=mlp",
                "train.epochs=5"), frame.drop(columns="target")
 

@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 import torch
 from PIL import Image
-from sklearn.datasets import load_breast_cancer
 
 import neuronet as nt
 from neuronet.config import load_config
@@ -28,15 +27,11 @@ def run(tmp_path_factory, name, *overrides):
 
 
 @pytest.fixture(scope="module")
-def table_run(tmp_path_factory):
-    """A messy real table: missing values, a category, a date."""
-    frame = load_breast_cancer(as_frame=True).frame
-    rng = np.random.default_rng(0)
-    frame.loc[rng.choice(len(frame), 30, replace=False), "mean radius"] = np.nan
-    frame["site"] = rng.choice(["north", "south"], len(frame))
-    frame["visit"] = pd.date_range("2020-01-01", periods=len(frame), freq="D").astype(str)
-    frame["target"] = frame["target"].map({0: "malignant", 1: "benign"})
-    frame["record"] = [f"R-{i:05d}" for i in rng.permutation(len(frame))]  # an identifier: not a feature
+def table_run(tmp_path_factory, messy_cancer):
+    """A messy real table (see conftest), with an identifier column added."""
+    path, frame = messy_cancer
+    frame = frame.copy()
+    frame["record"] = [f"R-{i:05d}" for i in np.random.default_rng(0).permutation(len(frame))]  # not a feature
     path = tmp_path_factory.mktemp("data") / "cancer.csv"
     frame.to_csv(path, index=False)
     return run(tmp_path_factory, "table", f"data.source={path}", "data.target=target", "model.type=mlp",

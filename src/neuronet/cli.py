@@ -105,24 +105,28 @@ def train(
         out.print(f"test {headline}: {test[headline]:.4f}")
     out.print(f"run directory: {result.path}")
     if serve_:
-        _export_and_serve(result.path, port=port)
+        _serve(result.path, port=port, export_first=True)
 
 
-def _export_and_serve(run: Path, host: str = "127.0.0.1", port: int = 8000, backend: str = "torch", workers: int = 1,
-                      batch_window_ms: float = 2.0, max_batch: int = 64, max_body_bytes: int = 20 * 1024 * 1024) -> None:
-    from neuronet.deploy.export import ExportError, export_run
+def _serve(run: Path, host: str = "127.0.0.1", port: int = 8000, backend: str = "torch", workers: int = 1,
+           batch_window_ms: float = 2.0, max_batch: int = 64, max_body_bytes: int = 20 * 1024 * 1024,
+           export_first: bool = False) -> None:
+    """Serve `run` (exporting it to ONNX first when asked: a model that cannot be is served with torch)."""
     from neuronet.deploy.server import serve as run_server
 
-    try:
-        exported = export_run(run, "onnx")
-        err.print(f"export: {exported.path} (ONNX; largest difference from PyTorch on "
-                  f"{exported.checked_examples} test examples: {exported.max_abs_diff:.2g})")
-    except ExportError as error:
-        if backend == "onnx":
-            raise
-        err.print(Text(f"export: skipped ({error})", style="yellow"), soft_wrap=True)
-    except NeuronetError as error:  # a GAN, or no serving extras
-        err.print(Text(f"export: skipped ({error})", style="yellow"), soft_wrap=True)
+    if export_first:
+        from neuronet.deploy.export import ExportError, export_run
+
+        try:
+            exported = export_run(run, "onnx")
+            err.print(f"export: {exported.path} (ONNX; largest difference from PyTorch on "
+                      f"{exported.checked_examples} test examples: {exported.max_abs_diff:.2g})")
+        except ExportError as error:
+            if backend == "onnx":
+                raise
+            err.print(Text(f"export: skipped ({error})", style="yellow"), soft_wrap=True)
+        except NeuronetError as error:  # a GAN, or no serving extras
+            err.print(Text(f"export: skipped ({error})", style="yellow"), soft_wrap=True)
     out.print(f"serving {run} at http://{host}:{port}/  (API docs: http://{host}:{port}/docs; Ctrl-C stops)", soft_wrap=True)
     run_server(run, host=host, port=port, backend=backend, workers=workers, batch_window_ms=batch_window_ms,
                max_batch=max_batch, max_body_bytes=max_body_bytes)
@@ -149,7 +153,7 @@ def serve(
     run: Annotated[Path, typer.Argument(help="A run directory made by `neuronet train`.")],
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    backend: Annotated[str, typer.Option(help="torch, or onnx (exported first if needed; PyTorch-free inference).")] = "torch",
+    backend: Annotated[str, typer.Option(help="torch, or onnx (ONNX Runtime runs the network; exported first if needed).")] = "torch",
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (one torch thread each when > 1).")] = 1,
     batch_window_ms: Annotated[float, typer.Option(min=0, help="Collect concurrent requests this long into one "
                                                               "forward pass (0: no micro-batching).")] = 2.0,
@@ -163,14 +167,8 @@ def serve(
     if backend not in ("torch", "onnx"):
         raise NeuronetError(f"Unknown backend {backend!r}; use torch or onnx.")
     limit = int(max_body_mb * 1024 * 1024)
-    if backend == "onnx" and not (run / "export" / "model.onnx").is_file():
-        _export_and_serve(run, host, port, backend, workers, batch_window_ms, max_batch, limit)
-        return
-    out.print(f"serving {run} at http://{host}:{port}/  (API docs: http://{host}:{port}/docs; Ctrl-C stops)", soft_wrap=True)
-    from neuronet.deploy.server import serve as run_server
-
-    run_server(run, host=host, port=port, backend=backend, workers=workers, batch_window_ms=batch_window_ms,
-               max_batch=max_batch, max_body_bytes=limit)
+    _serve(run, host, port, backend, workers, batch_window_ms, max_batch, limit,
+           export_first=backend == "onnx" and not (run / "export" / "model.onnx").is_file())
 
 
 @app.command()
