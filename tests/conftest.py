@@ -60,3 +60,40 @@ def messy_cancer(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
     path = tmp_path_factory.mktemp("messy") / "cancer.csv"
     frame.to_csv(path, index=False)
     return path, frame
+
+
+@pytest.fixture(scope="session")
+def train_small(tmp_path_factory):
+    """train_small(name, *overrides): a completed run directory trained from the default config plus overrides."""
+    from neuronet.config import load_config
+    from neuronet.runs import train_run
+
+    def train(name: str, *overrides: str) -> Path:
+        out = tmp_path_factory.mktemp(name)
+        return train_run(load_config(None, [f"output_dir={out}", f"name={name}", *overrides]), progress=False).path
+
+    return train
+
+
+@pytest.fixture(scope="session")
+def table_run(tmp_path_factory, messy_cancer, train_small) -> tuple[Path, pd.DataFrame]:
+    """An MLP on the messy table (with an identifier column added), and the table."""
+    path, frame = messy_cancer
+    frame = frame.copy()
+    frame["record"] = [f"R-{i:05d}" for i in np.random.default_rng(0).permutation(len(frame))]  # not a feature
+    path = tmp_path_factory.mktemp("data") / "cancer.csv"
+    frame.to_csv(path, index=False)
+    return train_small("table", f"data.source={path}", "data.target=target", "model.type=mlp", "train.epochs=5"), frame
+
+
+@pytest.fixture(scope="session")
+def digits_run(train_small) -> Path:
+    """A small CNN on digits."""
+    return train_small("digits", "train.epochs=8", "model.channels=[8, 16]", "model.hidden=32")
+
+
+@pytest.fixture(scope="session")
+def text_run(train_small) -> Path:
+    """A small GRU on 800 tweets."""
+    return train_small("text", "data.source=tweets", "data.limit=800", "model.type=gru", "model.hidden=16",
+                       "train.epochs=2")

@@ -14,39 +14,10 @@ import torch
 from PIL import Image
 
 import neuronet as nt
-from neuronet.config import load_config
 from neuronet.datasets.audio import read_wav, synthesize_spoken_digits
-from neuronet.runs import train_run
 
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
 
-
-def run(tmp_path_factory, name, *overrides):
-    out = tmp_path_factory.mktemp(name)
-    return train_run(load_config(None, [f"output_dir={out}", f"name={name}", *overrides]), progress=False).path
-
-
-@pytest.fixture(scope="module")
-def table_run(tmp_path_factory, messy_cancer):
-    """A messy real table (see conftest), with an identifier column added."""
-    path, frame = messy_cancer
-    frame = frame.copy()
-    frame["record"] = [f"R-{i:05d}" for i in np.random.default_rng(0).permutation(len(frame))]  # not a feature
-    path = tmp_path_factory.mktemp("data") / "cancer.csv"
-    frame.to_csv(path, index=False)
-    return run(tmp_path_factory, "table", f"data.source={path}", "data.target=target", "model.type=mlp",
-               "train.epochs=5"), frame
-
-
-@pytest.fixture(scope="module")
-def digits_run(tmp_path_factory):
-    return run(tmp_path_factory, "digits", "train.epochs=8", "model.channels=[8, 16]", "model.hidden=32")
-
-
-@pytest.fixture(scope="module")
-def text_run(tmp_path_factory):
-    return run(tmp_path_factory, "text", "data.source=tweets", "data.limit=800", "model.type=gru", "model.hidden=16",
-               "train.epochs=2")
 
 
 def test_tables_from_frames_records_and_files(table_run, tmp_path):
@@ -155,8 +126,8 @@ def test_texts_from_strings_lists_series_and_files(text_run, tmp_path):
     assert 0 <= metrics["accuracy"] <= 1 and "loss" in metrics
 
 
-def test_series_from_arrays_and_tables(tmp_path_factory, tmp_path):
-    path = run(tmp_path_factory, "airline", "data.source=airline", "model.type=lstm", "model.hidden=8",
+def test_series_from_arrays_and_tables(tmp_path, train_small):
+    path = train_small("airline", "data.source=airline", "model.type=lstm", "model.hidden=8",
                "model.residual=true", "data.scale=none", "train.epochs=3")
     predictor = nt.load(path)
     history = nt.datasets.load("airline").official_test.x[0, :, 0]  # 24 months of log(passengers)
@@ -179,12 +150,12 @@ def test_series_from_arrays_and_tables(tmp_path_factory, tmp_path):
         predictor.predict(["a", "b"] * 12)
 
 
-def test_autoencoder_scores_and_codes_and_gan_samples(tmp_path_factory, digits):
-    ae = nt.load(run(tmp_path_factory, "ae", "model.type=autoencoder", "model.latent=4", "train.epochs=2"))
+def test_autoencoder_scores_and_codes_and_gan_samples(digits, train_small):
+    ae = nt.load(train_small("ae", "model.type=autoencoder", "model.latent=4", "train.epochs=2"))
     scores, codes = ae.scores(digits.x[:5]), ae.encode(digits.x[:5])
     assert scores.shape == (5,) and (scores > 0).all() and codes.shape == (5, 4)
     assert list(ae.predict_frame(digits.x[:5]).columns) == ["anomaly_score", "z_0", "z_1", "z_2", "z_3"]
-    gan = nt.load(run(tmp_path_factory, "gan", "model.type=dcgan", "model.width=8", "model.latent=8", "train.epochs=1"))
+    gan = nt.load(train_small("gan", "model.type=dcgan", "model.width=8", "model.latent=8", "train.epochs=1"))
     images = gan.sample(3, seed=1)
     assert images.shape == (3, 1, 8, 8) and 0 <= images.min() and images.max() <= 1
     assert np.array_equal(images, gan.sample(3, seed=1))
@@ -193,10 +164,10 @@ def test_autoencoder_scores_and_codes_and_gan_samples(tmp_path_factory, digits):
 
 
 @needs_espeak
-def test_audio_from_waveforms_wav_files_and_folders(tmp_path_factory, tmp_path):
+def test_audio_from_waveforms_wav_files_and_folders(tmp_path_factory, tmp_path, train_small):
     root = synthesize_spoken_digits(tmp_path_factory.mktemp("speech") / "sd", ["en-us+m1", "en-gb+f2"],
                                     speeds=(160,), pitches=(50,))
-    predictor = nt.load(run(tmp_path_factory, "audio", f"data.source={root}", "data.val=0", "data.test=0.5",
+    predictor = nt.load(train_small("audio", f"data.source={root}", "data.val=0", "data.test=0.5",
                             "model.channels=[8]", "model.hidden=16", "train.epochs=2"))
     wav = root / "7" / "en-us+m1_160_50.wav"
     wave_, rate = read_wav(wav)

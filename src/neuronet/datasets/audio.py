@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import wave
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -22,6 +23,7 @@ from neuronet.datasets.builtin import DATASETS
 from neuronet.datasets.dataset import Dataset
 from neuronet.datasets.folders import class_files
 from neuronet.errors import ConfigError, DataError
+from neuronet.params import shown
 
 __all__ = ["read_wav", "mel_filterbank", "log_mel", "waves_to_tensor", "load_audio_folder", "synthesize_spoken_digits"]
 
@@ -42,6 +44,27 @@ def read_wav(path: str | Path) -> tuple[torch.Tensor, int]:
         raise DataError(f"Audio file {path} has {8 * width}-bit samples; neuronet reads 16-bit PCM WAV.")
     samples = np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768.0
     return torch.from_numpy(samples.reshape(-1, channels).mean(axis=1)), rate
+
+
+def waveforms_from_array(value: Any) -> list[torch.Tensor]:
+    """Mono float waveforms in [-1, 1] from an array: (samples,) is one clip; (samples, 1 or 2) and
+    (1 or 2, samples) are one clip with its channels (averaged); (N, samples) are N clips.
+    Whole-number samples are PCM (int16 is scaled by 1/32768, as a WAV file is)."""
+    array = np.array(value.detach().cpu() if isinstance(value, torch.Tensor) else value)  # a copy: writable
+    if array.dtype.kind not in "iuf" or array.ndim not in (1, 2):
+        raise DataError(f"Cannot read {shown(value)} as audio; give a waveform of shape (samples,), a batch "
+                        "(clips, samples), a (waveform, rate) pair or WAV files.")
+    if array.dtype.kind in "iu":
+        info = np.iinfo(array.dtype)
+        array = (array.astype(np.float64) - (info.max + 1) / 2 * (array.dtype.kind == "u")) / (info.max + 1) * \
+            (2 if array.dtype.kind == "u" else 1)
+    if array.size == 0 or not np.isfinite(array).all():
+        raise DataError(f"An audio waveform of shape {array.shape} is {'empty' if array.size == 0 else 'not all finite numbers'}; "
+                        "give samples in [-1, 1].")
+    if array.ndim == 2 and min(array.shape) <= 2 and max(array.shape) > 2:  # one clip with channels
+        array = array.mean(axis=int(np.argmin(array.shape)))[None]
+    clips = array.reshape(-1, array.shape[-1])
+    return [torch.from_numpy(clip.astype(np.float32)) for clip in clips]
 
 
 def resample_wave(wave: torch.Tensor, rate: int, target: int) -> torch.Tensor:

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from neuronet.datasets.audio import read_wav, resample_wave, waves_to_tensor
+from neuronet.datasets.audio import read_wav, resample_wave, waveforms_from_array, waves_to_tensor
 from neuronet.datasets.dataset import Dataset
 from neuronet.datasets.files import TABLE_SUFFIXES, read_table
 from neuronet.datasets.folders import class_files
@@ -281,35 +281,14 @@ def _read_audio(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, 
             if not isinstance(rate, (int, np.integer)) or rate <= 0:
                 raise DataError(f"The sample rate of an (array, rate) pair must be a positive whole number of Hz, "
                                 f"e.g. {spec['rate']}. Got {shown(rate)} instead.")
-            pairs = [(w, int(rate)) for w in _waveforms(item[0])]
+            pairs = [(w, int(rate)) for w in waveforms_from_array(item[0])]
         else:
-            pairs = [(w, spec["rate"]) for w in _waveforms(item)]
+            pairs = [(w, spec["rate"]) for w in waveforms_from_array(item)]
         waves += [resample_wave(w, rate, spec["rate"]) for w, rate in pairs]
     if labelled and y is None:
         raise DataError(f"{shown(value)} has no class sub-folders; labelled audio comes as a folder with one "
                         "sub-folder of WAV files per class (named as the classes).")
     return waves_to_tensor(waves, spec["rate"], spec["duration"], spec["n_mels"]), y, ids if len(ids) == len(waves) else None
-
-
-def _waveforms(value: Any) -> list[torch.Tensor]:
-    """Mono float waveforms in [-1, 1] from an array: (samples,) is one clip; (samples, 1 or 2) and
-    (1 or 2, samples) are one clip with its channels (averaged); (N, samples) are N clips.
-    Whole-number samples are PCM (int16 is scaled by 1/32768, as a WAV file is)."""
-    array = np.array(value.detach().cpu() if isinstance(value, torch.Tensor) else value)  # a copy: writable
-    if array.dtype.kind not in "iuf" or array.ndim not in (1, 2):
-        raise DataError(f"Cannot read {shown(value)} as audio; give a waveform of shape (samples,), a batch "
-                        "(clips, samples), a (waveform, rate) pair or WAV files.")
-    if array.dtype.kind in "iu":
-        info = np.iinfo(array.dtype)
-        array = (array.astype(np.float64) - (info.max + 1) / 2 * (array.dtype.kind == "u")) / (info.max + 1) * \
-            (2 if array.dtype.kind == "u" else 1)
-    if array.size == 0 or not np.isfinite(array).all():
-        raise DataError(f"An audio waveform of shape {array.shape} is {'empty' if array.size == 0 else 'not all finite numbers'}; "
-                        "give samples in [-1, 1].")
-    if array.ndim == 2 and min(array.shape) <= 2 and max(array.shape) > 2:  # one clip with channels
-        array = array.mean(axis=int(np.argmin(array.shape)))[None]
-    clips = array.reshape(-1, array.shape[-1])
-    return [torch.from_numpy(clip.astype(np.float32)) for clip in clips]
 
 
 def _read_tensor(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, torch.Tensor | None]:

@@ -54,17 +54,6 @@ class ExportResult:
     input_shape: list[Any]
 
 
-class _Outputs(nn.Module):
-    """The network as the exported graph runs it: one input tensor, the outputs the task reads."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, x: torch.Tensor) -> Any:
-        return self.model(x)
-
-
 def _examples(run: Path, predictor: Any) -> torch.Tensor:
     """Prepared inputs to check the export on: the run's test split (or its first examples without one)."""
     from neuronet.datasets import load_source
@@ -75,7 +64,6 @@ def _examples(run: Path, predictor: Any) -> torch.Tensor:
     except DataError:
         state = read_json(RunFiles(run).preprocessing)
         raw = load_source(**state["source"])
-        raw = raw.subset(np.arange(min(len(raw), CHECK_EXAMPLES)))
     raw = raw.subset(np.arange(min(len(raw), CHECK_EXAMPLES)))
     return predictor.prepare(raw).x
 
@@ -178,7 +166,7 @@ def export_run(run: str | Path, format: Format = "onnx") -> ExportResult:
     problem = getattr(predictor.model, "export_problem", lambda: None)()
     if problem:
         raise ExportError(f"Model '{read_json(files.model)['type']}' cannot be exported: {problem}.")
-    module = _Outputs(predictor.model).eval()
+    module = predictor.model.eval()  # the exported graph: one input tensor, the outputs the task reads
     x = _examples(files.root, predictor)
     axes = _dynamic_axes(x)
     with torch.no_grad():
