@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from neuronet.errors import ConfigError
-from neuronet.transfer.freeze import freeze, frozen_names, param_groups, unfreeze
+from neuronet.transfer.freeze import freeze, frozen_batchnorm_eval, frozen_names, head_names, param_groups, unfreeze
 
 
 def small_net() -> nn.Module:
@@ -23,6 +23,7 @@ def test_frozen_parameters_and_batch_norm_statistics_do_not_change_after_a_step(
     before = {k: v.clone() for k, v in model.state_dict().items()}
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=0.1)
     model.train()
+    frozen_batchnorm_eval(model)
     assert not model[1].training  # a frozen batch norm keeps its pretraining statistics
     loss = nn.functional.cross_entropy(model(torch.randn(8, 1, 8, 8)), torch.randint(0, 3, (8,)))
     loss.backward()
@@ -32,8 +33,8 @@ def test_frozen_parameters_and_batch_norm_statistics_do_not_change_after_a_step(
         assert torch.equal(before[key], after[key]), key
     assert not torch.equal(before["4.weight"], after["4.weight"])  # the head trained
     assert unfreeze(model, "1.*") == ["1.weight", "1.bias"] and frozen_names(model) == ["0.weight", "0.bias"]
-    model.train()
-    assert model[1].training
+    assert model[1].training  # unfrozen: its statistics adapt again
+    assert head_names(model) == ["4.weight", "4.bias"]
 
 
 def test_discriminative_learning_rates_reach_the_right_groups():

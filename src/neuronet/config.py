@@ -145,7 +145,9 @@ class ModelConfig(_Component):
 
     _registry: ClassVar[Registry] = MODELS
     type: str = Field(AUTO_MODEL, description="A registered model, or auto: chosen from the data (cnn for images "
-                                              "and sounds, mlp for tables, gru for text, lstm for a series).")
+                                              "and sounds, mlp for tables, gru for text, lstm for a series). Any "
+                                              "model also takes `weights`: a safetensors / state-dict file or run "
+                                              "directory to start from.")
 
     @field_validator("type")
     @classmethod
@@ -157,7 +159,7 @@ class ModelConfig(_Component):
         if self.type == AUTO_MODEL:  # the arguments are checked once the data has chosen the model
             return self
         accepted = [p for p in inspect.signature(MODELS.get(self.type)).parameters if p not in ("input_shape", "num_outputs")]
-        check_arguments(f"Model '{self.type}'", self.kwargs(), accepted)
+        check_arguments(f"Model '{self.type}'", self.kwargs(), [*accepted, "weights"])
         return self
 
 
@@ -209,6 +211,11 @@ class RunConfig(_Strict):
                 check_options({key: value}, params, trainer.__name__)
             except ConfigError as err:
                 raise _located(err, f"train.{key}") from None
+        tune, epochs = self.train.fine_tune, self.train.epochs
+        if isinstance(tune, dict) and epochs is not None and epochs != tune.get("head_epochs", 1) + tune.get("full_epochs", 3):
+            raise _located(ConfigError(
+                f"train.epochs ({epochs}) and train.fine_tune both set the number of epochs; remove train.epochs "
+                "(fine_tune trains head_epochs + full_epochs)."), "train.epochs")
         return self
 
     def train_options(self) -> dict[str, Any]:

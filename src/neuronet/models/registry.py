@@ -58,5 +58,7 @@ def build_model(type: str, input_shape: int | Sequence[int], num_outputs: int, *
     check_arguments(f"Model '{type}'", kwargs, params)
     try:
         return cls(input_shape, num_outputs, **kwargs)
+    except ConfigError:
+        raise
     except (TypeError, ValueError) as err:
         raise ConfigError(f"Cannot build model '{type}' with {kwargs}: {err}.") from err

