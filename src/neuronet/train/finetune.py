@@ -79,6 +79,7 @@ class GradualUnfreezing(Callback):
             start = self._starts.get(name)
             if start is not None:
                 parameter.requires_grad_(start <= epoch)
+        trainer.model.train()  # batch norms unfrozen now train again; frozen ones stay in eval mode
         frozen_batchnorm_eval(trainer.model)
         self.trainable[epoch] = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
 
