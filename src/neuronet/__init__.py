@@ -26,7 +26,7 @@ _LAZY = {
     "optim": ("neuronet.optim", None), "tasks": ("neuronet.tasks", None), "train": ("neuronet.train", None),
     "runs": ("neuronet.runs", None), "predict": ("neuronet.predict", None), "config": ("neuronet.config", None),
     "callbacks": ("neuronet.train.callbacks", None), "metrics": ("neuronet.tasks.metrics", None),
-    "Trainer": ("neuronet.train", "Trainer"), "History": ("neuronet.train", "History"),
+    "Trainer": ("neuronet.train", "Trainer"), "fine_tune": ("neuronet.train", "fine_tune"), "History": ("neuronet.train", "History"),
     "Predictor": ("neuronet.predict", "Predictor"), "load": ("neuronet.predict", "load"),
 }
 

@@ -105,6 +105,7 @@ class Pretrained(nn.Module):
         else:
             self.hparams = {"name": name, "dropout": dropout, "freeze": freeze, "seed": seed}
             self._from_name(name, shape, num_outputs, dropout, pad_index, vocab_size, seed)
+        self.eval_batch_size = 64 if len(shape) == 3 and run is None and base is None else None  # 224 px inside
         if freeze == "backbone":
             heads = set(self.head_names())
             freeze_params(self, *[n for n, _ in self.named_parameters() if n not in heads])

@@ -48,7 +48,8 @@ class Predictor:
     def __init__(self, model: nn.Module, pipeline: Pipeline, task: Task, meta: dict[str, Any], loss: str | None = None,
                  loss_kwargs: dict[str, Any] | None = None, batch_size: int = 1024) -> None:
         self.model, self.pipeline, self.task, self.meta = model.eval(), pipeline, task, meta
-        self.loss, self.loss_kwargs, self.batch_size = loss, dict(loss_kwargs or {}), batch_size
+        self.loss, self.loss_kwargs = loss, dict(loss_kwargs or {})
+        self.batch_size = min(batch_size, getattr(model, "eval_batch_size", None) or batch_size)  # 224 px inside
         self.device = next(model.parameters(), torch.empty(0)).device
         self.backend = "onnx" if isinstance(model, OnnxModel) else "torch"
 

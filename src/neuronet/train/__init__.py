@@ -4,6 +4,7 @@ from neuronet.registry import Registry
 from neuronet.train import callbacks
 from neuronet.train.callbacks import Callback, CallbackProtocol, EarlyStopping, ModelCheckpoint, SaveCheckpoint
 from neuronet.train.checkpoint import load_state, save_state
+from neuronet.train.finetune import GradualUnfreezing, fine_tune
 from neuronet.train.gan import GAN_UNSUPPORTED, GANSamples, GANTrainer
 from neuronet.train.history import History
 from neuronet.train.options import TRAINER_PARAMS, resolve_device
@@ -12,8 +13,8 @@ from neuronet.train.trainer import Trainer
 
 __all__ = [
     "GAN_UNSUPPORTED", "TRAINERS", "TRAINER_PARAMS", "Callback", "CallbackProtocol", "EarlyStopping", "GANSamples",
-    "GANTrainer", "History", "ModelCheckpoint", "ProgressBar", "SaveCheckpoint", "Trainer", "callbacks", "load_state",
-    "resolve_device", "save_state", "trainer_for",
+    "GANTrainer", "GradualUnfreezing", "History", "ModelCheckpoint", "ProgressBar", "SaveCheckpoint", "Trainer", "callbacks", "load_state",
+    "resolve_device", "save_state", "trainer_for", "fine_tune",
 ]
 
 # Which trainer trains each task; tasks not listed use the Trainer.

@@ -32,7 +32,7 @@ from neuronet.transfer.freeze import _matching, frozen_batchnorm_eval, head_name
 if TYPE_CHECKING:  # pragma: no cover
     from neuronet.train.trainer import Trainer
 
-__all__ = ["GradualUnfreezing", "FINE_TUNE_PARAMS", "fine_tune_setup", "optimizer_params"]
+__all__ = ["GradualUnfreezing", "FINE_TUNE_PARAMS", "fine_tune", "fine_tune_setup", "optimizer_params"]
 
 FINE_TUNE_PARAMS = {
     "head_epochs": [Interval(int, 0, None)],
@@ -115,3 +115,34 @@ def optimizer_params(model: nn.Module, lr: float, lr_groups: dict[str, float] | 
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
             raise ConfigError(f"lr_groups maps parameter patterns to learning rates > 0; '{pattern}' has {value!r}.")
     return param_groups(model, {k: float(v) for k, v in lr_groups.items()}, default_lr=lr, trainable_only=False)
+
+
+def fine_tune(model: nn.Module, train: Any, val: Any = None, head_epochs: int = 1, full_epochs: int = 3,
+              backbone_lr: float | None = None, **trainer_kwargs: Any) -> Any:
+    """Train the model's output layer alone for `head_epochs`, then every layer for `full_epochs`.
+
+    Args:
+        model: A pretrained network with a new head (or any model: its last layer is the head).
+        train, val: The training and validation data.
+        head_epochs: Epochs with everything but the head frozen.
+        full_epochs: Epochs with every layer training, the backbone at `backbone_lr`.
+        backbone_lr: The backbone's learning rate once unfrozen (default: the Trainer's `lr` / 10).
+        **trainer_kwargs: Any other Trainer argument (lr, batch_size, precision, ...).
+
+    Returns:
+        The fitted Trainer.
+
+    Example:
+        >>> import neuronet as nt
+        >>> train, val, _ = nt.datasets.prepare(nt.datasets.load("iris"), seed=0)
+        >>> trainer = nt.fine_tune(nt.models.MLP(4, 3, seed=0), train, val, head_epochs=1, full_epochs=1, lr=1e-2,
+        ...                        progress=False)
+        >>> trainer.epoch, [g["name"] for g in trainer.optimizer.param_groups]
+        (2, ['backbone', 'head'])
+    """
+    from neuronet.train.trainer import Trainer
+
+    spec = {"head_epochs": head_epochs, "full_epochs": full_epochs, "backbone_lr": backbone_lr}
+    trainer = Trainer(model, fine_tune=spec, **trainer_kwargs)
+    trainer.fit(train, val=val)
+    return trainer

@@ -357,7 +357,8 @@ class Trainer:
         task = self._ensure_task(data)
         self.model.eval()
         outs, ys = [], []
-        for x, y in self.batches(data, shuffle=False, batch_size=max(self.batch_size, 1024)):
+        size = getattr(self.model, "eval_batch_size", None) or max(self.batch_size, 1024)  # big networks: smaller
+        for x, y in self.batches(data, shuffle=False, batch_size=size):
             outs.append(task.forward(self.model, x))
             ys.append(task.targets(x, y))
         if isinstance(outs[0], tuple):  # e.g. a VAE's (reconstruction, mu, logvar)

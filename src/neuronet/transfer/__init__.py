@@ -1,5 +1,5 @@
 """Transfer learning: pretrained backbones (MiniLM, EfficientNet-Lite, your runs) with a new head, freezing
-tools, weights from files, feature extraction, and the `fine_tune` recipe.
+tools, weights from files and feature extraction (the `fine_tune` recipe is `neuronet.fine_tune`, in train/).
 
 Imported lazily, so `import neuronet` does not load transformers.
 """
@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
+# Eager (light: torch.nn and fnmatch), so that `transfer.freeze` is the function, not the module freeze.py.
+from neuronet.transfer.freeze import freeze, frozen_batchnorm_eval, frozen_names, head_names, param_groups, unfreeze
+
 __all__ = ["PRETRAINED", "PretrainedImageClassifier", "PretrainedTextClassifier", "freeze", "unfreeze",
            "param_groups", "frozen_names", "head_names", "frozen_batchnorm_eval", "imagenet_model",
            "imagenet_classes", "classify_imagenet", "load_text_encoder", "load_weights", "read_weights", "embed",
-           "head_of", "fine_tune"]
+           "head_of"]
 
-_WHERE = {"freeze": "freeze", "unfreeze": "freeze", "param_groups": "freeze", "frozen_names": "freeze",
-          "head_names": "freeze", "frozen_batchnorm_eval": "freeze", "load_weights": "weights",
-          "read_weights": "weights", "embed": "features", "head_of": "features", "fine_tune": "recipes"}
+_WHERE = {"load_weights": "weights",
+          "read_weights": "weights", "embed": "features", "head_of": "features"}
 
 
 def __getattr__(name: str) -> Any:

@@ -15,10 +15,10 @@ Example:
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
-
-from neuronet.datasets import Dataset
 
 __all__ = ["cacheable", "embed", "head_of"]
 
@@ -50,9 +50,9 @@ def head_of(model: nn.Module) -> nn.Module:
 
 
 @torch.no_grad()
-def embed(model: nn.Module, data: Dataset, batch_size: int = 64, device: torch.device | str = "cpu",
-          progress: bool = False) -> Dataset:
-    """`data` with its inputs replaced by the frozen backbone's features (N, features), targets kept."""
+def embed(model: nn.Module, data: Any, batch_size: int = 64, device: torch.device | str = "cpu",
+          progress: bool = False) -> Any:
+    """`data` (a prepared `neuronet.datasets.Dataset`) with its inputs replaced by the frozen backbone's features (N, features), targets kept."""
     model.eval().to(device)
     chunks = []
     starts = range(0, len(data), batch_size)
