@@ -37,7 +37,7 @@ images (the first --test-limit of them when given). Inputs are pixels in [0, 1] 
 (`prepare(..., scale="none")`), as the pretrained weights expect (they normalise inside).
 Accuracy is computed in batches of 256 in eval mode.
 
-Settings: CPU, torch.set_num_threads(--threads, default 2), seed 0 everywhere. The full
+Settings: CPU (or --device cuda), torch.set_num_threads(--threads, default 2), seed 0 everywhere. The full
 benchmark fine-tunes a 4.7M-parameter network at 224 px on the CPU and passes the 10k test
 images through it four times (the embedding once, row a once per size); the smoke check took
 ~0.3 s per training image and epoch (fine-tuning) and ~0.15 s per test image on one busy core,
@@ -99,7 +99,8 @@ def stratified_subset(data: nt.datasets.Dataset, n: int, seed: int) -> nt.datase
 def accuracy(model: torch.nn.Module, data: nt.datasets.Dataset, batch: int = 256) -> float:
     """Test accuracy in eval mode, in batches (a 224 px network on 1,024 images at once needs several GB)."""
     model.eval()
-    correct = sum(int((model(data.x[i:i + batch]).argmax(1) == data.y[i:i + batch]).sum())
+    device = next(model.parameters()).device
+    correct = sum(int((model(data.x[i:i + batch].to(device)).argmax(1).cpu() == data.y[i:i + batch]).sum())
                   for i in range(0, len(data), batch))
     return correct / len(data)
 
@@ -113,7 +114,7 @@ def timed(fn, *args, **kwargs) -> tuple[Any, float]:
 def run_fine_tuned(train, test, args) -> dict[str, Any]:
     model, load_s = timed(build_model, "pretrained", (1, 28, 28), 10, name="efficientnet-lite0", seed=0)
     _, train_s = timed(fine_tune, model, train, None, head_epochs=args.head_epochs, full_epochs=args.full_epochs,
-                       lr=1e-3, backbone_lr=1e-4, batch_size=32, seed=args.seed, progress=False)
+                       lr=1e-3, backbone_lr=1e-4, batch_size=32, seed=args.seed, progress=False, device=args.device)
     acc, test_s = timed(accuracy, model, test)
     return {"method": FINE_TUNED, "test_accuracy": acc, "train_s": train_s, "test_s": test_s, "load_s": load_s,
             "epochs": args.head_epochs + args.full_epochs}
@@ -122,10 +123,11 @@ def run_fine_tuned(train, test, args) -> dict[str, Any]:
 def run_features(model, initial_head, train, test_features, test_embed_s, args) -> dict[str, Any]:
     model.net.head.load_state_dict(initial_head)  # the same fresh head for every size
     start = time.perf_counter()
-    features = embed(model, train)
+    features = embed(model, train, device=args.device)
     embed_s = time.perf_counter() - start
     head = head_of(model)
-    nt.Trainer(head, lr=1e-3, batch_size=32, epochs=args.feature_epochs, seed=args.seed, progress=False).fit(features)
+    nt.Trainer(head, lr=1e-3, batch_size=32, epochs=args.feature_epochs, seed=args.seed, progress=False,
+               device=args.device).fit(features)
     train_s = time.perf_counter() - start
     acc, head_s = timed(accuracy, head, test_features)
     return {"method": FEATURES, "test_accuracy": acc, "train_s": train_s, "train_embed_s": embed_s,
@@ -137,7 +139,7 @@ def run_scratch(train, test, budget_s, args) -> dict[str, Any]:
     model = build_model("cnn", (1, 28, 28), 10, seed=0, **CNN_OPTIONS)
     probe = AccuracyBudget(test, budget_s, f"CNN n={len(train)}") if args.cnn_curve else TimeBudget(budget_s)
     trainer = nt.Trainer(model, lr=CNN_LR, batch_size=32, epochs=args.cnn_max_epochs, seed=args.seed, progress=False,
-                         callbacks=[probe])
+                         callbacks=[probe], device=args.device)
     _, wall_s = timed(trainer.fit, train)
     acc, test_s = timed(accuracy, model, test)
     row = {"method": SCRATCH, "test_accuracy": acc, "train_s": probe.train_s, "train_wall_s": wall_s,
@@ -153,6 +155,7 @@ def main() -> None:
     parser.add_argument("--test-limit", type=int, default=None, help="first N official test images (default: all 10k)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="cpu (the default) or cuda")
     parser.add_argument("--head-epochs", type=int, default=1)
     parser.add_argument("--full-epochs", type=int, default=3)
     parser.add_argument("--feature-epochs", type=int, default=30)
@@ -178,7 +181,7 @@ def main() -> None:
     extractor, extractor_load_s = timed(build_model, "pretrained", (1, 28, 28), 10, name="efficientnet-lite0",
                                         freeze="backbone", seed=0)
     initial_head = {k: v.clone() for k, v in extractor.net.head.state_dict().items()}
-    test_features, test_embed_s = timed(embed, extractor, test_raw)
+    test_features, test_embed_s = timed(embed, extractor, test_raw, device=args.device)
     print(f"test set embedded once: {len(test_raw)} images in {test_embed_s:.1f} s", flush=True)
 
     results = []
@@ -206,7 +209,8 @@ def main() -> None:
     table = [[r["method"], r["train_size"], f"{r['test_accuracy']:.4f}", f"{r['train_s']:.1f}", r["epochs"],
               f"{r['test_s']:.2f}", f"{r['test_embed_s']:.2f}" if "test_embed_s" in r else "-",
               f"{r['acc_vs_cnn']:.3f}x", f"{r['train_vs_cnn']:.2f}x", f"{r['test_vs_cnn']:.2f}x"] for r in results]
-    print_table(f"Fashion-MNIST transfer, CPU ({torch.get_num_threads()} threads), official test "
+    where = torch.cuda.get_device_name() if args.device == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
+    print_table(f"Fashion-MNIST transfer, {where}, official test "
                 f"({len(test_raw)} images); reference: the CNN of the same size",
                 ["method", "train size", "test acc", "train s", "epochs", "test s", "test embed s (once)",
                  "acc / CNN", "train / CNN", "test / CNN"], table)

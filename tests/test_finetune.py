@@ -42,7 +42,7 @@ def test_gradual_unfreezing_unfreezes_each_group_at_its_epoch(digits):
     model, snaps = cnn(), Snapshots()
     start = {k: v.clone() for k, v in model.state_dict().items()}
     schedule = {2: "features.2.*", 3: "features.*"}  # the last conv block from epoch 2, every conv from epoch 3
-    trainer = nt.Trainer(model, epochs=3, lr=1e-2, unfreeze=schedule, callbacks=[snaps], progress=False)
+    trainer = nt.Trainer(model, epochs=3, lr=1e-2, unfreeze=schedule, callbacks=[snaps], progress=False, device="cpu")
     trainer.fit(train)
     first_conv, last_conv, head = "features.0.0.weight", "features.2.0.weight", "head.5.weight"
     assert head in snaps.trainable[0] and last_conv not in snaps.trainable[0] and first_conv not in snaps.trainable[0]
@@ -62,13 +62,13 @@ def test_gradual_unfreezing_unfreezes_each_group_at_its_epoch(digits):
 
 def test_gradual_unfreezing_resumes_with_the_same_frozen_parameters(digits, tmp_path):
     train, _ = digits
-    whole = nt.Trainer(cnn(), epochs=3, lr=1e-2, unfreeze={3: "features.*"}, progress=False)
+    whole = nt.Trainer(cnn(), epochs=3, lr=1e-2, unfreeze={3: "features.*"}, progress=False, device="cpu")
     whole.fit(train)
-    first = nt.Trainer(cnn(), epochs=3, lr=1e-2, unfreeze={3: "features.*"}, progress=False,
+    first = nt.Trainer(cnn(), epochs=3, lr=1e-2, unfreeze={3: "features.*"}, progress=False, device="cpu",
                        checkpoint={"path": str(tmp_path / "ckpt.safetensors")})
     first.epochs = 2
     first.fit(train)
-    resumed = nt.Trainer(cnn(), epochs=3, lr=1e-2, unfreeze={3: "features.*"}, progress=False)
+    resumed = nt.Trainer(cnn(), epochs=3, lr=1e-2, unfreeze={3: "features.*"}, progress=False, device="cpu")
     resumed.load_checkpoint(tmp_path / "ckpt.safetensors")
     resumed.fit(train)
     for key, value in whole.model.state_dict().items():
@@ -80,7 +80,7 @@ def test_fine_tune_trains_the_head_first_then_everything_at_the_backbone_lr(digi
     model, snaps = cnn(), Snapshots()
     start = {k: v.clone() for k, v in model.state_dict().items()}
     trainer = nt.fine_tune(model, train, val, head_epochs=1, full_epochs=2, lr=1e-2, backbone_lr=1e-3,
-                                    callbacks=[snaps], progress=False)
+                                    callbacks=[snaps], progress=False, device="cpu")
     assert trainer.epoch == 3 and trainer.hparams["epochs"] == 3
     groups = {g["name"]: g for g in trainer.optimizer.param_groups}
     assert groups["head"]["lr"] == 1e-2 and groups["backbone"]["lr"] == 1e-3
@@ -95,7 +95,7 @@ def test_fine_tune_trains_the_head_first_then_everything_at_the_backbone_lr(digi
 
 def test_lr_groups_reach_the_parameters_they_name():
     model = cnn()
-    trainer = nt.Trainer(model, lr=1e-3, lr_groups={"features.*": 1e-5, "head.5.*": 1e-2}, progress=False)
+    trainer = nt.Trainer(model, lr=1e-3, lr_groups={"features.*": 1e-5, "head.5.*": 1e-2}, progress=False, device="cpu")
     by_name = {g["name"]: g for g in trainer.optimizer.param_groups}
     assert by_name["features.*"]["lr"] == 1e-5 and by_name["head.5.*"]["lr"] == 1e-2 and by_name["*"]["lr"] == 1e-3
     ids = lambda params: {id(p) for p in params}  # noqa: E731
@@ -103,7 +103,7 @@ def test_lr_groups_reach_the_parameters_they_name():
     assert ids(by_name["head.5.*"]["params"]) == ids(model.head[5].parameters())
     assert ids(by_name["*"]["params"]) == ids(model.head[2].parameters())
     with pytest.raises(ConfigError, match="The pattern 'encoder.\\*' matches no parameter of the model"):
-        nt.Trainer(cnn(), lr_groups={"encoder.*": 1e-5}, progress=False)
+        nt.Trainer(cnn(), lr_groups={"encoder.*": 1e-5}, progress=False, device="cpu")
 
 
 def test_the_recipes_in_a_run_config_are_checked_before_anything_runs():

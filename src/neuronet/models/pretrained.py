@@ -83,6 +83,9 @@ class Pretrained(nn.Module):
             run loads without the source run).
         dropout: Before the head (named networks).
         freeze: "none" (fine-tune everything) or "backbone" (train the output layer only: feature extraction).
+        batchnorm: "frozen" (default: batch-norm layers keep their pretraining statistics while their
+            weights fine-tune; small batches of new data would otherwise pull the statistics away from
+            what the weights expect) or "train" (statistics updated from the new data).
         vocab_size: The tokenizer's vocabulary (texts; checked against the encoder's).
         pad_index: The tokenizer's padding id (texts).
         seed: Seed for the new head.
@@ -92,18 +95,21 @@ class Pretrained(nn.Module):
 
     def __init__(self, input_shape: int | Sequence[int], num_outputs: int, name: str = "minilm-l6",
                  run: str | None = None, base: dict[str, Any] | None = None, dropout: float = 0.1,
-                 freeze: str = "none", vocab_size: int | None = None, pad_index: int = 0,
-                 seed: int | None = None) -> None:
+                 freeze: str = "none", batchnorm: str = "frozen", vocab_size: int | None = None,
+                 pad_index: int = 0, seed: int | None = None) -> None:
         super().__init__()
         if freeze not in ("none", "backbone"):
             raise ValueError(f"freeze must be 'none' or 'backbone', not {freeze!r}")
+        if batchnorm not in ("frozen", "train"):
+            raise ValueError(f"batchnorm must be 'frozen' or 'train', not {batchnorm!r}")
+        self.batchnorm = batchnorm
         shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
         self.run, self.base = run, base
         if run is not None or base is not None:
-            self.hparams = {"run": run, "freeze": freeze, "seed": seed}
+            self.hparams = {"run": run, "freeze": freeze, "batchnorm": batchnorm, "seed": seed}
             self._from_run(shape, num_outputs, seed)
         else:
-            self.hparams = {"name": name, "dropout": dropout, "freeze": freeze, "seed": seed}
+            self.hparams = {"name": name, "dropout": dropout, "freeze": freeze, "batchnorm": batchnorm, "seed": seed}
             self._from_name(name, shape, num_outputs, dropout, pad_index, vocab_size, seed)
         self.eval_batch_size = 64 if len(shape) == 3 and run is None and base is None else None  # 224 px inside
         if freeze == "backbone":
@@ -146,7 +152,7 @@ class Pretrained(nn.Module):
         not its path); None for a named network (its constructor arguments do)."""
         if self.base is None:
             return None
-        return {"run": self.run, "base": self.base, "freeze": self.hparams["freeze"], "seed": self.hparams["seed"]}
+        return {**self.hparams, "base": self.base}
 
     def head_names(self) -> list[str]:
         """The output layer's parameters (what `freeze: backbone` trains)."""
@@ -160,6 +166,10 @@ class Pretrained(nn.Module):
         super().train(mode)
         if mode:
             frozen_batchnorm_eval(self)
+            if self.batchnorm == "frozen":  # statistics of pretraining kept while the weights fine-tune (as Keras advises)
+                for module in self.net.modules():
+                    if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                        module.eval()
             backbone = getattr(self.net, "encoder", None) or getattr(self.net, "backbone", None)
             if backbone is not None and not any(p.requires_grad for p in backbone.parameters()):
                 backbone.eval()
