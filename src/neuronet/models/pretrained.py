@@ -86,6 +86,8 @@ class Pretrained(nn.Module):
         batchnorm: "frozen" (default: batch-norm layers keep their pretraining statistics while their
             weights fine-tune; small batches of new data would otherwise pull the statistics away from
             what the weights expect) or "train" (statistics updated from the new data).
+        url: Where to download an image network's weights when its package is not installed (checked
+            against the package's SHA-256; cached in ~/.cache/neuronet).
         vocab_size: The tokenizer's vocabulary (texts; checked against the encoder's).
         pad_index: The tokenizer's padding id (texts).
         seed: Seed for the new head.
@@ -95,8 +97,8 @@ class Pretrained(nn.Module):
 
     def __init__(self, input_shape: int | Sequence[int], num_outputs: int, name: str = "minilm-l6",
                  run: str | None = None, base: dict[str, Any] | None = None, dropout: float = 0.1,
-                 freeze: str = "none", batchnorm: str = "frozen", vocab_size: int | None = None,
-                 pad_index: int = 0, seed: int | None = None) -> None:
+                 freeze: str = "none", batchnorm: str = "frozen", url: str | None = None,
+                 vocab_size: int | None = None, pad_index: int = 0, seed: int | None = None) -> None:
         super().__init__()
         if freeze not in ("none", "backbone"):
             raise ValueError(f"freeze must be 'none' or 'backbone', not {freeze!r}")
@@ -109,15 +111,16 @@ class Pretrained(nn.Module):
             self.hparams = {"run": run, "freeze": freeze, "batchnorm": batchnorm, "seed": seed}
             self._from_run(shape, num_outputs, seed)
         else:
-            self.hparams = {"name": name, "dropout": dropout, "freeze": freeze, "batchnorm": batchnorm, "seed": seed}
-            self._from_name(name, shape, num_outputs, dropout, pad_index, vocab_size, seed)
+            self.hparams = {"name": name, "dropout": dropout, "freeze": freeze, "batchnorm": batchnorm, "seed": seed,
+                            **({"url": url} if url else {})}
+            self._from_name(name, shape, num_outputs, dropout, pad_index, vocab_size, seed, url)
         self.eval_batch_size = 64 if len(shape) == 3 and run is None and base is None else None  # 224 px inside
         if freeze == "backbone":
             heads = set(self.head_names())
             freeze_params(self, *[n for n, _ in self.named_parameters() if n not in heads])
 
     def _from_name(self, name: str, shape: tuple[int, ...], num_outputs: int, dropout: float, pad_index: int,
-                   vocab_size: int | None, seed: int | None) -> None:
+                   vocab_size: int | None, seed: int | None, url: str | None) -> None:
         spec = PRETRAINED.get(name)
         if spec.kind == "text":
             if len(shape) != 1:
@@ -132,7 +135,7 @@ class Pretrained(nn.Module):
             if len(shape) != 3:
                 raise ConfigError(f"'{name}' reads images, but this data has inputs of shape {shape}; use "
                                   "a text encoder (minilm-l6) or another model.")
-            self.net = PretrainedImageClassifier(num_outputs, name, dropout, seed)
+            self.net = PretrainedImageClassifier(num_outputs, name, dropout, seed, url)
         self.adapt: nn.Module = nn.Identity()
 
     def _from_run(self, shape: tuple[int, ...], num_outputs: int, seed: int | None) -> None:
