@@ -14,7 +14,7 @@ Example:
     >>> model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
     >>> epochs, groups, callbacks = fine_tune_setup(model, {"head_epochs": 1, "full_epochs": 2}, lr=1e-2)
     >>> epochs, [(g["name"], g["lr"]) for g in groups], callbacks[0].schedule
-    (3, [('backbone', 0.001), ('head', 0.01)], {2: ['0.weight', '0.bias']})
+    (3, [('head', 0.01), ('backbone', 0.001)], {2: ['0.weight', '0.bias']})
 """
 
 from __future__ import annotations
@@ -101,8 +101,8 @@ def fine_tune_setup(model: nn.Module, spec: dict[str, Any], lr: float) -> tuple[
     body = [name for name, _ in named if name not in head]
     if not body:
         raise ConfigError("fine_tune needs a model with layers before its output layer; this one has only the head.")
-    groups = [{"params": [p for n, p in named if n not in head], "lr": backbone_lr, "name": "backbone"},
-              {"params": [p for n, p in named if n in head], "lr": lr, "name": "head"}]
+    groups = [{"params": [p for n, p in named if n in head], "lr": lr, "name": "head"},  # first: the LR logged
+              {"params": [p for n, p in named if n not in head], "lr": backbone_lr, "name": "backbone"}]
     return head_epochs + full_epochs, groups, [GradualUnfreezing({head_epochs + 1: body})]
 
 
@@ -138,7 +138,7 @@ def fine_tune(model: nn.Module, train: Any, val: Any = None, head_epochs: int = 
         >>> trainer = nt.fine_tune(nt.models.MLP(4, 3, seed=0), train, val, head_epochs=1, full_epochs=1, lr=1e-2,
         ...                        progress=False)
         >>> trainer.epoch, [g["name"] for g in trainer.optimizer.param_groups]
-        (2, ['backbone', 'head'])
+        (2, ['head', 'backbone'])
     """
     from neuronet.train.trainer import Trainer
 
