@@ -222,6 +222,9 @@ class PretrainedTextClassifier(nn.Module):
     def embed(self, ids: torch.Tensor) -> torch.Tensor:
         """Mean-pooled sentence features (N, features) of token ids (N, T)."""
         mask = (ids != self.pad_index).long()
+        if not torch.compiler.is_exporting():  # the batch cut to its longest text: padding costs nothing
+            length = max(int(mask.sum(dim=1).max()), 1)
+            ids, mask = ids[:, :length], mask[:, :length]
         hidden = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state  # (N, T, H)
         weights = mask.unsqueeze(-1).to(hidden.dtype)
         return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
