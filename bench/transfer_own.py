@@ -10,6 +10,10 @@ digits, 1,797 images, 10 classes) with 50, 200 and all (1,437) training images o
     features to Fashion-MNIST classes, and is retrained like every other layer); it is replaced
     by a fresh one only where the number of outputs differs. The table's "head kept" check
     compares the model's output layer with the run's file before training.
+    Its batch-norm layers keep the run's statistics (`batchnorm: frozen`, the default).
+  - `..., batchnorm: train`: the same, with the batch-norm statistics updated from the digits.
+  - `..., fine_tune H+F`: `batchnorm: train` and the `fine_tune` recipe: the output layer alone for
+    H = epochs // 6 epochs, then every layer for the rest, the backbone at lr / 10.
   - `CNN from scratch`: `build_model("cnn", (1, 8, 8), 10, seed=0)`, the same architecture (the
     CNN's defaults: conv 32-64, dense 128, dropout 0.25) on the native 8x8 images.
   - `fine-tuned from own run (run config)`, for the largest size only: the same fine-tuning through
@@ -115,8 +119,9 @@ def head_kept(model: torch.nn.Module, run_dir: Path) -> bool:
                for n, p in model.net.named_parameters() if n in names)
 
 
-def fit_row(method: str, model: torch.nn.Module, train, test, args) -> dict[str, Any]:
-    trainer = nt.Trainer(model, lr=LR, batch_size=BATCH, epochs=args.epochs, seed=0, progress=False)
+def fit_row(method: str, model: torch.nn.Module, train, test, args, **recipe: Any) -> dict[str, Any]:
+    epochs = {} if "fine_tune" in recipe else {"epochs": args.epochs}
+    trainer = nt.Trainer(model, lr=LR, batch_size=BATCH, seed=0, progress=False, **epochs, **recipe)
     start = time.perf_counter()
     trainer.fit(train)
     train_s = time.perf_counter() - start
@@ -176,6 +181,12 @@ def main() -> None:
             model = build_model("pretrained", (1, 8, 8), 10, run=str(run_dir), seed=0)
             kept = head_kept(model, run_dir) if kept is None else kept
             rows = [fit_row(FINE_TUNED, model, train, test, args)]
+            rows.append(fit_row(FINE_TUNED + ", batchnorm: train", build_model(
+                "pretrained", (1, 8, 8), 10, run=str(run_dir), batchnorm="train", seed=0), train, test, args))
+            head = max(1, args.epochs // 6)  # the head alone first, then everything at lr / 10
+            rows.append(fit_row(FINE_TUNED + f", fine_tune {head}+{args.epochs - head}", build_model(
+                "pretrained", (1, 8, 8), 10, run=str(run_dir), batchnorm="train", seed=0), train, test, args,
+                fine_tune={"head_epochs": head, "full_epochs": args.epochs - head}))
             if n == len(pool) and not args.no_config:
                 try:
                     rows.append(config_row(run_dir, root, raw_test, args))
