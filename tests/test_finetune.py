@@ -162,7 +162,7 @@ def test_a_mismatched_checkpoint_is_one_sentence_naming_the_keys(tmp_path):
     assert "unexpected extra.weight" in message and "(file 3x8, model 5x8)" in message and "\n" not in message
 
     (tmp_path / "pickle.pt").write_bytes(b"not a state dict")
-    with pytest.raises(ConfigError, match="is not a weights file PyTorch can read safely \\(weights_only=True\\)"):
+    with pytest.raises(ConfigError, match="pickle.pt is neither a .safetensors file nor a PyTorch state dict that loads with weights_only=True"):
         load_weights(wider, tmp_path / "pickle.pt")
 
 
@@ -182,3 +182,46 @@ def test_a_run_config_starts_from_a_weights_file_and_refuses_one_that_does_not_f
     with pytest.raises(ConfigError, match="do not fit the model: mis-shaped net.1.weight \\(file 8x4, model 16x4\\)"):
         train_run(bad, progress=False)
     assert not (tmp_path / "c").exists()  # nothing written
+
+
+def test_a_bad_unfreeze_pattern_or_epoch_is_an_error_before_a_run_writes_anything(tmp_path, digits):
+    from neuronet.config import load_config
+    from neuronet.runs import train_run
+
+    with pytest.raises(ConfigError, match="The pattern 'net.nothing.\\*' matches no parameter of the model; its parts "
+                                          "are features.\\*, head.\\*"):
+        nt.Trainer(cnn(), unfreeze={1: "net.nothing.*"}, progress=False, device="cpu")
+    with pytest.raises(ConfigError, match="unfreeze: epoch 3 comes after the last epoch \\(2\\), so its parameters "
+                                          "would never train"):
+        nt.Trainer(cnn(), epochs=2, unfreeze={3: "features.*"}, progress=False, device="cpu")
+    for bad in ("train.unfreeze={1: 'net.nothing.*'}", "train.unfreeze={3: 'features.*'}"):
+        config = load_config(None, ["data.source=digits", "model.type=cnn", "train.epochs=2", bad,
+                                    f"output_dir={tmp_path}", "name=u"])
+        with pytest.raises(ConfigError):
+            train_run(config, progress=False)
+        assert not (tmp_path / "u").exists()  # (was: a failed run directory left behind)
+
+
+def test_a_run_used_as_backbone_reads_inputs_scaled_as_it_was_trained(tmp_path):
+    from neuronet.config import load_config
+    from neuronet.runs import train_run
+    from neuronet.runs.build import plan_run
+
+    source = train_run(load_config(None, ["data.source=digits", "model.type=cnn", "model.channels=[4]",
+                                          "model.hidden=8", "train.epochs=1", "data.scale=none",
+                                          f"output_dir={tmp_path}", "name=src"]), progress=False)
+    plan = plan_run(load_config(None, ["data.source=digits", "data.limit=200", "model.type=pretrained",
+                                       f"model.run={source.path}"]))
+    assert plan.state["scale"] == "none"  # (was: standard scaling, inputs the backbone never saw)
+    assert f"features: scaled 'none' as the run {source.path} was (data.scale)" in plan.state["summary"]
+    given = plan_run(load_config(None, ["data.source=digits", "data.limit=200", "model.type=pretrained",
+                                        f"model.run={source.path}", "data.scale=standard"]))
+    assert given.state["scale"] == "standard"  # an explicit data.scale wins
+    with pytest.raises(ConfigError, match="starts from a named network or from a run, not both: drop name "
+                                          "\\('efficientnet-lite0'\\) or run"):
+        plan_run(load_config(None, ["data.source=digits", "model.type=pretrained", "model.name=efficientnet-lite0",
+                                    f"model.run={source.path}"]))
+    with pytest.raises(ConfigError, match="train.fine_tune trains every layer after its head epochs, but "
+                                          "model.freeze is 'backbone'"):
+        plan_run(load_config(None, ["data.source=digits", "model.type=pretrained", f"model.run={source.path}",
+                                    "model.freeze=backbone", "train.fine_tune={head_epochs: 1, full_epochs: 1}"]))

@@ -102,10 +102,12 @@ def test_evaluating_a_text_run_on_a_file_reads_its_text_column(tmp_path):
     unlabelled = tweets.iloc[600:].copy()
     unlabelled["text"] = unlabelled.text.str.replace("\r", " ")  # (bare carriage returns break CSV rows)
     unlabelled.iloc[[3, 7], 1] = ["?", None]  # two rows without a label: left out, and said
+    unlabelled.iloc[[1, 5], 0] = ["", "   "]  # two empty texts: left out as in training (was: an error)
     unlabelled.to_csv(tmp_path / "some-unlabelled.csv", index=False)
     scored = invoke("evaluate", tmp_path / "t", "--data", tmp_path / "some-unlabelled.csv", "--json")
     assert scored.exit_code == 0, scored.output
     assert "data: 2 row(s) of" in scored.stderr and "without a target left out (data row(s) 4, 8)" in scored.stderr
+    assert "with an empty 'text' left out (data row(s) 2, 6), as in training" in scored.stderr
     assert 0 <= json.loads(scored.stdout)["accuracy"] <= 1
     tweets.iloc[600:].rename(columns={"text": "tweet"}).to_csv(tmp_path / "renamed.csv", index=False)
     bad = invoke("evaluate", tmp_path / "t", "--data", tmp_path / "renamed.csv")

@@ -104,7 +104,7 @@ def test_text_files_give_one_prediction_per_line_and_paths_are_not_texts(text_ru
     frame = predictor.predict_frame(str(tmp_path / "t.txt"))
     assert frame["input"].tolist() == ["what a day", "so sad\rreally"]  # each line once, with its text
     pd.DataFrame({"text": ["fine", None]}).to_csv(tmp_path / "t.csv", index=False)
-    with pytest.raises(nt.DataError, match="has 1 empty 'text' cell\\(s\\) \\(data row 2\\)"):  # not the text "nan"
+    with pytest.raises(nt.DataError, match="has 1 empty 'text' cell\\(s\\) \\(data row\\(s\\) 2\\)"):  # not the text "nan"
         predictor.predict(str(tmp_path / "t.csv"))
     Image.fromarray(np.zeros((8, 8), dtype=np.uint8)).save(tmp_path / "photo.png")
     with pytest.raises(nt.DataError, match="photo.png is a file, not a text"):

@@ -52,7 +52,8 @@ def _exists(path: Path) -> Path:
 
 
 def _labelled_rows(frame: pd.DataFrame, meta: dict[str, Any], labelled: bool, where: str) -> pd.DataFrame:
-    """For evaluation: the rows that have a target (as in training, rows without one are left out)."""
+    """For evaluation: the rows that have a target (as in training, rows without one are left out); the index
+    is kept, so that later notes still name the file's rows."""
     if not labelled:
         return frame
     target = meta["inputs"].get("target")
@@ -67,10 +68,15 @@ def _labelled_rows(frame: pd.DataFrame, meta: dict[str, Any], labelled: bool, wh
     if unlabelled.all():
         raise DataError(f"{where} has no row with a value in the target column '{targets[0]}' to evaluate against.")
     if unlabelled.any():
-        rows = ", ".join(str(i + 1) for i in np.flatnonzero(unlabelled)[:5])
-        warnings.warn(f"{int(unlabelled.sum())} row(s) of {where} without a target left out (data row(s) {rows}"
-                      f"{' ...' if unlabelled.sum() > 5 else ''}), as in training", DataNote, stacklevel=2)
-    return frame[~unlabelled].reset_index(drop=True)
+        warnings.warn(f"{int(unlabelled.sum())} row(s) of {where} without a target left out (data row(s) "
+                      f"{_rows(frame, unlabelled)}), as in training", DataNote, stacklevel=2)
+    return frame[~unlabelled]
+
+
+def _rows(frame: pd.DataFrame, mask: pd.Series) -> str:
+    """The data rows (1-based, as a spreadsheet counts below the header) where `mask` is true: the first five."""
+    rows = [str(i + 1) for i in frame.index[mask.to_numpy()][:5]]
+    return ", ".join(rows) + (" ..." if mask.sum() > 5 else "")
 
 
 def _labels(frame: pd.DataFrame, meta: dict[str, Any], labelled: bool, where: str) -> torch.Tensor | None:
@@ -109,7 +115,7 @@ def _read_frame(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, 
     columns = meta["inputs"].get("columns") or meta.get("feature_names") or []
     frame, where = _frame(value, columns)
     frame.columns = list(map(str, frame.columns))
-    frame = _labelled_rows(frame, meta, labelled, where)
+    frame = _labelled_rows(frame, meta, labelled, where).reset_index(drop=True)
     absent = [c for c in columns if c not in frame.columns]
     if absent:
         raise DataError(f"{where} lacks {len(absent)} column(s) the model was trained on: {', '.join(absent[:8])}"
@@ -148,8 +154,13 @@ def _read_text(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, t
         frame = _labelled_rows(frame, meta, labelled, where)
         empty = frame[column].isna() | (frame[column].astype(str).str.strip() == "")
         if empty.any():  # not the text "nan"
-            raise DataError(f"{where} has {int(empty.sum())} empty '{column}' cell(s) (data row {int(empty.idxmax()) + 1}); "
-                            "a text model needs words: fill or drop them.")
+            if not labelled:
+                raise DataError(f"{where} has {int(empty.sum())} empty '{column}' cell(s) (data row(s) "
+                                f"{_rows(frame, empty)}); a text model needs words: fill or drop them.")
+            warnings.warn(f"{int(empty.sum())} row(s) of {where} with an empty '{column}' left out (data row(s) "
+                          f"{_rows(frame, empty)}), as in training", DataNote, stacklevel=2)
+            frame = frame[~empty]
+        frame = frame.reset_index(drop=True)
         texts = frame[column].astype(str).tolist()
         return texts, _labels(frame, meta, labelled, where), *([texts] if path is not None else [])
     if isinstance(value, pd.Series):

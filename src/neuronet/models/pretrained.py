@@ -77,7 +77,7 @@ class Pretrained(nn.Module):
     Args:
         input_shape: Shape of one example: (T,) token ids, (C, H, W) images in [0, 1], or a run's input.
         num_outputs: Classes or regression targets.
-        name: A network of `neuronet.transfer.PRETRAINED`.
+        name: A network of `neuronet.transfer.PRETRAINED` (default minilm-l6, when no `run` is given).
         run: A neuronet run directory whose trained model is the starting point (instead of `name`).
         base: The run's architecture as stored by a run trained from it (set by neuronet, so a trained
             run loads without the source run).
@@ -95,15 +95,18 @@ class Pretrained(nn.Module):
 
     layouts: ClassVar[tuple[str, ...]] = ("tokens", "image", "table", "sequence")
 
-    def __init__(self, input_shape: int | Sequence[int], num_outputs: int, name: str = "minilm-l6",
+    def __init__(self, input_shape: int | Sequence[int], num_outputs: int, name: str | None = None,
                  run: str | None = None, base: dict[str, Any] | None = None, dropout: float = 0.1,
                  freeze: str = "none", batchnorm: str = "frozen", url: str | None = None,
                  vocab_size: int | None = None, pad_index: int = 0, seed: int | None = None) -> None:
         super().__init__()
-        if freeze not in ("none", "backbone"):
-            raise ValueError(f"freeze must be 'none' or 'backbone', not {freeze!r}")
-        if batchnorm not in ("frozen", "train"):
-            raise ValueError(f"batchnorm must be 'frozen' or 'train', not {batchnorm!r}")
+        for key, value, valid in (("freeze", freeze, ("none", "backbone")), ("batchnorm", batchnorm, ("frozen", "train"))):
+            if value not in valid:
+                raise ConfigError(f"The '{key}' parameter of the pretrained model must be '{valid[0]}' or "
+                                  f"'{valid[1]}'. Got {value!r} instead.")
+        if name is not None and (run is not None or base is not None):
+            raise ConfigError(f"A pretrained model starts from a named network or from a run, not both: drop "
+                              f"name ({name!r}) or run ({run!r}).")
         self.batchnorm = batchnorm
         shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
         self.run, self.base = run, base
@@ -111,6 +114,7 @@ class Pretrained(nn.Module):
             self.hparams = {"run": run, "freeze": freeze, "batchnorm": batchnorm, "seed": seed}
             self._from_run(shape, num_outputs, seed)
         else:
+            name = name or "minilm-l6"
             self.hparams = {"name": name, "dropout": dropout, "freeze": freeze, "batchnorm": batchnorm, "seed": seed,
                             **({"url": url} if url else {})}
             self._from_name(name, shape, num_outputs, dropout, pad_index, vocab_size, seed, url)

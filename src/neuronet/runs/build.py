@@ -8,6 +8,7 @@ written.
 from __future__ import annotations
 
 import inspect
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,6 +149,23 @@ def _model(config: RunConfig, train: Dataset, task: Task, loss: Any) -> tuple[nn
                    "num_outputs": outputs, "task": task.name, "loss": loss_name}
 
 
+def _default_scale(config: RunConfig, data: Dataset, task: Task) -> str:
+    """data.scale when not given: a named pretrained image network normalises inside (pixels in [0, 1]); a run
+    used as the backbone reads inputs scaled the way it was trained; else "standard" for a
+    supervised task."""
+    kwargs = config.model.kwargs()
+    if config.model.type == "pretrained" and kwargs.get("run"):
+        state = Path(kwargs["run"]) / "preprocessing.json"
+        if state.is_file():
+            scale = json.loads(state.read_text()).get("scale")
+            if scale in ("standard", "minmax", "robust", "none"):
+                data.notes = [*data.notes, f"features: scaled '{scale}' as the run {kwargs['run']} was (data.scale)"]
+                return scale
+    if config.model.type == "pretrained" and data.layout == "image":
+        return "none"
+    return "standard" if task.supervised else "none"
+
+
 def plan_run(config: RunConfig, pipeline: Pipeline | None = None, fold: Fold | None = None) -> RunPlan:
     """Load and split the data, fit (or reuse) the preprocessing on the training split, build the model.
 
@@ -170,12 +188,14 @@ def plan_run(config: RunConfig, pipeline: Pipeline | None = None, fold: Fold | N
     if config.model.type == "pretrained" and not pretrained and data.layout == "text":
         raise ConfigError("model.run cannot start a text model: a run's vocabulary belongs to its own texts; "
                           "fine-tune a pretrained encoder with its tokenizer instead (model.name: minilm-l6).")
+    if config.model.type == "pretrained" and config.model.kwargs().get("freeze") == "backbone" and config.train.fine_tune:
+        raise ConfigError("train.fine_tune trains every layer after its head epochs, but model.freeze is 'backbone' "
+                          "(the head alone); set model.freeze: none to fine-tune, or drop train.fine_tune.")
     if pretrained and data.layout == "text":  # a pretrained encoder reads its own tokenizer's word pieces
         preprocess.setdefault("tokenizer", config.model.kwargs().get("name", "minilm-l6"))
     if config.data.group and data.layout == "frame":  # the group column keeps rows together; it is no feature
         preprocess["ignore"] = [*preprocess.get("ignore", []), config.data.group]
-    scale = config.data.scale or ("none" if pretrained and data.layout == "image"  # it normalises as pretrained
-                                  else "standard" if task.supervised else "none")
+    scale = config.data.scale or _default_scale(config, data, task)
     prepared = prepare(data, val=config.data.val, test=config.data.test, seed=config.seed, fold=fold,
                        pipeline=pipeline, scale=scale, preprocess=preprocess)
     state: dict[str, Any] = {"summary": [*data.notes, *prepared.pipeline.summary()], "rows": len(data), "scale": scale,

@@ -70,6 +70,15 @@ class GradualUnfreezing(Callback):
                 starts.setdefault(name, epoch)
         return starts
 
+    def check(self, model: nn.Module, epochs: int) -> None:
+        """Raise now, before anything is trained or written, if a pattern matches no parameter of `model`
+        or an epoch comes after the last of `epochs`."""
+        self.starts(model)
+        late = [epoch for epoch in self.schedule if epoch > epochs]
+        if late:
+            raise ConfigError(f"unfreeze: epoch {min(late)} comes after the last epoch ({epochs}), so its parameters "
+                              f"would never train; use epochs from 1 to {epochs} or train for more epochs.")
+
     def before_fit(self, trainer: Trainer) -> None:
         self._starts = self.starts(trainer.model)
 

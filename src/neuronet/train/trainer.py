@@ -117,13 +117,14 @@ class Trainer:
         self.device = resolve_device(device)
         self.model = model.to(self.device)
         self.precision = Precision(precision, self.device)
-        params, recipe = optimizer_params(model, lr, lr_groups), []
-        if unfreeze:
-            recipe.append(GradualUnfreezing(unfreeze))
+        params = optimizer_params(model, lr, lr_groups)
+        recipe: list[Callback] = [GradualUnfreezing(unfreeze)] if unfreeze else []
         if fine_tune:
             epochs, params, tuned = fine_tune_setup(model, fine_tune, lr)
             recipe += tuned
             self.hparams["epochs"] = epochs
+        if unfreeze:
+            recipe[0].check(model, epochs)  # a bad pattern or epoch is an error now, not when fit starts
         self.batch_size, self.epochs, self.seed = batch_size, epochs, seed
         self.l1, self.l2, self.grad_clip, self.in_memory = l1, l2, grad_clip, in_memory
         self.train_metrics, self.class_weights, self._augment_spec = train_metrics, class_weights, augment

@@ -25,15 +25,31 @@ from neuronet.errors import ConfigError
 __all__ = ["freeze", "unfreeze", "param_groups", "frozen_names", "head_names", "frozen_batchnorm_eval"]
 
 
+def parts(names: list[str], most: int = 8) -> list[str]:
+    """The model's parts as patterns, for messages: the first level of parameter names below the root with
+    more than one part (`net.backbone.*, net.head.*` rather than `net.*`), in definition order.
+
+    Example:
+        >>> parts(["net.backbone.0.weight", "net.backbone.1.weight", "net.head.weight", "net.head.bias"])
+        ['net.backbone.*', 'net.head.*']
+    """
+    found: list[str] = []
+    for depth in range(1, 4):
+        found = list(dict.fromkeys(".".join(n.split(".")[:depth]) + ("" if n.count(".") < depth else ".*")
+                                   for n in names))
+        if len(found) > 1:
+            break
+    return found[:most] + ([f"... ({len(found) - most} more)"] if len(found) > most else [])
+
+
 def _matching(model: nn.Module, patterns: tuple[str, ...] | list[str]) -> list[str]:
     names = [name for name, _ in model.named_parameters()]
     matched = []
     for pattern in patterns:
         hits = [n for n in names if fnmatchcase(n, pattern)]
         if not hits:
-            tops = sorted({n.split(".")[0] for n in names})
             raise ConfigError(f"The pattern '{pattern}' matches no parameter of the model; its parts are "
-                              f"{', '.join(tops)} (e.g. '{tops[0]}.*').")
+                              f"{', '.join(parts(names))}.")
         matched += [n for n in hits if n not in matched]
     return matched
 

@@ -41,9 +41,10 @@ def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
         return load_file(str(path))
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - any unreadable file is the same sentence
-        raise ConfigError(f"{path} is not a weights file PyTorch can read safely (weights_only=True): "
-                          f"{str(err).splitlines()[0][:160]}") from None
+    except Exception:  # noqa: BLE001 - any unreadable file is the same sentence
+        raise ConfigError(f"{path} is neither a .safetensors file nor a PyTorch state dict that loads with "
+                          "weights_only=True (tensors only, no pickled objects); save one with "
+                          "safetensors.torch.save_file or torch.save(model.state_dict(), path).") from None
     for key in ("state_dict", "model"):
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]
