@@ -72,9 +72,14 @@ def test_split_zero_fraction_gives_none_and_bad_fractions_fail():
 def test_split_with_a_single_example_class_is_a_clear_error():
     data = nt.datasets.Dataset(torch.randn(10, 2), torch.tensor([0] * 9 + [1]), "classification", "tiny",
                                class_names=["common", "rare"])
-    with pytest.raises(DataError, match=r"Cannot split 'tiny' keeping class proportions: 1 of its 2 classes have a "
+    with pytest.raises(DataError, match=r"Cannot split 'tiny' keeping class proportions: 1 of its 2 classes has a "
                                         r"single example \('rare'\).*set task: regression"):
         data.split(val=0.2, test=0.2)
+    twice = nt.datasets.Dataset(torch.randn(20, 2), torch.tensor([0] * 18 + [1] * 2), "classification", "tiny",
+                                class_names=["common", "rare"])
+    with pytest.raises(DataError, match=r"keeping class proportions: once the test part is held out, 1 of its 2 "
+                                        r"classes has a single example left \('rare'\)"):  # (was: "a single example")
+        twice.split(val=0.2, test=0.5, seed=0)
     many = nt.datasets.Dataset(torch.randn(16, 2), torch.arange(16), "classification", "longley")
     with pytest.raises(DataError) as error:
         many.split(val=0.1, test=0.2)

@@ -225,3 +225,11 @@ def test_a_run_used_as_backbone_reads_inputs_scaled_as_it_was_trained(tmp_path):
                                           "model.freeze is 'backbone'"):
         plan_run(load_config(None, ["data.source=digits", "model.type=pretrained", f"model.run={source.path}",
                                     "model.freeze=backbone", "train.fine_tune={head_epochs: 1, full_epochs: 1}"]))
+
+
+def test_a_warmup_longer_than_the_whole_run_is_said(digits):
+    train, _ = digits  # 256 examples: 8 batches of 32 an epoch
+    trainer = nt.Trainer(cnn(), epochs=2, schedule={"type": "warmup", "warmup_steps": 100}, progress=False, device="cpu")
+    with pytest.warns(UserWarning, match="warmup_steps \\(100\\) is not shorter than the whole run \\(2 epochs x 8 "
+                                         "batches = 16 steps\\), so the learning rate never reaches lr"):
+        trainer.fit(train)

@@ -53,3 +53,15 @@ def test_pr_auc_is_macro_average_precision():
     binary_logits = torch.tensor([[2.0], [-1.0], [0.5], [-3.0]])
     binary_y = torch.tensor([1, 0, 0, 0])
     assert compute_metrics(["pr_auc"], binary_logits, binary_y, CLASSIFICATION)["pr_auc"] == pytest.approx(1.0)
+
+
+def test_balanced_accuracy_of_targets_missing_a_predicted_class_is_scikit_learns_without_its_warning():
+    import warnings
+
+    targets = LABELS.clamp(max=1)  # class 2 is never a target, but is predicted
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (was: scikit-learn's UserWarning on the console)
+        got = compute_metrics(["balanced_accuracy"], LOGITS, targets, CLASSIFICATION)["balanced_accuracy"]
+    with pytest.warns(UserWarning, match="y_pred contains classes not in y_true"):
+        expected = skm.balanced_accuracy_score(targets.numpy(), LOGITS.argmax(1).numpy())
+    assert got == pytest.approx(expected)

@@ -159,7 +159,11 @@ class ModelConfig(_Component):
         if self.type == AUTO_MODEL:  # the arguments are checked once the data has chosen the model
             return self
         accepted = [p for p in inspect.signature(MODELS.get(self.type)).parameters if p not in ("input_shape", "num_outputs")]
-        check_arguments(f"Model '{self.type}'", self.kwargs(), [*accepted, "weights"])
+        unknown = [k for k in self.kwargs() if k not in [*accepted, "weights"]]
+        try:
+            check_arguments(f"Model '{self.type}'", unknown, [*accepted, "weights"])
+        except ConfigError as err:  # named at its own key, so that the error says which --set (or file) gave it
+            raise _located(err, f"model.{unknown[0]}") from None
         return self
 
 

@@ -235,7 +235,8 @@ def split_indices(n: int, val: float, test: float, seed: int, labels: np.ndarray
     if val + test >= 1:
         raise ConfigError(f"val + test must be below 1 so that data is left to train on. Got {val} + {test}.")
 
-    def cut(idx: np.ndarray, part_labels: np.ndarray | None, frac: float) -> tuple[np.ndarray, np.ndarray]:
+    def cut(idx: np.ndarray, part_labels: np.ndarray | None, frac: float,
+            after: str = "") -> tuple[np.ndarray, np.ndarray]:
         if frac == 0:
             return idx, np.array([], dtype=int)
         if ordered:  # the future is held out: the last rows, in order, after a gap
@@ -249,23 +250,27 @@ def split_indices(n: int, val: float, test: float, seed: int, labels: np.ndarray
         try:
             return train_test_split(idx, test_size=frac, random_state=seed, stratify=part_labels)
         except ValueError:
-            raise DataError(_stratify_problem(name, part_labels, frac, class_names)) from None
+            raise DataError(_stratify_problem(name, part_labels, frac, class_names, after)) from None
 
     rest, test_idx = cut(np.arange(n), labels, test)
-    train_idx, val_idx = cut(rest, None if labels is None else labels[rest], val / (1 - test) if val else 0.0)
+    train_idx, val_idx = cut(rest, None if labels is None else labels[rest], val / (1 - test) if val else 0.0,
+                             "once the test part is held out, " if test else "")
     return train_idx, val_idx, test_idx
 
 
-def _stratify_problem(name: str, labels: np.ndarray, frac: float, class_names: list[str] | None) -> str:
-    """One sentence on why a split keeping class proportions is impossible, and what to do."""
+def _stratify_problem(name: str, labels: np.ndarray, frac: float, class_names: list[str] | None,
+                      after: str = "") -> str:
+    """One sentence on why a split keeping class proportions is impossible (`after` the test part was taken,
+    for the validation split), and what to do."""
     values, counts = np.unique(labels, return_counts=True)
     names = [class_names[v] if class_names and v < len(class_names) else str(v) for v in values]
     rare = [n for n, c in zip(names, counts) if c < 2]
     if rare:
         shown = ", ".join(repr(r) for r in rare[:3]) + (" ..." if len(rare) > 3 else "")
-        why = f"{len(rare)} of its {len(values)} classes have a single example ({shown})"
+        why = (f"{after}{len(rare)} of its {len(values)} classes {'has' if len(rare) == 1 else 'have'} a single "
+               f"example{' left' if after else ''} ({shown})")
     else:
-        why = f"a {frac:.0%} part of {len(labels)} examples cannot hold one of each of its {len(values)} classes"
+        why = f"{after}a {frac:.0%} part of {len(labels)} examples cannot hold one of each of its {len(values)} classes"
     return (f"Cannot split '{name}' keeping class proportions: {why}. Use more data or smaller fractions; "
             "if the target is a quantity rather than classes, set task: regression.")
 

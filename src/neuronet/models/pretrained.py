@@ -66,7 +66,8 @@ def _adapter(base_shape: Sequence[int], shape: Sequence[int], run: str) -> nn.Mo
         return Resize(base_shape[0], base_shape[1:])
     show = lambda s: "x".join(map(str, s))  # noqa: E731
     raise ConfigError(f"The run {run} reads inputs of shape {show(base_shape)}, but this data's are {show(shape)}; "
-                      "give it data of the same features (or images, which are resized).")
+                      "a run starts a model for data like its own (images of another size are resized; texts and "
+                      "tables need the same inputs).")
 
 
 @MODELS.register("pretrained", "A pretrained network with a new head: minilm-l6 (text), efficientnet-lite0/1 "

@@ -7,6 +7,7 @@ and whether it needs a monitored metric (reduce-on-plateau).
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Callable
 from typing import Any, Literal, NamedTuple
 
@@ -146,6 +147,10 @@ def warmup(opt, epochs: int, steps_per_epoch: int, warmup_steps: int | None = No
            start_factor: float = 0.01, then: Literal["constant", "cosine"] = "constant") -> Built:
     total = epochs * steps_per_epoch
     warm = warmup_steps or max(1, total // 10)
+    if warm >= total:
+        warnings.warn(f"warmup: warmup_steps ({warm}) is not shorter than the whole run ({epochs} epochs x "
+                      f"{steps_per_epoch} batches = {total} steps), so the learning rate never reaches lr; use "
+                      "fewer warmup steps or more epochs.", UserWarning, stacklevel=2)
     ramp = sched.LinearLR(opt, start_factor=start_factor, end_factor=1.0, total_iters=warm)
     if then == "constant":
         return Built(ramp, "step")

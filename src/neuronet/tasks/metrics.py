@@ -7,6 +7,7 @@ from scikit-learn are macro-averaged over classes.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -40,7 +41,9 @@ def _sklearn_labels(name: str, **kwargs: Any) -> Callable:
         from sklearn import metrics as skm  # imported on first use: predicting needs no scikit-learn
 
         fn = getattr(skm, name)
-        return float(fn(targets.reshape(-1).cpu().numpy(), task.labels(outputs).cpu().numpy(), **kwargs))
+        with warnings.catch_warnings():  # a class predicted but absent from these targets: scored over the present
+            warnings.filterwarnings("ignore", "y_pred contains classes not in y_true")
+            return float(fn(targets.reshape(-1).cpu().numpy(), task.labels(outputs).cpu().numpy(), **kwargs))
 
     return metric
 
