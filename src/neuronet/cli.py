@@ -262,6 +262,30 @@ def datasets() -> None:
 
 
 @app.command()
+def models() -> None:
+    """List the models (model.type) and the pretrained networks (model.name of type pretrained)."""
+    from importlib.util import find_spec
+
+    from neuronet.models import MODELS
+    from neuronet.transfer.pretrained import PRETRAINED
+
+    table = Table(title="models (model.type; auto, the default, chooses one from the data)")
+    table.add_column("type")
+    table.add_column("description")
+    for name in MODELS.names():
+        table.add_row(name, MODELS.help(name))
+    out.print(table)
+    table = Table(title="pretrained networks (model: {type: pretrained, name: NAME}, or run: a run directory)")
+    for column in ("name", "reads", "description", "installed"):
+        table.add_column(column)
+    for name in PRETRAINED.names():
+        spec = PRETRAINED.get(name)
+        missing = [p for p in spec.packages if find_spec(p.replace("-", "_")) is None]
+        table.add_row(name, spec.kind, PRETRAINED.help(name), f"no: pip install {' '.join(missing)}" if missing else "yes")
+    out.print(table)
+
+
+@app.command()
 @_friendly
 def info(run: Annotated[Path, typer.Argument(help="A run directory made by `neuronet train`.")]) -> None:
     """Show what a run is: status, data, model, training settings and metrics."""
