@@ -158,7 +158,7 @@ def _default_scale(config: RunConfig, data: Dataset, task: Task) -> str:
         state = Path(kwargs["run"]) / "preprocessing.json"
         if state.is_file():
             scale = json.loads(state.read_text()).get("scale")
-            if scale in ("standard", "minmax", "robust", "none"):
+            if scale:  # one of data.scale's values, checked when that run was made
                 data.notes = [*data.notes, f"features: scaled '{scale}' as the run {kwargs['run']} was (data.scale)"]
                 return scale
     if config.model.type == "pretrained" and data.layout == "image":
