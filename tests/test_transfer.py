@@ -184,7 +184,7 @@ def test_your_own_run_as_a_backbone_keeps_its_weights_and_replaces_a_head_of_ano
     four = build_model("pretrained", (1, 28, 28), 4, run=str(fashion_run.path), seed=0)
     assert four.head_names() == ["net.head.5.weight", "net.head.5.bias"] and four.net.head[5].out_features == 4
     assert all(torch.equal(v, four.net.state_dict()[k]) for k, v in source.items() if not k.startswith("head.5."))
-    with pytest.raises(ConfigError, match="reads inputs of shape 1x28x28, but this data's are 13; give it data"):
+    with pytest.raises(ConfigError, match="reads inputs of shape 1x28x28, but this data's are 13; a run starts a model for data like its own"):
         build_model("pretrained", (13,), 3, run=str(fashion_run.path))
     with pytest.raises(ConfigError, match="is not a finished neuronet run"):
         build_model("pretrained", (1, 28, 28), 3, run=str(tmp_path))
