@@ -14,6 +14,9 @@ digits, 1,797 images, 10 classes) with 50, 200 and all (1,437) training images o
   - `..., batchnorm: train`: the same, with the batch-norm statistics updated from the digits.
   - `..., fine_tune H+F`: `batchnorm: train` and the `fine_tune` recipe: the output layer alone for
     H = epochs // 6 epochs, then every layer for the rest, the backbone at lr / 10.
+  - `CNN from scratch, 28x28`: the run's architecture (`build_model("cnn", (1, 28, 28), 10, seed=0)`)
+    with random weights, on the digits resized to 28x28 as the fine-tuned rows see them: the
+    controlled comparison (same network, same inputs; only the starting weights differ).
   - `CNN from scratch`: `build_model("cnn", (1, 8, 8), 10, seed=0)`, the same architecture (the
     CNN's defaults: conv 32-64, dense 128, dropout 0.25) on the native 8x8 images.
   - `fine-tuned from own run (run config)`, for the largest size only: the same fine-tuning through
@@ -22,7 +25,7 @@ digits, 1,797 images, 10 classes) with 50, 200 and all (1,437) training images o
     back with `nt.load` and evaluated again ("reloaded" in the JSON). Its data split is the one
     used here (prepare: test 0.2, val 0, seed 0), so it should match the first row of that size.
 
-Both Trainer rows: every layer trains from the first epoch, Adam lr 1e-3, batch 32, the SAME
+Every Trainer row but the fine_tune one: every layer trains from the first epoch, Adam lr 1e-3, batch 32, the SAME
 number of epochs (--epochs, 30), seed 0, no validation part, no early stopping. "acc / scratch"
 and "train / scratch" divide by the scratch CNN's accuracy and training time of the same size.
 
@@ -63,12 +66,14 @@ import neuronet as nt
 from common import print_table, write_json
 from neuronet.config import RunConfig
 from neuronet.models import build_model
+from neuronet.models.pretrained import Resize
 from neuronet.runs import train_run
 from neuronet.transfer import head_names, read_weights
 
 FINE_TUNED = "fine-tuned from own run"
 CONFIG_ROW = "fine-tuned from own run (run config)"
 SCRATCH = "CNN from scratch"
+SCRATCH_28 = "CNN from scratch, 28x28"
 LR, BATCH = 1e-3, 32
 
 
@@ -193,6 +198,8 @@ def main() -> None:
                 except Exception as err:  # a new feature: report the error, keep the other rows
                     traceback.print_exc()
                     rows.append({"method": CONFIG_ROW, "error": f"{type(err).__name__}: {err}", "epochs": args.epochs})
+            resized = torch.nn.Sequential(Resize(1, (28, 28)), build_model("cnn", (1, 28, 28), 10, seed=0))
+            rows.append(fit_row(SCRATCH_28, resized, train, test, args))
             rows.append(fit_row(SCRATCH, build_model("cnn", (1, 8, 8), 10, seed=0), train, test, args))
             ref = rows[-1]
             for row in rows:
