@@ -202,6 +202,9 @@ def test_image_and_text_services_and_their_bad_inputs(digits_run, text_run, digi
         assert [p["prediction"] for p in upload.json()["predictions"]] == [p["prediction"] for p in batch]
         assert server.post("/predict", json={"text": ""}).status_code == 422
         assert server.post("/predict", json={"text": 5}).status_code == 422
+        named = server.post("/predict", json={"tweet": "what a lovely day"})  # the training file's column name
+        assert named.status_code == 422 and named.json()["detail"] == ("'text': Field required; send the text as "
+                                                                       "'text' (the body has 'tweet').")
     finally:
         server.stop()
 

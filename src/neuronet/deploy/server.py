@@ -168,9 +168,11 @@ def _sentence(error: dict[str, Any], body: Any = None) -> str:
     if error.get("type") == "missing" and loc and isinstance(body, dict):
         close = difflib.get_close_matches(loc[-1], [str(k) for k in body], n=1, cutoff=0.6)
         hint = f"; the body has '{close[0]}': is it misspelt?" if close else ""
+        if loc[-1] == "text" and body:  # e.g. under the training file's column name ('quote', 'tweet')
+            hint = f"; send the text as 'text' (the body has {', '.join(repr(str(k)) for k in list(body)[:3])})"
     elif error.get("type") in ("float_parsing", "float_type") and isinstance(got, str):
         hint = "; send a JSON number, or null for a missing value"
-    return f"{where}: {message}{shown}{hint}."
+    return f"{where}: {message}{shown}{hint}" + ("" if hint.endswith("?") else ".")
 
 
 def create_app(run: str | Path, backend: str = "torch", batch_window_ms: float = 2.0, max_batch: int = 64,
