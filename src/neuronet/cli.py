@@ -253,11 +253,16 @@ def datasets() -> None:
     """List the built-in data sets."""
     from neuronet.datasets import DATASETS
 
-    table = Table(title="built-in data sets (or pass a .csv / .parquet file, or a folder of images or WAVs)")
-    table.add_column("name")
-    table.add_column("description")
-    for name in DATASETS.names():
-        table.add_row(name, DATASETS.help(name))
+    _print_table("built-in data sets (or pass a .csv / .parquet file, or a folder of images or WAVs)",
+                 ["name", "description"], [(name, DATASETS.help(name)) for name in DATASETS.names()])
+
+
+def _print_table(title: str, columns: list[str], rows: list[tuple[str, ...]]) -> None:
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
     out.print(table)
 
 
@@ -269,20 +274,15 @@ def models() -> None:
     from neuronet.models import MODELS
     from neuronet.transfer.pretrained import PRETRAINED
 
-    table = Table(title="models (model.type; auto, the default, chooses one from the data)")
-    table.add_column("type")
-    table.add_column("description")
-    for name in MODELS.names():
-        table.add_row(name, MODELS.help(name))
-    out.print(table)
-    table = Table(title="pretrained networks (model: {type: pretrained, name: NAME}, or run: a run directory)")
-    for column in ("name", "reads", "description", "installed"):
-        table.add_column(column)
+    _print_table("models (model.type; auto, the default, chooses one from the data)", ["type", "description"],
+                 [(name, MODELS.help(name)) for name in MODELS.names()])
+    rows = []
     for name in PRETRAINED.names():
         spec = PRETRAINED.get(name)
         missing = [p for p in spec.packages if find_spec(p.replace("-", "_")) is None]
-        table.add_row(name, spec.kind, PRETRAINED.help(name), f"no: pip install {' '.join(missing)}" if missing else "yes")
-    out.print(table)
+        rows.append((name, spec.kind, PRETRAINED.help(name), f"no: pip install {' '.join(missing)}" if missing else "yes"))
+    _print_table("pretrained networks (model: {type: pretrained, name: NAME}, or run: a run directory)",
+                 ["name", "reads", "description", "installed"], rows)
 
 
 @app.command()
