@@ -17,6 +17,7 @@ FORBIDDEN = {
     "optim": ["datasets", "models", "tasks", "train", "runs", "predict", "config", "cli", "deploy", "transfer"],
     "tasks": ["train", "runs", "predict", "config", "cli", "deploy", "transfer"],
     "plots": ["datasets", "models", "tasks", "train", "runs", "predict", "config", "cli", "deploy", "transfer"],
+    "doctor": ["models", "tasks", "train", "runs", "predict", "config", "cli", "deploy", "plots", "transfer"],
     "train": ["runs", "predict", "config", "cli", "deploy"],
     "predict": ["train", "runs.build", "runs.train", "runs.cv", "config", "cli", "plots", "deploy"],
     "config": ["runs", "predict", "cli", "deploy"],

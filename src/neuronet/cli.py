@@ -103,9 +103,24 @@ def train(
     headline = next((k for k in ("accuracy", "rmse", "mse", "d_real") if k in test), None)
     if headline:
         out.print(f"test {headline}: {test[headline]:.4f}")
+    _print_findings(result.findings, result.path)
     out.print(f"run directory: {result.path}")
     if serve_:
         _serve(result.path, port=port, export_first=True)
+
+
+_SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def _print_findings(findings: list[Any], run: Path) -> None:
+    """The doctor's findings after training: one line each, or that none were found."""
+    if not findings:
+        err.print("doctor: no problems found")
+        return
+    for finding in findings:
+        err.print(Text(f"doctor: [{finding.severity}] ", style=_SEVERITY_STYLE[finding.severity]) +
+                  Text(f"{finding.title}: {finding.evidence}"), soft_wrap=True)
+    err.print(f"doctor: explanations and fixes: neuronet doctor {run}", soft_wrap=True)
 
 
 def _serve(run: Path, host: str = "127.0.0.1", port: int = 8000, backend: str = "torch", workers: int = 1,
@@ -246,6 +261,34 @@ def predict(
     else:
         write_text(output, buffer.getvalue())
         err.print(f"{len(frame)} predictions written to {output}")
+
+
+@app.command()
+@_friendly
+def doctor(
+    run: Annotated[Path, typer.Argument(help="A run directory made by `neuronet train` (finished, failed or interrupted).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print doctor.json's findings as JSON.")] = False,
+) -> None:
+    """Diagnose RUN: overfitting, underfitting, vanishing / exploding gradients, dying ReLU, the learning rate, data problems."""
+    from neuronet.runs.diagnosis import read_findings
+    from neuronet.runs.files import json_text
+
+    findings, state = read_findings(run)
+    if as_json:
+        typer.echo(json_text([f.to_dict() for f in findings]))
+        return
+    sampled = len(state.get("records", []))
+    out.print(f"[bold]{run}[/]: {len(findings) or 'no'} finding(s); per-layer statistics from {sampled} sampled "
+              f"step(s) (one in {state.get('every_steps')})", soft_wrap=True)
+    if not findings:
+        out.print("Checked: overfitting, underfitting, vanishing and exploding gradients, dying ReLU, a learning rate "
+                  "too high or too low, a rare class, rows shared between splits, constant features, a feature that "
+                  "gives the target away.", soft_wrap=True)
+    for finding in findings:
+        out.print(Text(f"\n[{finding.severity}] {finding.title}", style=_SEVERITY_STYLE[finding.severity]))
+        out.print(Text(f"  evidence: {finding.evidence}"), soft_wrap=True)
+        out.print(Text(f"  why:      {finding.explanation}"), soft_wrap=True)
+        out.print(Text(f"  try:      {finding.fix}"), soft_wrap=True)
 
 
 @app.command()

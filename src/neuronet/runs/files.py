@@ -61,6 +61,7 @@ class RunFiles:
         self.metrics = self.root / "metrics.json"
         self.status = self.root / "status.json"
         self.report = self.root / "report.md"
+        self.doctor = self.root / "doctor.json"
         self.plots = self.root / "plots"
 
     def check(self) -> None:

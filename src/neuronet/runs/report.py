@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from neuronet.doctor import Finding
 from neuronet.train import History
 
 __all__ = ["render_report"]
@@ -16,8 +17,9 @@ def _table(rows: dict[str, Any]) -> list[str]:
 
 
 def render_report(name: str, state: dict[str, Any], model: dict[str, Any], config_yaml: str, n_params: int,
-                  history: History, metrics: dict[str, Any], plots: list[str]) -> str:
-    """Markdown text: what was trained on what, how the data was prepared, how it went, the test metrics, the plots."""
+                  history: History, metrics: dict[str, Any], plots: list[str], findings: list[Finding] = ()) -> str:
+    """Markdown text: what was trained on what, how the data was prepared, how it went, the doctor's findings,
+    the test metrics, the plots."""
     meta, sizes = state["data"], metrics["sizes"]
     best = metrics.get("best_epoch")
     lines = [
@@ -30,6 +32,9 @@ def render_report(name: str, state: dict[str, Any], model: dict[str, Any], confi
         "", "## Data preparation (fitted on the training split)", "",
         *[f"- {line}" for line in state.get("summary", [])], "",
         "## Test metrics", "", *_table(metrics.get("test", {})), "",
+        "## Doctor", "", *([f"- **{f.severity}: {f.title}** — {f.evidence} {f.explanation} *Try*: {f.fix}"
+                            for f in findings] or ["No problems found (`neuronet doctor` explains what was checked)."]),
+        "",
     ]
     if history.epochs:
         last = history.epochs[-1]

@@ -12,7 +12,9 @@ from neuronet.atomic import atomic_dir, write_text
 from neuronet.config import RunConfig, load_config, to_yaml
 from neuronet.datasets import Pipeline
 from neuronet.errors import ConfigError, NeuronetError, TrainingDivergedError
+from neuronet.doctor import Finding
 from neuronet.runs.build import RunPlan, cached_features, make_trainer, plan_run, resolved_config
+from neuronet.runs.diagnosis import check_data, plot_doctor, write_findings
 from neuronet.runs.files import RunFiles, read_json, write_json
 from neuronet.runs.report import render_report
 from neuronet.train import Callback, EarlyStopping, Trainer
@@ -37,6 +39,7 @@ class RunResult:
     metrics: dict[str, Any]
     trainer: Trainer
     plan: RunPlan
+    findings: list[Finding]
 
 
 def _run_root(config: RunConfig) -> Path:
@@ -80,7 +83,8 @@ def _save_progress(files: RunFiles):
     return save
 
 
-def _finish(files: RunFiles, trainer: Trainer, plan: RunPlan, elapsed: float) -> dict[str, Any]:
+def _finish(files: RunFiles, trainer: Trainer, plan: RunPlan, elapsed: float,
+            data_findings: list[Finding]) -> tuple[dict[str, Any], list[Finding]]:
     """Weights, metrics, plots and report of a completed run."""
     from neuronet.plots import plot_curves
 
@@ -105,13 +109,16 @@ def _finish(files: RunFiles, trainer: Trainer, plan: RunPlan, elapsed: float) ->
     plots = plot_curves(trainer.history.epochs, files.plots)
     if test_outputs is not None:
         plots += plan.task.plots(*test_outputs, plan.train.meta(), files.plots)
+    findings = write_findings(files, trainer, data_findings)
+    plots += plot_doctor(trainer.doctor.monitor.records if trainer.doctor else [], files.plots)
     n_params = sum(p.numel() for p in plan.model.parameters() if p.requires_grad)
     rel = [str(p.relative_to(files.root)) for p in plots]
     state = read_json(files.preprocessing)
     write_text(files.report, render_report(files.root.name, state, read_json(files.model),
-                                           to_yaml(resolved_config(plan, trainer)), n_params, trainer.history, metrics, rel))
+                                           to_yaml(resolved_config(plan, trainer)), n_params, trainer.history, metrics, rel,
+                                           findings))
     _status(files, trainer, "completed")
-    return metrics
+    return metrics, findings
 
 
 def train_run(config: RunConfig | None = None, resume: str | Path | None = None,
@@ -153,14 +160,19 @@ def train_run(config: RunConfig | None = None, resume: str | Path | None = None,
         _create(files, plan, trainer)
     elif files.checkpoint.is_file():
         trainer.load_checkpoint(files.checkpoint)
+    data_findings = check_data(plan) if trainer.doctor else []
+    if trainer.doctor:
+        trainer.doctor.announce(data_findings)  # once: a resumed run knows what it said
     _status(files, trainer, "running")
     start = time.perf_counter()
     try:
         trainer.fit(*(cached[1:] if cached else (plan.train, plan.val)))
     except KeyboardInterrupt:
+        write_findings(files, trainer, data_findings)
         _status(files, trainer, "interrupted")
         raise RunInterrupted(files.root, trainer.epoch) from None
     except TrainingDivergedError as err:
+        write_findings(files, trainer, data_findings)  # `neuronet doctor RUN` explains it
         _status(files, trainer, "failed", message=str(err))
         kept = (f"checkpoint of epoch {trainer.epoch} kept" if files.checkpoint.is_file() else
                 "no epoch finished, so no checkpoint")
@@ -168,4 +180,5 @@ def train_run(config: RunConfig | None = None, resume: str | Path | None = None,
     except (NeuronetError, Exception) as err:
         _status(files, trainer, "failed", message=f"{type(err).__name__}: {err}")
         raise
-    return RunResult(files.root, _finish(files, trainer, plan, time.perf_counter() - start), trainer, plan)
+    metrics, findings = _finish(files, trainer, plan, time.perf_counter() - start, data_findings)
+    return RunResult(files.root, metrics, trainer, plan, findings)

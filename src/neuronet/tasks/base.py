@@ -33,6 +33,7 @@ class Task:
         report_metrics: Metrics of the final report (test split, `neuronet evaluate`).
         supervised: Targets come from labels (False: the inputs are their own targets).
         ordered: Rows are in time order (splits hold out the most recent rows).
+        curves_fall: A falling training loss means learning (not so for a GAN's adversarial losses).
     """
 
     name: ClassVar[str] = "task"
@@ -41,6 +42,7 @@ class Task:
     report_metrics: ClassVar[tuple[str, ...]] = ()
     supervised: ClassVar[bool] = True
     ordered: ClassVar[bool] = False
+    curves_fall: ClassVar[bool] = True  # the training loss should fall (the training doctor reads its curve)
     losses: ClassVar[tuple[str, ...]] = ()  # registered loss names that fit this task (empty: any)
 
     # --- training ----------------------------------------------------------------------

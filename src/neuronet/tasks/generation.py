@@ -27,6 +27,7 @@ class Generation(Task):
     default_loss: ClassVar[str] = "binary_cross_entropy"
     report_metrics: ClassVar[tuple[str, ...]] = ("loss", "d_real", "d_fake")
     supervised: ClassVar[bool] = False
+    curves_fall: ClassVar[bool] = False  # adversarial losses rise and fall by design
 
     def forward(self, model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         fakes = model.sample(len(x), generator=torch.Generator().manual_seed(len(x)))

@@ -4,6 +4,7 @@ from neuronet.registry import Registry
 from neuronet.train import callbacks
 from neuronet.train.callbacks import Callback, CallbackProtocol, EarlyStopping, ModelCheckpoint, SaveCheckpoint
 from neuronet.train.checkpoint import load_state, save_state
+from neuronet.train.doctor import Doctor
 from neuronet.train.finetune import GradualUnfreezing, fine_tune
 from neuronet.train.gan import GAN_UNSUPPORTED, GANSamples, GANTrainer
 from neuronet.train.history import History
@@ -12,7 +13,7 @@ from neuronet.train.progress import ProgressBar
 from neuronet.train.trainer import Trainer
 
 __all__ = [
-    "GAN_UNSUPPORTED", "TRAINERS", "TRAINER_PARAMS", "Callback", "CallbackProtocol", "EarlyStopping", "GANSamples",
+    "GAN_UNSUPPORTED", "TRAINERS", "TRAINER_PARAMS", "Callback", "CallbackProtocol", "Doctor", "EarlyStopping", "GANSamples",
     "GANTrainer", "GradualUnfreezing", "History", "ModelCheckpoint", "ProgressBar", "SaveCheckpoint", "Trainer", "callbacks", "load_state",
     "resolve_device", "save_state", "trainer_for", "fine_tune",
 ]

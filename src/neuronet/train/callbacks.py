@@ -209,8 +209,10 @@ class SaveCheckpoint(Callback):
             self.save(trainer)
 
 
-def standard_callbacks(early_stopping: Any, checkpoint: dict[str, Any] | None, progress: bool) -> list[Callback]:
-    """The callbacks the Trainer's own options ask for: early stopping, a progress bar, periodic checkpoints."""
+def standard_callbacks(early_stopping: Any, checkpoint: dict[str, Any] | None, progress: bool,
+                       doctor: bool | dict[str, Any] = False) -> list[Callback]:
+    """The callbacks the Trainer's own options ask for: early stopping, a progress bar, the doctor, periodic
+    checkpoints."""
     made: list[Callback] = []
     if isinstance(early_stopping, EarlyStopping):
         made.append(early_stopping)
@@ -220,6 +222,10 @@ def standard_callbacks(early_stopping: Any, checkpoint: dict[str, Any] | None, p
         from neuronet.train.progress import ProgressBar
 
         made.append(ProgressBar())
+    if doctor:
+        from neuronet.train.doctor import Doctor
+
+        made.append(Doctor(**({} if doctor is True else doctor)))
     if checkpoint:
         made.append(SaveCheckpoint(**checkpoint))
     return made

@@ -16,6 +16,7 @@ from neuronet.optim import OPTIMIZERS, SCHEDULES
 from neuronet.params import Dict, Flag, InstanceOf, Interval, IsCallable, ListOf, Names, NoneOk, Options, Spec
 from neuronet.tasks import METRICS, TASKS, Task
 from neuronet.train.finetune import FINE_TUNE_PARAMS
+from neuronet.train.doctor import DOCTOR_PARAMS
 from neuronet.train.precision import PRECISIONS
 from neuronet.train.callbacks import CHECKPOINT_PARAMS, EARLY_STOPPING_PARAMS, EarlyStopping
 
@@ -53,6 +54,7 @@ TRAINER_PARAMS = {
     "fine_tune": [Dict(list(FINE_TUNE_PARAMS), "a mapping {head_epochs, full_epochs, backbone_lr}", "fine_tune"),
                   NoneOk()],
     "precision": [Options(*PRECISIONS, 32, 16)],
+    "doctor": [Flag(), Dict(list(DOCTOR_PARAMS), "a mapping {every_steps, live}", "The doctor option")],
     "device": [InstanceOf((str, torch.device), "'auto', 'cpu', 'cuda' or a torch.device")],
     "in_memory": [Flag()],
     "train_metrics": [Flag()],
@@ -84,6 +86,8 @@ def check_options(given: dict, params: dict, owner: str) -> None:
         validate_params(FINE_TUNE_PARAMS, given["fine_tune"], "fine_tune")
     if isinstance(given.get("unfreeze"), dict):
         GradualUnfreezing(given["unfreeze"])
+    if isinstance(given.get("doctor"), dict):
+        validate_params(DOCTOR_PARAMS, given["doctor"], "the doctor options")
     if isinstance(given.get("checkpoint"), dict):
         validate_params(CHECKPOINT_PARAMS, {"path": "checkpoint.safetensors", **given["checkpoint"]},
                         "the checkpoint options")

@@ -27,6 +27,7 @@ from neuronet.params import validate_params
 from neuronet.tasks import Task, check_metrics, compute_metrics, get_task, infer_task
 from neuronet.train.callbacks import EVENTS, Callback, EarlyStopping, SaveCheckpoint, standard_callbacks
 from neuronet.train.checkpoint import atomic_save_file, load_state, save_state
+from neuronet.train.doctor import Doctor
 from neuronet.train.epoch import EpochState
 from neuronet.train.finetune import GradualUnfreezing, fine_tune_setup, optimizer_params
 from neuronet.train.history import History
@@ -83,6 +84,8 @@ class Trainer:
         fine_tune: {"head_epochs": 1, "full_epochs": 3, "backbone_lr": lr / 10}: train the output layer
             alone, then every layer (the rest at `backbone_lr`); sets `epochs` to their sum.
         precision: "32", "bf16" (bfloat16 autocast: CPU or GPU) or "16" (float16 with loss scaling: GPU).
+        doctor: Diagnose training problems as it runs (see `neuronet.doctor`): True, False, or
+            {"every_steps": 50, "live": True}; the findings are in `trainer.doctor.findings`.
         device: "auto", "cpu", "cuda" or a torch.device.
         in_memory: Batch a Dataset by slicing tensors on the device (False: a DataLoader).
         train_metrics: Also report the metrics on the training batches of each epoch.
@@ -109,7 +112,7 @@ class Trainer:
                  early_stopping: bool | dict[str, Any] | EarlyStopping | None = None,
                  checkpoint: dict[str, Any] | None = None, lr_groups: dict[str, float] | None = None,
                  unfreeze: dict[int, str | list[str]] | None = None, fine_tune: dict[str, Any] | None = None,
-                 precision: str = "32", device: str | torch.device = "auto",
+                 precision: str = "32", doctor: bool | dict[str, Any] = True, device: str | torch.device = "auto",
                  in_memory: bool = True, train_metrics: bool = True, progress: bool = True) -> None:
         given = {k: v for k, v in locals().items() if k not in ("self", "model", "__class__")}
         validate_params(TRAINER_PARAMS, given, "Trainer")
@@ -144,13 +147,16 @@ class Trainer:
         self.schedule = Schedule(spec.pop("type"), self.optimizer, epochs, **spec) if schedule else None
         self.callbacks: list[Callback] = []
         self._by_event: dict[str, list[Callback]] = {e: [] for e in EVENTS}
-        for callback in [*recipe, *callbacks, *standard_callbacks(early_stopping, checkpoint, progress)]:
+        made = standard_callbacks(early_stopping, checkpoint, progress, doctor)
+        self.doctor: Doctor | None = next((cb for cb in made if isinstance(cb, Doctor)), None)
+        for callback in [*recipe, *callbacks, *made]:
             self.add_callback(callback)
         self._penalized = [p for p in self.model.parameters() if p.ndim > 1]
         self.history = History()
         self.epoch = 0  # epochs completed
         self.steps_per_epoch = 0
         self.stop_training = False
+        self.diverged: dict[str, Any] | None = None  # where the loss became NaN / inf, if it did
         self._epoch = EpochState()
         self.augment: Callable | None = None
         self._device_data: dict[int, tuple[Dataset, Dataset]] = {}  # training data kept on the device
@@ -345,6 +351,7 @@ class Trainer:
     def _diverged(self, value: float) -> None:
         epoch, batch = self.epoch + 1, self._epoch.batch + 1
         lr = self.optimizer.param_groups[0]["lr"]
+        self.diverged = {"epoch": epoch, "batch": batch, "value": value, "lr": lr}
         kept = (f"the weights from the end of epoch {self.epoch}" if self.epoch else "the initial weights") \
             if batch == 1 else f"the weights after batch {batch - 1} of epoch {epoch}"
         raise TrainingDivergedError(

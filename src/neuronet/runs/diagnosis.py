@@ -1,0 +1,80 @@
+"""The training doctor in a run directory: the data checked before training, the findings and
+per-layer statistics written to `RUN/doctor.json`, read back by `neuronet doctor` and the reports.
+
+Reading findings imports nothing from training, so that `neuronet doctor RUN` starts fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from neuronet.doctor.findings import Finding, sort_findings
+from neuronet.runs.files import RunFiles, read_json, write_json
+
+if TYPE_CHECKING:  # pragma: no cover
+    from neuronet.runs.build import RunPlan
+    from neuronet.train import Trainer
+
+__all__ = ["check_data", "write_findings", "read_findings", "plot_doctor"]
+
+
+def check_data(plan: RunPlan) -> list[Finding]:
+    """The data findings of a planned run (a class-weighted or resampled run has no imbalance finding)."""
+    from neuronet.doctor import diagnose_data
+
+    train = plan.config.train_options()
+    balanced = bool(train.get("class_weights") or plan.config.data.resample)
+    return diagnose_data(plan.train, plan.val, plan.test, balanced=balanced)
+
+
+def write_findings(files: RunFiles, trainer: Trainer, data: list[Finding]) -> list[Finding]:
+    """Write doctor.json (data + training findings, and the sampled statistics); returns the findings."""
+    doctor = trainer.doctor
+    findings = sort_findings([*data, *(doctor.findings if doctor else [])])
+    write_json(files.doctor, {"findings": [f.to_dict() for f in findings], "enabled": doctor is not None,
+                              "every_steps": doctor.monitor.every_steps if doctor else None,
+                              "records": doctor.monitor.records if doctor else []})
+    return findings
+
+
+def read_findings(run: str | Path) -> tuple[list[Finding], dict[str, Any]]:
+    """The findings of a run and the whole doctor.json (findings, records)."""
+    files = RunFiles(run)
+    files.check()
+    if not files.doctor.is_file():
+        from neuronet.errors import DataError
+
+        raise DataError(f"{files.root} has no doctor.json: it was trained before the doctor existed, or is still "
+                        f"running; train it again to diagnose it.")
+    state = read_json(files.doctor)
+    return [Finding.from_dict(f) for f in state["findings"]], state
+
+
+def plot_doctor(records: list[dict[str, Any]], folder: Path) -> list[Path]:
+    """PNGs of the sampled statistics: gradient RMS per layer, and the share of dead ReLU units, over steps."""
+    from neuronet.plots import figure, save_figure
+
+    paths = []
+    for key, part, title, ylabel, log in (
+            ("grad", "layers", "gradient RMS per layer", "RMS of the gradient", True),
+            ("dead", "activations", "dead ReLU units per layer", "share of units silent on a batch", False)):
+        series: dict[str, list[tuple[int, float]]] = {}
+        for r in records:
+            for name, v in r[part].items():
+                if key in v:
+                    series.setdefault(name, []).append((r["step"], v[key]))
+        if not series:
+            continue
+        fig, ax = figure(7, 4)
+        for name, points in list(series.items())[:12]:  # legible: the first twelve layers
+            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", markersize=2, label=name)
+        if log and all(p[1] > 0 for pts in series.values() for p in pts):
+            ax.set_yscale("log")
+        ax.set_xlabel("training step")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, ncol=2)
+        paths.append(save_figure(fig, folder / ("gradients.png" if key == "grad" else "dead_relu.png")))
+    return paths

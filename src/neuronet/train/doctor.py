@@ -1,0 +1,105 @@
+"""`Doctor`: the callback that runs the training doctor during `fit` (on by default: `doctor=True`).
+
+It samples one step in `every_steps` for per-layer statistics (`neuronet.doctor.TrainingMonitor`),
+diagnoses the run after every epoch and once more at the end (also when the loss diverged),
+and prints one line when a finding first appears. `trainer.doctor.findings` holds the result.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from neuronet.doctor import Finding, TrainingEvidence, TrainingMonitor, diagnose_training
+from neuronet.params import Flag, Interval, validate_params
+from neuronet.train.callbacks import Callback
+
+if TYPE_CHECKING:  # pragma: no cover
+    from neuronet.train.trainer import Trainer
+
+__all__ = ["Doctor", "DOCTOR_PARAMS"]
+
+DOCTOR_PARAMS = {"every_steps": [Interval(int, 0, None, closed="neither")], "live": [Flag()]}
+
+
+class Doctor(Callback):
+    """Watch training and diagnose its problems (see `neuronet.doctor`).
+
+    Args:
+        every_steps: Measure one training step in this many (the statistics' only cost).
+        live: Print a line (`doctor: [warning] Overfitting: ...`) when a finding first appears.
+        print_fn: Where live lines go (default: stderr, above the progress bar).
+
+    Example:
+        >>> import neuronet as nt
+        >>> train, val, test = nt.datasets.prepare(nt.datasets.load("iris"), seed=0)
+        >>> trainer = nt.Trainer(nt.models.MLP(4, 3, seed=0), lr=0.01, epochs=3, progress=False)
+        >>> _ = trainer.fit(train, val=val)
+        >>> trainer.doctor.findings
+        []
+    """
+
+    def __init__(self, every_steps: int = 50, live: bool = True, print_fn: Any = None) -> None:
+        validate_params(DOCTOR_PARAMS, {"every_steps": every_steps, "live": live}, "the doctor options")
+        self.monitor = TrainingMonitor(every_steps)
+        self.live, self.print_fn = live, print_fn
+        self.findings: list[Finding] = []
+        self._announced: list[str] = []
+        self._sampling = False
+
+    def _step(self, trainer: Trainer) -> int:
+        return trainer.epoch * trainer.steps_per_epoch + trainer.batch
+
+    def before_batch(self, trainer: Trainer) -> None:
+        self._sampling = self.monitor.sampled(self._step(trainer))
+        if self._sampling:
+            self.monitor.start(trainer.model, self._step(trainer))
+
+    def after_batch(self, trainer: Trainer, loss: float) -> None:
+        if self._sampling:
+            self.monitor.finish(trainer.model, self._step(trainer) - 1, trainer.epoch + 1)  # batch already counted
+            self._sampling = False
+
+    def evidence(self, trainer: Trainer) -> TrainingEvidence:
+        """What the rules read, from the trainer as it is now."""
+        lr = trainer.hparams.get("lr")
+        return TrainingEvidence(trainer.history.epochs, trainer.history.steps, self.monitor.records,
+                                getattr(trainer, "diverged", None), getattr(trainer.task, "curves_fall", True),
+                                lr if isinstance(lr, (int, float)) else None)
+
+    def diagnose(self, trainer: Trainer) -> list[Finding]:
+        """Diagnose now, announce the new findings, and keep them in `findings`."""
+        self.findings = diagnose_training(self.evidence(trainer))
+        self.announce(self.findings)
+        return self.findings
+
+    def announce(self, findings: list[Finding]) -> None:
+        """Print each finding not announced before (one line each, when `live`)."""
+        for finding in findings:
+            if finding.code not in self._announced:
+                self._announced.append(finding.code)
+                if self.live:
+                    self._print(f"doctor: {finding.line()}")
+
+    def _print(self, line: str) -> None:
+        if self.print_fn is not None:
+            self.print_fn(line)
+            return
+        from rich.console import Console
+        from rich.text import Text
+
+        Console(stderr=True).print(Text(line), soft_wrap=True)
+
+    def after_epoch(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        self.diagnose(trainer)
+
+    def after_fit(self, trainer: Trainer) -> None:
+        self.monitor.stop()  # a step that failed left its hooks
+        self._sampling = False
+        self.diagnose(trainer)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**self.monitor.state_dict(), "announced": list(self._announced)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.monitor.load_state_dict(state)
+        self._announced = list(state.get("announced", []))
