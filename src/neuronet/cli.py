@@ -291,6 +291,72 @@ def doctor(
         out.print(Text(f"  try:      {finding.fix}"), soft_wrap=True)
 
 
+def _examples(text: str) -> list[int]:
+    try:
+        chosen = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        chosen = []
+    if not chosen or min(chosen) < 0:
+        raise NeuronetError(f"--examples takes test-example indices separated by commas, e.g. 0,1,2; got {text!r}.")
+    return chosen
+
+
+@app.command()
+@_friendly
+def explain(
+    run: Annotated[Path, typer.Argument(help="A run directory made by `neuronet train`.")],
+    tsne: Annotated[bool, typer.Option("--tsne", help="t-SNE of a layer's features on the test split (PNG).")] = False,
+    layer: Annotated[Optional[str], typer.Option(help="The layer t-SNE maps (default: the penultimate one).")] = None,
+    attention: Annotated[bool, typer.Option("--attention", help="Attention maps per layer and head (Transformer).")] = False,
+    attribution: Annotated[Optional[str], typer.Option(help="lrp, integrated_gradients or saliency (Captum): heat maps, "
+                                                            "highlighted tokens or feature bars.")] = None,
+    wrong: Annotated[bool, typer.Option("--wrong", help="The most confidently wrong test examples, and per-class "
+                                                        "metrics.")] = False,
+    examples: Annotated[str, typer.Option(help="Test examples to attribute / show attention of: 0,1,2,3.")] = "0,1,2,3",
+) -> None:
+    """Show what RUN learned (PNGs in RUN/explain/): t-SNE, attributions, attention maps, its mistakes. No option: all."""
+    from neuronet.runs.explain import explain_run
+
+    parts = [p for p, on in (("tsne", tsne or layer), ("attribution", attribution), ("attention", attention),
+                             ("wrong", wrong), ("per_class", wrong)) if on]
+    result = explain_run(run, parts or None, layer=layer, method=attribution, examples=_examples(examples))
+    _print_explained(result, run)
+
+
+def _print_explained(result: dict[str, Any], run: Path) -> None:
+    if "per_class" in result:
+        rows = [(name, f"{v['precision']:.3f}", f"{v['recall']:.3f}", f"{v['f1-score']:.3f}", str(int(v["support"])))
+                for name, v in result["per_class"].items() if isinstance(v, dict)]
+        _print_table("per-class metrics (test)", ["class", "precision", "recall", "F1", "support"], rows)
+    if result.get("wrong"):
+        _print_table("most confidently wrong (test)", ["example", "true", "predicted", "p", "input"],
+                     [(str(m["index"]), str(m["true"]), str(m["predicted"]), f"{m['probability']:.3f}",
+                       m["input"][:80] if isinstance(m["input"], str) else "") for m in result["wrong"]])
+    paths = [result["tsne"]["path"]] if result.get("tsne") else []
+    paths += [result["attribution"]["path"]] if result.get("attribution") else []
+    paths += [m["path"] for m in result.get("attention", [])]
+    for path in paths:
+        out.print(f"wrote {path}", soft_wrap=True)
+    for part, reason in result["skipped"].items():
+        err.print(Text(f"explain: {part} skipped: {reason}", style="yellow"), soft_wrap=True)
+
+
+@app.command()
+@_friendly
+def report(
+    run: Annotated[Path, typer.Argument(help="A run directory made by `neuronet train`.")],
+    explain_: Annotated[bool, typer.Option("--explain/--no-explain", help="Also compute t-SNE, attributions, attention "
+                                                                          "maps and mistakes (else: what is there).")] = True,
+) -> None:
+    """Write RUN/report.html: one self-contained page (config, data, curves, metrics, doctor, explanations)."""
+    from neuronet.runs.explain import explain_run
+    from neuronet.runs.html import write_html_report
+
+    if explain_:
+        _print_explained(explain_run(run), run)
+    out.print(f"report: {write_html_report(run)}", soft_wrap=True)
+
+
 @app.command()
 def datasets() -> None:
     """List the built-in data sets."""

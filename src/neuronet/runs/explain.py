@@ -1,0 +1,123 @@
+"""`explain_run`: what a trained run learned, on its own test split, as PNGs in `RUN/explain/`.
+
+t-SNE of a layer's features, attributions of a few test examples, attention maps (Transformer),
+the most confidently wrong test examples and per-class metrics; each part that does not apply to
+the run (attention maps of a CNN, per-class metrics of a regression) is skipped with the reason.
+`RUN/explain/explain.json` records what was made (paths, layers, the mistakes, the reasons).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from neuronet.errors import ConfigError, NeuronetError
+from neuronet.runs.files import RunFiles, read_json, write_json
+
+__all__ = ["explain_run", "PARTS"]
+
+PARTS = ("tsne", "attribution", "attention", "wrong", "per_class")
+
+
+def _default_method(model: Any) -> str:
+    """LRP where every leaf has a rule (the zoo's ReLU networks), else integrated gradients."""
+    from neuronet.explain.lrp import lrp_rules
+
+    try:
+        with lrp_rules(model):
+            return "lrp"
+    except ConfigError:
+        return "integrated_gradients"
+
+
+def explain_run(run: str | Path, parts: Sequence[str] | None = None, layer: str | None = None,
+                method: str | None = None, examples: Sequence[int] = (0, 1, 2, 3), wrong: int = 8,
+                limit: int = 2000, seed: int = 0) -> dict[str, Any]:
+    """Explain a completed run on its test split; the PNGs go to RUN/explain/.
+
+    Args:
+        run: The run directory.
+        parts: Which of "tsne", "attribution", "attention", "wrong", "per_class" to make (None: all).
+        layer: The layer whose features t-SNE maps (default: the penultimate one).
+        method: "lrp", "integrated_gradients" or "saliency" (default: LRP for networks of ReLU modules,
+            else integrated gradients).
+        examples: Test examples to attribute and to show attention maps of.
+        wrong: How many confidently wrong test examples to show.
+        limit: At most this many test examples in the t-SNE map.
+        seed: Seed of the t-SNE sample and map.
+
+    Returns:
+        {part: its result (paths, layer, method, mistakes...)} and "skipped": {part: the reason}. With
+        `parts` None, a part that does not apply is skipped with its reason; named, it is an error.
+
+    Raises:
+        DataError: not a completed run, or one without a test split.
+        ConfigError: an unknown part, layer or method.
+    """
+    from neuronet import explain
+    from neuronet.predict import Predictor
+    from neuronet.runs.evaluate import test_split
+
+    asked, parts = parts is not None, list(parts or PARTS)
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown:
+        raise ConfigError(f"Unknown explain part {unknown[0]!r}; valid: {', '.join(PARTS)}.")
+    files = RunFiles(run)
+    predictor = Predictor.load(files.root)
+    data = predictor.prepare(test_split(files.root), labelled=True)  # once, for every part
+    folder = files.root / "explain"
+    folder.mkdir(exist_ok=True)
+    shown = [i for i in examples if i < len(data)]
+    makers = {
+        "tsne": lambda: explain.tsne(predictor, data, layer=layer, limit=limit, seed=seed, path=folder / "tsne.png",
+                                     prepared=True),
+        "attribution": lambda: explain.attribute(predictor, data, method=method or _default_method(predictor.model),
+                                                 examples=shown, path=folder / "attribution.png", prepared=True),
+        "attention": lambda: explain.attention_maps(predictor, data, examples=shown[:2], path=folder, prepared=True),
+        "wrong": lambda: explain.confidently_wrong(predictor, test_split(files.root), k=wrong,  # texts as written
+                                                   path=folder / "wrong.png"),
+        "per_class": lambda: explain.per_class_metrics(predictor, data, prepared=True),
+    }
+    result: dict[str, Any] = {"skipped": {}}
+    for part in parts:
+        try:
+            result[part] = makers[part]()
+        except NeuronetError as err:
+            if asked or (layer is not None and part == "tsne") or (method is not None and part == "attribution"):
+                raise  # what the user asked for by name must work
+            result["skipped"][part] = str(err)  # all parts by default: say why one does not apply
+    write_json(folder / "explain.json", _summary(result, files.root))
+    return result
+
+
+def _summary(result: dict[str, Any], root: Path) -> dict[str, Any]:
+    """The JSON-able part of the results: paths relative to the run, no arrays."""
+    def rel(path: Any) -> str | None:
+        return None if path is None else str(Path(path).relative_to(root))
+
+    out: dict[str, Any] = {"skipped": result["skipped"]}
+    if "tsne" in result:
+        out["tsne"] = {"layer": result["tsne"]["layer"], "points": len(result["tsne"]["embedding"]),
+                       "path": rel(result["tsne"]["path"])}
+    if "attribution" in result:
+        a = result["attribution"]
+        out["attribution"] = {"method": a["method"], "examples": list(a["examples"]), "targets": list(a["targets"]),
+                              "path": rel(a["path"])}
+    if "attention" in result:
+        out["attention"] = [{"example": m["example"], "tokens": m["tokens"], "path": rel(m["path"])}
+                            for m in result["attention"]]
+    if "wrong" in result:
+        out["wrong"] = [{"index": int(m["index"]), "true": str(m["true"]), "predicted": str(m["predicted"]),
+                         "probability": float(m["probability"]),
+                         **({"input": m["input"]} if isinstance(m["input"], (str, dict)) else {})}
+                        for m in result["wrong"]]
+    if "per_class" in result:
+        out["per_class"] = result["per_class"]
+    return out
+
+
+def read_explained(run: str | Path) -> dict[str, Any] | None:
+    """What the last `explain_run` recorded, or None."""
+    path = RunFiles(run).root / "explain" / "explain.json"
+    return read_json(path) if path.is_file() else None

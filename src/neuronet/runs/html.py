@@ -1,0 +1,147 @@
+"""`neuronet report RUN`: one self-contained HTML page of a run (images embedded, no network, no script).
+
+Config, data summary, curves, metrics, the doctor's findings, confusion matrix, t-SNE,
+attributions, attention maps and the most confidently wrong test examples, as far as they apply.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+from typing import Any
+
+from neuronet.atomic import write_text
+from neuronet.runs.files import RunFiles, read_json
+
+__all__ = ["write_html_report"]
+
+_CSS = """
+body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.8em}
+table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ddd;padding:.25em .6em;text-align:left}
+th{background:#f4f4f4}td.n{text-align:right;font-variant-numeric:tabular-nums}
+img{max-width:100%;border:1px solid #eee;margin:.4em 0}pre{background:#f7f7f7;padding:.8em;overflow:auto}
+.finding{border-left:5px solid #999;padding:.4em .8em;margin:.6em 0;background:#fafafa}
+.error{border-color:#c0392b}.warning{border-color:#e6a100}.info{border-color:#2e86c1}
+.sev{font-weight:bold;text-transform:uppercase;font-size:.8em}.muted{color:#777}
+.grid{display:flex;flex-wrap:wrap;gap:1em}.grid img{max-width:48%}
+"""
+
+
+def _img(path: Path, alt: str) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
+
+
+def _table(rows: list[list[Any]], head: list[str]) -> str:
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            return f'<td class="n">{v:.4f}</td>'
+        return f"<td>{html.escape(str(v))}</td>"
+
+    header = "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>" if any(head) else ""
+    return ("<table>" + header
+            + "".join("<tr>" + "".join(cell(v) for v in row) + "</tr>" for row in rows) + "</table>")
+
+
+def _findings(run: Path) -> str:
+    files = RunFiles(run)
+    if not files.doctor.is_file():
+        return '<p class="muted">No doctor.json: this run was trained without the doctor.</p>'
+    found = read_json(files.doctor)["findings"]
+    if not found:
+        return ("<p>No problems found. Checked: overfitting, underfitting, vanishing and exploding gradients, dying "
+                "ReLU, the learning rate, a rare class, rows shared between splits, constant features, a feature that "
+                "gives the target away.</p>")
+    return "".join(
+        f'<div class="finding {f["severity"]}"><span class="sev">{f["severity"]}</span> '
+        f'<b>{html.escape(f["title"])}</b><br>{html.escape(f["evidence"])}<br>'
+        f'<span class="muted">{html.escape(f["explanation"])}</span><br><b>Try:</b> {html.escape(f["fix"])}</div>'
+        for f in found)
+
+
+def _plots(folder: Path, names: list[str]) -> str:
+    found = [folder / n for n in names if (folder / n).is_file()]
+    return '<div class="grid">' + "".join(_img(p, p.stem) for p in found) + "</div>" if found else ""
+
+
+def _explained(run: Path, explained: dict[str, Any]) -> list[tuple[str, str]]:
+    sections = []
+    if explained.get("per_class"):
+        rows = [[name, v["precision"], v["recall"], v["f1-score"], int(v["support"])]
+                for name, v in explained["per_class"].items() if isinstance(v, dict)]
+        sections.append(("Per-class metrics (test)", _table(rows, ["class", "precision", "recall", "F1", "support"])))
+    parts = [("tsne", "t-SNE of the learned features (test)"), ("attribution", "Attributions"),
+             ("wrong", "Most confidently wrong (test)")]
+    for key, title in parts:
+        info = explained.get(key)
+        if key == "wrong" and info:
+            rows = [[m["index"], m["true"], m["predicted"], m["probability"], str(m.get("input", ""))[:160]]
+                    for m in info]
+            body = _plots(run / "explain", ["wrong.png"]) + _table(rows, ["example", "true", "predicted", "p", "input"])
+        elif info and info.get("path"):
+            note = f"layer <code>{html.escape(info['layer'])}</code>" if key == "tsne" else \
+                f"method <code>{html.escape(info['method'])}</code>, examples {info['examples']}"
+            body = f"<p>{note}</p>" + _img(run / info["path"], title)
+        else:
+            continue
+        sections.append((title, body))
+    maps = [m for m in explained.get("attention", []) if m.get("path")]
+    if maps:
+        sections.append(("Attention maps", "".join(_img(run / m["path"], f"attention {m['example']}") for m in maps)))
+    skipped = explained.get("skipped", {})
+    if skipped:
+        sections.append(("Not shown", "<ul>" + "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>"
+                                                      for k, v in skipped.items()) + "</ul>"))
+    return sections
+
+
+def write_html_report(run: str | Path, explained: dict[str, Any] | None = None) -> Path:
+    """Write RUN/report.html (atomically) and return its path.
+
+    Args:
+        run: A completed run directory.
+        explained: What `explain_run` recorded (RUN/explain/explain.json); None: read it if there.
+    """
+    from neuronet.runs.explain import read_explained
+
+    files = RunFiles(run)
+    files.check_trained()
+    root = files.root
+    state, model, metrics = read_json(files.preprocessing), read_json(files.model), read_json(files.metrics)
+    meta, sizes = state["data"], metrics.get("sizes", {})
+    explained = explained if explained is not None else (read_explained(root) or {})
+    head = _table([["data", f"{meta['name']} ({model['task']}), input {tuple(meta['input_shape'])}, "
+                            f"{meta['num_outputs']} outputs"],
+                   ["examples", f"{sizes.get('train')} train / {sizes.get('val')} val / {sizes.get('test')} test"],
+                   ["model", model["type"]],
+                   ["training", f"{metrics.get('epochs_run')} epochs in {metrics.get('train_time_s', 0):.1f} s"]],
+                  ["", ""])
+    metric_rows = [[k, metrics.get("val", {}).get(k, ""), v] for k, v in metrics.get("test", {}).items()]
+    sections = [
+        ("Run", head),
+        ("Data preparation (fitted on the training split)",
+         "<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in state.get("summary", [])) + "</ul>"),
+        ("Metrics", _table(metric_rows, ["metric", "validation", "test"])),
+        ("Training curves", _plots(files.plots, sorted((p.name for p in files.plots.glob("*.png")
+                                                        if p.stem in _curve_names(root)), key=lambda n: n != "loss.png"))),
+        ("Doctor", _findings(root) + _plots(files.plots, ["gradients.png", "dead_relu.png"])),
+        ("Test predictions", _plots(files.plots, ["confusion_matrix.png", "predictions.png", "forecast.png",
+                                                  "reconstructions.png"])),
+        *_explained(root, explained),
+        ("Config", f"<pre>{html.escape(files.config.read_text())}</pre>"),
+    ]
+    body = "".join(f"<h2>{html.escape(t)}</h2>{b}" for t, b in sections if b)
+    page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>neuronet run {html.escape(root.name)}'
+            f'</title><style>{_CSS}</style></head><body><h1>Run <code>{html.escape(root.name)}</code></h1>{body}'
+            f"</body></html>\n")
+    path = root / "report.html"
+    write_text(path, page)
+    return path
+
+
+def _curve_names(root: Path) -> set[str]:
+    """loss and each metric with a train_ column in history.csv: the curves plot_curves made."""
+    header = (root / "history.csv").read_text().splitlines()[0].split(",") if (root / "history.csv").is_file() else []
+    return {"loss"} | {c[len("train_"):] for c in header if c.startswith("train_")}
