@@ -19,10 +19,11 @@ FORBIDDEN = {
     "plots": ["datasets", "models", "tasks", "train", "runs", "predict", "config", "cli", "deploy", "transfer"],
     "doctor": ["models", "tasks", "train", "runs", "predict", "config", "cli", "deploy", "plots", "transfer"],
     "train": ["runs", "predict", "config", "cli", "deploy"],
-    "predict": ["train", "runs.build", "runs.train", "runs.cv", "config", "cli", "plots", "deploy"],
+    "predict": ["train", "runs.build", "runs.train", "runs.cv", "config", "cli", "plots", "deploy", "explain"],
     "config": ["runs", "predict", "cli", "deploy"],
     "runs": ["cli", "deploy"],
-    "deploy": ["train", "runs.build", "runs.train", "runs.cv", "config", "cli", "plots"],  # serving stays light
+    "deploy": ["train", "runs.build", "runs.train", "runs.cv", "config", "cli", "plots", "explain"],  # serving stays light
+    "explain": ["train", "runs", "config", "cli", "deploy"],
     "transfer": ["datasets", "train", "runs", "predict", "config", "cli", "deploy", "plots"],
 }
 

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from neuronet.nn.activations import activation as make_activation
 
-__all__ = ["conv_block"]
+__all__ = ["Add", "conv_block"]
+
+
+class Add(nn.Module):
+    """`a + b` as a module: a residual sum that attribution methods (LRP) can see and split.
+
+    It has no parameters, so a model using it has the same `state_dict` keys as one using `+`.
+
+    Example:
+        >>> Add()(torch.ones(2), torch.tensor([1.0, 2.0]))
+        tensor([2., 3.])
+    """
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return a + b
 
 
 def conv_block(in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1, batch_norm: bool = True,

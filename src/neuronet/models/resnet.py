@@ -8,7 +8,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from neuronet.models.layers import conv_block
+from neuronet.models.layers import Add, conv_block
 from neuronet.models.registry import MODELS, as_shape, init_seed
 
 __all__ = ["ResNet", "ResidualBlock"]
@@ -27,10 +27,11 @@ class ResidualBlock(nn.Module):
         self.shortcut: nn.Module = nn.Identity()
         if stride != 1 or in_channels != out_channels:
             self.shortcut = conv_block(in_channels, out_channels, kernel_size=1, stride=stride, activation=None)
+        self.add = Add()  # a module, not `+`: LRP splits relevance between the two branches
         self.act = nn.ReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.act(self.body(x) + self.shortcut(x))
+        return self.act(self.add(self.body(x), self.shortcut(x)))
 
 
 @MODELS.register("resnet", "Small ResNet: residual blocks, batch norm, global average pooling.")
