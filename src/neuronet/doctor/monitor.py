@@ -42,14 +42,14 @@ def weight_layers(model: nn.Module) -> dict[str, list[nn.Parameter]]:
     return layers
 
 
-def _dead_fraction(out: torch.Tensor) -> float:
-    """Share of units (features, or channels of images) that are 0 for every example and position."""
+def _dead_fraction(out: torch.Tensor) -> torch.Tensor:
+    """Share of units (features, or channels of images) that are 0 for every example and position (a tensor)."""
     if out.ndim < 2:
-        return float((out <= 0).all())
+        return (out <= 0).all().float()
     alive = out.detach() > 0  # (B, C, ...) or (B, T, F): the unit axis is 1 for images, the last for sequences
     axis = 1 if out.ndim == 4 else out.ndim - 1
     alive = alive.movedim(axis, 0).reshape(out.shape[axis], -1).any(dim=1)
-    return 1.0 - float(alive.float().mean())
+    return 1.0 - alive.float().mean()
 
 
 class TrainingMonitor:
@@ -74,7 +74,15 @@ class TrainingMonitor:
         self.records: list[dict[str, Any]] = []
         self._before: dict[str, list[torch.Tensor]] | None = None
         self._hooks: list[Any] = []
-        self._acts: dict[str, dict[str, float]] = {}
+        self._acts: dict[str, list[torch.Tensor]] = {}
+        self._layers: tuple[int, dict[str, list[nn.Parameter]], list[tuple[str, nn.Module]]] | None = None
+
+    def _watched(self, model: nn.Module) -> tuple[dict[str, list[nn.Parameter]], list[tuple[str, nn.Module]]]:
+        """The weight layers and activation modules of `model`, found once per model."""
+        if self._layers is None or self._layers[0] != id(model):
+            acts = [(n, m) for n, m in model.named_modules() if isinstance(m, ACTIVATION_TYPES)]
+            self._layers = (id(model), weight_layers(model), acts)
+        return self._layers[1], self._layers[2]
 
     def sampled(self, step: int) -> bool:
         """Whether global step `step` (counted from 0) is one to measure."""
@@ -82,20 +90,21 @@ class TrainingMonitor:
 
     def start(self, model: nn.Module, step: int) -> None:
         """Before a sampled step: keep the weights as they are, hook the activations."""
-        self._before = {name: [w.detach().clone() for w in ws] for name, ws in weight_layers(model).items()}
+        layers, activations = self._watched(model)
+        self._before = {name: [w.detach().clone() for w in ws] for name, ws in layers.items()}
         self._acts = {}
-        for name, module in model.named_modules():
-            if isinstance(module, ACTIVATION_TYPES):
-                self._hooks.append(module.register_forward_hook(self._activation_hook(name, module)))
+        for name, module in activations:
+            self._hooks.append(module.register_forward_hook(self._activation_hook(name, module)))
 
     def _activation_hook(self, name: str, module: nn.Module):
         def hook(_: nn.Module, __: Any, out: Any) -> None:
-            if name in self._acts or not isinstance(out, torch.Tensor) or not out.numel():
+            if name in self._acts or not isinstance(out, torch.Tensor) or out.numel() < 2:
                 return  # a module called twice in one forward pass: the first call counts
             value = out.detach().float()
-            stats = {"mean": float(value.mean()), "std": float(value.std()) if value.numel() > 1 else 0.0}
+            std, mean = torch.std_mean(value)
+            stats = [mean, std]  # tensors: read all at once in `finish` (one device sync)
             if isinstance(module, RELU_TYPES):
-                stats["dead"] = _dead_fraction(value)
+                stats.append(_dead_fraction(value))
             self._acts[name] = stats
 
         return hook
@@ -108,27 +117,42 @@ class TrainingMonitor:
 
     @torch.no_grad()
     def finish(self, model: nn.Module, step: int, epoch: int) -> None:
-        """After a sampled step (gradients still on the parameters): record gradients and updates."""
+        """After a sampled step (gradients still on the parameters): record gradients and updates.
+
+        Every number is computed on the device with a few `torch._foreach_norm` calls and read back at once.
+        """
         self.stop()
         before, self._before = self._before or {}, None
-        layers = {}
-        for name, weights in weight_layers(model).items():
-            grads = [w.grad for w in weights if w.grad is not None]
-            if not grads:
-                continue  # frozen
-            sq = sum(float(g.float().pow(2).sum()) for g in grads)
-            count = sum(g.numel() for g in grads)
-            entry = {"grad": math.sqrt(sq / count) if math.isfinite(sq) else math.inf}
-            if name in before:
-                moved = sum(float((w.float() - b.float()).pow(2).sum()) for w, b in zip(weights, before[name]))
-                size = sum(float(b.float().pow(2).sum()) for b in before[name])
-                entry["update"] = math.sqrt(moved / size) if size > 0 else math.nan
-            layers[name] = entry
-        grads = [p.grad for p in model.parameters() if p.grad is not None]
-        total = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads])) \
-            if grads else torch.tensor(0.0)
-        self.records.append({"step": step, "epoch": epoch, "grad_norm": float(total), "layers": layers,
-                             "activations": self._acts})
+        owners, weights, old = [], [], []
+        for name, ws in self._watched(model)[0].items():
+            if name in before and all(w.grad is not None for w in ws):  # else frozen
+                owners += [name] * len(ws)
+                weights += ws
+                old += before[name]
+        every = [p.grad for p in model.parameters() if p.grad is not None]
+        parts = [torch._foreach_norm([w.grad for w in weights]), torch._foreach_norm(torch._foreach_sub(weights, old)),
+                 torch._foreach_norm(old), torch._foreach_norm(every)] if weights else [[], [], [], []]
+        acts = [torch.stack(stats) for stats in self._acts.values()]
+        flat = [torch.stack(p).float() for p in parts if len(p)] + [a.float() for a in acts]
+        values = torch.cat([f.reshape(-1).cpu() for f in flat]).tolist() if flat else []  # one device sync
+        n = len(weights)
+        grad, moved, size, rest = values[:n], values[n:2 * n], values[2 * n:3 * n], values[3 * n:]
+        layers: dict[str, dict[str, float]] = {}
+        sums: dict[str, list[float]] = {}
+        for i, name in enumerate(owners):  # a layer's weight matrices together (an LSTM has several)
+            total = sums.setdefault(name, [0.0, 0.0, 0.0, 0.0])
+            for k, v in enumerate((grad[i] ** 2, moved[i] ** 2, size[i] ** 2, weights[i].numel())):
+                total[k] += v
+        for name, (g2, m2, w2, count) in sums.items():
+            layers[name] = {"grad": math.sqrt(g2 / count) if math.isfinite(g2) else math.inf,
+                            "update": math.sqrt(m2 / w2) if w2 > 0 else math.nan}
+        grad_norm = math.sqrt(sum(v * v for v in rest[:len(every)])) if weights else 0.0
+        activations, at = {}, len(every) if weights else 0
+        for name, stats in zip(self._acts, acts):
+            activations[name] = dict(zip(("mean", "std", "dead"), rest[at:at + len(stats)]))
+            at += len(stats)
+        self.records.append({"step": step, "epoch": epoch, "grad_norm": grad_norm, "layers": layers,
+                             "activations": activations})
         self._acts = {}
         if len(self.records) > self.max_records:
             self.records = self.records[::2]

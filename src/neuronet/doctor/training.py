@@ -38,6 +38,9 @@ class TrainingEvidence:
     curves: bool = True                      # losses that should fall (not a GAN's adversarial pair)
     lr: float | None = None
 
+    def __post_init__(self) -> None:
+        self.step_losses = [s["loss"] for s in self.steps if math.isfinite(s["loss"])]  # read by several rules
+
     def losses(self, key: str) -> list[float]:
         return [float(r[key]) for r in self.epochs if isinstance(r.get(key), (int, float)) and math.isfinite(r[key])]
 
@@ -75,7 +78,7 @@ def _updates(records: list[dict[str, Any]]) -> list[float]:
 def oscillating(e: TrainingEvidence) -> Finding | None:
     """Steps that move the weights by a large part of their size, or a training loss that ends above its start."""
     losses = e.losses("train_loss")
-    steps = [s["loss"] for s in e.steps if math.isfinite(s["loss"])]
+    steps = e.step_losses
     if not e.curves or e.diverged or len(steps) < 20:
         return None
     first = _median(steps[: max(3, len(steps) // 20)])
@@ -101,7 +104,7 @@ def oscillating(e: TrainingEvidence) -> Finding | None:
 
 def no_progress(e: TrainingEvidence) -> Finding | None:
     """The loss barely moved, and the weights barely moved: a learning rate too low."""
-    steps = [s["loss"] for s in e.steps if math.isfinite(s["loss"])]
+    steps = e.step_losses
     if not e.curves or e.diverged or len(steps) < 20:
         return None
     first, last = _median(steps[: max(3, len(steps) // 20)]), _median(steps[-max(3, len(steps) // 10):])
@@ -121,7 +124,7 @@ def no_progress(e: TrainingEvidence) -> Finding | None:
 def underfitting(e: TrainingEvidence) -> Finding | None:
     """Both losses stay high and flat: the model is too small, or trained too briefly."""
     train = e.losses("train_loss")
-    steps = [s["loss"] for s in e.steps if math.isfinite(s["loss"])]
+    steps = e.step_losses
     if not e.curves or e.diverged or len(train) < 4 or len(steps) < 20:
         return None
     start = _median(steps[: max(3, len(steps) // 20)])
@@ -143,7 +146,7 @@ def underfitting(e: TrainingEvidence) -> Finding | None:
 
 
 def _start_loss(e: TrainingEvidence) -> float:
-    steps = [s["loss"] for s in e.steps if math.isfinite(s["loss"])]
+    steps = e.step_losses
     return _median(steps[: max(3, len(steps) // 20)]) if steps else math.nan
 
 
