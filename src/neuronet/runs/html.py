@@ -77,9 +77,11 @@ def _explained(run: Path, explained: dict[str, Any]) -> list[tuple[str, str]]:
     for key, title in parts:
         info = explained.get(key)
         if key == "wrong" and info:
-            rows = [[m["index"], m["true"], m["predicted"], m["probability"], str(m.get("input", ""))[:160]]
-                    for m in info]
-            body = _plots(run / "explain", ["wrong.png"]) + _table(rows, ["example", "true", "predicted", "p", "input"])
+            quoted = any("input" in m for m in info)  # texts and table rows; images are in the picture
+            rows = [[m["index"], m["true"], m["predicted"], m["probability"]]
+                    + ([str(m.get("input", ""))[:160]] if quoted else []) for m in info]
+            body = _plots(run / "explain", ["wrong.png"]) + _table(
+                rows, ["example", "true", "predicted", "p"] + (["input"] if quoted else []))
         elif info and info.get("path"):
             note = f"layer <code>{html.escape(info['layer'])}</code>" if key == "tsne" else \
                 f"method <code>{html.escape(info['method'])}</code>, examples {info['examples']}"
