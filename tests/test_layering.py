@@ -21,7 +21,8 @@ FORBIDDEN = {
     "train": ["runs", "predict", "config", "cli", "deploy"],
     "predict": ["train", "runs.build", "runs.train", "runs.cv", "config", "cli", "plots", "deploy", "explain"],
     "config": ["runs", "predict", "cli", "deploy"],
-    "runs": ["cli", "deploy"],
+    "runs": ["cli", "deploy", "tune"],
+    "tune": ["cli", "deploy"],  # tuning runs configs through the run layer
     "deploy": ["train", "runs.build", "runs.train", "runs.cv", "config", "cli", "plots", "explain"],  # serving stays light
     "explain": ["train", "runs", "config", "cli", "deploy"],
     "transfer": ["datasets", "train", "runs", "predict", "config", "cli", "deploy", "plots"],

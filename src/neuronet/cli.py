@@ -291,6 +291,109 @@ def doctor(
         out.print(Text(f"  try:      {finding.fix}"), soft_wrap=True)
 
 
+def _trials_table(rows: list[Any], search: Any, limit: int = 25) -> Table:
+    """The trials so far: number, state, the metric, seconds, epochs and the drawn values (the best in bold)."""
+    table = Table(title=f"{search.tune.method} search of {search.tune.metric} ({search.direction}), "
+                        f"{sum(r.state in ('complete', 'pruned') for r in rows)}/{search.trials} trials")
+    for column in ("#", "state", search.tune.metric, "s", "epochs", *(p.path for p in search.params)):
+        table.add_column(column, justify="right" if column not in ("state",) else "left")
+    done = [r for r in rows if r.state == "complete" and r.value is not None]
+    best = (min if search.direction == "minimize" else max)(done, key=lambda r: r.value) if done else None
+    for r in rows[-limit:]:
+        shown = [f"{v:.4g}" if isinstance(v, float) else str(v) for v in (r.params.get(p.path) for p in search.params)]
+        table.add_row(str(r.number), r.state, "" if r.value is None else f"{r.value:.4f}",
+                      "" if r.seconds is None else f"{r.seconds:.1f}", str(r.epochs or ""), *shown,
+                      style="bold green" if r is best else None)
+    return table
+
+
+@app.command()
+@_friendly
+def tune(
+    config: Annotated[Optional[Path], typer.Argument(help="YAML run config with a tune: section.")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a config value: --set tune.trials=40")] = None,
+    jobs: Annotated[int, typer.Option(min=1, help="Worker processes on this machine (one torch thread each).")] = 1,
+    storage: Annotated[Optional[str], typer.Option(help="Optuna storage URL shared by many workers, e.g. "
+                                                        "postgresql+psycopg2://user@host/db (default: RUN/study.db).")] = None,
+    resume: Annotated[Optional[Path], typer.Option(help="Continue a tuning folder.")] = None,
+    name: Annotated[Optional[str], typer.Option(help="Results folder name.")] = None,
+    output_dir: Annotated[Optional[Path], typer.Option(help="Where results are written (default: runs).")] = None,
+    retrain: Annotated[bool, typer.Option("--retrain/--no-retrain", help="Re-train the best config on train + "
+                                                                         "validation and evaluate it on test.")] = True,
+) -> None:
+    """Tune CONFIG's hyperparameters (grid, random or Bayesian search with Optuna): trials, the best config, plots."""
+    from rich.live import Live
+
+    from neuronet.config import load_config
+    from neuronet.tune import tune as run_tune
+
+    if resume is not None and (config or set_ or name or output_dir):
+        raise NeuronetError("--resume continues a search with its own saved config; give no CONFIG, --set, --name "
+                            "or --output-dir with it.")
+    cfg = None if resume is not None else load_config(config, _overrides(set_, name=name, output_dir=output_dir))
+    live = Live(console=err, auto_refresh=False) if err.is_terminal else None
+    shown: dict[str, Any] = {}
+
+    def on_trial(rows: list[Any]) -> None:
+        search = shown.setdefault("search", _search_of(cfg, resume, storage))
+        if live is not None:
+            live.update(_trials_table(rows, search), refresh=True)
+        elif rows and rows[-1].state != "running":
+            r = rows[-1]
+            value = "" if r.value is None else f"{r.value:.4f}"
+            err.print(f"trial {r.number}: {r.state} {search.tune.metric} {value} ({r.seconds or 0:.1f}s) {r.params}",
+                      soft_wrap=True, highlight=False)
+
+    if live is not None:
+        live.start()
+    try:
+        result = run_tune(cfg, jobs=jobs, storage=storage, resume=resume, on_trial=on_trial, retrain=retrain)
+    finally:
+        if live is not None:
+            live.stop()
+    out.print(_trials_table(result.trials, result.search, limit=len(result.trials)))
+    out.print(f"best trial {result.best.number}: {result.search.tune.metric} {result.best_value:.4f} with "
+              f"{result.best.params}", soft_wrap=True)
+    if result.test:
+        out.print(_metrics_table("best config re-trained on train + validation: test metrics", result.test))
+    out.print(f"results: {result.path} (best config: {result.path / 'best.yaml'})", soft_wrap=True)
+
+
+@app.command("lr-find")
+@_friendly
+def lr_find(
+    config: Annotated[Optional[Path], typer.Argument(help="YAML run config; none uses the digits demo.")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a config value.")] = None,
+    start_lr: Annotated[float, typer.Option(min=0, help="The smallest learning rate tried.")] = 1e-7,
+    end_lr: Annotated[float, typer.Option(min=0, help="The largest learning rate tried.")] = 10.0,
+    steps: Annotated[int, typer.Option(min=10, help="Training steps (one per learning rate).")] = 100,
+    plot: Annotated[Path, typer.Option("--plot", "-o", help="Where to write the loss-vs-lr plot.")] = Path("lr_find.png"),
+) -> None:
+    """The learning-rate range test: train a few steps at growing learning rates, plot the loss, suggest an LR."""
+    from neuronet.config import load_config
+    from neuronet.runs.build import make_trainer, plan_run
+
+    cfg = load_config(config, _overrides(set_))
+    plan = plan_run(cfg)
+    trainer = make_trainer(plan, progress=False)
+    result = trainer.lr_find(plan.train, start_lr=start_lr, end_lr=end_lr, steps=steps, path=plot, progress=True)
+    out.print(f"tried {len(result.lrs)} learning rates from {result.lrs[0]:.2g} to {result.lrs[-1]:.2g} "
+              f"(stopped: {result.stopped}); plot: {result.path}", soft_wrap=True)
+    if result.suggestion is None:
+        raise NeuronetError(f"No learning rate to suggest: {result.reason}")
+    out.print(f"suggested lr: {result.suggestion:.3g} ({result.reason}); use it: --set train.lr={result.suggestion:.3g}",
+              soft_wrap=True)
+
+
+def _search_of(config: Any, resume: Optional[Path], storage: Optional[str]) -> Any:
+    from neuronet.config import load_config
+    from neuronet.tune.study import make_search
+
+    if resume is not None:
+        return make_search(load_config(resume / "config.yaml"), resume, storage or "sqlite://")
+    return make_search(config, storage=storage or "sqlite://")
+
+
 def _examples(text: str) -> list[int]:
     try:
         chosen = [int(part) for part in text.split(",") if part.strip()]

@@ -183,6 +183,33 @@ def _train_section() -> type[BaseModel]:
 TrainConfig = _train_section()
 
 
+class TuneConfig(_Strict):
+    """The `tune:` section: how `neuronet tune` searches (see neuronet.tune); `neuronet train` ignores it."""
+
+    method: Literal["grid", "random", "bayes"] = Field(
+        "bayes", description="grid (every combination), random, or bayes (Optuna's TPE; its GP sampler for "
+                             "numeric spaces).")
+    trials: int | None = Field(None, gt=0, description="Trials to run (default: the whole grid, else 20).")
+    metric: str = Field("val_loss", description="The epoch-record key to optimise, e.g. val_accuracy (with cv: the "
+                                                "held-out folds' mean of it).")
+    direction: Literal["auto", "minimize", "maximize"] = Field(
+        "auto", description="auto: minimise losses and errors, maximise the rest.")
+    seed: int | None = Field(None, description="Seed of the sampler (default: the run's seed).")
+    space: dict[str, Any] = Field(default_factory=dict, description="{config path: {log_uniform | uniform | int: "
+                                                                    "[low, high]} or {choice: [values]}}.")
+    pruner: Literal["none", "median", "successive_halving", "hyperband"] = Field(
+        "median", description="Stop hopeless trials early, from the metric reported each epoch.")
+    cv: int | None = Field(None, ge=2, description="Score each trial by k-fold cross-validation (mean over folds).")
+
+    @field_validator("space")
+    @classmethod
+    def _space(cls, v: dict[str, Any]) -> dict[str, Any]:
+        from neuronet.tune.space import parse_space
+
+        parse_space(v)  # empty choices, low > high, log ranges <= 0: one sentence each
+        return v
+
+
 class RunConfig(_Strict):
     """A whole run: data → model → training → run directory."""
 
@@ -194,6 +221,7 @@ class RunConfig(_Strict):
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
+    tune: TuneConfig | None = Field(None, description="A hyperparameter search for `neuronet tune` (ignored by train).")
 
     @field_validator("task")
     @classmethod

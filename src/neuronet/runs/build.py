@@ -7,8 +7,11 @@ written.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +30,7 @@ from neuronet.predict import Predictor
 from neuronet.tasks import TASKS, Task
 from neuronet.train import Callback, GANSamples, SaveCheckpoint, Trainer, trainer_for
 
-__all__ = ["RunPlan", "load_data", "resolve_task", "plan_run", "make_trainer", "cached_features", "Fold"]
+__all__ = ["RunPlan", "data_loaded_once", "load_data", "resolve_task", "plan_run", "make_trainer", "cached_features", "Fold"]
 
 Fold = tuple[np.ndarray, np.ndarray]  # (training rows, held-out rows)
 _SUPERVISED = ("classification", "regression", "forecasting")
@@ -42,9 +45,32 @@ def source_spec(config: RunConfig) -> dict[str, Any]:
             "limit": d.limit, "options": d.options}
 
 
+_LOADED: dict[str, Dataset] | None = None  # inside `data_loaded_once`: raw data by where it comes from
+
+
+@contextmanager
+def data_loaded_once() -> Iterator[None]:
+    """Within this block, each data source is read once; every later `load_data` gets its own copy.
+
+    Tuning runs many trials (and cross-validation many folds) on the same data.
+    """
+    global _LOADED
+    outer, _LOADED = _LOADED, {} if _LOADED is None else _LOADED
+    try:
+        yield
+    finally:
+        _LOADED = outer
+
+
 def load_data(config: RunConfig) -> Dataset:
     """The configured raw data (the source registry picks the loader)."""
-    return load_source(**source_spec(config))
+    spec = source_spec(config)
+    if _LOADED is None:
+        return load_source(**spec)
+    key = json.dumps(spec, sort_keys=True, default=str)
+    if key not in _LOADED:
+        _LOADED[key] = load_source(**spec)
+    return copy.deepcopy(_LOADED[key])  # a run may change its data's fields; the next one gets them as read
 
 
 def resolve_task(config: RunConfig, data: Dataset) -> Task:

@@ -8,14 +8,15 @@ from neuronet.train.doctor import Doctor
 from neuronet.train.finetune import GradualUnfreezing, fine_tune
 from neuronet.train.gan import GAN_UNSUPPORTED, GANSamples, GANTrainer
 from neuronet.train.history import History
+from neuronet.train.lr_find import LRFinderResult, lr_find
 from neuronet.train.options import TRAINER_PARAMS, resolve_device
 from neuronet.train.progress import ProgressBar
 from neuronet.train.trainer import Trainer
 
 __all__ = [
     "GAN_UNSUPPORTED", "TRAINERS", "TRAINER_PARAMS", "Callback", "CallbackProtocol", "Doctor", "EarlyStopping", "GANSamples",
-    "GANTrainer", "GradualUnfreezing", "History", "ModelCheckpoint", "ProgressBar", "SaveCheckpoint", "Trainer", "callbacks", "load_state",
-    "resolve_device", "save_state", "trainer_for", "fine_tune",
+    "GANTrainer", "GradualUnfreezing", "History", "LRFinderResult", "ModelCheckpoint", "ProgressBar", "SaveCheckpoint", "Trainer", "callbacks", "load_state",
+    "resolve_device", "save_state", "trainer_for", "fine_tune", "lr_find",
 ]
 
 # Which trainer trains each task; tasks not listed use the Trainer.

@@ -358,6 +358,16 @@ class Trainer:
             f"The training loss became {value} at epoch {epoch}, batch {batch}; training stopped before that step, "
             f"so {kept} are kept. The learning rate ({lr:g}) may be too high: try a smaller one or grad_clip.")
 
+    def lr_find(self, train: Data, **options: Any) -> Any:
+        """The learning-rate range test on `train` (see `neuronet.train.lr_find`); the trainer is left as it was.
+
+        Returns:
+            An `LRFinderResult`: lrs, losses, the suggestion (or None, with the reason).
+        """
+        from neuronet.train.lr_find import lr_find
+
+        return lr_find(self, train, **options)
+
     # --- evaluation and prediction ---------------------------------------------------------
     @torch.no_grad()
     def outputs(self, data: Data) -> tuple[Any, torch.Tensor]:
