@@ -193,3 +193,16 @@ def test_two_workers_share_one_postgresql_study(tmp_path, postgres):
     assert sorted(numbers) == list(range(len(numbers))) and 6 <= len(numbers) <= 7
     assert not (tmp_path / "pg" / "study.db").exists()
     assert json.loads((tmp_path / "pg" / "search.json").read_text())["storage"] == postgres
+
+
+def test_the_readme_example_tunes_from_the_command_line(tmp_path):
+    example = Path(__file__).parents[1] / "examples" / "tune_breast_cancer.yaml"
+    result = runner.invoke(app, ["tune", str(example), "--set", "tune.trials=3", "--set", "train.epochs=2",
+                                 "--output-dir", str(tmp_path), "--name", "bc"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "bayes search of val_accuracy (maximize)" in result.output and "best trial" in result.output
+    assert "test metrics" in result.output
+    best = load_config(tmp_path / "bc" / "best.yaml")
+    assert best.tune is None and 1e-4 <= best.train.lr <= 1e-1
+    again = runner.invoke(app, ["tune", str(example), "--output-dir", str(tmp_path), "--name", "bc"])
+    assert again.exit_code == 1 and "already exists" in again.output

@@ -355,7 +355,8 @@ def tune(
     out.print(f"best trial {result.best.number}: {result.search.tune.metric} {result.best_value:.4f} with "
               f"{result.best.params}", soft_wrap=True)
     if result.test:
-        out.print(_metrics_table("best config re-trained on train + validation: test metrics", result.test))
+        out.print("the best config re-trained on train + validation, evaluated once on test:")
+        out.print(_metrics_table("test metrics", result.test))
     out.print(f"results: {result.path} (best config: {result.path / 'best.yaml'})", soft_wrap=True)
 
 
