@@ -69,7 +69,7 @@ def test_learning_rate_10_diverges_and_is_diagnosed(tmp_path):
     state = json.loads((tmp_path / "lr10" / "doctor.json").read_text())  # written by a failed run too
     first = state["findings"][0]
     assert (first["code"], first["severity"]) == ("lr_too_high", "error")
-    assert first["values"]["lr"] == 10 and first["epoch"] == 1 and "train.lr: 1" in first["fix"]
+    assert first["values"]["lr"] == 10 and first["epoch"] == 1 and "train.lr: 0.1 " in first["fix"]
     shown = runner.invoke(app, ["doctor", str(tmp_path / "lr10")], env={"COLUMNS": "200"})
     assert shown.exit_code == 0 and "Learning rate too high" in shown.output and "try:" in shown.output
 
@@ -108,7 +108,7 @@ def test_a_tiny_learning_rate_makes_no_progress(digits_splits):
     found = fit(nt.models.MLP(64, 10, seed=0), digits_splits.train, digits_splits.val, epochs=5, optimizer="sgd",
                 lr=1e-6)
     assert codes(found) == ["lr_too_low"]
-    assert found[0].values["update_ratio"] < 1e-4 and "train.lr: 1e-05" in found[0].fix
+    assert found[0].values["update_ratio"] < 1e-4 and "train.lr: 0.01 (usual for SGD" in found[0].fix
 
 
 def test_a_one_unit_network_underfits(digits_splits):
@@ -237,3 +237,38 @@ def test_live_lines_and_the_cli(tmp_path):
     assert len(lines) == 1 and lines[0].startswith("doctor: [error] Vanishing gradients:")  # once, not per epoch
     missing = runner.invoke(app, ["doctor", str(tmp_path / "nowhere")])
     assert missing.exit_code == 1 and "does not exist" in missing.output
+
+
+def test_a_finding_gone_by_the_end_stays_listed_as_info(digits_splits):
+    from neuronet.train.doctor import Doctor
+
+    doctor = Doctor(every_steps=10, live=False)
+    trainer = nt.Trainer(nt.models.MLP(64, 10, seed=0), epochs=1, progress=False, doctor=False, callbacks=[doctor])
+    trainer.fit(digits_splits.train, digits_splits.val)
+    early = Finding("underfitting", "warning", "Underfitting", "loss still high.", "why", "fix", epoch=1)
+    doctor._seen["underfitting"] = (1, early)  # seen at epoch 1, as a live line said
+    found = doctor.diagnose(trainer)
+    assert [(f.code, f.severity) for f in found] == [("underfitting", "info")]
+    assert "at epoch 1, gone by the end" in found[0].title
+
+
+def test_with_the_doctor_off_nothing_claims_a_clean_bill(tmp_path):
+    config = load_config(None, ["data.source=iris", "model.type=mlp", "train.epochs=2", "train.doctor=false",
+                                f"output_dir={tmp_path}", "name=doctor-off"])
+    result = train_run(config, progress=False)
+    assert result.findings == [] and "The doctor was off" in (result.path / "report.md").read_text()
+    shown = runner.invoke(app, ["doctor", str(result.path)])
+    assert shown.exit_code == 1 and "train.doctor: false" in shown.output
+
+
+def test_fixes_name_the_table_column_not_the_prepared_feature(tmp_path):
+    frame = wine_frame()
+    frame["site"] = "north"  # a constant text column: one-hot encoded as 'site=north'
+    frame["grade"] = frame["target"].str.upper()  # the label under another name, a text column too
+    path = tmp_path / "wine.csv"
+    frame.to_csv(path, index=False)
+    config = load_config(None, [f"data.source={path}", "data.target=target", "model.type=mlp", "train.epochs=1",
+                                f"output_dir={tmp_path}", "name=cols"])
+    found = {f.code: f for f in train_run(config, progress=False).findings}
+    assert "data.preprocess.ignore: [grade]" in found["target_leak"].fix
+    assert "data.preprocess.ignore: [site]" in found["constant_feature"].fix

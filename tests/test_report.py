@@ -49,7 +49,8 @@ def test_explain_a_cnn_writes_tsne_lrp_and_its_mistakes(cnn_run):
 
 def test_explain_options_that_do_not_fit_exit_1_with_one_sentence(cnn_run):
     for args, message in [(["--attention"], "self-attention"), (["--attribution", "shap"], "Valid: integrated_gradients"),
-                          (["--tsne", "--layer", "nowhere"], "nowhere"), (["--examples", "a,b"], "--examples")]:
+                          (["--tsne", "--layer", "nowhere"], "nowhere"), (["--examples", "a,b"], "--examples"),
+                          (["--attribution", "lrp", "--examples", "3,999"], "Example 999 is outside the test split")]:
         result = cli("explain", cnn_run, *args)
         assert result.exit_code == 1 and message in result.output, (args, result.output)
         assert "Traceback" not in result.output

@@ -103,7 +103,10 @@ def train(
     headline = next((k for k in ("accuracy", "rmse", "mse", "d_real") if k in test), None)
     if headline:
         out.print(f"test {headline}: {test[headline]:.4f}")
-    _print_findings(result.findings, result.path)
+    if result.trainer.doctor is None:
+        err.print("doctor: off (train.doctor: false), nothing was diagnosed")
+    else:
+        _print_findings(result.findings, result.path)
     out.print(f"run directory: {result.path}")
     if serve_:
         _serve(result.path, port=port, export_first=True)
@@ -456,8 +459,15 @@ def report(
     from neuronet.runs.explain import explain_run
     from neuronet.runs.html import write_html_report
 
-    if explain_:
+    from neuronet.runs.files import RunFiles
+
+    files = RunFiles(run)
+    files.check()
+    if explain_ and files.weights.is_file():
         _print_explained(explain_run(run), run)
+    elif explain_:
+        err.print(f"report: {run} has no final weights (it failed or is unfinished), so nothing is explained; the page "
+                  "shows its curves so far and the doctor's findings", soft_wrap=True)
     out.print(f"report: {write_html_report(run)}", soft_wrap=True)
 
 

@@ -20,7 +20,13 @@ RARE_SHARE = 0.1      # the rarest class has under a tenth of the commonest one'
 LEAK_SHARE = 0.01     # over 1% of a held-out split also in training (5% for texts: short ones recur)...
 LEAK_ROWS = 3         # ...and at least this many rows
 PERFECT = 0.999       # a single feature's held-out accuracy (classification) or |correlation| (regression)
-MAX_FEATURES = 300    # tables wider than this: the single-feature check reads the first ones
+MAX_FEATURES = 300    # tables wider than this: the single-column check reads the first columns
+
+
+def column_of(feature: str, columns: list[str] | None) -> str:
+    """The table column a prepared feature comes from ('daytype=WEEKDAY' -> 'daytype', 'visit_month' -> 'visit')."""
+    matches = [c for c in columns or [] if feature == c or feature.startswith((f"{c}=", f"{c}_"))]
+    return max(matches, key=len) if matches else feature
 
 
 def _rows(data: Dataset) -> np.ndarray:
@@ -63,7 +69,7 @@ def leakage(train: Dataset, held_out: Dataset | None, split: str) -> Finding | N
         values={"shared": shared, "rows": len(held_out), "split": split})
 
 
-def constant_features(train: Dataset) -> Finding | None:
+def constant_features(train: Dataset, columns: list[str] | None = None) -> Finding | None:
     """Table columns with one value in every training row: they carry no information."""
     if train.layout != "table" or len(train) < 2:
         return None
@@ -77,24 +83,29 @@ def constant_features(train: Dataset) -> Finding | None:
         "constant_feature", "info", "Constant features",
         f"{len(constant)} of {rows.shape[1]} features have the same value in every training row: {shown}.",
         "A column that never changes cannot help predict anything; it only adds weights.",
-        f"leave it out: data.preprocess.ignore: [{names[constant[0]]}].",
+        "leave them out: data.preprocess.ignore: "
+        f"[{', '.join(dict.fromkeys(column_of(names[i], columns) for i in constant))}].",
         values={"features": [names[i] for i in constant]})
 
 
-def _single_feature_score(x: np.ndarray, y: np.ndarray, xv: np.ndarray, yv: np.ndarray, task: str) -> float:
-    """How well one feature alone predicts: the worse of its training and held-out scores (a leak is perfect on
-    both; a good feature on a small held-out split can be perfect there by chance)."""
+def _column_score(x: np.ndarray, y: np.ndarray, xv: np.ndarray, yv: np.ndarray, task: str) -> float:
+    """How well one column alone predicts (its features together: a one-hot column has several): the worse of
+    its training and held-out scores (a leak is perfect on both; a good column on a small held-out split can be
+    perfect there by chance)."""
     if task == "classification":
         from sklearn.tree import DecisionTreeClassifier
 
-        tree = DecisionTreeClassifier(max_leaf_nodes=2 * (int(y.max()) + 1), random_state=0).fit(x[:, None], y)
-        return min(float((tree.predict(x[:, None]) == y).mean()), float((tree.predict(xv[:, None]) == yv).mean()))
-    if x.std() == 0 or y.std() == 0 or xv.std() == 0 or yv.std() == 0:
-        return 0.0
-    return min(abs(float(np.corrcoef(x, y)[0, 1])), abs(float(np.corrcoef(xv, yv)[0, 1])))
+        tree = DecisionTreeClassifier(max_leaf_nodes=2 * (int(y.max()) + 1), random_state=0).fit(x, y)
+        return min(float((tree.predict(x) == y).mean()), float((tree.predict(xv) == yv).mean()))
+    scores = []
+    for j in range(x.shape[1]):
+        if min(x[:, j].std(), xv[:, j].std(), y.std(), yv.std()) == 0:
+            continue
+        scores.append(min(abs(float(np.corrcoef(x[:, j], y)[0, 1])), abs(float(np.corrcoef(xv[:, j], yv)[0, 1]))))
+    return max(scores, default=0.0)
 
 
-def target_leak(train: Dataset, held_out: Dataset | None) -> Finding | None:
+def target_leak(train: Dataset, held_out: Dataset | None, columns: list[str] | None = None) -> Finding | None:
     """One table column that predicts the target (almost) perfectly: usually the answer leaked into the inputs."""
     if train.layout != "table" or train.task not in ("classification", "regression") or train.y is None:
         return None
@@ -108,28 +119,32 @@ def target_leak(train: Dataset, held_out: Dataset | None) -> Finding | None:
     elif np.bincount(yv).max() / len(yv) >= PERFECT:
         return None  # one class only: anything "predicts" it
     names = train.feature_names or [f"feature {i}" for i in range(x.shape[1])]
-    for j in range(min(x.shape[1], MAX_FEATURES)):
-        score = _single_feature_score(x[:, j], y, xv[:, j], yv, train.task)
+    groups: dict[str, list[int]] = {}
+    for j, name in enumerate(names[:x.shape[1]]):
+        groups.setdefault(column_of(name, columns), []).append(j)
+    for column, idx in list(groups.items())[:MAX_FEATURES]:
+        score = _column_score(x[:, idx], y, xv[:, idx], yv, train.task)
         if score >= PERFECT:
             measure = "accuracy" if train.task == "classification" else "|correlation|"
             return Finding(
-                "target_leak", "error", "A single feature predicts the target",
-                f"'{names[j]}' alone predicts the target with {measure} {score:.4f}"
-                f"{' on the held-out rows' if check is not train else ''}.",
+                "target_leak", "error", "A single column predicts the target",
+                f"'{column}' alone predicts the target with {measure} {score:.4f} on the training rows"
+                f"{' and on the held-out rows' if check is not train else ''}.",
                 "A column that gives the answer away is usually the target under another name, or something "
                 "recorded after the outcome; a model trained with it fails where that column is not known.",
-                f"check where '{names[j]}' comes from; leave it out with data.preprocess.ignore: [{names[j]}].",
-                values={"feature": names[j], "score": score})
+                f"check where '{column}' comes from; leave it out with data.preprocess.ignore: [{column}].",
+                values={"feature": column, "score": score})
     return None
 
 
 def diagnose_data(train: Dataset, val: Dataset | None = None, test: Dataset | None = None,
-                  balanced: bool = False) -> list[Finding]:
+                  balanced: bool = False, columns: list[str] | None = None) -> list[Finding]:
     """The data findings for prepared splits, most severe first.
 
     Args:
         train, val, test: Prepared splits (tensors); val and test may be None.
         balanced: Class weights or resampling already handle imbalance (no imbalance finding).
+        columns: The raw table's column names, so that a fix names a column, not a prepared feature.
 
     Example:
         >>> import neuronet as nt
@@ -139,5 +154,5 @@ def diagnose_data(train: Dataset, val: Dataset | None = None, test: Dataset | No
     """
     found: list[Any] = [imbalance(train, balanced) if train.task == "classification" else None,
                         leakage(train, test, "test"), leakage(train, val, "validation"),
-                        constant_features(train), target_leak(train, val if val is not None else test)]
+                        constant_features(train, columns), target_leak(train, val if val is not None else test, columns)]
     return sort_findings([f for f in found if f is not None])

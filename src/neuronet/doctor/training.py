@@ -37,6 +37,8 @@ class TrainingEvidence:
     diverged: dict[str, Any] | None = None   # {"epoch", "batch", "value", "lr"} when the loss became NaN / inf
     curves: bool = True                      # losses that should fall (not a GAN's adversarial pair)
     lr: float | None = None
+    options: dict[str, Any] = field(default_factory=dict)  # the Trainer's arguments (optimizer, early_stopping...)
+    model: dict[str, Any] = field(default_factory=dict)    # the model's hyperparameters (hidden, channels...)
 
     def __post_init__(self) -> None:
         self.step_losses = [s["loss"] for s in self.steps if math.isfinite(s["loss"])]  # read by several rules
@@ -54,6 +56,30 @@ def _lr_text(e: TrainingEvidence, factor: float) -> str:
     return f"train.lr: {e.lr * factor:.3g}" if e.lr else ("a smaller train.lr" if factor < 1 else "a larger train.lr")
 
 
+def _faster(e: TrainingEvidence) -> str:
+    """A learning rate in the usual range for the optimizer (Adam-like: 1e-3, others 1e-2), at least 10x."""
+    adaptive = str(e.options.get("optimizer", "adam")) in ("adam", "adamw", "rmsprop", "adagrad")
+    usual = 1e-3 if adaptive else 1e-2
+    lr = max(usual, (e.lr or usual) * 10)
+    return f"train.lr: {lr:.3g} (usual for {'adaptive optimizers' if adaptive else 'SGD'}; or measure one: " \
+           "`neuronet lr-find CONFIG`)" + ("" if adaptive else ", or train.optimizer: adam")
+
+
+def _bigger(e: TrainingEvidence) -> str:
+    """A bigger version of this model, in its own keys."""
+    hidden, channels = e.model.get("hidden"), e.model.get("channels")
+    parts = []
+    if isinstance(hidden, list) and hidden:
+        parts.append(f"model.hidden: {[2 * h for h in hidden] + [hidden[-1]]}")
+    elif isinstance(hidden, int) and hidden:
+        parts.append(f"model.hidden: {2 * hidden}")
+    if isinstance(channels, list) and channels:
+        parts.append(f"model.channels: {[2 * c for c in channels]}")
+    if isinstance(e.model.get("dim"), int):
+        parts.append(f"model.dim: {2 * e.model['dim']}")
+    return " or ".join(parts) or "a bigger model"
+
+
 def diverged(e: TrainingEvidence) -> Finding | None:
     """The loss became NaN or infinite: almost always a learning rate too high."""
     d = e.diverged
@@ -67,7 +93,8 @@ def diverged(e: TrainingEvidence) -> Finding | None:
         "lr_too_high", "error", "Learning rate too high (the loss diverged)",
         f"the training loss became {d['value']} at epoch {d['epoch']}, batch {d['batch']} (lr {d['lr']:g}).",
         "Each step overshot the minimum by more than the last, until the numbers overflowed; the run stopped "
-        "before that step.", f"{_lr_text(e, 0.1)}, or train.grad_clip: 1.0, or model.batch_norm: true.",
+        "before that step.", f"{_lr_text(e, 0.01)} (or measure one: `neuronet lr-find CONFIG`), or model.batch_norm: "
+        "true.",
         epoch=d["epoch"], values=dict(d))
 
 
@@ -98,8 +125,8 @@ def oscillating(e: TrainingEvidence) -> Finding | None:
         "lr_too_high", "warning", "Learning rate too high", evidence,
         "Steps too large jump across the valley of the loss instead of descending into it, so the loss bounces, "
         "climbs, or the units die.",
-        f"{_lr_text(e, 0.01 if update > 1 else 0.1)}, or a schedule (train.schedule: cosine), or "
-        "train.grad_clip: 1.0.", values={"start_loss": first, "end_loss": last, "update_ratio": update})
+        f"{_lr_text(e, 0.01 if update > 1 else 0.1)} (or measure one: `neuronet lr-find CONFIG`), or a schedule "
+        "(train.schedule: cosine).", values={"start_loss": first, "end_loss": last, "update_ratio": update})
 
 
 def no_progress(e: TrainingEvidence) -> Finding | None:
@@ -114,10 +141,10 @@ def no_progress(e: TrainingEvidence) -> Finding | None:
         return None
     return Finding(
         "lr_too_low", "warning", "Learning rate too low (no progress)",
-        f"the training loss went from {first:.4g} to only {last:.4g}, and each step moved the weights by "
+        f"the training loss went from {first:.4g} to {last:.4g}, and each step moved the weights by "
         f"{update:.1e} of their size (median; 1e-3 is typical).",
         "The steps are so small that the network hardly changes: training would need far more epochs.",
-        f"{_lr_text(e, 10)} (or train.optimizer: adam)", values={"start_loss": first, "end_loss": last,
+        _faster(e), values={"start_loss": first, "end_loss": last,
                                                                  "update_ratio": update})
 
 
@@ -140,8 +167,8 @@ def underfitting(e: TrainingEvidence) -> Finding | None:
         f"{start:.4g} it started at, and improved under 5% over the last {third} epoch(s)"
         + (f"; validation loss {val[-1]:.4g}." if val else "."),
         "The model cannot fit even the training data: it is too small or too constrained, or it needs longer.",
-        "a bigger model (model.hidden: [256, 128] or more model.channels), more train.epochs, a higher train.lr, "
-        "less regularisation (model.dropout, train.l2).",
+        f"a bigger model ({_bigger(e)}), more train.epochs, a higher train.lr, less regularisation (model.dropout, "
+        "train.l2).",
         epoch=len(train), values={"start_loss": start, "train_loss": train[-1]})
 
 
@@ -158,7 +185,7 @@ def overfitting(e: TrainingEvidence) -> Finding | None:
     best = val.index(min(val))
     rise = val[-1] / val[best] - 1 if val[best] > 0 else 0.0
     gap = val[-1] - train[-1]
-    rising = rise >= OVERFIT_RISE and len(val) - 1 - best >= OVERFIT_AFTER and train[-1] < train[best]
+    rising = rise >= OVERFIT_RISE and len(val) - 1 - best >= OVERFIT_AFTER and train[-1] < train[best] < val[-1]
     accuracy = e.epochs[-1].get("train_accuracy"), e.epochs[-1].get("val_accuracy")
     accuracy_gap = accuracy[0] - accuracy[1] if None not in accuracy else None
     wide = val[-1] >= 3 * train[-1] and gap >= 0.1 * _start_loss(e) and (accuracy_gap is None or accuracy_gap >= 0.05)
@@ -170,11 +197,16 @@ def overfitting(e: TrainingEvidence) -> Finding | None:
                 f"loss ({train[-1]:.4g}) at epoch {len(val)}")
     if accuracy_gap is not None:
         evidence += f"; accuracy {accuracy[0]:.3f} on training, {accuracy[1]:.3f} on validation"
+    stopping = bool(e.options.get("early_stopping"))
+    dropout = e.model.get("dropout")
+    more_dropout = f"model.dropout: {min(0.5, (dropout or 0) + 0.2):.2g}" if isinstance(dropout, (int, float)) else \
+        "model.dropout: 0.3"
     return Finding(
-        "overfitting", "warning", "Overfitting", evidence + ".",
+        "overfitting", "warning", "Overfitting", evidence + "."
+        + (" Early stopping kept the best epoch's weights." if stopping else ""),
         "The network is memorising the training examples instead of learning what generalises to new ones.",
-        "train.early_stopping: {patience: 5}, model.dropout: 0.3, train.l2: 1e-4, train.augment (images), "
-        "or more training data.", epoch=best + 1, values={"best_val_loss": val[best], "final_val_loss": val[-1],
+        ("" if stopping else "train.early_stopping: {patience: 5}, ") + f"{more_dropout}, train.l2: 1e-4, "
+        "train.augment (images), a smaller model, or more training data.", epoch=best + 1, values={"best_val_loss": val[best], "final_val_loss": val[-1],
                                                           "final_train_loss": train[-1], "best_epoch": best + 1})
 
 
@@ -200,7 +232,8 @@ def vanishing(e: TrainingEvidence) -> Finding | None:
         f"last layer's ({last}: {g1:.1e}), over {len(grads)} layers.",
         "Each layer multiplies the gradient by its activation's slope; with saturating activations (sigmoid, tanh) "
         "over many layers it shrinks to almost nothing, so the early layers stop learning.",
-        "model.activation: relu, model.batch_norm: true, fewer layers, or residual connections (model.type: resnet).",
+        "model.batch_norm: true (normalises each layer's input, so the slopes stay useful), or model.activation: relu "
+        "with fewer layers, or residual connections (model.type: resnet, for images).",
         layer=first, values={"first_layer": first, "first_grad": g0, "last_layer": last, "last_grad": g1})
 
 
@@ -256,14 +289,15 @@ def dying_relu(e: TrainingEvidence) -> Finding | None:
         + (f"; {len(many)} ReLU layers are over {DEAD_SHARE:.0%} dead." if len(many) > 1 else "."),
         "A ReLU unit whose input is negative for every example has zero gradient, so it never recovers: that part "
         "of the network is wasted. Large negative biases or a too-high learning rate push units there.",
-        f"model.activation: leaky_relu, {_lr_text(e, 0.1)}, model.batch_norm: true, or a better initialisation.",
+        "model.activation: leaky_relu, model.batch_norm: true, a lower train.lr, or a better initialisation.",
         layer=worst, values={"dead_share": shares[worst], "layers": shares})
 
 
 RULES = (diverged, vanishing, exploding, dying_relu, oscillating, no_progress, underfitting, overfitting)
 # A finding left out when one of these was made first: it is their symptom, not a second problem.
 EXPLAINED = {"lr_too_low": {"vanishing_gradients", "exploding_gradients", "dying_relu"},
-             "underfitting": {"lr_too_high", "lr_too_low", "vanishing_gradients", "exploding_gradients", "dying_relu"}}
+             "underfitting": {"lr_too_high", "lr_too_low", "vanishing_gradients", "exploding_gradients", "dying_relu"},
+             "overfitting": {"lr_too_high", "exploding_gradients"}}
 
 
 def diagnose_training(evidence: TrainingEvidence) -> list[Finding]:

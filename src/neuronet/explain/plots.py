@@ -149,7 +149,9 @@ def _table_attributions(values: np.ndarray, names: list[str], title: str, path: 
     fig, ax = figure(7, 0.8 + 0.28 * len(order))
     ax.barh(range(len(order)), size[order], color=["tab:red" if mean[j] >= 0 else "tab:blue" for j in order])
     ax.set_yticks(range(len(order)), [str(names[j]) if j < len(names) else f"x{j}" for j in order], fontsize=8)
-    ax.set_xlabel(f"mean |attribution| over {len(values)} example(s) (red: raises the output, blue: lowers it)")
+    signed = bool((values < 0).any())
+    ax.set_xlabel(f"mean |attribution| over {len(values)} example(s)"
+                  + (" (red: raises the output, blue: lowers it)" if signed else " (a size without a sign)"))
     ax.set_title(title, fontsize=9)
     return save_figure(fig, path)
 

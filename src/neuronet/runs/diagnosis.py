@@ -25,7 +25,8 @@ def check_data(plan: RunPlan) -> list[Finding]:
 
     train = plan.config.train_options()
     balanced = bool(train.get("class_weights") or plan.config.data.resample)
-    return diagnose_data(plan.train, plan.val, plan.test, balanced=balanced)
+    columns = [str(c) for c in plan.data.x.columns] if hasattr(plan.data.x, "columns") else None
+    return diagnose_data(plan.train, plan.val, plan.test, balanced=balanced, columns=columns)
 
 
 def write_findings(files: RunFiles, trainer: Trainer, data: list[Finding]) -> list[Finding]:
@@ -42,13 +43,24 @@ def read_findings(run: str | Path) -> tuple[list[Finding], dict[str, Any]]:
     """The findings of a run and the whole doctor.json (findings, records)."""
     files = RunFiles(run)
     files.check()
-    if not files.doctor.is_file():
-        from neuronet.errors import DataError
+    from neuronet.errors import DataError
 
-        raise DataError(f"{files.root} has no doctor.json: it was trained before the doctor existed, or is still "
-                        f"running; train it again to diagnose it.")
+    if not files.doctor.is_file():
+        raise DataError(f"{files.root} has no doctor.json yet: it is still running or was stopped before it wrote "
+                        f"one (continue it with `neuronet train --resume {files.root}`), or it was trained before "
+                        "the doctor existed.")
     state = read_json(files.doctor)
+    if not state.get("enabled", True):
+        raise DataError(f"{files.root} was trained with train.doctor: false, so nothing was diagnosed; train it "
+                        "again without that to diagnose it.")
     return [Finding.from_dict(f) for f in state["findings"]], state
+
+
+def _colours(n: int) -> list[Any]:
+    """`n` distinct colours along a perceptual colour map (first layers dark, last layers bright)."""
+    from matplotlib import colormaps
+
+    return [colormaps["viridis"](i / max(1, n - 1)) for i in range(n)]
 
 
 def plot_doctor(records: list[dict[str, Any]], folder: Path) -> list[Path]:
@@ -67,13 +79,17 @@ def plot_doctor(records: list[dict[str, Any]], folder: Path) -> list[Path]:
         if not series:
             continue
         fig, ax = figure(7, 4)
-        for name, points in list(series.items())[:12]:  # legible: the first twelve layers
-            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", markersize=2, label=name)
+        names = list(series)
+        shown = names if len(names) <= 12 else names[:6] + names[-6:]  # the first and last layers: the evidence
+        colours = _colours(len(shown))
+        for name, colour in zip(shown, colours):
+            points = series[name]
+            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", markersize=2, label=name, color=colour)
         if log and all(p[1] > 0 for pts in series.values() for p in pts):
             ax.set_yscale("log")
         ax.set_xlabel("training step")
         ax.set_ylabel(ylabel)
-        ax.set_title(title)
+        ax.set_title(title + (f" (first and last 6 of {len(names)})" if len(names) > 12 else ""))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, ncol=2)
         paths.append(save_figure(fig, folder / ("gradients.png" if key == "grad" else "dead_relu.png")))

@@ -68,13 +68,17 @@ def explain_run(run: str | Path, parts: Sequence[str] | None = None, layer: str 
     data = predictor.prepare(test_split(files.root), labelled=True)  # once, for every part
     folder = files.root / "explain"
     folder.mkdir(exist_ok=True)
-    shown = [i for i in examples if i < len(data)]
+    outside = [i for i in examples if not 0 <= i < len(data)]
+    if outside:
+        raise ConfigError(f"Example {outside[0]} is outside the test split, which has {len(data)} examples "
+                          f"(0 to {len(data) - 1}); choose --examples among those.")
+    shown = list(examples)
     makers = {
         "tsne": lambda: explain.tsne(predictor, data, layer=layer, limit=limit, seed=seed, path=folder / "tsne.png",
                                      prepared=True),
         "attribution": lambda: explain.attribute(predictor, data, method=method or _default_method(predictor.model),
                                                  examples=shown, path=folder / "attribution.png", prepared=True),
-        "attention": lambda: explain.attention_maps(predictor, data, examples=shown[:2], path=folder, prepared=True),
+        "attention": lambda: explain.attention_maps(predictor, data, examples=shown, path=folder, prepared=True),
         "wrong": lambda: explain.confidently_wrong(predictor, test_split(files.root), k=wrong,  # texts as written
                                                    path=folder / "wrong.png"),
         "per_class": lambda: explain.per_class_metrics(predictor, data, prepared=True),
@@ -87,7 +91,11 @@ def explain_run(run: str | Path, parts: Sequence[str] | None = None, layer: str 
             if asked or (layer is not None and part == "tsne") or (method is not None and part == "attribution"):
                 raise  # what the user asked for by name must work
             result["skipped"][part] = str(err)  # all parts by default: say why one does not apply
-    write_json(folder / "explain.json", _summary(result, files.root))
+    before = read_explained(files.root) or {}  # parts made earlier stay listed (their PNGs are still there)
+    summary = _summary(result, files.root)
+    skipped = {k: v for k, v in before.get("skipped", {}).items() if k not in parts}
+    write_json(folder / "explain.json", {**{k: v for k, v in before.items() if k not in parts},
+                                         **summary, "skipped": {**skipped, **summary["skipped"]}})
     return result
 
 

@@ -49,7 +49,10 @@ def _findings(run: Path) -> str:
     files = RunFiles(run)
     if not files.doctor.is_file():
         return '<p class="muted">No doctor.json: this run was trained without the doctor.</p>'
-    found = read_json(files.doctor)["findings"]
+    state = read_json(files.doctor)
+    found = state["findings"]
+    if not state.get("enabled", True):
+        return '<p class="muted">The doctor was off for this run (train.doctor: false): nothing was diagnosed.</p>'
     if not found:
         return ("<p>No problems found. Checked: overfitting, underfitting, vanishing and exploding gradients, dying "
                 "ReLU, the learning rate, a rare class, rows shared between splits, constant features, a feature that "
@@ -103,22 +106,25 @@ def write_html_report(run: str | Path, explained: dict[str, Any] | None = None) 
     """Write RUN/report.html (atomically) and return its path.
 
     Args:
-        run: A completed run directory.
+        run: A run directory (completed, or failed / stopped: then with what it has).
         explained: What `explain_run` recorded (RUN/explain/explain.json); None: read it if there.
     """
     from neuronet.runs.explain import read_explained
 
     files = RunFiles(run)
-    files.check_trained()
+    files.check()  # a failed or stopped run too: its curves so far and the doctor's findings are worth a page
     root = files.root
-    state, model, metrics = read_json(files.preprocessing), read_json(files.model), read_json(files.metrics)
+    state, model = read_json(files.preprocessing), read_json(files.model)
+    metrics = read_json(files.metrics) if files.metrics.is_file() else {}
     meta, sizes = state["data"], metrics.get("sizes", {})
     explained = explained if explained is not None else (read_explained(root) or {})
     head = _table([["data", f"{meta['name']} ({model['task']}), input {tuple(meta['input_shape'])}, "
                             f"{meta['num_outputs']} outputs"],
                    ["examples", f"{sizes.get('train')} train / {sizes.get('val')} val / {sizes.get('test')} test"],
                    ["model", model["type"]],
-                   ["training", f"{metrics.get('epochs_run')} epochs in {metrics.get('train_time_s', 0):.1f} s"]],
+                   ["training", f"{metrics.get('epochs_run')} epochs in {metrics.get('train_time_s', 0):.1f} s"
+                    if metrics else f"status: {read_json(files.status).get('status')} — "
+                                    f"{read_json(files.status).get('message', 'not finished')}"]],
                   ["", ""])
     metric_rows = [[k, metrics.get("val", {}).get(k, ""), v] for k, v in metrics.get("test", {}).items()]
     sections = [

@@ -17,7 +17,8 @@ def _table(rows: dict[str, Any]) -> list[str]:
 
 
 def render_report(name: str, state: dict[str, Any], model: dict[str, Any], config_yaml: str, n_params: int,
-                  history: History, metrics: dict[str, Any], plots: list[str], findings: list[Finding] = ()) -> str:
+                  history: History, metrics: dict[str, Any], plots: list[str], findings: list[Finding] = (),
+                  doctor: bool = True) -> str:
     """Markdown text: what was trained on what, how the data was prepared, how it went, the doctor's findings,
     the test metrics, the plots."""
     meta, sizes = state["data"], metrics["sizes"]
@@ -33,7 +34,8 @@ def render_report(name: str, state: dict[str, Any], model: dict[str, Any], confi
         *[f"- {line}" for line in state.get("summary", [])], "",
         "## Test metrics", "", *_table(metrics.get("test", {})), "",
         "## Doctor", "", *([f"- **{f.severity}: {f.title}** — {f.evidence} {f.explanation} *Try*: {f.fix}"
-                            for f in findings] or ["No problems found (`neuronet doctor` explains what was checked)."]),
+                            for f in findings] or ["No problems found (`neuronet doctor` explains what was checked)."
+                                                   if doctor else "The doctor was off (train.doctor: false)."]),
         "",
     ]
     if history.epochs:

@@ -116,7 +116,7 @@ def _finish(files: RunFiles, trainer: Trainer, plan: RunPlan, elapsed: float,
     state = read_json(files.preprocessing)
     write_text(files.report, render_report(files.root.name, state, read_json(files.model),
                                            to_yaml(resolved_config(plan, trainer)), n_params, trainer.history, metrics, rel,
-                                           findings))
+                                           findings, trainer.doctor is not None))
     _status(files, trainer, "completed")
     return metrics, findings
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from neuronet.doctor import Finding, TrainingEvidence, TrainingMonitor, diagnose_training
+from neuronet.doctor import Finding, TrainingEvidence, TrainingMonitor, diagnose_training, sort_findings
 from neuronet.params import Flag, Interval, validate_params
 from neuronet.train.callbacks import Callback
 
@@ -44,6 +44,7 @@ class Doctor(Callback):
         self.live, self.print_fn = live, print_fn
         self.findings: list[Finding] = []
         self._announced: list[str] = []
+        self._seen: dict[str, tuple[int, Finding]] = {}  # code -> (epoch, its latest finding)
         self._sampling = False
 
     def _step(self, trainer: Trainer) -> int:
@@ -64,12 +65,24 @@ class Doctor(Callback):
         lr = trainer.hparams.get("lr")
         return TrainingEvidence(trainer.history.epochs, trainer.history.steps, self.monitor.records,
                                 getattr(trainer, "diverged", None), getattr(trainer.task, "curves_fall", True),
-                                lr if isinstance(lr, (int, float)) else None)
+                                lr if isinstance(lr, (int, float)) else None, dict(trainer.hparams),
+                                dict(getattr(trainer.model, "hparams", None) or {}))
 
     def diagnose(self, trainer: Trainer) -> list[Finding]:
-        """Diagnose now, announce the new findings, and keep them in `findings`."""
-        self.findings = diagnose_training(self.evidence(trainer))
-        self.announce(self.findings)
+        """Diagnose now, announce the new findings, and keep them in `findings`.
+
+        A problem seen at an earlier epoch but gone now stays listed, as "info", with the epoch it was seen
+        at: what was printed during training is never silently dropped.
+        """
+        current = diagnose_training(self.evidence(trainer))
+        for finding in current:
+            self._seen[finding.code] = (trainer.epoch, finding)
+        now = {f.code for f in current}
+        earlier = [Finding(f.code, "info", f"{f.title} (at epoch {epoch}, gone by the end)", f.evidence,
+                           f.explanation, f.fix, f.epoch, f.layer, f.values)
+                   for code, (epoch, f) in self._seen.items() if code not in now]
+        self.findings = sort_findings([*current, *earlier])
+        self.announce(current)
         return self.findings
 
     def announce(self, findings: list[Finding]) -> None:
@@ -98,8 +111,10 @@ class Doctor(Callback):
         self.diagnose(trainer)
 
     def state_dict(self) -> dict[str, Any]:
-        return {**self.monitor.state_dict(), "announced": list(self._announced)}
+        return {**self.monitor.state_dict(), "announced": list(self._announced),
+                "seen": [[epoch, f.to_dict()] for epoch, f in self._seen.values()]}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.monitor.load_state_dict(state)
         self._announced = list(state.get("announced", []))
+        self._seen = {f["code"]: (epoch, Finding.from_dict(f)) for epoch, f in state.get("seen", [])}
