@@ -117,9 +117,10 @@ def _sampler(search: Search, worker: int = 0) -> Any:
         return optuna.samplers.GridSampler(grid_of(search.params), seed=seed)
     if search.tune.method == "random":
         return optuna.samplers.RandomSampler(seed=seed)
+    startup = min(10, max(3, search.trials // 4))  # random trials before the model guides: a quarter of the budget
     if all(p.kind != "choice" for p in search.params):  # a numeric space: a Gaussian process models it well
-        return optuna.samplers.GPSampler(seed=seed, deterministic_objective=False)
-    return optuna.samplers.TPESampler(seed=seed, multivariate=True)
+        return optuna.samplers.GPSampler(seed=seed, n_startup_trials=startup)
+    return optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=startup)
 
 
 def _pruner(search: Search) -> Any:
