@@ -18,6 +18,7 @@ import csv
 import io
 import multiprocessing
 import os
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,11 +27,18 @@ from typing import Any
 
 from neuronet.atomic import write_text
 from neuronet.config import RunConfig, load_config, to_yaml, validate
-from neuronet.errors import ConfigError, DataError
+from neuronet.errors import ConfigError, DataError, NeuronetError
 from neuronet.runs.files import read_json, write_json
 from neuronet.tune.study import Search, TrialRecord, make_search, open_study, records, run_trials, trial_config
 
-__all__ = ["TuneResult", "tune"]
+__all__ = ["TuneInterrupted", "TuneResult", "tune"]
+
+
+class TuneInterrupted(KeyboardInterrupt):
+    """Tuning was interrupted (Ctrl-C); the study is kept and can be continued."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(f"Interrupted; the trials so far are kept: continue with neuronet tune --resume {root}")
 
 
 @dataclass
@@ -72,9 +80,13 @@ def _start(config: RunConfig, storage: str | None, resume: str | Path | None) ->
         raise ConfigError(f"{search.root} already exists; choose another --name, or continue it with "
                           f"`neuronet tune --resume {search.root}`.")
     search.root.mkdir(parents=True)
-    write_text(search.root / "config.yaml", to_yaml(config))
-    write_json(search.root / "search.json", {"storage": search.storage, "status": "running"})
-    open_study(search)  # created once here, so that workers only load it
+    try:
+        open_study(search)  # created once here, so that workers only load it (a bad --storage fails now)
+        write_text(search.root / "config.yaml", to_yaml(config))
+        write_json(search.root / "search.json", {"storage": search.storage, "status": "running"})
+    except BaseException:
+        shutil.rmtree(search.root, ignore_errors=True)  # nothing half-made is left
+        raise
     return search
 
 
@@ -131,8 +143,6 @@ def _retrain(search: Search, best: TrialRecord, config: RunConfig) -> dict[str, 
     raw.update(name="best", output_dir=str(search.root))
     final = validate(raw, "best.yaml")
     if (search.root / "best").exists():
-        import shutil
-
         shutil.rmtree(search.root / "best")  # a resumed search re-trains its (maybe new) best
     return train_run(final, progress=False).metrics.get("test", {})
 
@@ -159,10 +169,17 @@ def tune(config: RunConfig | None = None, jobs: int = 1, storage: str | None = N
     if config is None and resume is None:
         raise ConfigError("tune needs a config with a tune: section (or --resume a results folder).")
     search = _start(config, storage, resume)
-    if jobs == 1:
-        run_trials(search, 0, on_trial)
-    else:
-        _parallel(search, jobs, on_trial)
+    try:
+        if jobs == 1:
+            run_trials(search, 0, on_trial)
+        else:
+            _parallel(search, jobs, on_trial)
+    except KeyboardInterrupt:
+        raise TuneInterrupted(search.root) from None
+    except NeuronetError:
+        if resume is None and not any(r.state == "complete" for r in records(open_study(search, create=False), search)):
+            shutil.rmtree(search.root, ignore_errors=True)  # e.g. a metric that is not logged: nothing worth keeping
+        raise
     study = open_study(search, create=False)
     rows = records(study, search)
     _write_trials(search.root, rows)

@@ -140,11 +140,16 @@ def open_study(search: Search, worker: int = 0, create: bool = True) -> Any:
 
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # a failed trial is in the table; its error is raised once
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)  # heartbeats: stable in use
     kwargs: dict[str, Any] = {"connect_args": {"timeout": 60}} if search.storage.startswith("sqlite") else {}
-    storage = optuna.storages.RDBStorage(search.storage, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
-                                         engine_kwargs=kwargs)
+    try:
+        storage = optuna.storages.RDBStorage(search.storage, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
+                                             engine_kwargs=kwargs)
+    except Exception as err:  # SQLAlchemy's errors for a bad URL, a missing driver, a server that refuses
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ConfigError(f"Cannot open the tuning storage {search.storage!r} ({first}); give a database URL such as "
+                          "sqlite:///study.db or postgresql+psycopg2://user:password@host/database.") from None
     if create:
         return optuna.create_study(storage=storage, study_name=STUDY, direction=search.direction,
                                    sampler=_sampler(search, worker), pruner=_pruner(search), load_if_exists=True)
@@ -164,9 +169,11 @@ def best_value(history: list[dict[str, Any]], metric: str, direction: str) -> fl
     """The best epoch's value of `metric` (the weights kept with early stopping are that epoch's)."""
     values = [r[metric] for r in history if isinstance(r.get(metric), (int, float)) and math.isfinite(r[metric])]
     if not values:
-        logged = ", ".join(k for k in (history[-1] if history else {}) if k not in ("epoch", "time", "lr"))
-        raise ConfigError(f"tune.metric '{metric}' is not in the epoch records (logged: {logged}); val_* keys "
-                          f"need data.val > 0.")
+        from neuronet.registry import suggest
+
+        logged = [k for k in (history[-1] if history else {}) if k not in ("epoch", "time", "lr")]
+        raise ConfigError(f"tune.metric '{metric}' is not in the epoch records.{suggest(metric, logged)} Logged: "
+                          f"{', '.join(logged)} (val_* keys need data.val > 0).")
     return min(values) if direction == "minimize" else max(values)
 
 
