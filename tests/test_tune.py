@@ -206,3 +206,22 @@ def test_the_readme_example_tunes_from_the_command_line(tmp_path):
     assert best.tune is None and 1e-4 <= best.train.lr <= 1e-1
     again = runner.invoke(app, ["tune", str(example), "--output-dir", str(tmp_path), "--name", "bc"])
     assert again.exit_code == 1 and "already exists" in again.output
+
+
+def test_a_bad_storage_or_metric_leaves_nothing_behind(tmp_path):
+    spec = "tune={method: random, trials: 2, space: {train.lr: {log_uniform: [0.001, 0.1]}}}"
+    with pytest.raises(ConfigError, match="Cannot open the tuning storage 'nowhere://x'"):
+        tune(config(tmp_path, "storage", spec), storage="nowhere://x", retrain=False)
+    with pytest.raises(ConfigError, match="Did you mean 'val_accuracy'"):
+        tune(config(tmp_path, "metric", spec.replace("method:", "metric: val_acc, method:")), retrain=False)
+    assert not (tmp_path / "storage").exists() and not (tmp_path / "metric").exists()
+
+
+def test_a_resumed_search_draws_new_values(tmp_path):
+    spec = "tune={method: random, trials: 3, seed: 0, pruner: none, space: {train.lr: {log_uniform: [0.001, 0.1]}}}"
+    first = tune(config(tmp_path, "more", spec), retrain=False)
+    raw = (tmp_path / "more" / "config.yaml").read_text().replace("trials: 3", "trials: 5")
+    (tmp_path / "more" / "config.yaml").write_text(raw)  # ask the same study for two more
+    more = tune(resume=tmp_path / "more", retrain=False)
+    values = [p["train.lr"] for p in params(more)]
+    assert len(values) == 5 and len(set(values)) == 5 and values[:3] == [p["train.lr"] for p in params(first)]

@@ -59,6 +59,9 @@ def plot_study(rows: list[TrialRecord], search: Search, folder: Path) -> list[Pa
     pruned = [r for r in rows if r.state == "pruned"]
     if pruned:
         ax.scatter([r.number for r in pruned], [np.nan] * len(pruned), label=f"{len(pruned)} pruned")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("trial")
     ax.set_ylabel(search.tune.metric)
     ax.set_title(f"{search.tune.method} search: {search.tune.metric} per trial")

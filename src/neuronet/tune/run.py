@@ -197,7 +197,11 @@ def tune(config: RunConfig | None = None, jobs: int = 1, storage: str | None = N
     from neuronet.tune.plots import plot_study
 
     plot_study(rows, search, search.root / "plots")
-    test = _retrain(search, best, best_config) if retrain else {}
+    before = read_json(search.root / "tune.json") if (search.root / "tune.json").is_file() else {}
+    if before.get("best", {}).get("number") == best.number and before.get("test") and (search.root / "best").is_dir():
+        test = before["test"]  # a resumed search whose best trial did not change: its re-trained run stands
+    else:
+        test = _retrain(search, best, best_config) if retrain else {}
     summary = {"method": search.tune.method, "metric": search.tune.metric, "direction": search.direction,
                "trials": len(rows), "states": {s: sum(r.state == s for r in rows) for s in {r.state for r in rows}},
                "best": {"number": best.number, "value": best.value, "params": best.params, "epochs": best.epochs},

@@ -109,10 +109,11 @@ def make_search(config: RunConfig, root: Path | None = None, storage: str | None
     return Search(config, tune, params, _direction(tune), trials, root, storage)
 
 
-def _sampler(search: Search, worker: int = 0) -> Any:
+def _sampler(search: Search, worker: int = 0, offset: int = 0) -> Any:
     import optuna
 
-    seed = (search.tune.seed if search.tune.seed is not None else search.config.seed) + worker  # workers differ
+    # Workers differ (+ worker); a resumed study draws on (+ 1000 x the trials it has), not from the start again.
+    seed = (search.tune.seed if search.tune.seed is not None else search.config.seed) + worker + 1000 * offset
     if search.tune.method == "grid":
         return optuna.samplers.GridSampler(grid_of(search.params), seed=seed)
     if search.tune.method == "random":
@@ -134,7 +135,7 @@ def _pruner(search: Search) -> Any:
             }[search.tune.pruner]
 
 
-def open_study(search: Search, worker: int = 0, create: bool = True) -> Any:
+def open_study(search: Search, worker: int = 0, create: bool = True, offset: int = 0) -> Any:
     """The search's Optuna study in its storage (created on first use), with heartbeats for dead workers."""
     import warnings
 
@@ -152,8 +153,9 @@ def open_study(search: Search, worker: int = 0, create: bool = True) -> Any:
                           "sqlite:///study.db or postgresql+psycopg2://user:password@host/database.") from None
     if create:
         return optuna.create_study(storage=storage, study_name=STUDY, direction=search.direction,
-                                   sampler=_sampler(search, worker), pruner=_pruner(search), load_if_exists=True)
-    return optuna.load_study(storage=storage, study_name=STUDY, sampler=_sampler(search, worker),
+                                   sampler=_sampler(search, worker, offset), pruner=_pruner(search),
+                                   load_if_exists=True)
+    return optuna.load_study(storage=storage, study_name=STUDY, sampler=_sampler(search, worker, offset),
                              pruner=_pruner(search))
 
 
@@ -228,6 +230,9 @@ def run_trials(search: Search, worker: int = 0, on_trial: Callable[[list[TrialRe
     from neuronet.runs.build import data_loaded_once
 
     study = open_study(search, worker)
+    existing = len(study.get_trials(deepcopy=False))
+    if existing:  # a resumed study (or a late worker): a sampler seeded past what it already drew
+        study = open_study(search, worker, offset=existing)
     done = (TrialState.COMPLETE, TrialState.PRUNED)
     if len(study.get_trials(deepcopy=False, states=done)) >= search.trials:
         return
