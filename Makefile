@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(PY) bench/fashion_resnet.py
 	$(PY) bench/airline.py
 	$(PY) bench/tweets.py
+	$(PY) bench/tune.py
 
 clean:
 	rm -rf $(VENV) runs bench/results .pytest_cache
