@@ -109,7 +109,7 @@ def test_a_cross_validated_objective_is_the_mean_over_folds(tmp_path):
     for trial in study.trials:
         assert len(trial.user_attrs["folds"]) == 3
         assert trial.value == pytest.approx(sum(trial.user_attrs["folds"]) / 3)
-    assert len(result.trials) == 2
+    assert len(result.trials) == 2 and all(r.epochs == 4 for r in result.trials)  # the folds' mean epochs
 
 
 def _tune_process(tmp_path: Path, name: str, *args: str, epochs: int = 8) -> subprocess.Popen:

@@ -203,6 +203,7 @@ def tune(config: RunConfig | None = None, jobs: int = 1, storage: str | None = N
     else:
         test = _retrain(search, best, best_config) if retrain else {}
     summary = {"method": search.tune.method, "metric": search.tune.metric, "direction": search.direction,
+               "cv": search.tune.cv, "pruner": search.tune.pruner,
                "trials": len(rows), "states": {s: sum(r.state == s for r in rows) for s in {r.state for r in rows}},
                "best": {"number": best.number, "value": best.value, "params": best.params, "epochs": best.epochs},
                "test": test}

@@ -196,6 +196,7 @@ def objective(search: Search) -> Callable[[Any], float]:
                 raise ConfigError(f"tune.metric '{metric}' is not a cross-validation metric; use one of "
                                   f"{', '.join(result.mean)} (the held-out folds' mean).")
             trial.set_user_attr("folds", [row[key] for row in result.folds])
+            trial.set_user_attr("epochs", round(sum(row["epochs"] for row in result.folds) / len(result.folds)))
             return result.mean[key]
         plan = plan_run(config)
         cached = cached_features(plan, progress=False)
