@@ -273,6 +273,7 @@ def doctor(
     as_json: Annotated[bool, typer.Option("--json", help="Print doctor.json's findings as JSON.")] = False,
 ) -> None:
     """Diagnose RUN: overfitting, underfitting, vanishing / exploding gradients, dying ReLU, the learning rate, data problems."""
+    from neuronet.doctor.findings import CHECKED
     from neuronet.runs.diagnosis import read_findings
     from neuronet.runs.files import json_text
 
@@ -284,9 +285,7 @@ def doctor(
     out.print(f"[bold]{run}[/]: {len(findings) or 'no'} finding(s); per-layer statistics from {sampled} sampled "
               f"step(s) (one in {state.get('every_steps')})", soft_wrap=True)
     if not findings:
-        out.print("Checked: overfitting, underfitting, vanishing and exploding gradients, dying ReLU, a learning rate "
-                  "too high or too low, a rare class, rows shared between splits, constant features, a feature that "
-                  "gives the target away.", soft_wrap=True)
+        out.print(f"Checked: {CHECKED}.", soft_wrap=True)
     for finding in findings:
         out.print(Text(f"\n[{finding.severity}] {finding.title}", style=_SEVERITY_STYLE[finding.severity]))
         out.print(Text(f"  evidence: {finding.evidence}"), soft_wrap=True)
@@ -335,10 +334,8 @@ def tune(
                             "or --output-dir with it.")
     cfg = None if resume is not None else load_config(config, _overrides(set_, name=name, output_dir=output_dir))
     live = Live(console=err, auto_refresh=False) if err.is_terminal else None
-    shown: dict[str, Any] = {}
 
-    def on_trial(rows: list[Any]) -> None:
-        search = shown.setdefault("search", _search_of(cfg, resume, storage))
+    def on_trial(rows: list[Any], search: Any) -> None:
         if live is not None:
             live.update(_trials_table(rows, search), refresh=True)
         elif rows and rows[-1].state != "running":
@@ -387,15 +384,6 @@ def lr_find(
         raise NeuronetError(f"No learning rate to suggest: {result.reason}")
     out.print(f"suggested lr: {result.suggestion:.3g} ({result.reason}); use it: --set train.lr={result.suggestion:.3g}",
               soft_wrap=True)
-
-
-def _search_of(config: Any, resume: Optional[Path], storage: Optional[str]) -> Any:
-    from neuronet.config import load_config
-    from neuronet.tune.study import make_search
-
-    if resume is not None:
-        return make_search(load_config(resume / "config.yaml"), resume, storage or "sqlite://")
-    return make_search(config, storage=storage or "sqlite://")
 
 
 def _examples(text: str) -> list[int]:
@@ -457,9 +445,8 @@ def report(
 ) -> None:
     """Write RUN/report.html: one self-contained page (config, data, curves, metrics, doctor, explanations)."""
     from neuronet.runs.explain import explain_run
-    from neuronet.runs.html import write_html_report
-
     from neuronet.runs.files import RunFiles
+    from neuronet.runs.html import write_html_report
 
     files = RunFiles(run)
     files.check()

@@ -13,9 +13,9 @@ stores its findings in `RUN/doctor.json`, and `neuronet doctor RUN` shows them.
 """
 
 from neuronet.doctor.data import diagnose_data
-from neuronet.doctor.findings import SEVERITIES, Finding, sort_findings
+from neuronet.doctor.findings import CHECKED, SEVERITIES, Finding, sort_findings
 from neuronet.doctor.monitor import TrainingMonitor
 from neuronet.doctor.training import TrainingEvidence, diagnose_training
 
-__all__ = ["Finding", "SEVERITIES", "TrainingEvidence", "TrainingMonitor", "diagnose_data", "diagnose_training",
+__all__ = ["CHECKED", "Finding", "SEVERITIES", "TrainingEvidence", "TrainingMonitor", "diagnose_data", "diagnose_training",
            "sort_findings"]

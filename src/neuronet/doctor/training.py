@@ -42,6 +42,10 @@ class TrainingEvidence:
 
     def __post_init__(self) -> None:
         self.step_losses = [s["loss"] for s in self.steps if math.isfinite(s["loss"])]  # read by several rules
+        n = len(self.step_losses)
+        # the loss at the start and at the end of training: medians of the first 5% and the last 10% of steps
+        self.start_loss = _median(self.step_losses[: max(3, n // 20)]) if n else math.nan
+        self.end_loss = _median(self.step_losses[-max(3, n // 10):]) if n else math.nan
 
     def losses(self, key: str) -> list[float]:
         return [float(r[key]) for r in self.epochs if isinstance(r.get(key), (int, float)) and math.isfinite(r[key])]
@@ -108,8 +112,7 @@ def oscillating(e: TrainingEvidence) -> Finding | None:
     steps = e.step_losses
     if not e.curves or e.diverged or len(steps) < 20:
         return None
-    first = _median(steps[: max(3, len(steps) // 20)])
-    last = _median(steps[-max(3, len(steps) // 10):])
+    first, last = e.start_loss, e.end_loss
     per_step = [_median(_updates([r])) for r in e.records]
     update = max((u for u in per_step if math.isfinite(u)), default=math.nan)
     if last >= 1.05 * first and len(losses) >= 2:
@@ -134,7 +137,7 @@ def no_progress(e: TrainingEvidence) -> Finding | None:
     steps = e.step_losses
     if not e.curves or e.diverged or len(steps) < 20:
         return None
-    first, last = _median(steps[: max(3, len(steps) // 20)]), _median(steps[-max(3, len(steps) // 10):])
+    first, last = e.start_loss, e.end_loss
     updates = _updates(e.records)
     update = _median(updates)
     if not (first > 0 and last > 0.95 * first) or not (updates and update < 1e-4):
@@ -144,8 +147,7 @@ def no_progress(e: TrainingEvidence) -> Finding | None:
         f"the training loss went from {first:.4g} to {last:.4g}, and each step moved the weights by "
         f"{update:.1e} of their size (median; 1e-3 is typical).",
         "The steps are so small that the network hardly changes: training would need far more epochs.",
-        _faster(e), values={"start_loss": first, "end_loss": last,
-                                                                 "update_ratio": update})
+        _faster(e), values={"start_loss": first, "end_loss": last, "update_ratio": update})
 
 
 def underfitting(e: TrainingEvidence) -> Finding | None:
@@ -154,7 +156,7 @@ def underfitting(e: TrainingEvidence) -> Finding | None:
     steps = e.step_losses
     if not e.curves or e.diverged or len(train) < 4 or len(steps) < 20:
         return None
-    start = _median(steps[: max(3, len(steps) // 20)])
+    start = e.start_loss
     third = max(1, len(train) // 3)
     flat = train[-third - 1] - train[-1] < 0.05 * train[-third - 1]
     val = e.losses("val_loss")
@@ -172,11 +174,6 @@ def underfitting(e: TrainingEvidence) -> Finding | None:
         epoch=len(train), values={"start_loss": start, "train_loss": train[-1]})
 
 
-def _start_loss(e: TrainingEvidence) -> float:
-    steps = e.step_losses
-    return _median(steps[: max(3, len(steps) // 20)]) if steps else math.nan
-
-
 def overfitting(e: TrainingEvidence) -> Finding | None:
     """Validation loss rising while training loss falls, or a validation loss far above the training loss."""
     val, train = e.losses("val_loss"), e.losses("train_loss")
@@ -188,7 +185,7 @@ def overfitting(e: TrainingEvidence) -> Finding | None:
     rising = rise >= OVERFIT_RISE and len(val) - 1 - best >= OVERFIT_AFTER and train[-1] < train[best] < val[-1]
     accuracy = e.epochs[-1].get("train_accuracy"), e.epochs[-1].get("val_accuracy")
     accuracy_gap = accuracy[0] - accuracy[1] if None not in accuracy else None
-    wide = val[-1] >= 3 * train[-1] and gap >= 0.1 * _start_loss(e) and (accuracy_gap is None or accuracy_gap >= 0.05)
+    wide = val[-1] >= 3 * train[-1] and gap >= 0.1 * e.start_loss and (accuracy_gap is None or accuracy_gap >= 0.05)
     if not (rising or wide):
         return None
     evidence = (f"the validation loss rose {rise:.0%} above its minimum ({val[best]:.4g} at epoch {best + 1}) to "

@@ -65,7 +65,8 @@ def explain_run(run: str | Path, parts: Sequence[str] | None = None, layer: str 
         raise ConfigError(f"Unknown explain part {unknown[0]!r}; valid: {', '.join(PARTS)}.")
     files = RunFiles(run)
     predictor = Predictor.load(files.root)
-    data = predictor.prepare(test_split(files.root), labelled=True)  # once, for every part
+    raw = test_split(files.root)
+    data = predictor.prepare(raw, labelled=True)  # once, for every part
     folder = files.root / "explain"
     folder.mkdir(exist_ok=True)
     outside = [i for i in examples if not 0 <= i < len(data)]
@@ -79,8 +80,7 @@ def explain_run(run: str | Path, parts: Sequence[str] | None = None, layer: str 
         "attribution": lambda: explain.attribute(predictor, data, method=method or _default_method(predictor.model),
                                                  examples=shown, path=folder / "attribution.png", prepared=True),
         "attention": lambda: explain.attention_maps(predictor, data, examples=shown, path=folder, prepared=True),
-        "wrong": lambda: explain.confidently_wrong(predictor, test_split(files.root), k=wrong,  # texts as written
-                                                   path=folder / "wrong.png"),
+        "wrong": lambda: explain.confidently_wrong(predictor, raw, k=wrong, path=folder / "wrong.png"),  # texts as written
         "per_class": lambda: explain.per_class_metrics(predictor, data, prepared=True),
     }
     result: dict[str, Any] = {"skipped": {}}

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from neuronet.atomic import write_text
+from neuronet.doctor.findings import CHECKED
 from neuronet.runs.files import RunFiles, read_json
 
 __all__ = ["write_html_report"]
@@ -54,9 +55,7 @@ def _findings(run: Path) -> str:
     if not state.get("enabled", True):
         return '<p class="muted">The doctor was off for this run (train.doctor: false): nothing was diagnosed.</p>'
     if not found:
-        return ("<p>No problems found. Checked: overfitting, underfitting, vanishing and exploding gradients, dying "
-                "ReLU, the learning rate, a rare class, rows shared between splits, constant features, a feature that "
-                "gives the target away.</p>")
+        return f"<p>No problems found. Checked: {html.escape(CHECKED)}.</p>"
     return "".join(
         f'<div class="finding {f["severity"]}"><span class="sev">{f["severity"]}</span> '
         f'<b>{html.escape(f["title"])}</b><br>{html.escape(f["evidence"])}<br>'

@@ -90,7 +90,7 @@ def _start(config: RunConfig, storage: str | None, resume: str | Path | None) ->
     return search
 
 
-def _parallel(search: Search, jobs: int, on_trial: Callable[[list[TrialRecord]], None] | None) -> None:
+def _parallel(search: Search, jobs: int, on_trial: Callable[[list[TrialRecord], Search], None] | None) -> None:
     """`jobs` worker processes on the one study; the parent shows progress until they end."""
     context = multiprocessing.get_context("spawn")
     text = to_yaml(search.config)
@@ -113,7 +113,7 @@ def _parallel(search: Search, jobs: int, on_trial: Callable[[list[TrialRecord]],
         finished = sum(r.state != "running" for r in rows)
         if on_trial is not None and finished != seen:
             seen = finished
-            on_trial(rows)
+            on_trial(rows, search)
     failed = [w.exitcode for w in workers if w.exitcode]
     if len(failed) == jobs:
         raise ConfigError(f"Every tuning worker failed (exit codes {failed}); run with --jobs 1 to see the error.")
@@ -148,7 +148,7 @@ def _retrain(search: Search, best: TrialRecord, config: RunConfig) -> dict[str, 
 
 
 def tune(config: RunConfig | None = None, jobs: int = 1, storage: str | None = None, resume: str | Path | None = None,
-         on_trial: Callable[[list[TrialRecord]], None] | None = None, retrain: bool = True) -> TuneResult:
+         on_trial: Callable[[list[TrialRecord], Search], None] | None = None, retrain: bool = True) -> TuneResult:
     """Search the config's `tune.space`; write the results folder (see the module docstring).
 
     Args:
@@ -157,7 +157,7 @@ def tune(config: RunConfig | None = None, jobs: int = 1, storage: str | None = N
         storage: An Optuna storage URL shared by many workers (e.g. postgresql+psycopg2://user@host/db);
             default: a SQLite file in the results folder.
         resume: A results folder to continue (its config and storage).
-        on_trial: Called with every trial's record after each finished trial (progress).
+        on_trial: Called as on_trial(records, search) after each finished trial (progress).
         retrain: Re-train the best config on train + validation and evaluate it on test.
 
     Raises:

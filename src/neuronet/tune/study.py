@@ -223,7 +223,8 @@ def records(study: Any, search: Search) -> list[TrialRecord]:
     return rows
 
 
-def run_trials(search: Search, worker: int = 0, on_trial: Callable[[list[TrialRecord]], None] | None = None) -> None:
+def run_trials(search: Search, worker: int = 0,
+               on_trial: Callable[[list[TrialRecord], Search], None] | None = None) -> None:
     """Run trials in this process until the study has `search.trials` finished (complete or pruned) ones."""
     from optuna.study import MaxTrialsCallback
     from optuna.trial import TrialState
@@ -239,6 +240,6 @@ def run_trials(search: Search, worker: int = 0, on_trial: Callable[[list[TrialRe
         return
     callbacks = [MaxTrialsCallback(search.trials, states=done)]
     if on_trial is not None:
-        callbacks.append(lambda s, _: on_trial(records(s, search)))
+        callbacks.append(lambda s, _: on_trial(records(s, search), search))
     with data_loaded_once():  # every trial of this worker reads the data once
         study.optimize(objective(search), callbacks=callbacks, catch=(), gc_after_trial=True)
