@@ -20,9 +20,26 @@ def test_example_config_validates(path):
 SMALL = {"fashion_mnist": ["data.limit=300", "data.options.test_limit=100"], "tweets": ["data.limit=600"]}
 
 
+def _train_agent_briefly(path, tmp_path):
+    """An RL example for two records of one short iteration each, evaluated on two episodes."""
+    pytest.importorskip("gymnasium", reason="gymnasium is not installed (neuronet[rl])")
+    config = load_config(path)
+    per_env = {"ppo": ["agent.n_steps=16", "agent.batch_size=16"], "dqn": ["agent.train_freq=16", "agent.gradient_steps=2",
+                                                                         "agent.learning_starts=16"]}
+    steps = 16 * config.env.n_envs
+    overrides = [f"output_dir={tmp_path}", f"train.steps={2 * steps}", f"train.log_every={steps}", "train.eval_every=null",
+                 "train.eval_episodes=2", *per_env.get(config.agent.type, [])]
+    result = train_run(load_config(path, overrides), progress=False)
+    assert (result.path / "model.safetensors").is_file() and result.metrics["evaluation"]["episodes"] == 2
+    assert [r["steps"] for r in result.trainer.history.epochs] == [steps, 2 * steps]
+
+
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_example_trains_for_two_epochs(path, tmp_path):
-    """Each example end to end, on a small slice of its data where the set is large."""
+    """Each example end to end, on a small slice of its data where the set is large (RL: a few hundred steps)."""
+    if load_config(path).env is not None:
+        _train_agent_briefly(path, tmp_path)
+        return
     source = load_config(path).data.source
     if source == "fashion_mnist" and not FASHION_MNIST_DIR.is_dir():
         pytest.skip("dataset-fashion-mnist is not installed")

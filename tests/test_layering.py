@@ -19,6 +19,7 @@ FORBIDDEN = {
     "plots": ["datasets", "models", "tasks", "train", "runs", "predict", "config", "cli", "deploy", "transfer"],
     "doctor": ["models", "tasks", "train", "runs", "predict", "config", "cli", "deploy", "plots", "transfer"],
     "train": ["runs", "predict", "config", "cli", "deploy"],
+    "rl": ["runs", "predict", "config", "cli", "deploy", "tune", "explain"],  # reinforcement learning: train's layer
     "predict": ["train", "runs.build", "runs.train", "runs.cv", "config", "cli", "plots", "deploy", "explain"],
     "config": ["runs", "predict", "cli", "deploy"],
     "runs": ["cli", "deploy", "tune"],

@@ -25,7 +25,7 @@ _LAZY = {
     "datasets": ("neuronet.datasets", None), "models": ("neuronet.models", None), "nn": ("neuronet.nn", None),
     "optim": ("neuronet.optim", None), "tasks": ("neuronet.tasks", None), "train": ("neuronet.train", None),
     "runs": ("neuronet.runs", None), "predict": ("neuronet.predict", None), "config": ("neuronet.config", None),
-    "explain": ("neuronet.explain", None), "doctor": ("neuronet.doctor", None),
+    "explain": ("neuronet.explain", None), "doctor": ("neuronet.doctor", None), "rl": ("neuronet.rl", None),
     "callbacks": ("neuronet.train.callbacks", None), "metrics": ("neuronet.tasks.metrics", None),
     "Trainer": ("neuronet.train", "Trainer"), "fine_tune": ("neuronet.train", "fine_tune"), "History": ("neuronet.train", "History"),
     "Predictor": ("neuronet.predict", "Predictor"), "load": ("neuronet.predict", "load"),

@@ -95,7 +95,9 @@ def train(
     else:
         cfg = load_config(config, _overrides(set_, name=name, output_dir=output_dir, **{"data.data_dir": data_dir}))
         result = train_run(cfg, progress=not quiet)
-    for line in result.plan.state.get("summary", []):
+    if result.plan is None:  # reinforcement learning: scored by seeded episodes, not a test split
+        _print_episodes(f"evaluation of {result.path.name}", result.metrics["evaluation"])
+    for line in result.plan.state.get("summary", []) if result.plan else []:
         err.print(Text(f"data: {line}"), soft_wrap=True)
     test = result.metrics.get("test", {})
     if test:
@@ -110,6 +112,13 @@ def train(
     out.print(f"run directory: {result.path}")
     if serve_:
         _serve(result.path, port=port, export_first=True)
+
+
+def _print_episodes(title: str, result: dict[str, Any]) -> None:
+    """An RL evaluation: its table, and the mean return ± std in one line."""
+    keys = ("episodes", "mean_return", "std_return", "min_return", "max_return", "mean_length")
+    out.print(_metrics_table(title, {k: result[k] for k in keys}))
+    out.print(f"mean return: {result['mean_return']:.2f} ± {result['std_return']:.2f} over {result['episodes']} episodes")
 
 
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -229,11 +238,31 @@ def evaluate(
     data: Annotated[Optional[Path], typer.Option(help="Labelled data: a table with the target column, or a folder with "
                                                       "one sub-folder per class (default: the run's test split).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    episodes: Annotated[Optional[int], typer.Option(min=1, help="RL runs: episodes to play (default: the run's "
+                                                               "train.eval_episodes).")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="RL runs: seed of the first episode (episode i: seed + i).")] = None,
+    record: Annotated[Optional[Path], typer.Option(help="RL runs: write the first episode as an animated GIF.")] = None,
 ) -> None:
-    """Evaluate a trained run on its test split or on labelled data."""
+    """Evaluate a trained run on its test split or on labelled data; an RL run replays its policy over seeded episodes."""
     from neuronet.runs import evaluate_run
     from neuronet.runs.files import json_text
+    from neuronet.runs.rl import evaluate_rl_run, is_rl_run
 
+    if is_rl_run(run):
+        if data is not None:
+            raise NeuronetError(f"{run} is a reinforcement-learning run: it is evaluated in its environment, not on "
+                                "--data; use --episodes / --seed / --record.")
+        result = evaluate_rl_run(run, episodes, seed, record)
+        if as_json:
+            typer.echo(json_text(result))
+        else:
+            _print_episodes(f"{run.name}: {result['episodes']} episodes", result)
+            if record is not None:
+                out.print(f"recorded: {record} ({result['recording']['frames']} frames, return "
+                          f"{result['recording']['return']:g})")
+        return
+    if episodes is not None or seed is not None or record is not None:
+        raise NeuronetError(f"--episodes, --seed and --record apply to reinforcement-learning runs; {run} is not one.")
     metrics = evaluate_run(run, data)  # rows left out are said as `data:` lines (DataNote)
     if as_json:
         typer.echo(json_text(metrics))

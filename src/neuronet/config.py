@@ -30,7 +30,8 @@ from neuronet.tasks import TASKS
 from neuronet.train import TRAINER_PARAMS, GANTrainer, Trainer, trainer_for
 from neuronet.train.options import check_options
 
-__all__ = ["yaml_load", "RunConfig", "DataConfig", "ModelConfig", "TrainConfig", "TRAIN_SECTION_EXCLUDES",
+__all__ = ["yaml_load", "RunConfig", "DataConfig", "ModelConfig", "TrainConfig", "EnvConfig", "AgentConfig",
+           "TRAIN_SECTION_EXCLUDES",
            "load_config", "apply_overrides", "to_yaml", "model_task"]
 
 # Trainer arguments that live elsewhere in a run config, and why.
@@ -173,8 +174,10 @@ def _train_section() -> type[BaseModel]:
     Each key defaults to None, meaning "the trainer's own default"; a run writes the values
     its trainer really used into its config.yaml.
     """
+    from neuronet.rl.trainer import RLTrainer
+
     names = [p for p in inspect.signature(Trainer.__init__).parameters if p != "self"]
-    names += [p for p in GANTrainer.params if p not in names]
+    names += [p for p in [*GANTrainer.params, *RLTrainer.params] if p not in names]
     fields = {name: (Any, None) for name in names if name not in TRAIN_SECTION_EXCLUDES}
     return create_model("TrainConfig", __base__=_Strict, __doc__="How the model is trained (see neuronet.Trainer).",
                         **fields)
@@ -210,18 +213,79 @@ class TuneConfig(_Strict):
         return v
 
 
+class EnvConfig(_Strict):
+    """The `env:` section: a reinforcement-learning run's environment (Gymnasium)."""
+
+    id: str = Field(..., description="A Gymnasium id (CartPole-v1, Acrobot-v1, MountainCar-v0, LunarLander-v3, ...) or "
+                                     "'package.module:function' returning a gymnasium.Env.")
+    kwargs: dict[str, Any] = Field(default_factory=dict, description="Arguments of the environment.")
+    n_envs: int = Field(1, gt=0, description="Environments stepped together (one batch of observations per step).")
+
+    def spec(self) -> dict[str, Any]:
+        """The environment spec `neuronet.rl.make_env` takes."""
+        return {"id": self.id, "kwargs": dict(self.kwargs)}
+
+
+def _agents() -> Registry:
+    from neuronet.rl import AGENTS
+
+    return AGENTS
+
+
+class AgentConfig(BaseModel):
+    """The `agent:` section: the algorithm (`type`: dqn, reinforce, a2c, ppo) and its hyper-parameters."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str = Field("ppo", description="dqn, reinforce, a2c or ppo; every other key is that agent's own argument "
+                                         "(lr, gamma, n_steps, ...).")
+
+    @field_validator("type")
+    @classmethod
+    def _type(cls, v: str) -> str:
+        return _known(_agents(), v)
+
+    @model_validator(mode="after")
+    def _arguments(self) -> AgentConfig:
+        from neuronet.params import validate_params
+
+        cls = _agents().get(self.type)
+        accepted = [p for p in inspect.signature(cls).parameters if p not in ("env", "n_envs", "model", "seed")]
+        given = self.kwargs()
+        unknown = [k for k in given if k not in accepted]
+        where = {"env": "env.id", "n_envs": "env.n_envs", "model": "the model: section", "seed": "the top-level seed"}
+        moved = [k for k in unknown if k in where]
+        if moved:
+            raise _located(ConfigError(f"agent.{moved[0]} belongs in {where[moved[0]]}."), f"agent.{moved[0]}")
+        try:
+            check_arguments(f"Agent '{self.type}'", unknown, accepted)
+            validate_params({k: v for k, v in cls.params.items() if k in given}, {k: v for k, v in given.items()
+                                                                                if k != "device"}, cls.__name__)
+        except ConfigError as err:
+            raise _located(err, f"agent.{(unknown or list(given) or ['type'])[0]}") from None
+        return self
+
+    def kwargs(self) -> dict[str, Any]:
+        """The agent's own arguments (everything but `type`)."""
+        return dict(self.model_extra or {})
+
+
 class RunConfig(_Strict):
     """A whole run: data → model → training → run directory."""
 
     name: str | None = Field(None, description="Run directory name (default: <data>-<model>-<time>).")
     output_dir: str = Field("runs", description="Where run directories are created.")
     seed: int = 0
-    task: str | None = Field(None, description="classification, regression, forecasting, reconstruction or generation "
-                                               "(default: the model's own, else inferred from the data).")
+    task: str | None = Field(None, description="classification, regression, forecasting, reconstruction, generation or "
+                                               "reinforcement (default: the model's own, else inferred from the data; "
+                                               "reinforcement when there is an env: section).")
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     tune: TuneConfig | None = Field(None, description="A hyperparameter search for `neuronet tune` (ignored by train).")
+    env: EnvConfig | None = Field(None, description="Reinforcement learning: the environment the agent acts in "
+                                                    "(then the task is reinforcement and there is no data: section).")
+    agent: AgentConfig | None = Field(None, description="Reinforcement learning: the algorithm and its settings "
+                                                        "(default: ppo).")
 
     @field_validator("task")
     @classmethod
@@ -229,11 +293,37 @@ class RunConfig(_Strict):
         return _known(TASKS, v)
 
     @model_validator(mode="after")
+    def _reinforcement(self) -> RunConfig:
+        if self.env is None:
+            if self.agent is not None or self.task == "reinforcement":
+                key = "agent" if self.agent is not None else "task"
+                raise _located(ConfigError("A reinforcement-learning run needs an env: section, e.g. env: {id: CartPole-v1}."),
+                               key)
+            return self
+        if self.task not in (None, "reinforcement"):
+            raise _located(ConfigError(f"task '{self.task}' cannot have an env: section; an environment makes the task "
+                                       "reinforcement (remove task, or the env: section)."), "task")
+        if "data" in self.model_fields_set:
+            raise _located(ConfigError("A reinforcement-learning run learns from its env:, not from data; remove the "
+                                       "data: section."), "data")
+        if self.task is None:  # (an assignment validates the model again: only when it changes something)
+            self.task = "reinforcement"
+        if self.agent is None:
+            self.agent = AgentConfig()
+        return self
+
+    @model_validator(mode="after")
     def _trainer_options(self) -> RunConfig:
         task = self.task or model_task(self.model.type)
         trainer = trainer_for(task) if task else Trainer
         params = trainer.params if trainer is not Trainer else TRAINER_PARAMS
         for key, value in self.train_options().items():
+            if key not in params and self.agent is not None:
+                agent_keys = inspect.signature(_agents().get(self.agent.type)).parameters
+                hint = f"set agent.{key} instead" if key in agent_keys else "the agent's own settings go in agent:"
+                raise _located(ConfigError(
+                    f"train.{key} does not apply to a reinforcement-learning run ({hint}); train: takes "
+                    f"{', '.join(k for k in params if k not in TRAIN_SECTION_EXCLUDES)}."), f"train.{key}")
             if key not in params:
                 raise _located(ConfigError(
                     f"train.{key} does not apply to model '{self.model.type}': {trainer.__name__} trains it with "

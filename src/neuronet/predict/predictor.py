@@ -73,6 +73,10 @@ class Predictor:
         files = RunFiles(path)
         files.check_trained()
         spec = read_json(files.model)
+        if "agent" in spec:
+            raise ConfigError(f"{files.root} holds a reinforcement-learning policy, which acts in its environment rather "
+                              f"than predicting from data: replay it with `neuronet evaluate {files.root}`, or load it "
+                              "with neuronet.runs.load_policy.")
         state = read_json(files.preprocessing)
         if backend not in ("torch", "onnx"):
             raise ConfigError(f"Unknown backend {backend!r}; use torch or onnx.")

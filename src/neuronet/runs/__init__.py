@@ -10,12 +10,13 @@ import importlib
 from typing import Any
 
 __all__ = ["CVResult", "RunFiles", "RunInterrupted", "RunPlan", "RunResult", "cross_validate", "evaluate_run",
-           "load_data", "make_trainer", "plan_run", "predict_file", "train_run"]
+           "evaluate_rl_run", "load_data", "load_policy", "make_trainer", "plan_run", "predict_file", "train_run"]
 
 _WHERE = {
     "RunFiles": "files", "RunPlan": "build", "load_data": "build", "make_trainer": "build", "plan_run": "build",
     "RunInterrupted": "train", "RunResult": "train", "train_run": "train", "evaluate_run": "evaluate",
     "predict_file": "evaluate", "CVResult": "cv", "cross_validate": "cv",
+    "evaluate_rl_run": "rl", "load_policy": "rl",
 }
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from neuronet.doctor import Finding
 from neuronet.train import History
 
-__all__ = ["render_report"]
+__all__ = ["render_report", "render_rl_report"]
 
 
 def _table(rows: dict[str, Any]) -> list[str]:
@@ -41,6 +41,30 @@ def render_report(name: str, state: dict[str, Any], model: dict[str, Any], confi
     if history.epochs:
         last = history.epochs[-1]
         lines += ["## Last epoch", "", *_table({k: v for k, v in last.items() if k != "epoch"}), ""]
+    if plots:
+        lines += ["## Plots", ""] + [f"![{p}]({p})" for p in plots] + [""]
+    lines += ["## Config", "", "```yaml", config_yaml.rstrip(), "```", ""]
+    return "\n".join(lines)
+
+
+def render_rl_report(name: str, model: dict[str, Any], config_yaml: str, n_params: int, history: History,
+                     metrics: dict[str, Any], plots: list[str], findings: list[Finding] = (), doctor: bool = True) -> str:
+    """Markdown text of a reinforcement-learning run: the agent, how training went, the evaluation, the plots."""
+    evaluation = metrics["evaluation"]
+    lines = [
+        f"# Run `{name}`", "",
+        f"- **Agent**: `{model['agent']}` with a `{model['model'].get('type', 'mlp')}` policy, {n_params:,} trainable "
+        f"parameters; observations {tuple(model['obs_shape'])}, "
+        + (f"{model['action_dim']} discrete actions" if model["discrete"] else f"{model['action_dim']}-D actions"),
+        f"- **Training**: {metrics['steps']:,} environment steps, {metrics['episodes']:,} episodes, "
+        f"{metrics['train_time_s']:.1f} s", "",
+        f"## Evaluation ({evaluation['episodes']} seeded episodes, greedy policy)", "",
+        *_table({k: evaluation[k] for k in ("mean_return", "std_return", "min_return", "max_return", "mean_length")}), "",
+        "## Doctor", "", *([f"- **{f.severity}: {f.title}** — {f.evidence} {f.explanation} *Try*: {f.fix}"
+                            for f in findings] or ["No problems found." if doctor else "The doctor was off."]), "",
+    ]
+    if history.epochs:
+        lines += ["## Last record", "", *_table({k: v for k, v in history.epochs[-1].items() if k != "epoch"}), ""]
     if plots:
         lines += ["## Plots", ""] + [f"![{p}]({p})" for p in plots] + [""]
     lines += ["## Config", "", "```yaml", config_yaml.rstrip(), "```", ""]

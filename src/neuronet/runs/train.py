@@ -38,7 +38,7 @@ class RunResult:
     path: Path
     metrics: dict[str, Any]
     trainer: Trainer
-    plan: RunPlan
+    plan: RunPlan | None  # None for a reinforcement-learning run (no data to plan)
     findings: list[Finding]
 
 
@@ -140,6 +140,10 @@ def train_run(config: RunConfig | None = None, resume: str | Path | None = None,
         TrainingDivergedError: NaN/inf loss (the last checkpoint is kept).
         RunInterrupted: Ctrl-C; the run directory can be resumed.
     """
+    from neuronet.runs.rl import is_rl_run, train_rl_run
+
+    if (config is not None and config.env is not None) or (resume is not None and is_rl_run(resume)):
+        return train_rl_run(config, resume, callbacks, progress)  # an agent in an environment (env: section)
     files, pipeline = None, None
     if resume is not None:
         files = RunFiles(Path(resume))

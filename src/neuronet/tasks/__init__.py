@@ -3,7 +3,7 @@
 Example:
     >>> from neuronet.tasks import TASKS
     >>> TASKS.names()
-    ['classification', 'regression', 'forecasting', 'reconstruction', 'generation']
+    ['classification', 'regression', 'forecasting', 'reconstruction', 'generation', 'reinforcement']
     >>> TASKS.get("classification")().default_loss
     'cross_entropy'
 """
@@ -14,7 +14,8 @@ from neuronet.tasks.classification import Classification
 from neuronet.tasks.regression import Forecasting, Regression
 from neuronet.tasks.reconstruction import Reconstruction
 from neuronet.tasks.generation import Generation
+from neuronet.tasks.reinforcement import Reinforcement
 from neuronet.tasks.metrics import METRICS, Metric, check_metrics, compute_metrics
 
-__all__ = ["METRICS", "TASKS", "Classification", "Forecasting", "Generation", "Metric", "Reconstruction", "Regression",
+__all__ = ["METRICS", "TASKS", "Classification", "Forecasting", "Generation", "Metric", "Reconstruction", "Regression", "Reinforcement",
            "Task", "check_metrics", "compute_metrics", "get_task", "infer_task"]

@@ -23,7 +23,11 @@ __all__ = [
 TRAINERS: Registry[type[Trainer]] = Registry("trainer")
 TRAINERS.add("generation", GANTrainer, "Adversarial training: a discriminator step, then a generator step.")
 
+from neuronet.rl.trainer import RLTrainer  # noqa: E402 - the RL trainer builds on the callbacks and checkpoints above
+
+TRAINERS.add("reinforcement", RLTrainer, "An agent acting in an environment: collect experience, learn, repeat.")
+
 
 def trainer_for(task: str) -> type[Trainer]:
-    """The trainer class for a task name (GANTrainer for generation, else Trainer)."""
+    """The trainer class for a task name (GANTrainer for generation, RLTrainer for reinforcement, else Trainer)."""
     return TRAINERS.get(task) if task in TRAINERS else Trainer

@@ -1,0 +1,112 @@
+"""The training doctor for reinforcement learning: rules on the history of an agent's run.
+
+- Exploding value loss: the critic's (or Q-network's) loss grows by orders of magnitude, or Q-values run away.
+- Collapsed entropy: the policy turned (almost) deterministic while the return is still poor.
+- No progress: the mean return at the end is no better than at the start.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from neuronet.doctor import Finding, sort_findings
+from neuronet.train.doctor import Doctor
+
+__all__ = ["RLDoctor", "diagnose_rl"]
+
+
+def _series(epochs: list[dict[str, Any]], key: str) -> list[tuple[int, float]]:
+    return [(r["epoch"], float(r[key])) for r in epochs if isinstance(r.get(key), (int, float)) and math.isfinite(r[key])]
+
+
+def _improved(epochs: list[dict[str, Any]]) -> tuple[float, float] | None:
+    """(mean return of the first quarter of records, of the last quarter), when both are known."""
+    returns = [v for _, v in _series(epochs, "mean_return")]
+    if len(returns) < 4:
+        return None
+    k = max(1, len(returns) // 4)
+    return sum(returns[:k]) / k, sum(returns[-k:]) / k
+
+
+def diagnose_rl(epochs: list[dict[str, Any]], discrete: bool, action_dim: int, agent: str) -> list[Finding]:
+    """Findings from an RL run's records (each with steps, mean_return and the agent's losses)."""
+    findings: list[Finding] = []
+    if len(epochs) < 3:
+        return findings
+    loss_key = "value_loss" if any("value_loss" in r for r in epochs) else "loss"
+    losses = _series(epochs, loss_key)
+    if len(losses) >= 3:
+        low = min(v for _, v in losses[: max(2, len(losses) // 4)])
+        epoch, high = max(losses[len(losses) // 4:], key=lambda p: p[1])
+        if low > 0 and high / low > 1e4 and high > 1e3:
+            findings.append(Finding(
+                "exploding_value_loss", "error", "Exploding value loss",
+                f"The {loss_key.replace('_', ' ')} grew from {low:.3g} to {high:.3g} (record {epoch}).",
+                "The value estimates feed their own targets; once they overshoot, each update makes the next "
+                "target larger, and the policy learns from noise.",
+                "a smaller agent.lr, a smaller agent.max_grad_norm, or rewards scaled into [-1, 1]"
+                + (" (DQN: a larger agent.target_update_interval)" if agent == "dqn" else ""), epoch,
+                values={"first": low, "peak": high}))
+    q = _series(epochs, "q_mean")
+    if q and max(abs(v) for _, v in q) > 1e4:
+        epoch, value = max(q, key=lambda p: abs(p[1]))
+        findings.append(Finding(
+            "exploding_q_values", "error", "Exploding Q-values", f"The mean Q(s, a) reached {value:.3g} (record {epoch}).",
+            "Q-values far above any return the environment can give mean that the bootstrapped targets diverged.",
+            "a smaller agent.lr, agent.double: true, or a larger agent.target_update_interval", epoch,
+            values={"q_mean": value}))
+    progress = _improved(epochs)
+    entropy = _series(epochs, "entropy")
+    if discrete and entropy and action_dim > 1 and progress is not None:
+        start, end = progress
+        epoch, value = entropy[-1]
+        most = math.log(action_dim)
+        if value < 0.05 * most and end <= start + 0.1 * abs(start) + 1e-9:
+            findings.append(Finding(
+                "entropy_collapse", "warning", "Collapsed entropy",
+                f"The policy's entropy fell to {value:.3g} (of at most {most:.3g}) while the mean return went from "
+                f"{start:.4g} to only {end:.4g}.",
+                "The policy picks the same actions almost always, so it no longer explores, and it settled before "
+                "it found what pays.",
+                "a larger agent.ent_coef (e.g. 0.01), or a smaller agent.lr", epoch,
+                values={"entropy": value, "max_entropy": most}))
+    if progress is not None and not findings:
+        start, end = progress
+        if end <= start and len(epochs) >= 8:
+            findings.append(Finding(
+                "no_progress", "warning", "No progress",
+                f"The mean return of the last records ({end:.4g}) is no better than of the first ({start:.4g}).",
+                "The agent has not learned yet: too few steps, a learning rate too high or low, or rewards too "
+                "rare to find by chance.",
+                "more train.steps, another agent.lr, or the RL Zoo's settings for this environment", None,
+                values={"start": start, "end": end}))
+    return sort_findings(findings)
+
+
+class RLDoctor(Doctor):
+    """The Doctor callback for `RLTrainer`: diagnoses the run's records after each one and at the end."""
+
+    def before_batch(self, trainer: Any) -> None:
+        pass
+
+    def after_batch(self, trainer: Any, loss: float) -> None:
+        pass
+
+    def diagnose(self, trainer: Any) -> list[Finding]:
+        agent = trainer.agent
+        current = diagnose_rl(trainer.history.epochs, agent.discrete, agent.action_dim, agent.name)
+        if trainer.diverged:
+            current.insert(0, Finding(
+                "lr_too_high", "error", "Learning rate too high", f"The loss became {trainer.diverged['value']} at "
+                f"record {trainer.diverged['epoch']}.", "A step too large sent the weights where the loss overflows.",
+                "a smaller agent.lr or agent.max_grad_norm", trainer.diverged["epoch"], values=dict(trainer.diverged)))
+        for finding in current:
+            self._seen[finding.code] = (trainer.epoch, finding)
+        now = {f.code for f in current}
+        earlier = [Finding(f.code, "info", f"{f.title} (at record {epoch}, gone by the end)", f.evidence,
+                           f.explanation, f.fix, f.epoch, f.layer, f.values)
+                   for code, (epoch, f) in self._seen.items() if code not in now]
+        self.findings = sort_findings([*current, *earlier])
+        self.announce(current)
+        return self.findings

@@ -1,0 +1,229 @@
+"""`RLTrainer`: run an agent for a budget of environment steps, on the Trainer's machinery.
+
+The loop reads like the supervised one: `fit` repeats `agent.iteration()` (collect, learn);
+every `log_every` environment steps make one record of the history (an "epoch": steps,
+episodes, mean return, losses, entropy or epsilon), optionally with an evaluation over seeded
+episodes. The same callback events run (`before_batch` / `after_batch` around each
+iteration), so progress bars, checkpoints every N iterations or seconds, early stopping on
+`eval_return` and the doctor work as in supervised training. A checkpoint holds everything
+— weights, optimizers, replay buffer, RNGs, the environments' state — so that a resumed run
+ends where an uninterrupted one does.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from neuronet.errors import ConfigError, TrainingDivergedError
+from neuronet.params import Dict, Flag, InstanceOf, Interval, NoneOk, validate_params
+from neuronet.rl.agent import Agent
+from neuronet.rl.evaluate import evaluate_policy
+from neuronet.train.callbacks import CHECKPOINT_PARAMS, Callback, SaveCheckpoint
+from neuronet.train.checkpoint import atomic_save_file, load_state, save_state
+from neuronet.train.doctor import DOCTOR_PARAMS
+from neuronet.train.history import History
+
+__all__ = ["RLTrainer", "RL_TRAINER_PARAMS"]
+
+_COUNT = Interval(int, 0, None, closed="neither")
+RL_TRAINER_PARAMS = {
+    "steps": [_COUNT],
+    "log_every": [_COUNT],
+    "eval_every": [_COUNT, NoneOk()],
+    "eval_episodes": [_COUNT],
+    "target_return": [Interval(float, None, None), NoneOk()],
+    "callbacks": [InstanceOf((list, tuple), "a list of callbacks")],
+    "checkpoint": [Dict(list(CHECKPOINT_PARAMS), "a mapping {every_steps, every_seconds}", "The checkpoint option"), NoneOk()],
+    "doctor": [Flag(), Dict(list(DOCTOR_PARAMS), "a mapping {every_steps, live}", "The doctor option")],
+    "progress": [Flag()],
+}
+EVAL_SEED = 1_000_000  # evaluation episodes are seeded apart from the training resets
+
+
+class RLTrainer:
+    """Train a reinforcement-learning agent (`neuronet.rl.PPO`, `DQN`, `A2C`, `REINFORCE`).
+
+    Args:
+        agent: The agent (it holds the environments and networks).
+        steps: Environment steps to train for (over all environments).
+        log_every: Environment steps per history record (rounded up to whole iterations).
+        eval_every: Evaluate the greedy policy every this many steps (None: only at the end, by the run).
+        eval_episodes: Episodes of each evaluation.
+        target_return: Stop once an evaluation's mean return reaches this (e.g. 475 on CartPole-v1).
+        callbacks: Callback objects (the Trainer's events; "batch" = one iteration).
+        checkpoint: {"path": ..., "every_steps": iterations, "every_seconds": ...}.
+        doctor: Diagnose the run (exploding value loss, collapsed entropy, no progress): True, False or
+            {"live": bool}.
+        progress: Show live progress (steps, episodes, mean return, entropy or epsilon, ETA).
+
+    Example:
+        >>> from neuronet.rl import PPO
+        >>> agent = PPO("CartPole-v1", n_envs=2, n_steps=16, batch_size=32, n_epochs=1)
+        >>> history = RLTrainer(agent, steps=64, log_every=32, progress=False).fit()
+        >>> [r["steps"] for r in history.epochs]
+        [32, 64]
+    """
+
+    params = RL_TRAINER_PARAMS
+
+    def __init__(self, agent: Agent, steps: int = 100_000, log_every: int = 2048, eval_every: int | None = None,
+                 eval_episodes: int = 10, target_return: float | None = None, callbacks: Sequence[Callback] = (),
+                 checkpoint: dict[str, Any] | None = None, doctor: bool | dict[str, Any] = True,
+                 progress: bool = True) -> None:
+        given = {k: v for k, v in locals().items() if k not in ("self", "agent")}
+        validate_params(RL_TRAINER_PARAMS, given, "RLTrainer")
+        if not isinstance(agent, Agent):
+            raise ConfigError(f"RLTrainer trains a neuronet.rl agent (PPO, DQN, A2C, REINFORCE); got {type(agent).__name__}.")
+        self.hparams = {k: v for k, v in given.items() if k != "callbacks"}
+        self.agent, self.model, self.device = agent, agent.policy, agent.device
+        self.total_steps, self.eval_every, self.eval_episodes = steps, eval_every, eval_episodes
+        self.target_return = target_return
+        per = agent.steps_per_iteration
+        self.steps_per_epoch = max(1, math.ceil(log_every / per))  # iterations per record
+        self.epochs = math.ceil(steps / (per * self.steps_per_epoch))  # records in the whole run
+        self.history = History()
+        self.epoch, self.batch, self.stop_training = 0, 0, False
+        self.evaluations: list[dict[str, Any]] = []
+        self.diverged: dict[str, Any] | None = None
+        self.task = None
+        self._logs: list[dict[str, float]] = []  # the current record's iterations
+        self._clock = 0.0  # seconds of training (evaluation excluded) in the current record
+        self.callbacks: list[Callback] = []
+        made: list[Callback] = []
+        if progress:
+            from neuronet.rl.progress import RLProgress
+
+            made.append(RLProgress())
+        if doctor:
+            from neuronet.rl.doctor import RLDoctor
+
+            made.append(RLDoctor(**({} if doctor is True else doctor)))
+        if checkpoint:
+            made.append(SaveCheckpoint(**checkpoint))
+        for cb in [*callbacks, *made]:
+            self.add_callback(cb)
+        self.doctor = next((cb for cb in self.callbacks if type(cb).__name__ == "RLDoctor"), None)
+
+    def add_callback(self, callback: Callback) -> None:
+        """Add a callback (before any SaveCheckpoint, which runs last)."""
+        savers = [i for i, cb in enumerate(self.callbacks) if isinstance(cb, SaveCheckpoint)]
+        at = savers[0] if savers and not isinstance(callback, SaveCheckpoint) else len(self.callbacks)
+        self.callbacks.insert(at, callback)
+
+    def _emit(self, event: str, *args: Any) -> None:
+        for cb in self.callbacks:
+            getattr(cb, event)(self, *args)
+
+    @property
+    def steps(self) -> int:
+        """Environment steps taken so far."""
+        return self.agent.collector.steps
+
+    # --- the loop ------------------------------------------------------------------------------
+    def fit(self) -> History:
+        """Train until `steps` environment steps are taken (or a callback stops it); returns the History."""
+        self.agent.setup(self.total_steps)
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            self._emit("before_fit")
+            try:
+                first = True
+                while self.steps < self.total_steps and not self.stop_training:
+                    if self.batch == 0 or first:  # a run resumed mid-record starts its record again too
+                        self._emit("before_epoch")
+                        first = False
+                    self.train_iteration()
+                    if self.batch >= self.steps_per_epoch or self.steps >= self.total_steps:
+                        self.end_epoch()
+            finally:
+                self.stop_training = False
+                self._emit("after_fit")
+        return self.history
+
+    def train_iteration(self) -> None:
+        """One `agent.iteration()` between the batch events; a NaN / infinite loss stops training."""
+        for cb in self.callbacks:
+            cb.before_batch(self)
+        start = time.perf_counter()
+        logs = self.agent.iteration()
+        self._clock += time.perf_counter() - start
+        loss = logs.get("loss")
+        if loss is not None and not math.isfinite(loss):
+            self.diverged = {"epoch": self.epoch + 1, "batch": self.batch + 1, "value": loss, "lr": logs.get("lr")}
+            raise TrainingDivergedError(f"The {self.agent.name} loss became {loss} at step {self.steps}; try a smaller "
+                                        f"agent.lr (now {logs.get('lr')}) or max_grad_norm.")
+        self._logs.append(logs)
+        self.batch += 1
+        for cb in self.callbacks:
+            cb.after_batch(self, loss if loss is not None else math.nan)
+
+    def end_epoch(self) -> None:
+        """Make the record (means of the iterations' numbers, the episodes' returns), evaluate when due."""
+        collector = self.agent.collector
+        keys = list(dict.fromkeys(k for logs in self._logs for k in logs))
+        means = {k: sum(v) / len(v) for k in keys
+                 if (v := [logs[k] for logs in self._logs if k in logs and math.isfinite(logs[k])])}
+        last = self._logs[-1]
+        record: dict[str, Any] = {"epoch": self.epoch + 1, "steps": self.steps, "episodes": collector.episodes,
+                                  "mean_return": collector.mean_return, "mean_length": collector.mean_length, **means}
+        for key in ("lr", "epsilon"):  # schedules: the value now, not the record's mean
+            if key in last:
+                record[key] = last[key]
+        record["time"] = self._clock
+        record["fps"] = self.batch * self.agent.steps_per_iteration / self._clock if self._clock else math.nan
+        if self.eval_every and (self.steps // self.eval_every > (self.steps - self.batch * self.agent.steps_per_iteration)
+                                // self.eval_every or self.steps >= self.total_steps):
+            result = self.evaluate(self.eval_episodes)
+            record.update(eval_return=result["mean_return"], eval_std=result["std_return"])
+            self.evaluations.append({"steps": self.steps, **{k: v for k, v in result.items() if k != "lengths"}})
+            if self.target_return is not None and result["mean_return"] >= self.target_return:
+                self.stop_training = True
+        self.epoch += 1
+        self.batch, self._logs, self._clock = 0, [], 0.0
+        self.history.log_epoch(record)
+        self._emit("after_epoch", record)
+
+    # --- evaluation and persistence ---------------------------------------------------------------
+    def evaluate(self, episodes: int = 10, seed: int | None = None) -> dict[str, Any]:
+        """The greedy policy's returns over `episodes` seeded episodes (see `evaluate_policy`)."""
+        seed = self.agent.seed + EVAL_SEED if seed is None else seed
+        self.model.eval()
+        try:
+            return evaluate_policy(self.agent.act, self.agent.env_spec, episodes, seed, device=self.device)
+        finally:
+            self.model.train()
+
+    def save_weights(self, path: str | Path) -> None:
+        atomic_save_file(dict(self.model.state_dict()), path)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The agent's state, the loop's position, the history and every callback's state."""
+        return {"agent": self.agent.state_dict(), "epoch": self.epoch, "batch": self.batch, "logs": self._logs,
+                "clock": self._clock, "history": self.history.to_dict(), "evaluations": self.evaluations,
+                "stop_training": self.stop_training,
+                "callbacks": [{"type": type(cb).__name__, "state": cb.state_dict()} for cb in self.callbacks]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.agent.load_state_dict(state["agent"])
+        self.epoch, self.batch = int(state["epoch"]), int(state["batch"])
+        self._logs, self._clock = list(state["logs"]), float(state["clock"])
+        self.history = History.from_dict(state["history"])
+        self.evaluations = list(state["evaluations"])
+        self.stop_training = bool(state["stop_training"])
+        saved: dict[str, list[dict[str, Any]]] = {}
+        for entry in state["callbacks"]:
+            saved.setdefault(entry["type"], []).append(entry["state"])
+        for cb in self.callbacks:
+            if saved.get(type(cb).__name__):
+                cb.load_state_dict(saved[type(cb).__name__].pop(0))
+
+    def save_checkpoint(self, path: str | Path) -> None:
+        save_state(path, self.state_dict())
+
+    def load_checkpoint(self, path: str | Path) -> None:
+        self.load_state_dict(load_state(path, self.device))
