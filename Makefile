@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(PY) bench/airline.py
 	$(PY) bench/tweets.py
 	$(PY) bench/tune.py
+	$(PY) bench/rl.py
 
 clean:
 	rm -rf $(VENV) runs bench/results .pytest_cache

@@ -15,15 +15,21 @@ def test_the_train_section_is_the_trainer_signature():
     import inspect
 
     from neuronet.config import TRAIN_SECTION_EXCLUDES, TrainConfig
+    from neuronet.rl import RLTrainer
     from neuronet.train import GANTrainer, Trainer
 
     trainer_args = [p for p in inspect.signature(Trainer.__init__).parameters if p != "self"]
+    rl_args = [p for p in inspect.signature(RLTrainer.__init__).parameters if p not in ("self", "agent")]
     keys = list(TrainConfig.model_fields)
-    assert [a for a in trainer_args if a not in TRAIN_SECTION_EXCLUDES] == keys[:len(keys) - 1]
-    assert keys[-1] == "betas" and "betas" in inspect.signature(GANTrainer.__init__).parameters
-    assert all(TrainConfig.model_fields[k].default is None for k in keys)  # the defaults are the Trainer's
-    for key in keys:  # and every key reaches the Trainer: its constraint table checks it
-        assert key in Trainer.params or key in GANTrainer.params
+    n = len(trainer_args) - len([a for a in trainer_args if a in TRAIN_SECTION_EXCLUDES])
+    assert [a for a in trainer_args if a not in TRAIN_SECTION_EXCLUDES] == keys[:n]
+    assert keys[n] == "betas" and "betas" in inspect.signature(GANTrainer.__init__).parameters
+    rl_only = [a for a in rl_args if a not in trainer_args and a not in TRAIN_SECTION_EXCLUDES]
+    assert keys[n + 1:] == rl_only  # the RL trainer's own arguments: steps, log_every, eval_every, ...
+    assert all(TrainConfig.model_fields[k].default is None for k in keys)  # the defaults are the trainers'
+    for key in keys:  # and every key reaches a trainer: its constraint table checks it
+        assert key in Trainer.params or key in GANTrainer.params or key in RLTrainer.params
+    assert set(RLTrainer.params) == set(rl_args)  # the RL trainer's table is its signature
 
 
 def test_yaml_round_trip_and_model_kwargs(tmp_path):

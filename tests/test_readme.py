@@ -50,3 +50,16 @@ def test_the_transfer_learning_snippet_runs(tmp_path, monkeypatch):
     namespace: dict = {}
     exec(f"import neuronet as nt\n{code}", namespace)  # noqa: S102
     assert namespace["trainer"].epoch == 2 and namespace["transfer"].frozen_names(namespace["model"])
+
+
+def test_the_reinforcement_learning_snippet_runs(tmp_path, monkeypatch):
+    pytest.importorskip("gymnasium", reason="gymnasium is not installed (neuronet[rl])")
+    monkeypatch.chdir(tmp_path)
+    code = next(body for lang, body in BLOCKS if lang == "python" and "nt.rl.register_env" in body)
+    code = (code.replace("steps=20_000, eval_every=10_000", "steps=512, eval_every=256, log_every=256, progress=False")
+            .replace('"MyCartPole-v0"', '"ReadmeCartPole-v0"'))
+    namespace: dict = {}
+    exec(code, namespace)  # noqa: S102 - the README's own example
+    trainer = namespace["trainer"]
+    assert [r["steps"] for r in trainer.history.epochs] == [256, 512] and len(trainer.evaluations) == 2
+    assert isinstance(namespace["policy"], __import__("torch").nn.Module)

@@ -82,8 +82,8 @@ class A2C(Agent):
         return self.net.act(obs, self.generator, deterministic)[0]
 
     def iteration(self) -> dict[str, float]:
-        lr = self.set_lr(self.optimizer)
         rollout = collect_rollout(self.collector, self.net, self.n_steps, self.gamma, self.generator)
+        lr = self.set_lr(self.optimizer)  # the schedule's value after this rollout
         advantages, returns = gae(rollout.rewards, rollout.values, rollout.dones, rollout.last_values,
                                   self.gamma, self.gae_lambda)
         data = rollout.flat(("advantages", advantages), ("returns", returns))

@@ -56,9 +56,12 @@ class ReplayBuffer:
             terminated: torch.Tensor) -> None:
         """Store a batch of transitions (one per environment), oldest overwritten first."""
         n = len(obs)
-        index = (self.pos + torch.arange(n)) % self.capacity
+        if self.pos + n <= self.capacity:  # one slice (the common case: no wrap-around)
+            where: Any = slice(self.pos, self.pos + n)
+        else:
+            where = ((self.pos + torch.arange(n)) % self.capacity).to(self.obs.device)
         for name, value in zip(self._FIELDS, (obs, actions, rewards, next_obs, terminated)):
-            getattr(self, name)[index.to(self.obs.device)] = value.to(getattr(self, name).dtype)
+            getattr(self, name)[where] = value
         self.pos = (self.pos + n) % self.capacity
         self.size = min(self.size + n, self.capacity)
 

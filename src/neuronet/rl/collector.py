@@ -61,25 +61,23 @@ class Collector:
 
     def step(self, actions: torch.Tensor) -> Step:
         """Apply one action per environment; ended episodes restart at once (their final obs is returned)."""
-        sent = actions.cpu().numpy()
-        obs, rewards, terminated, truncated, info = self.envs.step(sent)
+        obs_before = self.obs
+        obs, rewards, terminated, truncated, info = self.envs.step(actions.cpu().numpy())
         ended = terminated | truncated
-        next_obs = np.array(obs, copy=True)
-        if ended.any():
-            final = info["final_obs"]
-            for i in np.flatnonzero(ended):
-                next_obs[i] = final[i]
         self._returns += rewards
         self._lengths += 1
-        for i in np.flatnonzero(ended):
-            self.recent.append((float(self._returns[i]), int(self._lengths[i])))
-            self.episodes += 1
-            self._returns[i], self._lengths[i] = 0.0, 0
-        step = Step(self.obs, actions, self._tensor(rewards).float(), self._tensor(next_obs),
-                    self._tensor(terminated).float(), self._tensor(truncated).float())
-        self.obs = self._tensor(obs)
+        next_obs = self._tensor(obs)
+        self.obs = next_obs
+        if ended.any():
+            next_obs = next_obs.clone()  # the episodes that ended: their real last observation, not the reset one
+            for i in np.flatnonzero(ended):
+                next_obs[i] = torch.as_tensor(info["final_obs"][i])
+                self.recent.append((float(self._returns[i]), int(self._lengths[i])))
+                self.episodes += 1
+                self._returns[i], self._lengths[i] = 0.0, 0
+        flags = self._tensor(np.stack([rewards, terminated, truncated])).float()  # one transfer for the three
         self.steps += self.n
-        return step
+        return Step(obs_before, actions, flags[0], next_obs, flags[1], flags[2])
 
     @property
     def mean_return(self) -> float:

@@ -1,7 +1,9 @@
 """The training doctor for reinforcement learning: rules on the history of an agent's run.
 
-- Exploding value loss: the critic's (or Q-network's) loss grows by orders of magnitude, or Q-values run away.
-- Collapsed entropy: the policy turned (almost) deterministic while the return is still poor.
+- Exploding value loss: the critic's (or Q-network's) loss grows by orders of magnitude, or Q-values run far
+  above every return earned.
+- Collapsed entropy: the policy turned (almost) deterministic while the return is still poor (below the
+  environment's `reward_threshold`, or no longer rising where it has none).
 - No progress: the mean return at the end is no better than at the start.
 """
 
@@ -29,8 +31,16 @@ def _improved(epochs: list[dict[str, Any]]) -> tuple[float, float] | None:
     return sum(returns[:k]) / k, sum(returns[-k:]) / k
 
 
-def diagnose_rl(epochs: list[dict[str, Any]], discrete: bool, action_dim: int, agent: str) -> list[Finding]:
-    """Findings from an RL run's records (each with steps, mean_return and the agent's losses)."""
+def diagnose_rl(epochs: list[dict[str, Any]], discrete: bool, action_dim: int, agent: str,
+                solved_at: float | None = None) -> list[Finding]:
+    """Findings from an RL run's records (each with steps, mean_return and the agent's losses).
+
+    Args:
+        epochs: The run's records.
+        discrete, action_dim: The action space (the entropy's ceiling is log(actions)).
+        agent: The algorithm's name (fixes differ).
+        solved_at: The return at which the environment counts as solved (its spec's reward_threshold), if known.
+    """
     findings: list[Finding] = []
     if len(epochs) < 3:
         return findings
@@ -49,28 +59,37 @@ def diagnose_rl(epochs: list[dict[str, Any]], discrete: bool, action_dim: int, a
                 + (" (DQN: a larger agent.target_update_interval)" if agent == "dqn" else ""), epoch,
                 values={"first": low, "peak": high}))
     q = _series(epochs, "q_mean")
-    if q and max(abs(v) for _, v in q) > 1e4:
+    best = max((abs(v) for key in ("mean_return", "eval_return") for _, v in _series(epochs, key)), default=0.0)
+    if q:
         epoch, value = max(q, key=lambda p: abs(p[1]))
-        findings.append(Finding(
-            "exploding_q_values", "error", "Exploding Q-values", f"The mean Q(s, a) reached {value:.3g} (record {epoch}).",
-            "Q-values far above any return the environment can give mean that the bootstrapped targets diverged.",
-            "a smaller agent.lr, agent.double: true, or a larger agent.target_update_interval", epoch,
-            values={"q_mean": value}))
-    progress = _improved(epochs)
+        if abs(value) > 100 and abs(value) > 10 * best:
+            findings.append(Finding(
+                "exploding_q_values", "error", "Exploding Q-values",
+                f"The mean Q(s, a) reached {value:.4g} (record {epoch}), over 10x the largest return any episode "
+                f"earned ({best:.4g}).",
+                "A Q-value estimates the (discounted) return, so values far above every return seen mean that "
+                "the bootstrapped targets are chasing themselves upwards.",
+                "a smaller agent.lr, agent.double: true, or a larger agent.target_update_interval", epoch,
+                values={"q_mean": value, "best_return": best}))
     entropy = _series(epochs, "entropy")
-    if discrete and entropy and action_dim > 1 and progress is not None:
-        start, end = progress
+    returns = [v for _, v in _series(epochs, "mean_return")]
+    if discrete and entropy and action_dim > 1 and len(returns) >= 4:
         epoch, value = entropy[-1]
         most = math.log(action_dim)
-        if value < 0.05 * most and end <= start + 0.1 * abs(start) + 1e-9:
+        k = max(1, len(returns) // 4)
+        end, before = sum(returns[-k:]) / k, sum(returns[-2 * k:-k]) / k
+        poor = end < solved_at if solved_at is not None else end <= before + 0.05 * abs(before)  # else: stalled
+        if value < 0.05 * most and poor:
+            target = f" (solved at {solved_at:g})" if solved_at is not None else ", no longer rising"
             findings.append(Finding(
                 "entropy_collapse", "warning", "Collapsed entropy",
-                f"The policy's entropy fell to {value:.3g} (of at most {most:.3g}) while the mean return went from "
-                f"{start:.4g} to only {end:.4g}.",
+                f"The policy's entropy fell to {value:.3g} (of at most {most:.3g}) while the mean return is "
+                f"{end:.4g}{target}.",
                 "The policy picks the same actions almost always, so it no longer explores, and it settled before "
                 "it found what pays.",
                 "a larger agent.ent_coef (e.g. 0.01), or a smaller agent.lr", epoch,
-                values={"entropy": value, "max_entropy": most}))
+                values={"entropy": value, "max_entropy": most, "mean_return": end}))
+    progress = _improved(epochs)
     if progress is not None and not findings:
         start, end = progress
         if end <= start and len(epochs) >= 8:
@@ -95,7 +114,9 @@ class RLDoctor(Doctor):
 
     def diagnose(self, trainer: Any) -> list[Finding]:
         agent = trainer.agent
-        current = diagnose_rl(trainer.history.epochs, agent.discrete, agent.action_dim, agent.name)
+        spec = getattr(agent.envs.envs[0], "spec", None)
+        current = diagnose_rl(trainer.history.epochs, agent.discrete, agent.action_dim, agent.name,
+                              getattr(spec, "reward_threshold", None))
         if trainer.diverged:
             current.insert(0, Finding(
                 "lr_too_high", "error", "Learning rate too high", f"The loss became {trainer.diverged['value']} at "

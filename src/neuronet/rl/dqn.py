@@ -119,17 +119,18 @@ class DQN(Agent):
 
     @torch.no_grad()
     def act(self, obs: torch.Tensor, deterministic: bool = True) -> torch.Tensor:
+        """Greedy actions; while training (not deterministic), a random one with probability epsilon, and
+        only random ones before `learning_starts` steps."""
+        if not deterministic and self.collector.steps < self.learning_starts:
+            return torch.randint(self.action_dim, (len(obs),), generator=self.generator, device=self.device)
         greedy = self.q_net(obs).argmax(dim=1)
         if deterministic:
             return greedy
         explore = torch.rand(len(obs), generator=self.generator, device=self.device) < self.epsilon
         random = torch.randint(self.action_dim, (len(obs),), generator=self.generator, device=self.device)
-        if self.collector.steps < self.learning_starts:
-            return random
         return torch.where(explore, random, greedy)
 
     def iteration(self) -> dict[str, float]:
-        lr = self.set_lr(self.optimizer)
         for _ in range(self.train_freq):
             self.epsilon = epsilon_at(1.0 - self.remaining, self.exploration_initial_eps, self.exploration_final_eps,
                                       self.exploration_fraction)
@@ -137,8 +138,9 @@ class DQN(Agent):
             self.buffer.add(step.obs, step.actions, step.rewards, step.next_obs, step.terminated)
             if self.collector.steps % self.target_update_interval < self.n_envs:  # an interval boundary was crossed
                 self.update_target()
+        lr = self.set_lr(self.optimizer)  # the schedule's value after this collection (as Stable-Baselines3)
         logs = {"epsilon": self.epsilon, "lr": lr}
-        if self.collector.steps >= self.learning_starts:  # before that: no loss to log
+        if self.collector.steps > self.learning_starts:  # before that: no loss to log
             stats = torch.stack([self.update() for _ in range(self.gradient_steps)]).mean(dim=0)
             logs["loss"], logs["q_mean"] = stats.tolist()
         return logs

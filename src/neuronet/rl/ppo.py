@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from neuronet.models.registry import init_seed
 from neuronet.params import Flag, Interval, NoneOk, Options
 from neuronet.rl.agent import AGENTS, COMMON_PARAMS, COUNT, POSITIVE, UNIT, Agent, fused, linear
 from neuronet.rl.policies import ActorCritic, build_network, orthogonal_init
@@ -47,8 +48,9 @@ def actor_critic(agent: Agent) -> ActorCritic:
     actor = build_network(agent.model_spec, agent.obs_space, agent.action_dim, seed=agent.seed)
     critic = build_network(agent.model_spec, agent.obs_space, 1, seed=agent.seed + 1)
     if agent.ortho_init:
-        orthogonal_init(actor, 0.01)
-        orthogonal_init(critic, 1.0)
+        with init_seed(agent.seed + 2):  # seeded here too: the global RNG stays the user's
+            orthogonal_init(actor, 0.01)
+            orthogonal_init(critic, 1.0)
     return ActorCritic(actor, critic, agent.discrete, agent.action_dim).to(agent.device)
 
 
@@ -115,33 +117,36 @@ class PPO(Agent):
         return self.net.act(obs, self.generator, deterministic)[0]
 
     def iteration(self) -> dict[str, float]:
-        lr = self.set_lr(self.optimizer)
-        clip = linear(self.clip_range, self.remaining) if self.clip_schedule == "linear" else self.clip_range
         rollout = collect_rollout(self.collector, self.net, self.n_steps, self.gamma, self.generator)
+        lr = self.set_lr(self.optimizer)  # the schedules' values after this rollout (as Stable-Baselines3)
+        clip = linear(self.clip_range, self.remaining) if self.clip_schedule == "linear" else self.clip_range
         advantages, returns = gae(rollout.rewards, rollout.values, rollout.dones, rollout.last_values,
                                   self.gamma, self.gae_lambda)
         data = rollout.flat(("advantages", advantages), ("returns", returns))
         size = len(data["obs"])
         sums = torch.zeros(5, device=self.device)  # policy loss, value loss, entropy, approx KL, clip fraction
         count = 0
+        stopped = False
         for _ in range(self.n_epochs):
             order = torch.randperm(size, generator=self.generator, device=self.device)
-            kls = []
             for start in range(0, size, self.batch_size):
                 batch = {k: v[order[start:start + self.batch_size]] for k, v in data.items()}
                 stats = self.update(batch, clip)
+                if stats is None:  # the policy moved too far from the one that collected the data
+                    stopped = True
+                    break
                 sums += stats
-                kls.append(stats[3])
                 count += 1
-            if self.target_kl is not None and torch.stack(kls).mean().item() > 1.5 * self.target_kl:
+            if stopped:
                 break
-        policy_loss, value_loss, entropy, kl, clipped = (sums / count).tolist()
+        policy_loss, value_loss, entropy, kl, clipped = (sums / max(count, 1)).tolist()
         return {"loss": policy_loss + self.vf_coef * value_loss - self.ent_coef * entropy, "policy_loss": policy_loss,
                 "value_loss": value_loss, "entropy": entropy, "approx_kl": kl, "clip_fraction": clipped, "lr": lr,
                 "explained_variance": explained_variance(rollout.values.flatten(), returns.flatten())}
 
-    def update(self, batch: dict[str, torch.Tensor], clip: float) -> torch.Tensor:
-        """One gradient step on a minibatch; returns its (policy loss, value loss, entropy, KL, clip fraction)."""
+    def update(self, batch: dict[str, torch.Tensor], clip: float) -> torch.Tensor | None:
+        """One gradient step on a minibatch; returns its (policy loss, value loss, entropy, KL, clip fraction),
+        or None, without a step, when the approximate KL passed 1.5 x target_kl."""
         log_probs, entropy, values = self.net.evaluate(batch["obs"], batch["actions"])
         advantages = batch["advantages"]
         if self.normalize_advantage and len(advantages) > 1:
@@ -150,15 +155,17 @@ class PPO(Agent):
         value_loss = nn.functional.mse_loss(values, batch["returns"])
         entropy_mean = entropy.mean()
         loss = policy_loss + self.vf_coef * value_loss - self.ent_coef * entropy_mean
+        with torch.no_grad():
+            log_ratio = log_probs - batch["log_probs"]
+            approx_kl = ((log_ratio.exp() - 1) - log_ratio).mean()  # the low-variance estimator (Schulman, 2020)
+        if self.target_kl is not None and approx_kl.item() > 1.5 * self.target_kl:
+            return None  # stop this iteration before the step (as Stable-Baselines3 does)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(self.net.parameters(), self.max_grad_norm, foreach=True)
         self.optimizer.step()
         self.updates += 1
-        with torch.no_grad():
-            log_ratio = log_probs - batch["log_probs"]
-            approx_kl = ((log_ratio.exp() - 1) - log_ratio).mean()  # the low-variance estimator (Schulman, 2020)
-            return torch.stack([policy_loss.detach(), value_loss.detach(), entropy_mean.detach(), approx_kl, clipped])
+        return torch.stack([policy_loss.detach(), value_loss.detach(), entropy_mean.detach(), approx_kl, clipped])
 
 
 def explained_variance(predicted: torch.Tensor, target: torch.Tensor) -> float:

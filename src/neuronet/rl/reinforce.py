@@ -73,8 +73,8 @@ class REINFORCE(Agent):
         return self.net.act(obs, self.generator, deterministic)[0]
 
     def iteration(self) -> dict[str, float]:
-        lr = self.set_lr(self.optimizer)
         rollout = collect_rollout(self.collector, self.net, self.n_steps, self.gamma, self.generator)
+        lr = self.set_lr(self.optimizer)  # the schedule's value after this rollout
         tail = rollout.last_values if self.baseline else None
         returns = discounted_returns(rollout.rewards, rollout.dones, self.gamma, tail)
         data = rollout.flat(("returns", returns))

@@ -227,3 +227,13 @@ class RLTrainer:
 
     def load_checkpoint(self, path: str | Path) -> None:
         self.load_state_dict(load_state(path, self.device))
+
+
+def _register() -> None:
+    from neuronet.train import TRAINERS
+
+    if "reinforcement" not in TRAINERS:
+        TRAINERS.add("reinforcement", RLTrainer, "An agent acting in an environment: collect experience, learn, repeat.")
+
+
+_register()

@@ -22,12 +22,10 @@ __all__ = [
 # Which trainer trains each task; tasks not listed use the Trainer.
 TRAINERS: Registry[type[Trainer]] = Registry("trainer")
 TRAINERS.add("generation", GANTrainer, "Adversarial training: a discriminator step, then a generator step.")
-
-from neuronet.rl.trainer import RLTrainer  # noqa: E402 - the RL trainer builds on the callbacks and checkpoints above
-
-TRAINERS.add("reinforcement", RLTrainer, "An agent acting in an environment: collect experience, learn, repeat.")
+# neuronet.rl.trainer adds RLTrainer for "reinforcement" where it is defined (it builds on this package).
 
 
 def trainer_for(task: str) -> type[Trainer]:
-    """The trainer class for a task name (GANTrainer for generation, RLTrainer for reinforcement, else Trainer)."""
+    """The trainer class for a task name (GANTrainer for generation, RLTrainer for reinforcement once
+    `neuronet.rl` is imported — the run config does — else Trainer)."""
     return TRAINERS.get(task) if task in TRAINERS else Trainer
