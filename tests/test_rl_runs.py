@@ -1,0 +1,189 @@
+"""Reinforcement learning through the run layer and the command line: config → run directory → evaluate → resume.
+
+The RL algorithms' numerics are in test_rl.py; here, what a user of `neuronet train env.yaml` sees.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from typer.testing import CliRunner
+
+pytest.importorskip("gymnasium", reason="gymnasium is not installed (neuronet[rl])")
+
+from neuronet.cli import app  # noqa: E402
+from neuronet.config import validate  # noqa: E402
+from neuronet.errors import ConfigError  # noqa: E402
+from neuronet.runs import train_run  # noqa: E402
+from neuronet.runs.train import RunInterrupted  # noqa: E402
+from neuronet.train.callbacks import Callback  # noqa: E402
+
+runner = CliRunner()
+SMALL_PPO = {"env": {"id": "CartPole-v1", "n_envs": 2}, "agent": {"type": "ppo", "n_steps": 32, "batch_size": 32,
+                                                                  "n_epochs": 2},
+             "train": {"steps": 512, "log_every": 128, "eval_episodes": 3}}
+
+
+def config(tmp_path, **changes):
+    raw = json.loads(json.dumps(SMALL_PPO))
+    for section, values in changes.items():
+        raw[section] = {**raw.get(section, {}), **values} if isinstance(values, dict) else values
+    return validate({"output_dir": str(tmp_path), **raw})
+
+
+def test_a_run_directory_holds_the_policy_curves_evaluation_and_report(tmp_path):
+    result = train_run(config(tmp_path, name="cart"), progress=False)
+    root = result.path
+    assert sorted(p.name for p in root.iterdir()) == sorted([
+        "checkpoint.safetensors", "config.yaml", "doctor.json", "history.csv", "metrics.json", "model.json",
+        "model.safetensors", "plots", "report.md", "status.json"])
+    assert sorted(p.name for p in (root / "plots").iterdir()) == ["exploration.png", "losses.png", "returns.png"]
+    metrics = json.loads((root / "metrics.json").read_text())
+    assert metrics["steps"] == 512 and metrics["evaluation"]["episodes"] == 3 and len(metrics["evaluation"]["returns"]) == 3
+    assert json.loads((root / "status.json").read_text())["status"] == "completed"
+    spec = json.loads((root / "model.json").read_text())
+    assert (spec["agent"], spec["obs_shape"], spec["discrete"], spec["action_dim"]) == ("ppo", [4], True, 2)
+    weights = load_file(str(root / "model.safetensors"))
+    assert torch.equal(weights["actor.1.net.1.weight"], result.trainer.agent.policy.actor[1].net[1].weight.detach())
+    history = (root / "history.csv").read_text().splitlines()
+    assert history[0].startswith("epoch,steps,episodes,mean_return") and len(history) == 1 + 4
+    assert "## Evaluation (3 seeded episodes, greedy policy)" in (root / "report.md").read_text()
+    again = validate(__import__("yaml").safe_load((root / "config.yaml").read_text()))  # the config as it ran
+    assert again.agent.kwargs()["n_steps"] == 32 and again.agent.kwargs()["gae_lambda"] == 0.95  # defaults written
+
+
+def test_the_command_line_trains_evaluates_and_records_a_gif(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "cart.yaml"
+    path.write_text(__import__("yaml").safe_dump(SMALL_PPO))
+    trained = runner.invoke(app, ["train", str(path), "--output-dir", str(tmp_path), "--name", "c", "--quiet"])
+    assert trained.exit_code == 0, trained.output
+    assert "mean return:" in trained.output and "over 3 episodes" in trained.output
+    gif = tmp_path / "episode.gif"
+    played = runner.invoke(app, ["evaluate", str(tmp_path / "c"), "--episodes", "4", "--seed", "7", "--record", str(gif)])
+    assert played.exit_code == 0, played.output
+    assert "over 4 episodes" in played.output and gif.is_file()
+    as_json = runner.invoke(app, ["evaluate", str(tmp_path / "c"), "--episodes", "4", "--seed", "7", "--json",
+                                  "--record", str(gif)])
+    result = json.loads(as_json.output)
+    recording = result["recording"]  # the first evaluation episode, replayed with frames
+    assert (recording["length"], recording["return"]) == (result["lengths"][0], result["returns"][0])
+    assert recording["frames"] == recording["length"] + 1 and len(result["returns"]) == 4
+    with Image.open(gif) as image:  # Pillow merges identical consecutive frames (adding up their durations)
+        assert 1 < image.n_frames <= recording["frames"] and image.size == (600, 400)  # CartPole's rgb_array
+    doctor = runner.invoke(app, ["doctor", str(tmp_path / "c")])
+    assert doctor.exit_code == 0, doctor.output
+    refused = runner.invoke(app, ["evaluate", str(tmp_path / "c"), "--data", "x.csv"])
+    assert refused.exit_code != 0 and "evaluated in its environment" in refused.output
+
+
+@pytest.mark.parametrize("env, agent, train, message", [
+    ("CartPol-v1", {"type": "ppo"}, {}, "Unknown environment 'CartPol-v1'. Did you mean 'CartPole-v1'?"),
+    ("CartPole-v1", {"type": "ppo", "lr": -1}, {}, "The 'lr' parameter of PPO must be a float > 0"),
+    ("CartPole-v1", {"type": "dqn", "n_steps": 5}, {}, "Agent 'dqn' has no parameter 'n_steps'"),
+    ("CartPole-v1", {"type": "ppo"}, {"lr": 0.1}, "set agent.lr instead"),
+    ("Pendulum-v1", {"type": "dqn"}, {}, "needs a Discrete action space"),
+    ("no_such_module:make", {"type": "ppo"}, {}, "Cannot import the environment 'no_such_module:make'"),
+])
+def test_bad_rl_configs_are_one_sentence_and_write_nothing(tmp_path, env, agent, train, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(__import__("yaml").safe_dump({"env": {"id": env}, "agent": agent,
+                                                  "train": {"steps": 64, "eval_episodes": 1, **train}}))
+    out = tmp_path / "runs"
+    result = runner.invoke(app, ["train", str(path), "--output-dir", str(out), "--quiet"])
+    assert result.exit_code != 0 and message in " ".join(result.output.split()), result.output
+    assert not out.exists() or not any(out.iterdir())  # nothing half-written
+
+
+def test_an_env_section_leaves_no_room_for_data_or_another_task(tmp_path):
+    with pytest.raises(ConfigError, match="remove the data: section"):
+        validate({**SMALL_PPO, "data": {"source": "iris"}})
+    with pytest.raises(ConfigError, match="cannot have an env: section"):
+        validate({**SMALL_PPO, "task": "regression"})
+    with pytest.raises(ConfigError, match="needs an env: section"):
+        validate({"agent": {"type": "ppo"}})
+
+
+class StopAfter(Callback):
+    """Ctrl-C after `n` iterations."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.seen = n, 0
+
+    def after_batch(self, trainer, loss) -> None:
+        self.seen += 1
+        if self.seen == self.n:
+            raise KeyboardInterrupt
+
+
+DQN_RUN = {"env": {"id": "CartPole-v1", "n_envs": 2},
+           "agent": {"type": "dqn", "learning_starts": 64, "train_freq": 16, "gradient_steps": 4, "batch_size": 16,
+                     "target_update_interval": 64, "buffer_size": 500, "exploration_fraction": 0.5},
+           "train": {"steps": 1600, "log_every": 320, "eval_episodes": 2, "checkpoint": {"every_steps": 1}}}
+
+
+@pytest.mark.parametrize("agent", ["dqn", "ppo"])
+def test_a_run_interrupted_mid_record_resumes_to_the_uninterrupted_weights(tmp_path, agent):
+    raw = DQN_RUN if agent == "dqn" else {**SMALL_PPO, "train": {**SMALL_PPO["train"], "checkpoint": {"every_steps": 1}}}
+    whole = train_run(validate({**raw, "output_dir": str(tmp_path), "name": "whole"}), progress=False)
+    with pytest.raises(RunInterrupted):
+        train_run(validate({**raw, "output_dir": str(tmp_path), "name": "cut"}), callbacks=[StopAfter(7)], progress=False)
+    status = json.loads((tmp_path / "cut" / "status.json").read_text())
+    assert status["status"] == "interrupted" and 0 < status["steps_done"] < raw["train"]["steps"]
+    resumed = train_run(resume=tmp_path / "cut", progress=False)
+    a, b = load_file(str(whole.path / "model.safetensors")), load_file(str(resumed.path / "model.safetensors"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    drop = ("time", "fps")
+    assert ([{k: v for k, v in r.items() if k not in drop} for r in whole.trainer.history.epochs] ==
+            [{k: v for k, v in r.items() if k not in drop} for r in resumed.trainer.history.epochs])
+    assert whole.metrics["evaluation"]["returns"] == resumed.metrics["evaluation"]["returns"]
+    assert resumed.metrics["resumed_fresh_episodes"] is False
+    if agent == "dqn":  # the replay buffer came back whole
+        wa, wb = whole.trainer.agent.buffer, resumed.trainer.agent.buffer
+        assert (wa.pos, wa.size) == (wb.pos, wb.size) and torch.equal(wa.obs, wb.obs) and torch.equal(wa.actions, wb.actions)
+
+
+def test_an_environment_that_cannot_be_saved_restarts_its_episodes_on_resume(tmp_path):
+    raw = {"env": {"id": "LunarLander-v3", "n_envs": 2}, "agent": {"type": "ppo", "n_steps": 16, "batch_size": 32},
+           "train": {"steps": 128, "log_every": 64, "eval_episodes": 1, "checkpoint": {"every_steps": 1}},
+           "output_dir": str(tmp_path), "name": "lunar"}
+    with pytest.raises(RunInterrupted):
+        train_run(validate(raw), callbacks=[StopAfter(2)], progress=False)
+    resumed = train_run(resume=tmp_path / "lunar", progress=False)
+    assert resumed.metrics["resumed_fresh_episodes"] is True and resumed.metrics["steps"] == 128
+
+
+def test_the_doctor_sees_a_collapsed_entropy_and_exploding_q_values(tmp_path):
+    """Each pathology on purpose (CartPole): PPO with lr 0.1 turns deterministic at a return far below 475;
+    DQN with lr 0.05, gamma 0.999 and a target copied every 16 steps drives Q-values far above every return;
+    the RL Zoo's PPO settings raise nothing."""
+    import neuronet as nt
+
+    def findings(agent, steps):
+        trainer = nt.rl.RLTrainer(agent, steps=steps, log_every=steps // 8, progress=False, doctor={"live": False})
+        trainer.fit()
+        return [f.code for f in trainer.doctor.findings if f.severity != "info"]
+
+    ppo = nt.rl.PPO("CartPole-v1", n_envs=4, n_steps=32, batch_size=128, n_epochs=10, lr=0.1, seed=0, device="cpu")
+    assert findings(ppo, 8000) == ["entropy_collapse"]
+    dqn = nt.rl.DQN("CartPole-v1", lr=0.05, learning_starts=100, train_freq=16, gradient_steps=16,
+                    target_update_interval=16, gamma=0.999, max_grad_norm=1e9, seed=0, device="cpu")
+    assert findings(dqn, 4000) == ["exploding_q_values"]
+    healthy = nt.rl.PPO("CartPole-v1", n_envs=8, n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, n_epochs=20,
+                        lr=1e-3, lr_schedule="linear", clip_range=0.2, clip_schedule="linear", seed=0, device="cpu")
+    assert findings(healthy, 8192) == []
+
+
+def test_a_policy_is_not_served_as_a_predictor(tmp_path):
+    import neuronet as nt
+
+    result = train_run(config(tmp_path, name="p", train={"steps": 128, "log_every": 64}), progress=False)
+    with pytest.raises(ConfigError, match="reinforcement-learning policy"):
+        nt.load(result.path)
+    agent, cfg = nt.runs.load_policy(result.path)
+    obs = torch.zeros(3, 4)
+    assert agent.act(obs).shape == (3,) and cfg.agent.type == "ppo"
