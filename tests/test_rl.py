@@ -5,7 +5,6 @@ policy of a tiny corridor, seeded reproducibility, exact resume from a checkpoin
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import gymnasium
 import numpy as np
@@ -17,7 +16,7 @@ import neuronet as nt
 from neuronet.errors import ConfigError
 from neuronet.rl import DQN, PPO, ReplayBuffer, discounted_returns, gae, ppo_loss
 from neuronet.rl.dqn import dqn_targets, epsilon_at
-from neuronet.train.callbacks import Callback, SaveCheckpoint
+from neuronet.train.callbacks import Callback
 from neuronet.train.checkpoint import load_state, save_state
 from rl_envs import Corridor, optimal_return
 
@@ -178,13 +177,15 @@ def test_ppo_loss_over_a_batch_is_the_mean_and_counts_the_clipped_share():
 
 # --- the replay buffer ------------------------------------------------------------------------------------
 def transitions(first: int, n: int) -> tuple[torch.Tensor, ...]:
-    """n transitions numbered first.. : obs [i, -i], action i % 2, reward i, next_obs [i + 1, -i - 1], terminated i % 3 == 0."""
+    """n transitions numbered i = first, first + 1, ...: obs [i, -i], action i % 2, reward i, next_obs [i + 1, -i - 1],
+    terminated where i % 3 == 0."""
     i = torch.arange(first, first + n, dtype=torch.float32)
     return (torch.stack([i, -i], 1), (i % 2).long(), i, torch.stack([i + 1, -i - 1], 1), (i % 3 == 0).float())
 
 
 def test_replay_buffer_overwrites_the_oldest_when_full():
-    """Capacity 3: transitions 0..3 leave slot 0 holding 3 (0 overwritten), then 4 goes to slot 1; pos and size follow."""
+    """Capacity 3: transitions 0..3 leave slot 0 holding 3 (0 overwritten), then 4 goes to slot 1; pos and size
+    follow."""
     buf = ReplayBuffer(3, (2,))
     buf.add(*transitions(0, 2))
     assert (buf.pos, buf.size, len(buf)) == (2, 2, 2)
@@ -211,7 +212,8 @@ def test_replay_buffer_samples_reproducibly_and_only_whole_filled_transitions():
         assert torch.equal(a[key], b[key])
     assert set(a["rewards"].tolist()) <= {0.0, 1.0, 2.0, 3.0} and len(set(a["rewards"].tolist())) > 1
     i = a["rewards"]
-    assert torch.equal(a["obs"], torch.stack([i, -i], 1)) and torch.equal(a["next_obs"], torch.stack([i + 1, -i - 1], 1))
+    assert torch.equal(a["obs"], torch.stack([i, -i], 1))
+    assert torch.equal(a["next_obs"], torch.stack([i + 1, -i - 1], 1))
     assert torch.equal(a["actions"], (i % 2).long()) and torch.equal(a["terminated"], (i % 3 == 0).float())
     c = buf.sample(64, torch.Generator().manual_seed(8))
     assert not torch.equal(a["rewards"], c["rewards"])
@@ -252,7 +254,8 @@ def test_epsilon_schedule_values():
 def test_dqn_sets_epsilon_from_the_steps_taken_before_each_step():
     """Budget 100 steps, fraction 0.5: the fourth step of the first iteration is chosen after 3 steps,
     epsilon = 1 + (0.05 - 1) * 0.03 / 0.5 = 0.943."""
-    agent = DQN("CartPole-v1", learning_starts=1000, train_freq=4, exploration_fraction=0.5, buffer_size=100, model=TINY)
+    agent = DQN("CartPole-v1", learning_starts=1000, train_freq=4, exploration_fraction=0.5, buffer_size=100,
+                model=TINY)
     agent.setup(100)
     assert agent.iteration()["epsilon"] == pytest.approx(0.943, abs=1e-12)
     assert agent.epsilon == pytest.approx(0.943, abs=1e-12)
@@ -374,15 +377,15 @@ def learns_the_corridor(agent, steps: int) -> None:
 
 
 def test_ppo_learns_the_corridor_given_as_a_callable():
-    """PPO on the environment class passed as the env spec: optimal greedy return after 1024 steps (every one of 16
-    seeds tried reaches it by 768)."""
+    """PPO on the environment class passed as the env spec: optimal greedy return after 1024 steps (~1 s; each of
+    16 seeds tried reaches it in this budget)."""
     agent = PPO(Corridor, n_envs=2, n_steps=32, batch_size=32, n_epochs=4, lr=3e-3, model=TINY, seed=0)
     learns_the_corridor(agent, steps=1024)
 
 
 def test_dqn_learns_the_corridor_registered_by_id(corridor_id):
     """DQN on the corridor registered with register_env and named by id: optimal greedy return after 1200 steps
-    (every one of 20 seeds tried reaches it)."""
+    (~2.5 s; each of 16 seeds tried reaches it in this budget, about half by 800)."""
     agent = DQN(corridor_id, n_envs=2, learning_starts=64, buffer_size=2000, batch_size=32, lr=3e-3, train_freq=1,
                 target_update_interval=32, exploration_fraction=0.3,
                 model={"type": "mlp", "hidden": [16], "activation": "relu"}, seed=0)
@@ -414,7 +417,8 @@ def ppo_cartpole(seed: int) -> PPO:
 
 
 def test_seeded_ppo_runs_are_bit_identical():
-    """Two PPO runs on CartPole-v1 with the same seed (256 steps) end with bit-identical weights; another seed differs."""
+    """Two PPO runs on CartPole-v1 with the same seed (256 steps) end with bit-identical weights; another seed
+    differs."""
     results = []
     for seed in (0, 0, 1):
         agent = ppo_cartpole(seed)
@@ -451,14 +455,17 @@ def ppo_cartpole_resumable(seed: int = 0) -> PPO:
 
 def comparable(records: list[dict]) -> list[dict]:
     """History records without the wall-clock keys, NaN made comparable."""
-    return [{k: "nan" if isinstance(v, float) and math.isnan(v) else v for k, v in r.items() if k not in ("time", "fps")}
-            for r in records]
+    return [{k: "nan" if isinstance(v, float) and math.isnan(v) else v
+             for k, v in r.items() if k not in ("time", "fps")} for r in records]
 
 
-RESUME_CASES = {  # make, steps, log_every, interrupt after, checkpoint options
-    "dqn-mid-record": (dqn_cartpole, 480, 64, 27, {"every_steps": 1}),
-    "ppo-mid-record": (ppo_cartpole_resumable, 384, 96, 8, {"every_steps": 1}),
-    "dqn-at-a-record-end": (dqn_cartpole, 480, 64, 25, {"every_steps": 1, "every_epoch": False}),
+RESUME_CASES = {  # make, steps, log_every, interrupt after, checkpoint options, (records made, iterations of the next)
+    # 8 iterations a record; the file is from iteration 26: 3 records made, 2 iterations into the 4th
+    "dqn-mid-record": (dqn_cartpole, 480, 64, 27, {"every_steps": 1}, (3, 2)),
+    # 3 iterations a record; the file is from iteration 7: 2 records made, 1 iteration into the 3rd
+    "ppo-mid-record": (ppo_cartpole_resumable, 384, 96, 8, {"every_steps": 1}, (2, 1)),
+    # the file is from iteration 24, the 3rd record's last, saved by after_batch before that record was made
+    "dqn-at-a-record-end": (dqn_cartpole, 480, 64, 25, {"every_steps": 1, "every_epoch": False}, (2, 8)),
 }
 
 
@@ -468,29 +475,30 @@ def test_a_run_interrupted_and_resumed_ends_bit_identical(case, tmp_path):
     trainer: the final policy (and DQN's target network and replay buffer), the counters and the history match an
     uninterrupted run of the same budget. The last case resumes from a checkpoint written after a record's last
     iteration but before the record was made (a kill in that window)."""
-    make, steps, log_every, interrupt, checkpoint = RESUME_CASES[case]
+    make, steps, log_every, interrupt, checkpoint, position = RESUME_CASES[case]
     path = tmp_path / "ckpt.safetensors"
 
     def trainer(agent, *callbacks, **options):
         return nt.rl.RLTrainer(agent, steps=steps, log_every=log_every, progress=False, callbacks=list(callbacks),
                                **options)
 
-    torch.manual_seed(0)  # the same global RNG for each construction (see test_the_seed_alone_sets_the_initial_weights)
+    torch.manual_seed(1)  # a different global RNG for each construction: the seed and the checkpoint hold everything
     straight = make()
     reference = trainer(straight)
     reference.fit()
 
-    torch.manual_seed(0)
+    torch.manual_seed(2)
     first = make()
     with pytest.raises(KeyboardInterrupt):
         trainer(first, InterruptAfter(interrupt), checkpoint={"path": str(path), **checkpoint}).fit()
     assert first.collector.steps < steps
 
-    torch.manual_seed(5)  # a different global RNG: the checkpoint must hold everything
-    resumed = make(seed=0)
+    torch.manual_seed(3)
+    resumed = make()
     again = trainer(resumed)
     again.load_checkpoint(path)
     assert 0 < resumed.collector.steps == (interrupt - 1) * resumed.steps_per_iteration
+    assert (len(again.history.epochs), again.batch) == position
     again.fit()
 
     assert resumed.collector.steps == straight.collector.steps >= steps

@@ -132,6 +132,8 @@ class RLTrainer:
         with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
             self._emit("before_fit")
             try:
+                if self._logs and (self.batch >= self.steps_per_epoch or self.steps >= self.total_steps):
+                    self.end_epoch()  # resumed from a checkpoint taken after a record's last iteration
                 first = True
                 while self.steps < self.total_steps and not self.stop_training:
                     if self.batch == 0 or first:  # a run resumed mid-record starts its record again too
