@@ -59,3 +59,19 @@ def optimal_return(length: int = 5) -> float:
     for reward in [-0.01] * (length - 2) + [1.0]:
         total += reward
     return total
+
+
+class PixelCorridor(Corridor):
+    """The corridor seen as a picture: an (8, 8 * length, 3) uint8 image with the walker's cell lit.
+
+    The policy must read pixels (a CNN) to know where it is.
+    """
+
+    def __init__(self, length: int = 4, max_steps: int = 12) -> None:
+        super().__init__(length, max_steps)
+        self.observation_space = gym.spaces.Box(0, 255, (8, 8 * length, 3), np.uint8)
+
+    def _obs(self) -> np.ndarray:
+        image = np.zeros((8, 8 * self.length, 3), dtype=np.uint8)
+        image[:, 8 * self.position:8 * self.position + 8, :] = 255
+        return image

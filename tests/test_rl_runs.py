@@ -187,3 +187,30 @@ def test_a_policy_is_not_served_as_a_predictor(tmp_path):
     agent, cfg = nt.runs.load_policy(result.path)
     obs = torch.zeros(3, 4)
     assert agent.act(obs).shape == (3,) and cfg.agent.type == "ppo"
+
+
+def test_pixel_observations_get_a_cnn_that_learns_to_walk_the_corridor(tmp_path):
+    """A CNN policy from the model registry, reading (H, W, C) uint8 frames: greedy return optimal after training."""
+    import neuronet as nt
+    from rl_envs import PixelCorridor, optimal_return
+
+    agent = nt.rl.PPO(PixelCorridor, n_envs=4, n_steps=16, batch_size=32, n_epochs=4, lr=1e-3, seed=2, device="cpu")
+    assert agent.model_spec["type"] == "cnn" and agent.model_spec["dropout"] == 0.0
+    assert agent.policy(torch.zeros(2, 8, 32, 3, dtype=torch.uint8)).shape == (2, 2)
+    untrained = nt.rl.evaluate_policy(agent.act, PixelCorridor, episodes=2)["mean_return"]
+    nt.rl.RLTrainer(agent, steps=1536, progress=False, doctor=False).fit()
+    trained = nt.rl.evaluate_policy(agent.act, PixelCorridor, episodes=2)
+    assert untrained < optimal_return(4) and trained["returns"] == [optimal_return(4)] * 2
+
+
+def test_a_continuous_action_space_gets_a_gaussian_policy_clipped_to_its_bounds(tmp_path):
+    import neuronet as nt
+
+    agent = nt.rl.PPO("Pendulum-v1", n_envs=2, n_steps=32, batch_size=64, n_epochs=2, seed=0, device="cpu")
+    assert not agent.discrete and agent.action_dim == 1 and agent.policy.log_std is not None
+    with torch.no_grad():
+        agent.policy.log_std.fill_(3.0)  # std e^3 = 20: most samples fall outside [-2, 2]
+    step = agent.collector.step(agent.policy.act(agent.collector.obs, agent.generator)[0])
+    assert step.actions.abs().max() > 2  # stored as sampled (their log-probabilities are the policy's) ...
+    history = nt.rl.RLTrainer(agent, steps=128, log_every=64, progress=False, doctor=False).fit()
+    assert len(history) == 2 and all(torch.isfinite(torch.tensor(r["loss"])) for r in history.epochs)

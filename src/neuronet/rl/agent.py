@@ -18,7 +18,7 @@ from neuronet.params import Interval, Options, validate_params
 from neuronet.registry import Registry
 from neuronet.rl.collector import Collector
 from neuronet.rl.envs import EnvSpec, make_vec_env
-from neuronet.rl.policies import action_info
+from neuronet.rl.policies import action_info, is_image
 from neuronet.train.options import resolve_device
 
 __all__ = ["AGENTS", "Agent", "COMMON_PARAMS", "fused", "linear"]
@@ -36,6 +36,11 @@ COMMON_PARAMS = {
 }
 
 
+# Pixel observations: the registry's CNN without dropout or batch norm (noise and batch statistics that
+# differ between acting and learning do not help an agent).
+IMAGE_MODEL = {"type": "cnn", "channels": [16, 32], "hidden": 128, "dropout": 0.0, "batch_norm": False}
+
+
 def linear(start: float, remaining: float) -> float:
     """A value decayed linearly to 0 over training (`remaining`: 1 at the start, 0 at the end)."""
     return start * remaining
@@ -48,7 +53,8 @@ class Agent:
     Args:
         env: The environment (see `neuronet.rl.make_env`).
         n_envs: Environments stepped together.
-        model: The network, e.g. {"type": "mlp", "hidden": [64, 64], "activation": "tanh"}.
+        model: The network, e.g. {"type": "mlp", "hidden": [64, 64], "activation": "tanh"} (default: that MLP;
+            for pixel observations a CNN without dropout or batch norm, `IMAGE_MODEL`).
         seed: Seeds the networks, the environments' resets and every random choice of the agent.
         device: "auto", "cpu" or "cuda".
     """
@@ -61,7 +67,6 @@ class Agent:
                  device: str | torch.device = "auto", **hparams: Any) -> None:
         validate_params(self.params, {"n_envs": n_envs, **hparams}, type(self).__name__)
         self.env_spec, self.n_envs, self.seed = env, n_envs, seed
-        self.model_spec = dict(self.default_model if model is None else model)
         self.hparams = {"n_envs": n_envs, **hparams}
         for key, value in hparams.items():
             setattr(self, key, value)
@@ -70,6 +75,8 @@ class Agent:
         self.obs_space = self.envs.single_observation_space
         self.action_space = self.envs.single_action_space
         self.discrete, self.action_dim = action_info(self.action_space)
+        self.model_spec = dict(model if model is not None else
+                               IMAGE_MODEL if is_image(self.obs_space) else self.default_model)
         self.generator = torch.Generator(device=self.device).manual_seed(seed)
         self.collector = Collector(self.envs, seed, self.device)
         self.total_steps = 0  # the training budget, set by `setup`

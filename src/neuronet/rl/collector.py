@@ -17,7 +17,14 @@ import torch
 
 from neuronet.rl.envs import env_state, load_env_state
 
-__all__ = ["Collector", "Step"]
+__all__ = ["Collector", "Step", "clip_actions"]
+
+
+def clip_actions(actions: torch.Tensor, space: Any) -> np.ndarray:
+    """Actions as the environments take them: a Gaussian policy's samples clipped into a Box's bounds."""
+    sent = actions.detach().cpu().numpy()
+    low, high = getattr(space, "low", None), getattr(space, "high", None)
+    return sent if low is None or sent.dtype.kind != "f" else np.clip(sent, low, high)
 
 
 @dataclass
@@ -62,7 +69,7 @@ class Collector:
     def step(self, actions: torch.Tensor) -> Step:
         """Apply one action per environment; ended episodes restart at once (their final obs is returned)."""
         obs_before = self.obs
-        obs, rewards, terminated, truncated, info = self.envs.step(actions.cpu().numpy())
+        obs, rewards, terminated, truncated, info = self.envs.step(clip_actions(actions, self.envs.single_action_space))
         ended = terminated | truncated
         self._returns += rewards
         self._lengths += 1

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from neuronet.rl.collector import clip_actions
 from neuronet.rl.envs import EnvSpec, make_env, make_vec_env
 
 __all__ = ["evaluate_policy", "record_episode"]
@@ -40,7 +41,7 @@ def evaluate_policy(act: Actor, env: EnvSpec, episodes: int = 10, seed: int = 0,
         total, length = np.zeros(n), np.zeros(n, dtype=int)
         running = np.ones(n, dtype=bool)
         while running.any():
-            actions = act(torch.as_tensor(np.asarray(obs), device=device)).cpu().numpy()
+            actions = clip_actions(act(torch.as_tensor(np.asarray(obs), device=device)), envs.single_action_space)
             obs, rewards, terminated, truncated, _ = envs.step(actions)
             total += rewards * running
             length += running
@@ -75,7 +76,7 @@ def record_episode(act: Actor, env: EnvSpec, path: str | Path, seed: int = 0, fp
     obs, _ = one.reset(seed=seed)
     frames, total, length, done = [one.render()], 0.0, 0, False
     while not done:
-        action = act(torch.as_tensor(np.asarray(obs)[None], device=device))[0].cpu().numpy()
+        action = clip_actions(act(torch.as_tensor(np.asarray(obs)[None], device=device)), one.action_space)[0]
         obs, reward, terminated, truncated, _ = one.step(action.item() if action.ndim == 0 else action)
         total, length, done = total + float(reward), length + 1, terminated or truncated
         if len(frames) < max_frames:
