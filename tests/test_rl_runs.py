@@ -214,3 +214,14 @@ def test_a_continuous_action_space_gets_a_gaussian_policy_clipped_to_its_bounds(
     assert step.actions.abs().max() > 2  # stored as sampled (their log-probabilities are the policy's) ...
     history = nt.rl.RLTrainer(agent, steps=128, log_every=64, progress=False, doctor=False).fit()
     assert len(history) == 2 and all(torch.isfinite(torch.tensor(r["loss"])) for r in history.epochs)
+
+
+def test_info_shows_an_rl_run_and_cv_and_tune_refuse_an_rl_config(tmp_path):
+    result = train_run(config(tmp_path, name="i", train={"steps": 128, "log_every": 64}), progress=False)
+    shown = runner.invoke(app, ["info", str(result.path)])
+    assert shown.exit_code == 0 and "agent: ppo (observations (4,), 2 discrete actions)" in shown.output, shown.output
+    path = tmp_path / "rl.yaml"
+    path.write_text(__import__("yaml").safe_dump({**SMALL_PPO, "tune": {"space": {"agent.lr": {"choice": [1e-3]}}}}))
+    for command in (["cv", str(path)], ["tune", str(path)]):
+        refused = runner.invoke(app, command)
+        assert refused.exit_code != 0 and "reinforcement-learning" in refused.output, refused.output

@@ -533,8 +533,19 @@ def info(run: Annotated[Path, typer.Argument(help="A run directory made by `neur
     files = RunFiles(run)
     files.check()
     status = read_json(files.status)
+    model = read_json(files.model)
+    if "agent" in model:  # reinforcement learning: an agent and its environment, no data
+        out.print(f"[bold]{run}[/]  status: {status.get('status')}, steps done: {status.get('steps_done')}")
+        out.print(f"agent: {model['agent']} (observations {tuple(model['obs_shape'])}, {model['action_dim']} "
+                  f"{'discrete actions' if model['discrete'] else 'action dimensions'})")
+        out.print(Text(files.config.read_text().rstrip()))
+        evaluation = read_json(files.metrics).get("evaluation") if files.metrics.is_file() else None
+        if evaluation:
+            _print_episodes("evaluation", evaluation)
+        out.print("files: " + ", ".join(sorted(str(p.relative_to(run)) for p in run.rglob("*") if p.is_file())))
+        return
     state = read_json(files.preprocessing)
-    meta, model = state["data"], read_json(files.model)
+    meta = state["data"]
     out.print(f"[bold]{run}[/]  status: {status.get('status')}, epochs done: {status.get('epochs_done')}")
     if status.get("message"):
         out.print(Text(status["message"], style="red"))

@@ -97,6 +97,9 @@ def cross_validate(config: RunConfig, k: int = 5, split: Split = "auto", write: 
         write: Write the results folder.
         on_fold: Called as on_fold(i, metrics) after each fold (progress).
     """
+    if config.env is not None:
+        raise ConfigError("Cross-validation splits data into folds; a reinforcement-learning run has no data (it acts "
+                          "in env:). Compare seeds instead: train with --set seed=1, seed=2, ...")
     if model_task(config.model.type) is not None:
         raise ConfigError("Cross-validation scores supervised models; autoencoders and GANs have no labels to score.")
     folds, used = folds_for(config, k, split)

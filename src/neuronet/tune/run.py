@@ -168,6 +168,10 @@ def tune(config: RunConfig | None = None, jobs: int = 1, storage: str | None = N
         raise ConfigError(f"--jobs must be an int >= 1. Got {jobs!r} instead.")
     if config is None and resume is None:
         raise ConfigError("tune needs a config with a tune: section (or --resume a results folder).")
+    if config is not None and config.env is not None:
+        raise ConfigError("neuronet tune searches supervised runs (it scores trials on validation data); a "
+                          "reinforcement-learning config (env:) is not supported yet: compare settings with "
+                          "neuronet train --set agent.lr=... runs and their metrics.json.")
     search = _start(config, storage, resume)
     try:
         if jobs == 1:
