@@ -17,11 +17,9 @@ import torch
 from torch import nn
 
 from neuronet.params import Flag, Interval
-from neuronet.rl.agent import AGENTS, COMMON_PARAMS, COUNT, POSITIVE, UNIT, Agent
-from neuronet.rl.policies import ActorCritic
-from neuronet.rl.ppo import actor_critic, explained_variance
-from neuronet.rl.returns import gae
-from neuronet.rl.rollout import collect_rollout
+from neuronet.rl.agent import AGENTS, COMMON_PARAMS, COUNT, POSITIVE, UNIT
+from neuronet.rl.returns import explained_variance, gae
+from neuronet.rl.rollout import OnPolicyAgent, actor_critic
 
 __all__ = ["A2C", "policy_gradient_loss"]
 
@@ -37,7 +35,7 @@ def policy_gradient_loss(log_probs: torch.Tensor, advantages: torch.Tensor) -> t
 
 
 @AGENTS.register("a2c", "Advantage actor-critic: n-step returns, one synchronous update per rollout.")
-class A2C(Agent):
+class A2C(OnPolicyAgent):
     """Advantage actor-critic (discrete or continuous actions).
 
     Args:
@@ -69,20 +67,8 @@ class A2C(Agent):
         self.net = actor_critic(self)
         self.optimizer = torch.optim.RMSprop(self.net.parameters(), lr=self.lr, alpha=0.99, eps=1e-5)
 
-    @property
-    def policy(self) -> ActorCritic:
-        return self.net
-
-    @property
-    def steps_per_iteration(self) -> int:
-        return self.n_steps * self.n_envs
-
-    @torch.no_grad()
-    def act(self, obs: torch.Tensor, deterministic: bool = True) -> torch.Tensor:
-        return self.net.act(obs, self.generator, deterministic)[0]
-
     def iteration(self) -> dict[str, float]:
-        rollout = collect_rollout(self.collector, self.net, self.n_steps, self.gamma, self.generator)
+        rollout = self.rollout()
         lr = self.set_lr(self.optimizer)  # the schedule's value after this rollout
         advantages, returns = gae(rollout.rewards, rollout.values, rollout.dones, rollout.last_values,
                                   self.gamma, self.gae_lambda)
@@ -94,11 +80,7 @@ class A2C(Agent):
         policy_loss = policy_gradient_loss(log_probs, adv)
         value_loss = nn.functional.mse_loss(values, data["returns"])
         loss = policy_loss + self.vf_coef * value_loss - self.ent_coef * entropy.mean()
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(self.net.parameters(), self.max_grad_norm, foreach=True)
-        self.optimizer.step()
-        self.updates += 1
+        self.gradient_step(loss, self.net)
         return {"loss": loss.item(), "policy_loss": policy_loss.item(), "value_loss": value_loss.item(),
                 "entropy": entropy.mean().item(), "lr": lr,
                 "explained_variance": explained_variance(rollout.values.flatten(), returns.flatten())}

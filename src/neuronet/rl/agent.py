@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -125,8 +124,13 @@ class Agent:
             group["lr"] = lr
         return lr
 
-    def obs_tensor(self, obs: Any) -> torch.Tensor:
-        return torch.as_tensor(np.asarray(obs), device=self.device)
+    def gradient_step(self, loss: torch.Tensor, net: nn.Module) -> None:
+        """Backpropagate `loss`, clip the global gradient norm of `net` to `max_grad_norm`, step the optimizer."""
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(net.parameters(), self.max_grad_norm, foreach=True)
+        self.optimizer.step()
+        self.updates += 1
 
     def networks(self) -> dict[str, nn.Module]:
         """The modules whose weights a checkpoint saves, by name."""

@@ -112,7 +112,9 @@ class RLDoctor(Doctor):
     def after_batch(self, trainer: Any, loss: float) -> None:
         pass
 
-    def diagnose(self, trainer: Any) -> list[Finding]:
+    period = "record"
+
+    def rules(self, trainer: Any) -> list[Finding]:
         agent = trainer.agent
         spec = getattr(agent.envs.envs[0], "spec", None)
         current = diagnose_rl(trainer.history.epochs, agent.discrete, agent.action_dim, agent.name,
@@ -122,12 +124,4 @@ class RLDoctor(Doctor):
                 "lr_too_high", "error", "Learning rate too high", f"The loss became {trainer.diverged['value']} at "
                 f"record {trainer.diverged['epoch']}.", "A step too large sent the weights where the loss overflows.",
                 "a smaller agent.lr or agent.max_grad_norm", trainer.diverged["epoch"], values=dict(trainer.diverged)))
-        for finding in current:
-            self._seen[finding.code] = (trainer.epoch, finding)
-        now = {f.code for f in current}
-        earlier = [Finding(f.code, "info", f"{f.title} (at record {epoch}, gone by the end)", f.evidence,
-                           f.explanation, f.fix, f.epoch, f.layer, f.values)
-                   for code, (epoch, f) in self._seen.items() if code not in now]
-        self.findings = sort_findings([*current, *earlier])
-        self.announce(current)
-        return self.findings
+        return current

@@ -152,11 +152,7 @@ class DQN(Agent):
                               self.gamma, self.double)
         q = self.q_net(batch["obs"]).gather(1, batch["actions"].long().unsqueeze(1)).squeeze(1)
         loss = nn.functional.smooth_l1_loss(q, targets)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(self.q_net.parameters(), self.max_grad_norm, foreach=True)
-        self.optimizer.step()
-        self.updates += 1
+        self.gradient_step(loss, self.q_net)
         return torch.stack([loss.detach(), q.detach().mean()])
 
     @torch.no_grad()

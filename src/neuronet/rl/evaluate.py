@@ -10,7 +10,8 @@ import numpy as np
 import torch
 
 from neuronet.rl.collector import clip_actions
-from neuronet.rl.envs import EnvSpec, make_env, make_vec_env
+from neuronet.errors import ConfigError
+from neuronet.rl.envs import EnvSpec, env_name, make_env, make_vec_env
 
 __all__ = ["evaluate_policy", "record_episode"]
 
@@ -72,7 +73,10 @@ def record_episode(act: Actor, env: EnvSpec, path: str | Path, seed: int = 0, fp
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # pygame draws off-screen: no display, no warnings
     os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
-    one = make_env(env, render_mode="rgb_array")
+    try:
+        one = make_env(env, render_mode="rgb_array")
+    except TypeError as err:  # a user's factory without a render_mode argument
+        raise ConfigError(f"The environment {env_name(env)} cannot be recorded: it takes no render_mode ({err}).") from None
     obs, _ = one.reset(seed=seed)
     frames, total, length, done = [one.render()], 0.0, 0, False
     while not done:
@@ -84,7 +88,8 @@ def record_episode(act: Actor, env: EnvSpec, path: str | Path, seed: int = 0, fp
     one.close()
     images = [Image.fromarray(np.asarray(f, dtype=np.uint8)) for f in frames if f is not None]
     if not images:
-        raise ValueError(f"The environment returned no frames with render_mode='rgb_array'; it cannot be recorded.")
+        raise ConfigError(f"The environment {env_name(env)} returned no frames with render_mode='rgb_array', so it "
+                          "cannot be recorded; give it a render() that returns an RGB array.")
     path = Path(path)
     with atomic_path(path) as tmp:
         images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)

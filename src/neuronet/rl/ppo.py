@@ -16,12 +16,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from neuronet.models.registry import init_seed
 from neuronet.params import Flag, Interval, NoneOk, Options
-from neuronet.rl.agent import AGENTS, COMMON_PARAMS, COUNT, POSITIVE, UNIT, Agent, fused, linear
-from neuronet.rl.policies import ActorCritic, build_network, orthogonal_init
-from neuronet.rl.returns import gae
-from neuronet.rl.rollout import collect_rollout
+from neuronet.rl.agent import AGENTS, COMMON_PARAMS, COUNT, POSITIVE, UNIT, fused, linear
+from neuronet.rl.returns import explained_variance, gae
+from neuronet.rl.rollout import OnPolicyAgent, actor_critic
 
 __all__ = ["PPO", "ppo_loss"]
 
@@ -43,19 +41,8 @@ def ppo_loss(log_probs: torch.Tensor, old_log_probs: torch.Tensor, advantages: t
     return -torch.min(unclipped, clipped).mean(), fraction
 
 
-def actor_critic(agent: Agent) -> ActorCritic:
-    """Two networks of the agent's model (actor: one output per action; critic: one), orthogonally initialised."""
-    actor = build_network(agent.model_spec, agent.obs_space, agent.action_dim, seed=agent.seed)
-    critic = build_network(agent.model_spec, agent.obs_space, 1, seed=agent.seed + 1)
-    if agent.ortho_init:
-        with init_seed(agent.seed + 2):  # seeded here too: the global RNG stays the user's
-            orthogonal_init(actor, 0.01)
-            orthogonal_init(critic, 1.0)
-    return ActorCritic(actor, critic, agent.discrete, agent.action_dim).to(agent.device)
-
-
 @AGENTS.register("ppo", "Proximal policy optimisation: clipped objective, GAE, minibatch epochs.")
-class PPO(Agent):
+class PPO(OnPolicyAgent):
     """Proximal policy optimisation (discrete or continuous actions).
 
     Args:
@@ -104,20 +91,8 @@ class PPO(Agent):
         self.net = actor_critic(self)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.lr, eps=1e-5, fused=fused(self.device))
 
-    @property
-    def policy(self) -> ActorCritic:
-        return self.net
-
-    @property
-    def steps_per_iteration(self) -> int:
-        return self.n_steps * self.n_envs
-
-    @torch.no_grad()
-    def act(self, obs: torch.Tensor, deterministic: bool = True) -> torch.Tensor:
-        return self.net.act(obs, self.generator, deterministic)[0]
-
     def iteration(self) -> dict[str, float]:
-        rollout = collect_rollout(self.collector, self.net, self.n_steps, self.gamma, self.generator)
+        rollout = self.rollout()
         lr = self.set_lr(self.optimizer)  # the schedules' values after this rollout (as Stable-Baselines3)
         clip = linear(self.clip_range, self.remaining) if self.clip_schedule == "linear" else self.clip_range
         advantages, returns = gae(rollout.rewards, rollout.values, rollout.dones, rollout.last_values,
@@ -160,15 +135,5 @@ class PPO(Agent):
             approx_kl = ((log_ratio.exp() - 1) - log_ratio).mean()  # the low-variance estimator (Schulman, 2020)
         if self.target_kl is not None and approx_kl.item() > 1.5 * self.target_kl:
             return None  # stop this iteration before the step (as Stable-Baselines3 does)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(self.net.parameters(), self.max_grad_norm, foreach=True)
-        self.optimizer.step()
-        self.updates += 1
+        self.gradient_step(loss, self.net)
         return torch.stack([policy_loss.detach(), value_loss.detach(), entropy_mean.detach(), approx_kl, clipped])
-
-
-def explained_variance(predicted: torch.Tensor, target: torch.Tensor) -> float:
-    """1 - Var[target - predicted] / Var[target]: 1 is a perfect value function, <= 0 no better than a constant."""
-    var = target.var()
-    return float("nan") if var == 0 else float(1 - (target - predicted).var() / var)

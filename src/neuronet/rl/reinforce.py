@@ -19,17 +19,15 @@ from torch import nn
 
 from neuronet.params import Flag, Interval
 from neuronet.rl.a2c import policy_gradient_loss
-from neuronet.rl.agent import AGENTS, COMMON_PARAMS, COUNT, POSITIVE, Agent, fused
-from neuronet.rl.policies import ActorCritic
-from neuronet.rl.ppo import actor_critic
+from neuronet.rl.agent import AGENTS, COMMON_PARAMS, COUNT, POSITIVE, fused
 from neuronet.rl.returns import discounted_returns
-from neuronet.rl.rollout import collect_rollout
+from neuronet.rl.rollout import OnPolicyAgent, actor_critic
 
 __all__ = ["REINFORCE"]
 
 
 @AGENTS.register("reinforce", "REINFORCE: Monte-Carlo policy gradient with a learned baseline.")
-class REINFORCE(Agent):
+class REINFORCE(OnPolicyAgent):
     """Monte-Carlo policy gradient with a value baseline (discrete or continuous actions).
 
     Args:
@@ -60,20 +58,8 @@ class REINFORCE(Agent):
         self.net = actor_critic(self)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.lr, fused=fused(self.device))
 
-    @property
-    def policy(self) -> ActorCritic:
-        return self.net
-
-    @property
-    def steps_per_iteration(self) -> int:
-        return self.n_steps * self.n_envs
-
-    @torch.no_grad()
-    def act(self, obs: torch.Tensor, deterministic: bool = True) -> torch.Tensor:
-        return self.net.act(obs, self.generator, deterministic)[0]
-
     def iteration(self) -> dict[str, float]:
-        rollout = collect_rollout(self.collector, self.net, self.n_steps, self.gamma, self.generator)
+        rollout = self.rollout()
         lr = self.set_lr(self.optimizer)  # the schedule's value after this rollout
         tail = rollout.last_values if self.baseline else None
         returns = discounted_returns(rollout.rewards, rollout.dones, self.gamma, tail)
@@ -85,10 +71,6 @@ class REINFORCE(Agent):
         policy_loss = policy_gradient_loss(log_probs, adv)
         value_loss = nn.functional.mse_loss(values, data["returns"]) if self.baseline else torch.zeros((), device=self.device)
         loss = policy_loss + self.vf_coef * value_loss - self.ent_coef * entropy.mean()
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(self.net.parameters(), self.max_grad_norm, foreach=True)
-        self.optimizer.step()
-        self.updates += 1
+        self.gradient_step(loss, self.net)
         return {"loss": loss.item(), "policy_loss": policy_loss.item(), "value_loss": value_loss.item(),
                 "entropy": entropy.mean().item(), "lr": lr}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["discounted_returns", "gae"]
+__all__ = ["discounted_returns", "explained_variance", "gae"]
 
 
 def discounted_returns(rewards: torch.Tensor, dones: torch.Tensor, gamma: float,
@@ -72,3 +72,14 @@ def gae(rewards: torch.Tensor, values: torch.Tensor, dones: torch.Tensor, last_v
         advantages[t] = next_adv
         next_values = values[t]
     return advantages, advantages + values
+
+
+def explained_variance(predicted: torch.Tensor, target: torch.Tensor) -> float:
+    """1 - Var[target - predicted] / Var[target]: 1 is a perfect value function, <= 0 no better than a constant.
+
+    Example:
+        >>> explained_variance(torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1.0, 2.0, 3.0]))
+        1.0
+    """
+    var = target.var()
+    return float("nan") if var == 0 else float(1 - (target - predicted).var() / var)

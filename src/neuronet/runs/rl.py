@@ -10,7 +10,6 @@ report.md, status.json.
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,24 +30,6 @@ def build_agent(config: RunConfig) -> Any:
     model = None if config.model.type == "auto" else {"type": config.model.type, **config.model.kwargs()}
     return AGENTS.get(config.agent.type)(config.env.spec(), n_envs=config.env.n_envs, model=model, seed=config.seed,
                                          **config.agent.kwargs())
-
-
-def _root(config: RunConfig) -> Path:
-    from neuronet.rl.envs import env_name
-
-    out = Path(config.output_dir)
-    if config.name:
-        root = out / config.name
-        if root.exists():
-            raise ConfigError(f"Run directory {root} already exists; choose another name, or continue it with "
-                              f"`neuronet train --resume {root}`.")
-        return root
-    stem = f"{env_name(config.env.id)}-{config.agent.type}-{datetime.now():%Y%m%d-%H%M%S}"
-    root, n = out / stem, 1
-    while root.exists():
-        n += 1
-        root = out / f"{stem}-{n}"
-    return root
 
 
 def _resolved(config: RunConfig, agent: Any, trainer: Any) -> str:
@@ -88,7 +69,8 @@ def train_rl_run(config: RunConfig | None = None, resume: str | Path | None = No
     Returns:
         A RunResult (path, metrics, trainer, plan=None, findings).
     """
-    from neuronet.runs.train import RunInterrupted, RunResult
+    from neuronet.rl.envs import env_name
+    from neuronet.runs.train import RunInterrupted, RunResult, run_root
 
     files = None
     if resume is not None:
@@ -100,7 +82,7 @@ def train_rl_run(config: RunConfig | None = None, resume: str | Path | None = No
         for leftover in files.root.rglob(".*.tmp"):
             leftover.unlink(missing_ok=True)
     agent = build_agent(config)
-    files = files or RunFiles(_root(config))
+    files = files or RunFiles(run_root(config, f"{env_name(config.env.id)}-{config.agent.type}"))
     trainer = _trainer(config, agent, files, callbacks, progress)
     if resume is None:
         with atomic_dir(files.root) as folder:

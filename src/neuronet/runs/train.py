@@ -42,7 +42,8 @@ class RunResult:
     findings: list[Finding]
 
 
-def _run_root(config: RunConfig) -> Path:
+def run_root(config: RunConfig, what: str | None = None) -> Path:
+    """A new run directory: config.name, else `<what>-<time>` (what: the data and the model) under output_dir."""
     out = Path(config.output_dir)
     if config.name:
         root = out / config.name
@@ -50,7 +51,8 @@ def _run_root(config: RunConfig) -> Path:
             raise ConfigError(f"Run directory {root} already exists; choose another name, or continue it with "
                               f"`neuronet train --resume {root}`.")
         return root
-    stem = f"{Path(config.data.source).stem}-{config.model.type}-{datetime.now():%Y%m%d-%H%M%S}"
+    what = what or f"{Path(config.data.source).stem}-{config.model.type}"
+    stem = f"{what}-{datetime.now():%Y%m%d-%H%M%S}"
     root, n = out / stem, 1
     while root.exists():
         n += 1
@@ -156,7 +158,7 @@ def train_run(config: RunConfig | None = None, resume: str | Path | None = None,
             leftover.unlink(missing_ok=True)
     config = config or RunConfig()
     plan = plan_run(config, pipeline)
-    files = files or RunFiles(_run_root(plan.config))  # the chosen model names the run (model.type auto)
+    files = files or RunFiles(run_root(plan.config))  # the chosen model names the run (model.type auto)
     cached = cached_features(plan, progress)  # a frozen pretrained backbone: embed once, train the head
     trainer = make_trainer(plan, callbacks, progress, checkpoint=files.checkpoint, on_save=_save_progress(files),
                            samples=files.root / "samples", model=cached[0] if cached else None)

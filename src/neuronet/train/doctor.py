@@ -68,17 +68,23 @@ class Doctor(Callback):
                                 lr if isinstance(lr, (int, float)) else None, dict(trainer.hparams),
                                 dict(getattr(trainer.model, "hparams", None) or {}))
 
+    period = "epoch"  # what the history's rows are called in the findings
+
+    def rules(self, trainer: Trainer) -> list[Finding]:
+        """The findings of the rules on the trainer as it is now (RLDoctor has its own)."""
+        return diagnose_training(self.evidence(trainer))
+
     def diagnose(self, trainer: Trainer) -> list[Finding]:
         """Diagnose now, announce the new findings, and keep them in `findings`.
 
         A problem seen at an earlier epoch but gone now stays listed, as "info", with the epoch it was seen
         at: what was printed during training is never silently dropped.
         """
-        current = diagnose_training(self.evidence(trainer))
+        current = self.rules(trainer)
         for finding in current:
             self._seen[finding.code] = (trainer.epoch, finding)
         now = {f.code for f in current}
-        earlier = [Finding(f.code, "info", f"{f.title} (at epoch {epoch}, gone by the end)", f.evidence,
+        earlier = [Finding(f.code, "info", f"{f.title} (at {self.period} {epoch}, gone by the end)", f.evidence,
                            f.explanation, f.fix, f.epoch, f.layer, f.values)
                    for code, (epoch, f) in self._seen.items() if code not in now]
         self.findings = sort_findings([*current, *earlier])
