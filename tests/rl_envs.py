@@ -75,3 +75,31 @@ class PixelCorridor(Corridor):
         image = np.zeros((8, 8 * self.length, 3), dtype=np.uint8)
         image[:, 8 * self.position:8 * self.position + 8, :] = 255
         return image
+
+
+def corridor(length: int = 5) -> Corridor:
+    """A factory (the `module:function` form of an env spec)."""
+    return Corridor(length)
+
+
+def not_an_env() -> dict:
+    return {}
+
+
+class DictCorridor(Corridor):
+    """The corridor with a Dict observation space (not supported: the agents read one array)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.observation_space = gym.spaces.Dict({"position": gym.spaces.Discrete(5)})
+
+    def _obs(self) -> dict:
+        return {"position": self.position}
+
+
+class NaNCorridor(Corridor):
+    """A broken environment: its observations turn NaN after two steps."""
+
+    def _obs(self) -> np.ndarray:
+        obs = super()._obs()
+        return obs * np.nan if self.elapsed >= 2 else obs

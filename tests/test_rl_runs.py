@@ -225,3 +225,59 @@ def test_info_shows_an_rl_run_and_cv_and_tune_refuse_an_rl_config(tmp_path):
     for command in (["cv", str(path)], ["tune", str(path)]):
         refused = runner.invoke(app, command)
         assert refused.exit_code != 0 and "reinforcement-learning" in refused.output, refused.output
+
+
+@pytest.mark.parametrize("env, agent, model, message", [
+    ({"id": "rl_envs:corridor", "kwargs": {"width": 3}}, "ppo", None, "does not take the arguments ['width'] (at env.kwargs)"),
+    ({"id": "rl_envs:not_an_env"}, "ppo", None, "returned dict, not a gymnasium.Env (at env.id)"),
+    ({"id": "rl_envs:DictCorridor"}, "ppo", None, "is not supported; the agents read one array (a Box)"),
+    ({"id": "rl_envs:NaNCorridor"}, "ppo", None, "returned a NaN or infinite observation at step 2"),
+    ({"id": "CartPole-v1"}, "ppo", None, None),  # (a control: the same command works)
+])
+def test_a_users_environment_that_does_not_fit_is_one_sentence(tmp_path, env, agent, model, message):
+    path = tmp_path / "env.yaml"
+    path.write_text(__import__("yaml").safe_dump({"env": env, "agent": {"type": agent, "n_steps": 8, "batch_size": 8},
+                                                  "train": {"steps": 16, "eval_episodes": 1}}))
+    result = runner.invoke(app, ["train", str(path), "--output-dir", str(tmp_path / "runs"), "--quiet"])
+    if message is None:
+        assert result.exit_code == 0, result.output
+        return
+    assert result.exit_code != 0 and message in " ".join(result.output.split()), result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_agent_setting_error_names_its_own_key_and_where_it_came_from(tmp_path):
+    path = tmp_path / "cart.yaml"
+    path.write_text(__import__("yaml").safe_dump(SMALL_PPO))
+    from neuronet.config import load_config
+
+    with pytest.raises(ConfigError, match=r"The 'lr' parameter of PPO .* Got 'fast' instead\. \(at 'agent\.lr' in --set "
+                                          r"agent\.lr=fast\)"):
+        load_config(path, ["agent.lr=fast"])
+    with pytest.raises(ConfigError, match="Agent 'a2c' has no parameters batch_size, n_epochs; remove them"):
+        load_config(path, ["agent.type=a2c"])
+    assert load_config(path, ["agent.type=PPO"]).agent.type == "ppo"
+
+
+def test_an_explicit_cnn_policy_with_batch_norm_builds(tmp_path):
+    import neuronet as nt
+    from rl_envs import PixelCorridor
+
+    plain = nt.rl.PPO(PixelCorridor, model={"type": "cnn"}, n_steps=8, batch_size=8, device="cpu")
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in plain.policy.modules())  # the agent's defaults
+    normed = nt.rl.PPO(PixelCorridor, model={"type": "cnn", "batch_norm": True}, n_steps=8, batch_size=8, device="cpu")
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in normed.policy.modules())
+    assert __import__("math").isfinite(normed.iteration()["loss"])  # it trains
+
+
+def test_serving_and_the_doctor_speak_of_an_rl_run_as_one(tmp_path):
+    path = tmp_path / "cart.yaml"
+    path.write_text(__import__("yaml").safe_dump(SMALL_PPO))
+    refused = runner.invoke(app, ["train", str(path), "--output-dir", str(tmp_path), "--serve"])
+    assert refused.exit_code != 0 and "--serve serves a model that predicts from data" in refused.output
+    assert not any(tmp_path.glob("CartPole-v1-*"))  # refused before training
+    result = train_run(config(tmp_path, name="d", train={"steps": 128, "log_every": 64}), progress=False)
+    served = runner.invoke(app, ["serve", str(result.path)])
+    assert served.exit_code != 0 and "serving" not in served.output.split("Error")[0]
+    doctor = runner.invoke(app, ["doctor", str(result.path)])
+    assert "exploding value losses or Q-values" in doctor.output and "dying ReLU" not in doctor.output, doctor.output

@@ -94,6 +94,9 @@ def train(
         result = train_run(resume=resume, progress=not quiet)
     else:
         cfg = load_config(config, _overrides(set_, name=name, output_dir=output_dir, **{"data.data_dir": data_dir}))
+        if serve_ and cfg.env is not None:
+            raise NeuronetError("--serve serves a model that predicts from data; a reinforcement-learning policy acts "
+                                "in its environment: train without --serve, then `neuronet evaluate RUN --record`.")
         result = train_run(cfg, progress=not quiet)
     if result.plan is None:  # reinforcement learning: scored by seeded episodes, not a test split
         _print_episodes(f"evaluation of {result.path.name}", result.metrics["evaluation"])
@@ -140,6 +143,11 @@ def _serve(run: Path, host: str = "127.0.0.1", port: int = 8000, backend: str = 
            export_first: bool = False) -> None:
     """Serve `run` (exporting it to ONNX first when asked: a model that cannot be is served with torch)."""
     from neuronet.deploy.server import serve as run_server
+    from neuronet.runs.rl import is_rl_run
+
+    if is_rl_run(run):
+        raise NeuronetError(f"{run} holds a reinforcement-learning policy, which acts in its environment rather than "
+                            f"predicting from data: replay it with `neuronet evaluate {run} --record episode.gif`.")
 
     if export_first:
         from neuronet.deploy.export import ExportError, export_run
@@ -301,8 +309,9 @@ def doctor(
     run: Annotated[Path, typer.Argument(help="A run directory made by `neuronet train` (finished, failed or interrupted).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print doctor.json's findings as JSON.")] = False,
 ) -> None:
-    """Diagnose RUN: overfitting, underfitting, vanishing / exploding gradients, dying ReLU, the learning rate, data problems."""
-    from neuronet.doctor.findings import CHECKED
+    """Diagnose RUN: overfitting, underfitting, vanishing / exploding gradients, dying ReLU, the learning rate, data
+    problems; for an RL run: exploding value losses or Q-values, a collapsed entropy, no progress."""
+    from neuronet.doctor.findings import CHECKED, CHECKED_RL
     from neuronet.runs.diagnosis import read_findings
     from neuronet.runs.files import json_text
 
@@ -311,10 +320,12 @@ def doctor(
         typer.echo(json_text([f.to_dict() for f in findings]))
         return
     sampled = len(state.get("records", []))
-    out.print(f"[bold]{run}[/]: {len(findings) or 'no'} finding(s); per-layer statistics from {sampled} sampled "
-              f"step(s) (one in {state.get('every_steps')})", soft_wrap=True)
+    rl = state.get("kind") == "reinforcement"
+    out.print(f"[bold]{run}[/]: {len(findings) or 'no'} finding(s)" + ("" if rl else
+              f"; per-layer statistics from {sampled} sampled step(s) (one in {state.get('every_steps')})"),
+              soft_wrap=True)
     if not findings:
-        out.print(f"Checked: {CHECKED}.", soft_wrap=True)
+        out.print(f"Checked: {CHECKED_RL if rl else CHECKED}.", soft_wrap=True)
     for finding in findings:
         out.print(Text(f"\n[{finding.severity}] {finding.title}", style=_SEVERITY_STYLE[finding.severity]))
         out.print(Text(f"  evidence: {finding.evidence}"), soft_wrap=True)

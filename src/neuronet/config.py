@@ -242,7 +242,7 @@ class AgentConfig(BaseModel):
     @field_validator("type")
     @classmethod
     def _type(cls, v: str) -> str:
-        return _known(_agents(), v)
+        return _known(_agents(), v.lower() if isinstance(v, str) and v.lower() in _agents() else v)
 
     @model_validator(mode="after")
     def _arguments(self) -> AgentConfig:
@@ -256,12 +256,19 @@ class AgentConfig(BaseModel):
         moved = [k for k in unknown if k in where]
         if moved:
             raise _located(ConfigError(f"agent.{moved[0]} belongs in {where[moved[0]]}."), f"agent.{moved[0]}")
+        if len(unknown) > 1:  # e.g. --set agent.type=a2c on a PPO config: name every key to remove
+            raise _located(ConfigError(f"Agent '{self.type}' has no parameters {', '.join(unknown)}; remove them. "
+                                       f"Valid: {', '.join(accepted)}."), f"agent.{unknown[0]}")
         try:
             check_arguments(f"Agent '{self.type}'", unknown, accepted)
-            validate_params({k: v for k, v in cls.params.items() if k in given}, {k: v for k, v in given.items()
-                                                                                if k != "device"}, cls.__name__)
         except ConfigError as err:
-            raise _located(err, f"agent.{(unknown or list(given) or ['type'])[0]}") from None
+            raise _located(err, f"agent.{unknown[0]}") from None
+        for key, value in given.items():  # one key at a time, so that the error names the right one
+            if key in cls.params:
+                try:
+                    validate_params({key: cls.params[key]}, {key: value}, cls.__name__)
+                except ConfigError as err:
+                    raise _located(err, f"agent.{key}") from None
         return self
 
     def kwargs(self) -> dict[str, Any]:

@@ -17,7 +17,7 @@ prediction input is read exactly as the training data was:
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 

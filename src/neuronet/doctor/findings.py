@@ -10,11 +10,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["CHECKED", "Finding", "SEVERITIES", "sort_findings"]
+__all__ = ["CHECKED", "CHECKED_RL", "Finding", "SEVERITIES", "sort_findings"]
 
 SEVERITIES = ("error", "warning", "info")  # most severe first
 CHECKED = ("overfitting, underfitting, vanishing and exploding gradients, dying ReLU, a learning rate too high or too "
            "low, a rare class, rows shared between splits, constant features, a feature that gives the target away")
+
+
+CHECKED_RL = ("exploding value losses or Q-values, a policy whose entropy collapsed before it did well, no progress in "
+              "the mean return, a loss that became NaN or infinite")
 
 
 @dataclass

@@ -17,7 +17,7 @@ from neuronet.params import Interval, Options, validate_params
 from neuronet.registry import Registry
 from neuronet.rl.collector import Collector
 from neuronet.rl.envs import EnvSpec, make_vec_env
-from neuronet.rl.policies import action_info, is_image
+from neuronet.rl.policies import action_info, check_observations, is_image
 from neuronet.train.options import resolve_device
 
 __all__ = ["AGENTS", "Agent", "COMMON_PARAMS", "fused", "linear"]
@@ -73,6 +73,7 @@ class Agent:
         self.envs = make_vec_env(env, n_envs)
         self.obs_space = self.envs.single_observation_space
         self.action_space = self.envs.single_action_space
+        check_observations(self.obs_space)
         self.discrete, self.action_dim = action_info(self.action_space)
         self.model_spec = dict(model if model is not None else
                                IMAGE_MODEL if is_image(self.obs_space) else self.default_model)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from neuronet.errors import DataError
 from neuronet.rl.envs import env_state, load_env_state
 
 __all__ = ["Collector", "Step", "clip_actions"]
@@ -74,6 +75,9 @@ class Collector:
         self._returns += rewards
         self._lengths += 1
         next_obs = self._tensor(obs)
+        if next_obs.is_floating_point() and not torch.isfinite(next_obs).all():
+            raise DataError(f"The environment returned a NaN or infinite observation at step {self.steps + self.n}; "
+                            "check its step() (or clip its observations).")
         self.obs = next_obs
         if ended.any():
             next_obs = next_obs.clone()  # the episodes that ended: their real last observation, not the reset one

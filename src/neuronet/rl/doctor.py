@@ -81,8 +81,8 @@ def diagnose_rl(epochs: list[dict[str, Any]], discrete: bool, action_dim: int, a
         poor = end < solved_at if solved_at is not None else end <= before + 0.05 * abs(before)  # else: stalled
         if value < 0.05 * most and poor:
             target = f" (solved at {solved_at:g})" if solved_at is not None else ", no longer rising"
-            findings.append(Finding(
-                "entropy_collapse", "warning", "Collapsed entropy",
+            findings.append(Finding(  # without a threshold it may be solved: only a note
+                "entropy_collapse", "warning" if solved_at is not None else "info", "Collapsed entropy",
                 f"The policy's entropy fell to {value:.3g} (of at most {most:.3g}) while the mean return is "
                 f"{end:.4g}{target}.",
                 "The policy picks the same actions almost always, so it no longer explores, and it settled before "
@@ -92,7 +92,7 @@ def diagnose_rl(epochs: list[dict[str, Any]], discrete: bool, action_dim: int, a
     progress = _improved(epochs)
     if progress is not None and not findings:
         start, end = progress
-        if end <= start and len(epochs) >= 8:
+        if end <= start + 0.01 * abs(start) and (solved_at is None or end < solved_at):
             findings.append(Finding(
                 "no_progress", "warning", "No progress",
                 f"The mean return of the last records ({end:.4g}) is no better than of the first ({start:.4g}).",

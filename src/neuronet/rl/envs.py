@@ -16,6 +16,8 @@ its episodes on resume, from seeds derived from the run's seed and step count.
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -52,11 +54,14 @@ def _resolve(target: Any) -> Any:
     """An id string stays; "package.module:function" becomes that callable."""
     if isinstance(target, str) and ":" in target and target not in _gym().registry:
         module, _, name = target.partition(":")
+        if os.getcwd() not in sys.path:  # a module beside the config, as `python -m` would find it
+            sys.path.append(os.getcwd())
         try:
             return getattr(importlib.import_module(module), name)
         except (ImportError, AttributeError) as err:
             raise ConfigError(f"Cannot import the environment '{target}' ({err}); give 'package.module:function' "
-                              "of an importable module, or a registered Gymnasium id.") from None
+                              "of a module in the current folder or on PYTHONPATH, or a registered Gymnasium id "
+                              "(at env.id).") from None
     return target
 
 
@@ -100,12 +105,21 @@ def make_env(spec: EnvSpec, render_mode: str | None = None) -> Any:
         except gym.error.DependencyNotInstalled as err:
             raise ConfigError(f"Environment '{target}' needs a package that is missing: {err}") from None
         except TypeError as err:
-            raise ConfigError(f"Environment '{target}' does not take these arguments {sorted(kwargs)}: {err}.") from None
+            raise ConfigError(f"Environment '{target}' does not take the arguments {sorted(kwargs)} (at env.kwargs): "
+                              f"{str(err).split(' was raised')[0]}.") from None
     if not callable(target):
         raise ConfigError(f"An environment must be a Gymnasium id, a mapping {{id, kwargs}} or a callable; got {target!r}.")
-    env = target(**kwargs)
+    try:
+        env = target(**kwargs)
+    except TypeError as err:
+        if render_mode is not None and "render_mode" in str(err):
+            raise ConfigError(f"The environment {env_name(target)} cannot be recorded: it takes no render_mode "
+                              "argument.") from None
+        raise ConfigError(f"The environment {env_name(target)} does not take the arguments {sorted(kwargs)} "
+                          f"(at env.kwargs): {err}.") from None
     if not isinstance(env, gym.Env):
-        raise ConfigError(f"The environment factory {env_name(target)} returned {type(env).__name__}, not a gymnasium.Env.")
+        raise ConfigError(f"The environment factory {env_name(target)} returned {type(env).__name__}, not a "
+                          "gymnasium.Env (at env.id).")
     return env
 
 

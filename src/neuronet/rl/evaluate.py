@@ -73,10 +73,7 @@ def record_episode(act: Actor, env: EnvSpec, path: str | Path, seed: int = 0, fp
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # pygame draws off-screen: no display, no warnings
     os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
-    try:
-        one = make_env(env, render_mode="rgb_array")
-    except TypeError as err:  # a user's factory without a render_mode argument
-        raise ConfigError(f"The environment {env_name(env)} cannot be recorded: it takes no render_mode ({err}).") from None
+    one = make_env(env, render_mode="rgb_array")
     obs, _ = one.reset(seed=seed)
     frames, total, length, done = [one.render()], 0.0, 0, False
     while not done:

@@ -16,12 +16,22 @@ from torch import nn
 from neuronet.errors import ConfigError
 from neuronet.models import build_model
 
-__all__ = ["ObservationInput", "ActorCritic", "QNetwork", "build_network", "action_info", "is_image"]
+__all__ = ["ObservationInput", "ActorCritic", "QNetwork", "build_network", "action_info", "check_observations",
+           "is_image"]
 
 
 def is_image(space: Any) -> bool:
     """Pixel observations: a 3-D Box of uint8 (H, W, C as Gymnasium renders, or C, H, W)."""
     return len(getattr(space, "shape", ()) or ()) == 3 and str(getattr(space, "dtype", "")) == "uint8"
+
+
+def check_observations(space: Any) -> None:
+    """Raise a ConfigError unless observations are one array (a Box): what the networks read."""
+    from gymnasium import spaces
+
+    if not isinstance(space, spaces.Box):
+        raise ConfigError(f"The observation space {space} is not supported; the agents read one array (a Box). "
+                          "Flatten it with gymnasium.wrappers.FlattenObservation in your environment factory.")
 
 
 def action_info(space: Any) -> tuple[bool, int]:
@@ -61,6 +71,8 @@ def build_network(model: dict[str, Any], obs_space: Any, outputs: int, seed: int
     spec = dict(model)
     image = is_image(obs_space)
     kind = spec.pop("type", "cnn" if image else "mlp")
+    if kind == "cnn":  # an agent's CNN: no dropout, no batch norm, unless asked (see IMAGE_MODEL)
+        spec = {"dropout": 0.0, "batch_norm": False, **spec}
     shape = tuple(obs_space.shape)
     channels_last = image and shape[-1] in (1, 3, 4) and shape[0] not in (1, 3, 4)
     if channels_last:
@@ -75,7 +87,8 @@ def orthogonal_init(net: nn.Module, last_gain: float) -> None:
     layers = [m for m in net.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
     for i, layer in enumerate(layers):
         nn.init.orthogonal_(layer.weight, gain=last_gain if i == len(layers) - 1 else math.sqrt(2))
-        nn.init.zeros_(layer.bias)
+        if layer.bias is not None:  # (a convolution followed by batch norm has none)
+            nn.init.zeros_(layer.bias)
 
 
 class ActorCritic(nn.Module):

@@ -28,7 +28,7 @@ from neuronet.models import MODELS, build_model
 from neuronet.registry import check_arguments
 from neuronet.predict import Predictor
 from neuronet.tasks import TASKS, Task
-from neuronet.train import Callback, GANSamples, SaveCheckpoint, Trainer, trainer_for
+from neuronet.train import Callback, GANSamples, Trainer, trainer_for
 
 __all__ = ["RunPlan", "data_loaded_once", "load_data", "resolve_task", "plan_run", "make_trainer", "cached_features", "Fold"]
 

@@ -33,7 +33,8 @@ def write_findings(files: RunFiles, trainer: Trainer, data: list[Finding]) -> li
     """Write doctor.json (data + training findings, and the sampled statistics); returns the findings."""
     doctor = trainer.doctor
     findings = sort_findings([*data, *(doctor.findings if doctor else [])])
-    write_json(files.doctor, {"findings": [f.to_dict() for f in findings], "enabled": doctor is not None,
+    kind = "reinforcement" if hasattr(trainer, "agent") else "supervised"
+    write_json(files.doctor, {"findings": [f.to_dict() for f in findings], "enabled": doctor is not None, "kind": kind,
                               "every_steps": doctor.monitor.every_steps if doctor else None,
                               "records": doctor.monitor.records if doctor else []})
     return findings

@@ -99,7 +99,7 @@ def train_rl_run(config: RunConfig | None = None, resume: str | Path | None = No
     except KeyboardInterrupt:
         _write_findings(files, trainer)
         _status(files, trainer, "interrupted")
-        raise RunInterrupted(files.root, trainer.epoch) from None
+        raise RunInterrupted(files.root, trainer.epoch, f"{trainer.steps:,} environment steps") from None
     except TrainingDivergedError as err:
         _write_findings(files, trainer)
         _status(files, trainer, "failed", message=str(err))

@@ -26,8 +26,8 @@ __all__ = ["RunResult", "train_run", "RunInterrupted"]
 class RunInterrupted(KeyboardInterrupt):
     """Training was interrupted; the run directory holds a checkpoint to resume from."""
 
-    def __init__(self, root: Path, epoch: int) -> None:
-        super().__init__(f"Interrupted after epoch {epoch}; resume with: neuronet train --resume {root}")
+    def __init__(self, root: Path, epoch: int, done: str | None = None) -> None:
+        super().__init__(f"Interrupted after {done or f'epoch {epoch}'}; resume with: neuronet train --resume {root}")
         self.root, self.epoch = root, epoch
 
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
-from neuronet.config import RunConfig, TuneConfig, to_yaml, validate
+from neuronet.config import RunConfig, TuneConfig, validate
 from neuronet.errors import ConfigError
 from neuronet.tune.space import Param, apply_params, grid_of, grid_size, parse_space
 
