@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import math
 
-import gymnasium
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-import neuronet as nt
+gymnasium = pytest.importorskip("gymnasium", reason="gymnasium is not installed (neuronet[rl])")
+
+import neuronet as nt  # noqa: E402
 from neuronet.errors import ConfigError
 from neuronet.rl import DQN, PPO, ReplayBuffer, discounted_returns, gae, ppo_loss
 from neuronet.rl.dqn import dqn_targets, epsilon_at
@@ -544,3 +545,47 @@ def test_bad_trainer_and_agent_options_are_config_errors():
         nt.rl.RLTrainer(nn.Linear(2, 2), steps=10)
     with pytest.raises(ConfigError, match="'gamma' parameter of PPO"):
         PPO("CartPole-v1", gamma=1.5)
+
+
+def test_one_ppo_update_matches_stable_baselines3():
+    """The reference implementation, same weights, same rollout (SB3's own), one full-batch update: the same GAE
+    (exactly) and the same weights afterwards (to float32 rounding; the update moves them by ~3e-4)."""
+    pytest.importorskip("stable_baselines3", reason="stable-baselines3 is not installed (neuronet[bench])")
+    from stable_baselines3 import PPO as SB3PPO
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.env_util import make_vec_env
+
+    class Quiet(BaseCallback):
+        def _on_step(self) -> bool:
+            return True
+
+    settings = dict(n_steps=32, batch_size=64, n_epochs=1, gamma=0.98, gae_lambda=0.8, seed=0, device="cpu")
+    sb3 = SB3PPO("MlpPolicy", make_vec_env("CartPole-v1", n_envs=2, seed=0), **settings)
+    ours = nt.rl.PPO("CartPole-v1", n_envs=2, **settings)
+    names = {"mlp_extractor.policy_net.0": "actor.1.net.1", "mlp_extractor.policy_net.2": "actor.1.net.3",
+             "action_net": "actor.1.net.5", "mlp_extractor.value_net.0": "critic.1.net.1",
+             "mlp_extractor.value_net.2": "critic.1.net.3", "value_net": "critic.1.net.5"}
+    before = {k: v.clone() for k, v in sb3.policy.state_dict().items()}
+    ours.net.load_state_dict({f"{b}.{p}": before[f"{a}.{p}"] for a, b in names.items() for p in ("weight", "bias")})
+    sb3._setup_learn(10_000, None)
+    callback = Quiet()
+    callback.init_callback(sb3)
+    sb3.collect_rollouts(sb3.env, callback, sb3.rollout_buffer, n_rollout_steps=32)
+    buf = sb3.rollout_buffer  # (T, N) arrays
+    rewards, values = torch.as_tensor(buf.rewards), torch.as_tensor(buf.values)
+    dones = torch.zeros(32, 2)
+    dones[:-1] = torch.as_tensor(buf.episode_starts)[1:]  # an episode starting at t+1 ended after t
+    last = (torch.as_tensor(buf.advantages)[-1] - rewards[-1] + values[-1]) / 0.98  # V(s_T) * (1 - done_T), as SB3 used
+    advantages, returns = nt.rl.gae(rewards, values, dones, last, 0.98, 0.8)
+    assert torch.equal(advantages, torch.as_tensor(buf.advantages)) and torch.equal(returns, torch.as_tensor(buf.returns))
+    batch = {"obs": torch.as_tensor(buf.observations).reshape(-1, 4), "actions": torch.as_tensor(buf.actions).reshape(-1).long(),
+             "log_probs": torch.as_tensor(buf.log_probs).reshape(-1), "advantages": advantages.reshape(-1),
+             "returns": returns.reshape(-1)}
+    ours.update(batch, clip=0.2)
+    sb3.train()
+    after = sb3.policy.state_dict()
+    for a, b in names.items():
+        moved = (after[f"{a}.weight"] - before[f"{a}.weight"]).abs().max()
+        assert moved > 1e-5  # the update did something
+        torch.testing.assert_close(ours.net.state_dict()[f"{b}.weight"], after[f"{a}.weight"], rtol=0, atol=1e-7)
+        torch.testing.assert_close(ours.net.state_dict()[f"{b}.bias"], after[f"{a}.bias"], rtol=0, atol=1e-7)
