@@ -270,14 +270,40 @@ def test_an_explicit_cnn_policy_with_batch_norm_builds(tmp_path):
     assert __import__("math").isfinite(normed.iteration()["loss"])  # it trains
 
 
-def test_serving_and_the_doctor_speak_of_an_rl_run_as_one(tmp_path):
-    path = tmp_path / "cart.yaml"
-    path.write_text(__import__("yaml").safe_dump(SMALL_PPO))
-    refused = runner.invoke(app, ["train", str(path), "--output-dir", str(tmp_path), "--serve"])
-    assert refused.exit_code != 0 and "--serve serves a model that predicts from data" in refused.output
-    assert not any(tmp_path.glob("CartPole-v1-*"))  # refused before training
+def test_the_doctor_lists_the_rl_checks_and_export_refuses_a_policy(tmp_path):
     result = train_run(config(tmp_path, name="d", train={"steps": 128, "log_every": 64}), progress=False)
-    served = runner.invoke(app, ["serve", str(result.path)])
-    assert served.exit_code != 0 and "serving" not in served.output.split("Error")[0]
     doctor = runner.invoke(app, ["doctor", str(result.path)])
     assert "exploding value losses or Q-values" in doctor.output and "dying ReLU" not in doctor.output, doctor.output
+    exported = runner.invoke(app, ["export", str(result.path)])
+    assert exported.exit_code != 0 and "serve it with `neuronet serve" in " ".join(exported.output.split())
+
+
+@pytest.mark.parametrize("agent", ["ppo", "dqn"])
+def test_a_served_policy_acts_as_the_trained_agent(tmp_path, agent):
+    """POST /act and /act/batch give the greedy actions of the run's own agent; bad observations get a 422 sentence."""
+    from fastapi.testclient import TestClient
+
+    from neuronet.deploy.policy import create_policy_app
+    from neuronet.runs import load_policy
+
+    settings = {"type": "dqn", "learning_starts": 32} if agent == "dqn" else {"type": "ppo", "n_steps": 32, "batch_size": 32}
+    raw = {**SMALL_PPO, "agent": settings, "train": {"steps": 256, "log_every": 128, "eval_episodes": 2}}
+    result = train_run(validate({**raw, "output_dir": str(tmp_path), "name": agent}), progress=False)
+    trained, _ = load_policy(result.path)
+    observations = torch.tensor([[0.0, 0.1, 0.02, -0.3], [0.1, -1.0, -0.2, 1.5], [-0.05, 0.5, 0.1, 0.0]])
+    expected = trained.act(observations).tolist()
+    with TestClient(create_policy_app(result.path)) as client:
+        one = client.post("/act", json={"observation": observations[1].tolist()})
+        assert one.status_code == 200 and one.json() == {"action": expected[1]}
+        many = client.post("/act/batch", json={"observations": observations.tolist()})
+        assert many.status_code == 200 and many.json() == {"actions": expected}
+        meta = client.get("/metadata").json()
+        assert (meta["agent"], meta["observation_shape"], meta["actions"]) == (agent, [4], 2)
+        assert meta["evaluation"]["episodes"] == 2
+        short = client.post("/act", json={"observation": [0.0, 0.1, 0.2]})
+        assert short.status_code == 422 and short.json()["detail"] == "An observation must have shape [4]; got [3]."
+        words = client.post("/act", json={"observation": ["a", "b", "c", "d"]})
+        assert words.status_code == 422 and "nested lists of numbers" in words.json()["detail"]
+        empty = client.post("/act", json={})
+        assert empty.status_code == 422 and 'send {"observation": [...]}' in empty.json()["detail"]
+        assert client.get("/nowhere").status_code == 404

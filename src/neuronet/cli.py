@@ -94,9 +94,6 @@ def train(
         result = train_run(resume=resume, progress=not quiet)
     else:
         cfg = load_config(config, _overrides(set_, name=name, output_dir=output_dir, **{"data.data_dir": data_dir}))
-        if serve_ and cfg.env is not None:
-            raise NeuronetError("--serve serves a model that predicts from data; a reinforcement-learning policy acts "
-                                "in its environment: train without --serve, then `neuronet evaluate RUN --record`.")
         result = train_run(cfg, progress=not quiet)
     if result.plan is None:  # reinforcement learning: scored by seeded episodes, not a test split
         _print_episodes(f"evaluation of {result.path.name}", result.metrics["evaluation"])
@@ -114,7 +111,7 @@ def train(
         _print_findings(result.findings, result.path)
     out.print(f"run directory: {result.path}")
     if serve_:
-        _serve(result.path, port=port, export_first=True)
+        _serve(result.path, port=port, export_first=result.plan is not None)  # a policy is served as it is
 
 
 def _print_episodes(title: str, result: dict[str, Any]) -> None:
@@ -145,9 +142,16 @@ def _serve(run: Path, host: str = "127.0.0.1", port: int = 8000, backend: str = 
     from neuronet.deploy.server import serve as run_server
     from neuronet.runs.rl import is_rl_run
 
-    if is_rl_run(run):
-        raise NeuronetError(f"{run} holds a reinforcement-learning policy, which acts in its environment rather than "
-                            f"predicting from data: replay it with `neuronet evaluate {run} --record episode.gif`.")
+    if is_rl_run(run):  # a policy: observations in, greedy actions out
+        import uvicorn
+
+        from neuronet.deploy.policy import create_policy_app
+
+        app = create_policy_app(run)
+        err.print(f"serving the policy of {run} at http://{host}:{port}/act  (API docs: http://{host}:{port}/docs; "
+                  "Ctrl-C stops)", soft_wrap=True)
+        uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=30)
+        return
 
     if export_first:
         from neuronet.deploy.export import ExportError, export_run

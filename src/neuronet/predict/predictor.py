@@ -75,8 +75,8 @@ class Predictor:
         spec = read_json(files.model)
         if "agent" in spec:
             raise ConfigError(f"{files.root} holds a reinforcement-learning policy, which acts in its environment rather "
-                              f"than predicting from data: replay it with `neuronet evaluate {files.root}`, or load it "
-                              "with neuronet.runs.load_policy.")
+                              f"than predicting from data: replay it with `neuronet evaluate {files.root}`, serve it "
+                              f"with `neuronet serve {files.root}` (POST /act), or load it with neuronet.runs.load_policy.")
         state = read_json(files.preprocessing)
         if backend not in ("torch", "onnx"):
             raise ConfigError(f"Unknown backend {backend!r}; use torch or onnx.")

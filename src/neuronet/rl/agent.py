@@ -166,9 +166,11 @@ class Agent:
 
     def spec(self) -> dict[str, Any]:
         """What rebuilds the policy network: the algorithm, the model, the spaces (model.json)."""
+        bounds = {} if self.discrete else {"action_low": self.action_space.low.tolist(),
+                                            "action_high": self.action_space.high.tolist()}
         return {"agent": self.name, "model": self.model_spec, "obs_shape": list(self.obs_space.shape),
                 "obs_dtype": str(self.obs_space.dtype), "discrete": self.discrete, "action_dim": self.action_dim,
-                "hparams": self.hparams}
+                **bounds, "hparams": self.hparams}
 
     def close(self) -> None:
         self.envs.close()

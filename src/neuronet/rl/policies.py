@@ -17,7 +17,7 @@ from neuronet.errors import ConfigError
 from neuronet.models import build_model
 
 __all__ = ["ObservationInput", "ActorCritic", "QNetwork", "build_network", "action_info", "check_observations",
-           "is_image"]
+           "greedy_actions", "is_image", "policy_from_spec"]
 
 
 def is_image(space: Any) -> bool:
@@ -157,3 +157,30 @@ class QNetwork(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         return self.net(obs)  # (B, actions)
+
+
+def policy_from_spec(spec: dict[str, Any]) -> nn.Module:
+    """The policy network a run's model.json describes (weights not loaded): what serving needs, no environment.
+
+    Example:
+        >>> net = policy_from_spec({"agent": "dqn", "model": {"type": "mlp", "hidden": [8]}, "obs_shape": [4],
+        ...                         "obs_dtype": "float32", "discrete": True, "action_dim": 2})
+        >>> net(torch.zeros(3, 4)).shape
+        torch.Size([3, 2])
+    """
+    from types import SimpleNamespace
+
+    space = SimpleNamespace(shape=tuple(spec["obs_shape"]), dtype=spec["obs_dtype"])
+    if spec["agent"] == "dqn":
+        return QNetwork(build_network(spec["model"], space, spec["action_dim"]))
+    return ActorCritic(build_network(spec["model"], space, spec["action_dim"]), build_network(spec["model"], space, 1),
+                       spec["discrete"], spec["action_dim"])
+
+
+def greedy_actions(outputs: torch.Tensor, spec: dict[str, Any]) -> torch.Tensor:
+    """The actions a policy's outputs choose: the argmax (logits, Q-values), or the means clipped into the bounds."""
+    if spec["discrete"]:
+        return outputs.argmax(dim=-1)
+    if "action_low" in spec:
+        return outputs.clamp(torch.tensor(spec["action_low"]), torch.tensor(spec["action_high"]))
+    return outputs
