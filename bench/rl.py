@@ -31,7 +31,7 @@ Run: .venv/bin/python bench/rl.py [--seeds 3 --only ppo_zoo,dqn_zoo,ppo_default,
      --lunar-sb3 --eval-every 5000 --eval-episodes 100 --verbose]
      .venv/bin/python bench/rl.py --quick   (smoke run: 2k steps, 10 episodes, 1 seed; a minute or two;
      writes rl_quick.json)
-The full run takes about two hours on a slow 2-core CPU (--only picks settings). Needs stable-baselines3
+The full run took about an hour here (2 cores; DQN with the zoo settings is most of it; --only picks settings). Needs stable-baselines3
 and gymnasium[box2d]. JSON in bench/results/rl.json.
 """
 
