@@ -24,7 +24,7 @@ from neuronet.errors import ConfigError, TrainingDivergedError
 from neuronet.params import Dict, Flag, InstanceOf, Interval, NoneOk, validate_params
 from neuronet.rl.agent import Agent
 from neuronet.rl.evaluate import evaluate_policy
-from neuronet.train.callbacks import CHECKPOINT_PARAMS, Callback, SaveCheckpoint
+from neuronet.train.callbacks import CHECKPOINT_PARAMS, Callback, SaveCheckpoint, callback_states, load_callback_states
 from neuronet.train.checkpoint import atomic_save_file, load_state, save_state
 from neuronet.train.doctor import DOCTOR_PARAMS
 from neuronet.train.history import History
@@ -100,15 +100,16 @@ class RLTrainer:
             from neuronet.rl.progress import RLProgress
 
             made.append(RLProgress())
+        self.doctor = None
         if doctor:
             from neuronet.rl.doctor import RLDoctor
 
-            made.append(RLDoctor(**({} if doctor is True else doctor)))
+            self.doctor = RLDoctor(**({} if doctor is True else doctor))
+            made.append(self.doctor)
         if checkpoint:
             made.append(SaveCheckpoint(**checkpoint))
         for cb in [*callbacks, *made]:
             self.add_callback(cb)
-        self.doctor = next((cb for cb in self.callbacks if type(cb).__name__ == "RLDoctor"), None)
 
     def add_callback(self, callback: Callback) -> None:
         """Add a callback (before any SaveCheckpoint, which runs last)."""
@@ -208,7 +209,7 @@ class RLTrainer:
         return {"agent": self.agent.state_dict(), "epoch": self.epoch, "batch": self.batch, "logs": self._logs,
                 "clock": self._clock, "history": self.history.to_dict(), "evaluations": self.evaluations,
                 "stop_training": self.stop_training,
-                "callbacks": [{"type": type(cb).__name__, "state": cb.state_dict()} for cb in self.callbacks]}
+                "callbacks": callback_states(self.callbacks)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.agent.load_state_dict(state["agent"])
@@ -217,12 +218,7 @@ class RLTrainer:
         self.history = History.from_dict(state["history"])
         self.evaluations = list(state["evaluations"])
         self.stop_training = bool(state["stop_training"])
-        saved: dict[str, list[dict[str, Any]]] = {}
-        for entry in state["callbacks"]:
-            saved.setdefault(entry["type"], []).append(entry["state"])
-        for cb in self.callbacks:
-            if saved.get(type(cb).__name__):
-                cb.load_state_dict(saved[type(cb).__name__].pop(0))
+        load_callback_states(self.callbacks, state["callbacks"])
 
     def save_checkpoint(self, path: str | Path) -> None:
         save_state(path, self.state_dict())

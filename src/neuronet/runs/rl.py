@@ -17,7 +17,7 @@ import torch
 
 from neuronet.atomic import atomic_dir, write_text
 from neuronet.config import RunConfig, load_config, to_yaml
-from neuronet.errors import ConfigError, DataError, TrainingDivergedError
+from neuronet.errors import DataError, TrainingDivergedError
 from neuronet.runs.files import RunFiles, read_json, write_json
 
 __all__ = ["build_agent", "train_rl_run", "evaluate_rl_run", "load_policy", "is_rl_run"]
@@ -70,17 +70,11 @@ def train_rl_run(config: RunConfig | None = None, resume: str | Path | None = No
         A RunResult (path, metrics, trainer, plan=None, findings).
     """
     from neuronet.rl.envs import env_name
-    from neuronet.runs.train import RunInterrupted, RunResult, run_root
+    from neuronet.runs.train import RunInterrupted, RunResult, reopen, run_root
 
     files = None
     if resume is not None:
-        files = RunFiles(Path(resume))
-        files.check()
-        if read_json(files.status).get("status") == "completed":
-            raise ConfigError(f"Run {files.root} already completed; nothing to resume.")
-        config = load_config(files.config)
-        for leftover in files.root.rglob(".*.tmp"):
-            leftover.unlink(missing_ok=True)
+        files, config = reopen(resume)
     agent = build_agent(config)
     files = files or RunFiles(run_root(config, f"{env_name(config.env.id)}-{config.agent.type}"))
     trainer = _trainer(config, agent, files, callbacks, progress)

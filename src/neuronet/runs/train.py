@@ -60,6 +60,17 @@ def run_root(config: RunConfig, what: str | None = None) -> Path:
     return root
 
 
+def reopen(resume: str | Path) -> tuple[RunFiles, RunConfig]:
+    """An unfinished run directory to continue, and its saved config; clears writes a killed process cut short."""
+    files = RunFiles(Path(resume))
+    files.check()
+    if read_json(files.status).get("status") == "completed":
+        raise ConfigError(f"Run {files.root} already completed; nothing to resume.")
+    for leftover in files.root.rglob(".*.tmp"):  # a write cut short by a killed process
+        leftover.unlink(missing_ok=True)
+    return files, load_config(files.config)
+
+
 def _status(files: RunFiles, trainer: Trainer, status: str, **extra: Any) -> None:
     write_json(files.status, {"status": status, "epochs_done": trainer.epoch, "batches_done": trainer.batch, **extra})
 
@@ -148,14 +159,8 @@ def train_run(config: RunConfig | None = None, resume: str | Path | None = None,
         return train_rl_run(config, resume, callbacks, progress)  # an agent in an environment (env: section)
     files, pipeline = None, None
     if resume is not None:
-        files = RunFiles(Path(resume))
-        files.check()
-        if read_json(files.status).get("status") == "completed":
-            raise ConfigError(f"Run {files.root} already completed; nothing to resume.")
-        config = load_config(files.config)
+        files, config = reopen(resume)
         pipeline = Pipeline.from_dict(read_json(files.preprocessing)["pipeline"])
-        for leftover in files.root.rglob(".*.tmp"):  # a write cut short by a killed process
-            leftover.unlink(missing_ok=True)
     config = config or RunConfig()
     plan = plan_run(config, pipeline)
     files = files or RunFiles(run_root(plan.config))  # the chosen model names the run (model.type auto)

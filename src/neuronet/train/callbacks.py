@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from neuronet.train.trainer import Trainer
 
 __all__ = ["Callback", "CallbackProtocol", "EarlyStopping", "ModelCheckpoint", "SaveCheckpoint", "EVENTS",
-           "standard_callbacks"]
+           "callback_states", "load_callback_states", "standard_callbacks"]
 
 EVENTS = ("before_fit", "before_epoch", "before_batch", "after_batch", "after_epoch", "after_fit")
 
@@ -207,6 +207,22 @@ class SaveCheckpoint(Callback):
     def after_epoch(self, trainer: Trainer, logs: dict[str, Any]) -> None:
         if self.every_epoch:
             self.save(trainer)
+
+
+def callback_states(callbacks: list[Callback]) -> list[dict[str, Any]]:
+    """Every callback's state for a checkpoint, tagged with its type."""
+    return [{"type": type(cb).__name__, "state": cb.state_dict()} for cb in callbacks]
+
+
+def load_callback_states(callbacks: list[Callback], entries: list[dict[str, Any]]) -> None:
+    """Restore what `callback_states` saved, matched by type and order (callbacks added later do not shift others)."""
+    saved: dict[str, list[dict[str, Any]]] = {}
+    for entry in entries:
+        saved.setdefault(entry["type"], []).append(entry["state"])
+    for cb in callbacks:
+        states = saved.get(type(cb).__name__)
+        if states:
+            cb.load_state_dict(states.pop(0))
 
 
 def standard_callbacks(early_stopping: Any, checkpoint: dict[str, Any] | None, progress: bool,

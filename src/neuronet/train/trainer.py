@@ -25,7 +25,8 @@ from neuronet.nn import loss_fn
 from neuronet.optim import Schedule, build_optimizer
 from neuronet.params import validate_params
 from neuronet.tasks import Task, check_metrics, compute_metrics, get_task, infer_task
-from neuronet.train.callbacks import EVENTS, Callback, EarlyStopping, SaveCheckpoint, standard_callbacks
+from neuronet.train.callbacks import (EVENTS, Callback, EarlyStopping, SaveCheckpoint, callback_states,
+                                      load_callback_states, standard_callbacks)
 from neuronet.train.checkpoint import atomic_save_file, load_state, save_state
 from neuronet.train.doctor import Doctor
 from neuronet.train.epoch import EpochState
@@ -419,7 +420,7 @@ class Trainer:
             "schedule": self.schedule.state_dict() if self.schedule else None, "epoch": self.epoch,
             "epoch_state": self._epoch.to_dict(), "stop_training": self.stop_training,
             "history": self.history.to_dict(), "precision": self.precision.state_dict(),
-            "callbacks": [{"type": type(cb).__name__, "state": cb.state_dict()} for cb in self.callbacks],
+            "callbacks": callback_states(self.callbacks),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -433,13 +434,7 @@ class Trainer:
         self.stop_training = bool(state.get("stop_training", False))
         self.history = History.from_dict(state["history"])
         self.precision.load_state_dict(state.get("precision"))
-        saved: dict[str, list[dict[str, Any]]] = {}
-        for entry in state["callbacks"]:  # matched by type and order: callbacks added later do not shift others
-            saved.setdefault(entry["type"], []).append(entry["state"])
-        for cb in self.callbacks:
-            states = saved.get(type(cb).__name__)
-            if states:
-                cb.load_state_dict(states.pop(0))
+        load_callback_states(self.callbacks, state["callbacks"])
 
     def save_checkpoint(self, path: str | Path) -> None:
         """Write `state_dict()` to a safetensors file (tensors) with JSON metadata (the rest), atomically."""
