@@ -2,6 +2,7 @@
 
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -122,7 +123,8 @@ def test_resume_ends_with_the_same_weights_as_an_uninterrupted_run(tmp_path):
     with pytest.raises(RunInterrupted, match="resume with: neuronet train --resume"):
         train_run(load_config(None, overrides + ["name=cut"]), callbacks=[Interrupt()], progress=False)
     cut = tmp_path / "cut"
-    assert json.loads((cut / "status.json").read_text()) == {"status": "interrupted", "epochs_done": 2, "batches_done": 0}
+    assert json.loads((cut / "status.json").read_text()) == {"status": "interrupted", "epochs_done": 2, "batches_done": 0,
+                                                             "pid": os.getpid()}
     assert not (cut / "model.safetensors").exists()
     result = invoke("train", "--resume", cut, "-q")
     assert result.exit_code == 0, result.output

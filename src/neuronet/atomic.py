@@ -7,6 +7,8 @@ Ctrl-C in the middle leaves no temporary file behind.
 from __future__ import annotations
 
 import contextlib
+import errno
+import glob
 import os
 import shutil
 import tempfile
@@ -54,18 +56,57 @@ def write_text(path: str | Path, text: str) -> None:
 
 
 @contextlib.contextmanager
-def atomic_dir(path: str | Path) -> Iterator[Path]:
+def atomic_dir(path: str | Path, replace: bool = False) -> Iterator[Path]:
     """Yield a staging folder beside `path` to fill; on success it is renamed to `path` in one step.
 
-    A failure part-way leaves nothing behind: readers see no folder, or the whole one.
+    A failure part-way leaves nothing behind: readers see no folder, or the whole one. Each
+    process stages in a folder of its own (`.NAME.partial-PID-XXXX`), so two processes never
+    share one; staging folders left by processes that died are removed.
+
+    Args:
+        path: The folder to create.
+        replace: Replace an existing folder at `path` (it is moved aside, then removed); without
+            it an existing folder is a FileExistsError.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.parent / f".{path.name}.partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
+    _clear_dead_staging(path)
+    staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.partial-{os.getpid()}-"))
+    os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes 0700; the folder gets what a plain mkdir would
     try:
         yield staging
-        staging.rename(path)
+        old = None
+        if replace and path.exists():
+            old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.old-{os.getpid()}-"))
+            os.replace(path, old / "x")
+        try:
+            os.rename(staging, path)
+        except OSError as err:
+            if old is not None:
+                os.replace(old / "x", path)
+            if err.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                raise FileExistsError(errno.EEXIST, "already exists", str(path)) from None
+            raise
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _clear_dead_staging(path: Path) -> None:
+    """Remove staging folders of `path` left by processes that no longer run."""
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*-*-*"):
+        kind, _, rest = leftover.name[len(path.name) + 2:].partition("-")
+        pid = rest.split("-", 1)[0]
+        if kind in ("partial", "old") and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(leftover, ignore_errors=True)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import io
+import os
+import re
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from neuronet.errors import DataNote, NeuronetError
+from neuronet.errors import DataNote, NeuronetError, describe_os_error
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="neuronet: train, evaluate, cross-validate, predict, export and serve neural networks on your data.")
@@ -37,23 +39,51 @@ def _show_note(message: Warning | str, category: type[Warning], filename: str, l
 
 
 def _friendly(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn neuronet's own errors into one red line on stderr and exit code 1."""
+    """Turn user errors into one red line on stderr and exit code 1; Ctrl-C, SIGTERM and SIGHUP stop in order.
+
+    A user error is neuronet's own (a NeuronetError), or what the operating system says about a
+    file (a full disk, a read-only folder, a name too long), or memory running out.
+    """
 
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> Any:
+        from neuronet.runs.lifecycle import stop_signals
+
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), stop_signals():
                 warnings.simplefilter("always", DataNote)
                 warnings.showwarning = _show_note
                 return command(*args, **kwargs)
         except NeuronetError as error:
-            err.print(Text("Error: ", style="bold red") + Text(str(error)), soft_wrap=True)
-            raise typer.Exit(1) from None
+            _error(str(error))
+        except OSError as error:
+            _error(describe_os_error(error))
+        except MemoryError:
+            _error("Out of memory; use a smaller model, batch size or data slice (data.limit), then run it again.")
         except KeyboardInterrupt as stop:  # neuronet.runs.RunInterrupted says how to resume
             err.print(Text(str(stop) or "Interrupted.", style="yellow"), soft_wrap=True)
-            raise typer.Exit(130) from None
+            raise typer.Exit(128 + getattr(stop, "signum", 2)) from None
 
     return run
+
+
+def _error(message: str) -> None:
+    err.print(Text("Error: ", style="bold red") + Text(_plain(" ".join(message.split()))), soft_wrap=True)
+    raise typer.Exit(1)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _plain(text: str) -> str:
+    """Text from a file someone else made, safe to print: control characters (terminal escapes) shown, not obeyed."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+def _run_text(path: Path, limit: int = 20_000) -> Text:
+    """A run's text file (its config.yaml) to print: decoded leniently, cut at `limit` characters, escapes shown."""
+    text = path.read_bytes()[:limit + 1].decode("utf-8", errors="replace")
+    return Text(_plain(text[:limit].rstrip() + ("\n..." if len(text) > limit else "")))
 
 
 def _metrics_table(title: str, metrics: dict[str, Any]) -> Table:
@@ -61,12 +91,19 @@ def _metrics_table(title: str, metrics: dict[str, Any]) -> Table:
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in metrics.items():
-        table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+        table.add_row(Text(_plain(str(key))), f"{value:.4f}" if isinstance(value, float) else Text(_plain(str(value))))
     return table
 
 
-def _overrides(set_: list[str] | None, **named: Any) -> list[str]:
-    return list(set_ or []) + [f"{key}={value}" for key, value in named.items() if value]
+def _values(**named: Any) -> dict[str, str]:
+    """Command-line names and paths as they are (never parsed as YAML): a name is a name."""
+    return {key: str(value) for key, value in named.items() if value is not None}
+
+
+def _check_port(port: int) -> int:
+    if not 1 <= port <= 65535:
+        raise NeuronetError(f"--port must be a whole number from 1 to 65535. Got {port} instead.")
+    return port
 
 
 @app.command()
@@ -82,18 +119,26 @@ def train(
     serve_: Annotated[bool, typer.Option("--serve", help="Then export it (ONNX, checked) and serve it: an HTTP API "
                                                          "and a web page.")] = False,
     port: Annotated[int, typer.Option(help="Port for --serve.")] = 8000,
+    trust_code: Annotated[bool, typer.Option("--trust-code", help="With --resume: allow code the run's config names "
+                                                                  "(an env.id 'module:function'). Only for runs you "
+                                                                  "trust.")] = False,
 ) -> None:
     """Train a model as CONFIG says and write a run directory (config, weights, history, plots, report)."""
     from neuronet.config import load_config
     from neuronet.runs import train_run
 
+    if serve_:
+        _check_port(port)
     if resume is not None:
         if config or set_ or name or output_dir or data_dir:
             raise NeuronetError("--resume continues a run with its own saved config; give no CONFIG, --set, --name, "
                                 "--output-dir or --data-dir with it.")
-        result = train_run(resume=resume, progress=not quiet)
+        result = train_run(resume=resume, progress=not quiet, trust_code=trust_code)
     else:
-        cfg = load_config(config, _overrides(set_, name=name, output_dir=output_dir, **{"data.data_dir": data_dir}))
+        if trust_code:
+            raise NeuronetError("--trust-code applies to --resume of a run directory; a config you run is trusted "
+                                "as it is.")
+        cfg = load_config(config, set_, _values(name=name, output_dir=output_dir, **{"data.data_dir": data_dir}))
         result = train_run(cfg, progress=not quiet)
     if result.plan is None:  # reinforcement learning: scored by seeded episodes, not a test split
         _print_episodes(f"evaluation of {result.path.name}", result.metrics["evaluation"])
@@ -180,7 +225,7 @@ def export(
     """Export RUN for serving (RUN/export/): the model, checked against PyTorch on the test split, and its preprocessing."""
     from neuronet.deploy.export import ATOL, RTOL, export_run
 
-    result = export_run(run, format_)  # type: ignore[arg-type]
+    result = export_run(run, format_)  # type: ignore[arg-type]  (it holds the run's lock while it writes)
     out.print(f"exported {result.format}: {result.path} (input {result.input_shape}; largest difference from "
               f"PyTorch on {result.checked_examples} test examples {result.max_abs_diff:.2g}, tolerance {ATOL} + "
               f"{RTOL} x |value|)", soft_wrap=True)
@@ -202,6 +247,7 @@ def serve(
     """Serve RUN over HTTP: POST /predict, /predict/batch, /predict/file; GET /health, /ready, /metadata; a web page at /."""
     from neuronet.runs.files import RunFiles
 
+    _check_port(port)
     RunFiles(run).check_trained()
     if backend not in ("torch", "onnx"):
         raise NeuronetError(f"Unknown backend {backend!r}; use torch or onnx.")
@@ -224,7 +270,7 @@ def cv(
     from neuronet.config import load_config
     from neuronet.runs.cv import cross_validate
 
-    cfg = load_config(config, _overrides(set_, name=name, output_dir=output_dir))
+    cfg = load_config(config, set_, _values(name=name, output_dir=output_dir))
     result = cross_validate(cfg, folds, split, on_fold=lambda i, m: err.print(
         f"fold {i}/{folds}: " + " · ".join(f"{k} {v:.4f}" for k, v in m.items() if isinstance(v, float))))
     for line in result.notes:
@@ -254,6 +300,9 @@ def evaluate(
                                                                "train.eval_episodes).")] = None,
     seed: Annotated[Optional[int], typer.Option(help="RL runs: seed of the first episode (episode i: seed + i).")] = None,
     record: Annotated[Optional[Path], typer.Option(help="RL runs: write the first episode as an animated GIF.")] = None,
+    trust_code: Annotated[bool, typer.Option("--trust-code", help="RL runs: allow the environment the run's config "
+                                                                  "names by 'module:function' (code that runs). Only "
+                                                                  "for runs you trust.")] = False,
 ) -> None:
     """Evaluate a trained run on its test split or on labelled data; an RL run replays its policy over seeded episodes."""
     from neuronet.runs import evaluate_run
@@ -264,7 +313,7 @@ def evaluate(
         if data is not None:
             raise NeuronetError(f"{run} is a reinforcement-learning run: it is evaluated in its environment, not on "
                                 "--data; use --episodes / --seed / --record.")
-        result = evaluate_rl_run(run, episodes, seed, record)
+        result = evaluate_rl_run(run, episodes, seed, record, trust_code=trust_code)
         if as_json:
             typer.echo(json_text(result))
         else:
@@ -297,6 +346,12 @@ def predict(
     for path in inputs:
         if not path.exists():
             raise NeuronetError(f"Input {path} does not exist; give files or folders to predict (check the path).")
+    if output is not None:
+        from neuronet.runs.files import refuse_run_file
+
+        refuse_run_file(output, "output")
+        if any(os.path.realpath(output) == os.path.realpath(path) for path in inputs):
+            raise NeuronetError(f"The output {output} is also an input; write the predictions to a new file.")
     frame = predict_file(run, [str(p) for p in inputs] if len(inputs) > 1 else str(inputs[0]))
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False)
@@ -376,7 +431,7 @@ def tune(
     if resume is not None and (config or set_ or name or output_dir):
         raise NeuronetError("--resume continues a search with its own saved config; give no CONFIG, --set, --name "
                             "or --output-dir with it.")
-    cfg = None if resume is not None else load_config(config, _overrides(set_, name=name, output_dir=output_dir))
+    cfg = None if resume is not None else load_config(config, set_, _values(name=name, output_dir=output_dir))
     live = Live(console=err, auto_refresh=False) if err.is_terminal else None
 
     def on_trial(rows: list[Any], search: Any) -> None:
@@ -418,7 +473,10 @@ def lr_find(
     from neuronet.config import load_config
     from neuronet.runs.build import make_trainer, plan_run
 
-    cfg = load_config(config, _overrides(set_))
+    cfg = load_config(config, set_)
+    from neuronet.runs.files import refuse_run_file
+
+    refuse_run_file(plot, "plot")
     plan = plan_run(cfg)
     trainer = make_trainer(plan, progress=False)
     result = trainer.lr_find(plan.train, start_lr=start_lr, end_lr=end_lr, steps=steps, path=plot, progress=True)
@@ -458,7 +516,13 @@ def explain(
 
     parts = [p for p, on in (("tsne", tsne or layer), ("attribution", attribution), ("attention", attention),
                              ("wrong", wrong), ("per_class", wrong)) if on]
-    result = explain_run(run, parts or None, layer=layer, method=attribution, examples=_examples(examples))
+    from neuronet.runs.files import RunFiles
+    from neuronet.runs.lock import RunLock
+
+    chosen = _examples(examples)
+    RunFiles(run).check()
+    with RunLock(run, "explain"):
+        result = explain_run(run, parts or None, layer=layer, method=attribution, examples=chosen)
     _print_explained(result, run)
 
 
@@ -489,17 +553,22 @@ def report(
 ) -> None:
     """Write RUN/report.html: one self-contained page (config, data, curves, metrics, doctor, explanations)."""
     from neuronet.runs.explain import explain_run
-    from neuronet.runs.files import RunFiles
+    from neuronet.runs.files import RunFiles, read_json
     from neuronet.runs.html import write_html_report
+    from neuronet.runs.lock import RunLock
 
     files = RunFiles(run)
     files.check()
-    if explain_ and files.weights.is_file():
-        _print_explained(explain_run(run), run)
-    elif explain_:
-        err.print(f"report: {run} has no final weights (it failed or is unfinished), so nothing is explained; the page "
-                  "shows its curves so far and the doctor's findings", soft_wrap=True)
-    out.print(f"report: {write_html_report(run)}", soft_wrap=True)
+    with RunLock(files.root, "report"):
+        if explain_ and "agent" in read_json(files.model):
+            err.print("report: a reinforcement-learning run has no test split to explain; the page shows its "
+                      "evaluation, curves and the doctor's findings", soft_wrap=True)
+        elif explain_ and files.weights.is_file():
+            _print_explained(explain_run(run), run)
+        elif explain_:
+            err.print(f"report: {run} has no final weights (it failed or is unfinished), so nothing is explained; the "
+                      "page shows its curves so far and the doctor's findings", soft_wrap=True)
+        out.print(f"report: {write_html_report(run)}", soft_wrap=True)
 
 
 @app.command()
@@ -516,7 +585,7 @@ def _print_table(title: str, columns: list[str], rows: list[tuple[str, ...]]) ->
     for column in columns:
         table.add_column(column)
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(Text(_plain(str(cell))) for cell in row))
     out.print(table)
 
 
@@ -544,34 +613,46 @@ def models() -> None:
 def info(run: Annotated[Path, typer.Argument(help="A run directory made by `neuronet train`.")]) -> None:
     """Show what a run is: status, data, model, training settings and metrics."""
     from neuronet.runs.files import RunFiles, read_json
+    from neuronet.runs.lifecycle import status_of
 
     files = RunFiles(run)
     files.check()
-    status = read_json(files.status)
+    status = status_of(files)
     model = read_json(files.model)
     if "agent" in model:  # reinforcement learning: an agent and its environment, no data
-        out.print(f"[bold]{run}[/]  status: {status.get('status')}, steps done: {status.get('steps_done')}")
-        out.print(f"agent: {model['agent']} (observations {tuple(model['obs_shape'])}, {model['action_dim']} "
-                  f"{'discrete actions' if model['discrete'] else 'action dimensions'})")
-        out.print(Text(files.config.read_text().rstrip()))
+        out.print(Text.assemble((_plain(str(run)), "bold"), f"  status: {status.get('status')}, steps done: "
+                                f"{status.get('steps_done')}"))
+        if status.get("message"):
+            out.print(Text(_plain(str(status["message"])), style="red"))
+        out.print(Text(_plain(f"agent: {model['agent']} (observations {tuple(model['obs_shape'])}, "
+                              f"{model['action_dim']} {'discrete actions' if model['discrete'] else 'action dimensions'})")))
+        out.print(_run_text(files.config))
         evaluation = read_json(files.metrics).get("evaluation") if files.metrics.is_file() else None
         if evaluation:
             _print_episodes("evaluation", evaluation)
-        out.print("files: " + ", ".join(sorted(str(p.relative_to(run)) for p in run.rglob("*") if p.is_file())))
+        out.print(_files_line(run))
         return
     state = read_json(files.preprocessing)
     meta = state["data"]
-    out.print(f"[bold]{run}[/]  status: {status.get('status')}, epochs done: {status.get('epochs_done')}")
+    out.print(Text.assemble((_plain(str(run)), "bold"), f"  status: {status.get('status')}, epochs done: "
+                            f"{status.get('epochs_done')}"))
     if status.get("message"):
-        out.print(Text(status["message"], style="red"))
-    out.print(f"data: {meta['name']} ({model['task']}, input {tuple(meta['input_shape'])}, {meta['num_outputs']} outputs)")
+        out.print(Text(_plain(str(status["message"])), style="red"))
+    out.print(Text(_plain(f"data: {meta['name']} ({model['task']}, input {tuple(meta['input_shape'])}, "
+                          f"{meta['num_outputs']} outputs)")))
     for line in state.get("summary", []):
-        out.print(Text(f"  {line}"))
-    out.print(Text(files.config.read_text().rstrip()))
+        out.print(Text(_plain(f"  {line}")))
+    out.print(_run_text(files.config))
     test = read_json(files.metrics).get("test") if files.metrics.is_file() else None
     if test:
         out.print(_metrics_table("test metrics", test))
-    out.print("files: " + ", ".join(sorted(str(p.relative_to(run)) for p in run.rglob("*") if p.is_file())))
+    out.print(_files_line(run))
+
+
+def _files_line(run: Path, limit: int = 200) -> Text:
+    names = sorted(str(p.relative_to(run)) for p in run.rglob("*") if p.is_file())
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return Text(_plain("files: " + ", ".join(names[:limit]) + more))
 
 
 def main() -> None:  # pragma: no cover - console-script entry point

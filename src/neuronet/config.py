@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from neuronet.datasets import SCALINGS, find_source
 from neuronet.errors import ConfigError
 from neuronet.models import MODELS
+from neuronet.paths import check_name
 from neuronet.registry import Registry, check_arguments, suggest
 from neuronet.tasks import TASKS
 from neuronet.train import TRAINER_PARAMS, GANTrainer, Trainer, trainer_for
@@ -32,7 +33,7 @@ from neuronet.train.options import check_options
 
 __all__ = ["yaml_load", "RunConfig", "DataConfig", "ModelConfig", "TrainConfig", "EnvConfig", "AgentConfig",
            "TRAIN_SECTION_EXCLUDES",
-           "load_config", "apply_overrides", "to_yaml", "model_task"]
+           "load_config", "apply_overrides", "apply_values", "to_yaml", "model_task"]
 
 # Trainer arguments that live elsewhere in a run config, and why.
 TRAIN_SECTION_EXCLUDES = {
@@ -57,9 +58,47 @@ _Loader.add_implicit_resolver(
 )
 
 
-def yaml_load(text: str) -> Any:
-    """Parse YAML safely (no arbitrary objects), with `1e-3`-style floats."""
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+MAX_CONFIG_BYTES = 1024 * 1024  # a config is a page of settings; a megabyte is far more than any needs
+MAX_NODES = 100_000  # values in a config once its aliases are expanded
+MAX_DEPTH = 64  # levels of nesting
+
+
+def yaml_load(text: str, source: str = "the config") -> Any:
+    """Parse YAML safely (no arbitrary objects), with `1e-3`-style floats, and bounded.
+
+    A config is bounded in size, in depth and in the values its aliases expand to, so that an
+    "alias bomb" (a few lines that expand to billions of values) is refused at once.
+
+    Raises:
+        ConfigError: invalid YAML, or a config over a bound (each one sentence).
+    """
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{source} is {len(text):,} characters; a config is at most {MAX_CONFIG_BYTES:,}.")
+    try:
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{source} is not valid YAML: {err}".replace("\n", " ")) from None
+    except RecursionError:
+        raise ConfigError(f"{source} is nested more than {MAX_DEPTH} levels deep.") from None
+    _check_bounds(data, source)
+    return data
+
+
+def _check_bounds(data: Any, source: str) -> None:
+    """Walk `data` as pydantic would, aliases expanded, and stop at MAX_NODES values or MAX_DEPTH levels."""
+    stack, seen = [(data, 1)], 0
+    while stack:
+        node, depth = stack.pop()
+        seen += 1
+        if seen > MAX_NODES:
+            raise ConfigError(f"{source} expands to more than {MAX_NODES:,} values (YAML aliases repeated inside "
+                              "each other?); a config is a page of settings.")
+        if depth > MAX_DEPTH:
+            raise ConfigError(f"{source} is nested more than {MAX_DEPTH} levels deep.")
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for pair in node.items() for v in pair)
+        elif isinstance(node, (list, tuple)):
+            stack.extend((v, depth + 1) for v in node)
 
 
 class _Strict(BaseModel):
@@ -299,6 +338,11 @@ class RunConfig(_Strict):
     def _task(cls, v: str | None) -> str | None:
         return _known(TASKS, v)
 
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str | None) -> str | None:
+        return v if v is None else check_name(v)
+
     @model_validator(mode="after")
     def _reinforcement(self) -> RunConfig:
         if self.env is None:
@@ -399,7 +443,23 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise ConfigError(f"Override {item!r}: '{part}' is not a section.")
-        node[leaf] = yaml_load(value)
+        node[leaf] = yaml_load(value, f"The value of --set {item!r:.80}")
+    _check_bounds(raw, "The config with its --set values")
+    return raw
+
+
+def apply_values(raw: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """Set `a.b` keys to values as they are, not parsed as YAML (names and paths from the command line)."""
+    for key, value in values.items():
+        if value is None:
+            continue
+        *parents, leaf = key.split(".")
+        node = raw
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"'{part}' is not a section of the config, so {key} cannot be set.")
+        node[leaf] = str(value)
     return raw
 
 
@@ -429,25 +489,39 @@ def validate(raw: dict[str, Any], source: str = "the config", overrides: list[st
         raise _explain(err, _source_of(loc, source, overrides or [])) from None
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> RunConfig:
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None,
+                values: dict[str, Any] | None = None) -> RunConfig:
     """Read a YAML run config (None: the defaults, i.e. the digits CNN demo) and apply overrides.
 
+    Args:
+        path: The YAML file.
+        overrides: `a.b=value` strings, each value parsed as YAML (`--set`).
+        values: `{"a.b": value}` set as they are, never parsed (`--name`, `--output-dir`).
+
     Raises:
-        ConfigError: missing/unreadable file, bad YAML, unknown key or bad value.
+        ConfigError: missing/unreadable file, bad YAML, a config over its bounds, unknown key or bad value.
     """
     raw: dict[str, Any] = {}
     source = "the default config"
     if path is not None:
         path, source = Path(path), str(path)
+        if path.is_dir():
+            raise ConfigError(f"Config file {path} is a folder; give a YAML file.")
         if not path.is_file():
-            raise ConfigError(f"Config file {path} does not exist; check the path.")
+            raise ConfigError(f"Config file {path} does not exist{'' if not path.exists() else ' as a regular file'}; "
+                              "check the path.")
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"Config file {path} is {path.stat().st_size:,} bytes; a config is at most "
+                              f"{MAX_CONFIG_BYTES:,}.")
         try:
-            raw = yaml_load(path.read_text()) or {}
-        except yaml.YAMLError as err:
-            raise ConfigError(f"Config file {path} is not valid YAML: {err}".replace("\n", " ")) from None
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise ConfigError(f"Config file {path} is not UTF-8 text (byte {err.start}); save it as UTF-8 YAML.") from None
+        raw = yaml_load(text, f"Config file {path}") or {}
         if not isinstance(raw, dict):
             raise ConfigError(f"Config file {path} must hold a mapping of sections (data, model, train), not a {type(raw).__name__}.")
-    return validate(apply_overrides(raw, overrides or []), source, overrides)
+    raw = apply_values(apply_overrides(raw, overrides or []), values or {})
+    return validate(raw, source, overrides)
 
 
 def to_yaml(config: RunConfig | dict[str, Any]) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-__all__ = ["NeuronetError", "ConfigError", "DataError", "NotFittedError", "TrainingDivergedError", "DataNote"]
+__all__ = ["NeuronetError", "ConfigError", "DataError", "NotFittedError", "TrainingDivergedError", "DataNote",
+           "describe_os_error"]
 
 
 class NeuronetError(Exception):
@@ -30,3 +31,38 @@ class DataNote(UserWarning):
 
     The CLI prints these as `data:` lines; in Python they are ordinary warnings.
     """
+
+
+def describe_os_error(error: OSError) -> str:
+    """An operating-system error as one sentence for people: what happened, to which file, what to do.
+
+    Example:
+        >>> import errno
+        >>> describe_os_error(OSError(errno.ENOSPC, "No space left on device", "runs/x/checkpoint.safetensors"))
+        'No space left on device while writing runs/x/checkpoint.safetensors; free some space and run the command again (an interrupted run continues with `neuronet train --resume RUN`).'
+    """
+    import errno
+
+    name = error.filename if error.filename is not None else "a file"
+    name = str(name)
+    shown = name if len(name) <= 120 else f"{name[:60]}...{name[-40:]} ({len(name):,} characters)"
+    code = error.errno
+    if code == errno.ENOSPC or code == errno.EDQUOT:
+        return (f"No space left on device while writing {shown}; free some space and run the command again (an "
+                "interrupted run continues with `neuronet train --resume RUN`).")
+    if code in (errno.EROFS, errno.EACCES, errno.EPERM):
+        what = "is on a read-only file system" if code == errno.EROFS else "cannot be written or read (permission denied)"
+        return f"{shown} {what}; choose a folder you can write to (--output-dir, or -o), or change its permissions."
+    if code == errno.ENAMETOOLONG:
+        return f"The name {shown} is too long for the file system; use a shorter file or folder name."
+    if code == errno.ENOTDIR:
+        return f"A part of the path {shown} is a file, not a folder; check the path."
+    if code == errno.EISDIR:
+        return f"{shown} is a folder where a file was expected; check the path."
+    if code == errno.ENOENT:
+        return f"{shown} does not exist; check the path."
+    if code == errno.EEXIST:
+        return f"{shown} already exists; choose another name."
+    if code == errno.EMFILE or code == errno.ENFILE:
+        return "Too many open files; close other programs or raise the limit (ulimit -n), then run the command again."
+    return f"{error.strerror or type(error).__name__} ({shown}); check the path and the disk, then run the command again."

@@ -30,6 +30,7 @@ from torch import nn
 from neuronet.atomic import atomic_dir
 from neuronet.errors import ConfigError, DataError, NeuronetError
 from neuronet.runs.files import RunFiles, read_json, write_json
+from neuronet.runs.lock import RunLock
 
 __all__ = ["ExportError", "ExportResult", "export_run", "FORMATS", "ATOL", "RTOL"]
 
@@ -146,6 +147,17 @@ def _compare(exported: list[np.ndarray], reference: Any, fmt: str) -> float:
     return worst
 
 
+def _interrupted(err: BaseException) -> bool:
+    """Whether a KeyboardInterrupt is among the causes or contexts of `err`."""
+    seen: set[int] = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, KeyboardInterrupt):
+            return True
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return False
+
+
 def export_run(run: str | Path, format: Format = "onnx") -> ExportResult:
     """Export a trained run to RUN/export/ and check it computes what PyTorch does on the test split.
 
@@ -172,8 +184,7 @@ def export_run(run: str | Path, format: Format = "onnx") -> ExportResult:
     with torch.no_grad():
         reference = module(x)
     target = files.root / "export"
-    shutil.rmtree(target.parent / ".export.new", ignore_errors=True)  # left by an export that was killed
-    with atomic_dir(target.parent / ".export.new") as staging:
+    with RunLock(files.root, "export"), atomic_dir(target, replace=True) as staging:  # a previous export replaced whole
         path = staging / FORMATS[format]
         try:
             if format == "onnx":
@@ -185,6 +196,8 @@ def export_run(run: str | Path, format: Format = "onnx") -> ExportResult:
         except NeuronetError:
             raise
         except Exception as err:  # noqa: BLE001 - the exporter raises many types; the user needs one sentence
+            if _interrupted(err):  # Ctrl-C inside the exporter, surfacing as another error while it cleaned up
+                raise KeyboardInterrupt from None
             root = err
             while root.__cause__ is not None:  # the exporter wraps the real reason
                 root = root.__cause__
@@ -199,6 +212,4 @@ def export_run(run: str | Path, format: Format = "onnx") -> ExportResult:
             "dynamic_axes": {str(i): name for i, name in axes.items()}, "task": predictor.task.name,
             "tolerance": {"atol": ATOL, "rtol": RTOL}, "max_abs_diff": worst, "checked_examples": len(x),
             "torch": torch.__version__})
-    shutil.rmtree(target, ignore_errors=True)  # a previous export is replaced whole
-    (target.parent / ".export.new").rename(target)
     return ExportResult(target / FORMATS[format], format, worst, len(x), shape)

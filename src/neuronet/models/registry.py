@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -47,7 +48,8 @@ def build_model(type: str, input_shape: int | Sequence[int], num_outputs: int, *
         **kwargs: The model's own hyper-parameters (e.g. `hidden=[64, 64]`).
 
     Raises:
-        ConfigError: unknown model or hyper-parameter (with the closest valid name).
+        ConfigError: unknown model or hyper-parameter (with the closest valid name), or layers too
+            large to allocate.
 
     Example:
         >>> build_model("mlp", (4,), 3, hidden=[8])(torch.zeros(2, 4)).shape
@@ -62,3 +64,10 @@ def build_model(type: str, input_shape: int | Sequence[int], num_outputs: int, *
         raise
     except (TypeError, ValueError) as err:
         raise ConfigError(f"Cannot build model '{type}' with {kwargs}: {err}.") from err
+    except (RuntimeError, MemoryError) as err:
+        if not isinstance(err, MemoryError) and "allocate" not in str(err):
+            raise
+        wanted = re.search(r"allocate (\d+) bytes", str(err))
+        size = f" ({int(wanted.group(1)) / 2**30:,.1f} GiB for one tensor)" if wanted else ""
+        raise ConfigError(f"Model '{type}' with {kwargs} is too large to fit in memory{size}; use fewer or "
+                          f"smaller layers.") from None

@@ -66,13 +66,12 @@ class Predictor:
             DataError: not a run directory, a run that has not completed, or no ONNX export.
             ConfigError: an unknown backend, or one that cannot serve this task.
         """
-        from safetensors.torch import load_file
-
         from neuronet.models import build_model
+        from neuronet.transfer.weights import load_weights
 
         files = RunFiles(path)
         files.check_trained()
-        spec = read_json(files.model)
+        spec = files.model_spec()
         if "agent" in spec:
             raise ConfigError(f"{files.root} holds a reinforcement-learning policy, which acts in its environment rather "
                               f"than predicting from data: replay it with `neuronet evaluate {files.root}`, serve it "
@@ -90,7 +89,7 @@ class Predictor:
             model: nn.Module = OnnxModel(onnx)
         else:
             model = build_model(spec["type"], tuple(spec["input_shape"]), spec["num_outputs"], **spec["kwargs"])
-            model.load_state_dict(load_file(str(files.weights)))
+            load_weights(model, files.load_weights(), where=str(files.weights))
         loss_kwargs = {k: torch.tensor(v) if isinstance(v, list) else v for k, v in spec.get("loss_kwargs", {}).items()}
         return cls(model, Pipeline.from_dict(state["pipeline"]), TASKS.get(spec["task"])(), state["data"],
                    spec.get("loss"), loss_kwargs)

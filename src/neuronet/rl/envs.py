@@ -25,7 +25,8 @@ import numpy as np
 
 from neuronet.errors import ConfigError
 
-__all__ = ["EnvSpec", "make_env", "make_vec_env", "register_env", "env_state", "load_env_state", "env_name"]
+__all__ = ["EnvSpec", "make_env", "make_vec_env", "register_env", "env_state", "load_env_state", "env_name",
+           "code_target", "check_trusted"]
 
 EnvSpec = str | dict[str, Any] | Callable[..., Any]
 _WRAPPER_FIELDS = ("_elapsed_steps", "_has_reset")  # TimeLimit's step count, OrderEnforcing's flag
@@ -50,19 +51,64 @@ def _parts(spec: EnvSpec) -> tuple[Any, dict[str, Any]]:
     return spec, {}
 
 
+def code_target(spec: EnvSpec) -> str | None:
+    """The 'module:function' a spec names, which making it would import and call; None for a Gymnasium id.
+
+    Example:
+        >>> code_target({"id": "myenv:make"}), code_target("CartPole-v1")
+        ('myenv:make', None)
+    """
+    target, _ = _parts(spec)
+    if isinstance(target, str) and ":" in target and target not in _gym().registry:
+        return target
+    return None
+
+
+def check_trusted(spec: EnvSpec, where: str, command: str) -> None:
+    """Refuse an environment named by code ('module:function') read from a run directory, unless trusted.
+
+    A config the user runs is theirs, as a script is; a run directory someone handed over is
+    data, and importing and calling code it names needs the user's word (`--trust-code`).
+
+    Raises:
+        ConfigError: naming what would run.
+    """
+    target = code_target(spec)
+    if target is not None:
+        _, kwargs = _parts(spec)
+        raise ConfigError(f"{where} names the environment '{target}': Python code that `{command}` would import and "
+                          f"call (with {kwargs or 'no arguments'}); a run directory is data, so this is refused. If you "
+                          f"trust where the run came from, add --trust-code.")
+
+
 def _resolve(target: Any) -> Any:
-    """An id string stays; "package.module:function" becomes that callable."""
+    """An id string stays; "package.module:function" becomes that callable (never one from Python's standard library)."""
     if isinstance(target, str) and ":" in target and target not in _gym().registry:
         module, _, name = target.partition(":")
         if os.getcwd() not in sys.path:  # a module beside the config, as `python -m` would find it
             sys.path.append(os.getcwd())
+        if _standard(module):
+            raise ConfigError(f"env.id '{target}' names {module!r}, a module of Python's standard library, not an "
+                              "environment; give "
+                              "'package.module:function' of your module returning a gymnasium.Env, or a Gymnasium id.")
         try:
-            return getattr(importlib.import_module(module), name)
+            found = getattr(importlib.import_module(module), name)
         except (ImportError, AttributeError) as err:
             raise ConfigError(f"Cannot import the environment '{target}' ({err}); give 'package.module:function' "
                               "of a module in the current folder or on PYTHONPATH, or a registered Gymnasium id "
                               "(at env.id).") from None
+        if _standard(getattr(found, "__module__", None) or "builtins"):
+            raise ConfigError(f"env.id '{target}' is {getattr(found, '__module__', 'builtins')}."
+                              f"{getattr(found, '__name__', name)} from Python's standard library, not an environment "
+                              "factory; give a function or class of your own returning a gymnasium.Env.")
+        return found
     return target
+
+
+def _standard(module: str) -> bool:
+    """Whether `module` is part of Python itself (os, subprocess, builtins...): never an environment."""
+    top = module.split(".")[0].lstrip("_")
+    return top in sys.stdlib_module_names or top in ("builtins", "posix", "nt") or module in sys.builtin_module_names
 
 
 def env_name(spec: EnvSpec) -> str:
@@ -185,7 +231,10 @@ def _to_json(value: Any) -> Any:
 
 def _from_json(value: Any) -> Any:
     if isinstance(value, dict) and "__array__" in value:
-        return np.asarray(value["__array__"], dtype=value["dtype"])
+        dtype = np.dtype(str(value["dtype"]))
+        if dtype.kind not in "biuf":  # numbers only: a checkpoint holds no objects
+            raise ValueError(f"an environment state array of dtype {dtype}")
+        return np.asarray(value["__array__"], dtype=dtype)
     if isinstance(value, dict):
         return {k: _from_json(v) for k, v in value.items()}
     return value
@@ -213,7 +262,10 @@ def load_env_state(envs: Any, states: list[dict[str, Any]]) -> None:
         if callable(getattr(bare, "set_state", None)):
             bare.set_state(saved["env"])
         else:
+            known = _plain_fields(bare) or {}
             for key, value in saved["env"].items():
+                if key not in known:  # only the plain fields the environment has: a checkpoint sets nothing else
+                    raise ValueError(f"the environment state names an unknown field {key!r}")
                 setattr(bare, key, tuple(value) if isinstance(getattr(bare, key, None), tuple) else value)
         for wrapper, fields in zip(_layers(env)[:-1], saved["wrappers"]):
             for key, value in fields.items():

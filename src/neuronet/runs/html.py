@@ -113,8 +113,11 @@ def write_html_report(run: str | Path, explained: dict[str, Any] | None = None) 
     files = RunFiles(run)
     files.check()  # a failed or stopped run too: its curves so far and the doctor's findings are worth a page
     root = files.root
-    state, model = read_json(files.preprocessing), read_json(files.model)
+    model = read_json(files.model)
     metrics = read_json(files.metrics) if files.metrics.is_file() else {}
+    if "agent" in model:  # reinforcement learning: an agent in an environment, scored by episodes
+        return _write_page(files, _rl_sections(files, model, metrics))
+    state = read_json(files.preprocessing)
     meta, sizes = state["data"], metrics.get("sizes", {})
     explained = explained if explained is not None else (read_explained(root) or {})
     head = _table([["data", f"{meta['name']} ({model['task']}), input {tuple(meta['input_shape'])}, "
@@ -137,8 +140,32 @@ def write_html_report(run: str | Path, explained: dict[str, Any] | None = None) 
         ("Test predictions", _plots(files.plots, ["confusion_matrix.png", "predictions.png", "forecast.png",
                                                   "reconstructions.png"])),
         *_explained(root, explained),
-        ("Config", f"<pre>{html.escape(files.config.read_text())}</pre>"),
+        ("Config", _config(files)),
     ]
+    return _write_page(files, sections)
+
+
+def _config(files: RunFiles) -> str:
+    return f"<pre>{html.escape(files.config.read_bytes().decode('utf-8', errors='replace'))}</pre>"
+
+
+def _rl_sections(files: RunFiles, model: dict[str, Any], metrics: dict[str, Any]) -> list[tuple[str, str]]:
+    """The page of a reinforcement-learning run: the agent, its evaluation, curves, the doctor, the config."""
+    status = read_json(files.status) if files.status.is_file() else {}
+    head = _table([["agent", f"{model['agent']} (observations {tuple(model.get('obs_shape', ()))}, "
+                             f"{model.get('action_dim')} {'discrete actions' if model.get('discrete') else 'action dims'})"],
+                   ["training", f"{metrics.get('steps')} steps, {metrics.get('episodes')} episodes in "
+                                f"{metrics.get('train_time_s', 0):.1f} s" if metrics else
+                    f"status: {status.get('status')} — {status.get('message', 'not finished')}"]], ["", ""])
+    evaluation = metrics.get("evaluation", {})
+    rows = [[k, v] for k, v in evaluation.items() if isinstance(v, (int, float))]
+    return [("Run", head), ("Evaluation (seeded episodes)", _table(rows, ["metric", "value"]) if rows else ""),
+            ("Training curves", _plots(files.plots, ["returns.png", "losses.png", "exploration.png"])),
+            ("Doctor", _findings(files.root)), ("Config", _config(files))]
+
+
+def _write_page(files: RunFiles, sections: list[tuple[str, str]]) -> Path:
+    root = files.root
     body = "".join(f"<h2>{html.escape(t)}</h2>{b}" for t, b in sections if b)
     page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>neuronet run {html.escape(root.name)}'
             f'</title><style>{_CSS}</style></head><body><h1>Run <code>{html.escape(root.name)}</code></h1>{body}'

@@ -15,17 +15,30 @@ from typing import Any
 
 import torch
 
-from neuronet.atomic import atomic_dir, write_text
+from neuronet.atomic import write_text
 from neuronet.config import RunConfig, load_config, to_yaml
-from neuronet.errors import DataError, TrainingDivergedError
+from neuronet.errors import DataError
 from neuronet.runs.files import RunFiles, read_json, write_json
+from neuronet.runs.lifecycle import restore_checkpoint, run_lifecycle, write_status
 
 __all__ = ["build_agent", "train_rl_run", "evaluate_rl_run", "load_policy", "is_rl_run"]
 
 
-def build_agent(config: RunConfig) -> Any:
-    """The configured agent (its environments made, its networks built)."""
+def build_agent(config: RunConfig, trusted: bool = True, where: Path | None = None, command: str = "neuronet") -> Any:
+    """The configured agent (its environments made, its networks built).
+
+    Args:
+        config: The run config.
+        trusted: False when the config was read from a run directory without --trust-code: an
+            environment named by code ('module:function') is then refused.
+        where: The file the config was read from (for the error).
+        command: The command that reads it (for the error).
+    """
     from neuronet.rl import AGENTS
+    from neuronet.rl.envs import check_trusted
+
+    if not trusted:
+        check_trusted(config.env.spec(), str(where or "The run's config.yaml"), command)
 
     model = None if config.model.type == "auto" else {"type": config.model.type, **config.model.kwargs()}
     return AGENTS.get(config.agent.type)(config.env.spec(), n_envs=config.env.n_envs, model=model, seed=config.seed,
@@ -45,7 +58,7 @@ def _resolved(config: RunConfig, agent: Any, trainer: Any) -> str:
 
 
 def _status(files: RunFiles, trainer: Any, status: str, **extra: Any) -> None:
-    write_json(files.status, {"status": status, "steps_done": trainer.steps, "epochs_done": trainer.epoch, **extra})
+    write_status(files, status, steps_done=trainer.steps, epochs_done=trainer.epoch, **extra)
 
 
 def _trainer(config: RunConfig, agent: Any, files: RunFiles, callbacks: Any, progress: bool) -> Any:
@@ -63,45 +76,54 @@ def _saved(files: RunFiles, trainer: Any) -> None:
 
 
 def train_rl_run(config: RunConfig | None = None, resume: str | Path | None = None, callbacks: Any = (),
-                 progress: bool = True) -> Any:
+                 progress: bool = True, trust_code: bool = False) -> Any:
     """Train an agent as the config says, into a run directory (resumable from its last checkpoint).
+
+    Args:
+        trust_code: With `resume`: allow the run's config.yaml to name an environment by
+            'module:function' (Python code that would be imported and called). A config the
+            user runs is theirs; a run directory is data, and needs this said.
 
     Returns:
         A RunResult (path, metrics, trainer, plan=None, findings).
     """
-    from neuronet.rl.envs import env_name
-    from neuronet.runs.train import RunInterrupted, RunResult, reopen, run_root
+    from neuronet.runs.train import reopen
 
-    files = None
-    if resume is not None:
-        files, config = reopen(resume)
-    agent = build_agent(config)
+    if resume is None:
+        return _train(config, None, None, callbacks, progress)
+    files, config, lock = reopen(resume)
+    try:
+        return _train(config, files, lock, callbacks, progress, trusted=trust_code)
+    finally:
+        lock.release()
+
+
+def _train(config: RunConfig, files: RunFiles | None, lock: Any, callbacks: Any, progress: bool,
+           trusted: bool = True) -> Any:
+    import contextlib
+
+    from neuronet.rl.envs import env_name
+    from neuronet.runs.train import RunResult, created, run_root
+
+    agent = build_agent(config, trusted=trusted, where=None if files is None else files.config,
+                        command="neuronet train --resume")
     files = files or RunFiles(run_root(config, f"{env_name(config.env.id)}-{config.agent.type}"))
     trainer = _trainer(config, agent, files, callbacks, progress)
-    if resume is None:
-        with atomic_dir(files.root) as folder:
-            staging = RunFiles(folder)
-            write_text(staging.config, _resolved(config, agent, trainer))
-            write_json(staging.model, {"task": "reinforcement", **agent.spec()})
-            write_json(staging.status, {"status": "created", "steps_done": 0, "epochs_done": 0})
-    elif files.checkpoint.is_file():
-        trainer.load_checkpoint(files.checkpoint)
-    _status(files, trainer, "running")
-    start = time.perf_counter()
-    try:
-        trainer.fit()
-    except KeyboardInterrupt:
-        _write_findings(files, trainer)
-        _status(files, trainer, "interrupted")
-        raise RunInterrupted(files.root, trainer.epoch, f"{trainer.steps:,} environment steps") from None
-    except TrainingDivergedError as err:
-        _write_findings(files, trainer)
-        _status(files, trainer, "failed", message=str(err))
-        raise TrainingDivergedError(f"{err} Run directory: {files.root}.") from None
-    except Exception as err:
-        _status(files, trainer, "failed", message=f"{type(err).__name__}: {err}")
-        raise
-    metrics, findings = _finish(files, trainer, config, time.perf_counter() - start)
+
+    def write(staging: RunFiles) -> None:
+        write_text(staging.config, _resolved(config, agent, trainer))
+        write_json(staging.model, {"task": "reinforcement", **agent.spec()})
+        write_status(staging, "created", steps_done=0, epochs_done=0)
+
+    with contextlib.nullcontext(lock) if lock else created(files, write):
+        if lock is not None:
+            restore_checkpoint(trainer, files)
+        start = time.perf_counter()
+        with run_lifecycle(files, lambda name, **extra: _status(files, trainer, name, **extra),
+                           lambda: _write_findings(files, trainer),
+                           lambda: (trainer.epoch, f"{trainer.steps:,} environment steps")):
+            trainer.fit()
+            metrics, findings = _finish(files, trainer, config, time.perf_counter() - start)
     agent.close()
     return RunResult(files.root, metrics, trainer, None, findings)
 
@@ -145,26 +167,35 @@ def is_rl_run(path: str | Path) -> bool:
     return model.is_file() and "agent" in read_json(model)
 
 
-def load_policy(path: str | Path, device: str | torch.device = "cpu") -> tuple[Any, RunConfig]:
+def load_policy(path: str | Path, device: str | torch.device = "cpu", trust_code: bool = False,
+                command: str = "load_policy") -> tuple[Any, RunConfig]:
     """The trained policy of a run, rebuilt as its agent built it, with the config.
+
+    Args:
+        path: The run directory.
+        device: Where the policy runs.
+        trust_code: Allow an environment the run's config.yaml names by 'module:function' (code
+            that would be imported and called); without it such a run is refused.
+        command: How to name what reads the run, in that refusal.
 
     Returns:
         (an agent whose `act` plays the trained policy, the run's config).
     """
-    from safetensors.torch import load_file
+    from neuronet.transfer.weights import load_weights
 
     files = RunFiles(path)
     files.check_trained()
     config = load_config(files.config)
     config.agent = config.agent.model_copy(update={"device": str(device)})
-    agent = build_agent(config)
-    agent.policy.load_state_dict(load_file(str(files.weights), device=str(agent.device)))
+    agent = build_agent(config, trusted=trust_code, where=files.config, command=command)
+    load_weights(agent.policy, files.load_weights(), where=str(files.weights))
+    agent.policy.to(agent.device)
     agent.policy.eval()
     return agent, config
 
 
 def evaluate_rl_run(path: str | Path, episodes: int | None = None, seed: int | None = None,
-                    record: str | Path | None = None) -> dict[str, Any]:
+                    record: str | Path | None = None, trust_code: bool = False) -> dict[str, Any]:
     """Replay a run's policy over seeded episodes (and record one as a GIF).
 
     Args:
@@ -172,11 +203,16 @@ def evaluate_rl_run(path: str | Path, episodes: int | None = None, seed: int | N
         episodes: Episodes to play (default: the run's train.eval_episodes).
         seed: Seed of the first episode (default: the one the run's own evaluation used).
         record: Write the first episode as an animated GIF here.
+        trust_code: Allow an environment named by code in the run's config.yaml (see `load_policy`).
     """
     from neuronet.rl import evaluate_policy, record_episode
     from neuronet.rl.trainer import EVAL_SEED
 
-    agent, config = load_policy(path)
+    if record is not None:
+        from neuronet.runs.files import refuse_run_file
+
+        refuse_run_file(record, "recording")
+    agent, config = load_policy(path, trust_code=trust_code, command="neuronet evaluate")
     episodes = episodes or config.train_options().get("eval_episodes", 10)
     seed = config.seed + EVAL_SEED if seed is None else seed
     if episodes < 1:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -11,24 +13,18 @@ from typing import Any
 from neuronet.atomic import atomic_dir, write_text
 from neuronet.config import RunConfig, load_config, to_yaml
 from neuronet.datasets import Pipeline
-from neuronet.errors import ConfigError, NeuronetError, TrainingDivergedError
+from neuronet.errors import ConfigError
 from neuronet.doctor import Finding
 from neuronet.runs.build import RunPlan, cached_features, make_trainer, plan_run, resolved_config
 from neuronet.runs.diagnosis import check_data, plot_doctor, write_findings
-from neuronet.runs.files import RunFiles, read_json, write_json
+from neuronet.runs.files import RunFiles, check_name, read_json, safe_stem, write_json
+from neuronet.runs.lifecycle import RunInterrupted, lock_run, restore_checkpoint, run_lifecycle, write_status
+from neuronet.runs.lock import RunLock
 from neuronet.runs.report import render_report
 from neuronet.train import Callback, EarlyStopping, Trainer
 from neuronet.train.checkpoint import atomic_save_file
 
 __all__ = ["RunResult", "train_run", "RunInterrupted"]
-
-
-class RunInterrupted(KeyboardInterrupt):
-    """Training was interrupted; the run directory holds a checkpoint to resume from."""
-
-    def __init__(self, root: Path, epoch: int, done: str | None = None) -> None:
-        super().__init__(f"Interrupted after {done or f'epoch {epoch}'}; resume with: neuronet train --resume {root}")
-        self.root, self.epoch = root, epoch
 
 
 @dataclass
@@ -45,13 +41,15 @@ class RunResult:
 def run_root(config: RunConfig, what: str | None = None) -> Path:
     """A new run directory: config.name, else `<what>-<time>` (what: the data and the model) under output_dir."""
     out = Path(config.output_dir)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"The output folder {out} is a file; give a folder with --output-dir (or output_dir:).")
     if config.name:
-        root = out / config.name
+        root = out / check_name(config.name)
         if root.exists():
             raise ConfigError(f"Run directory {root} already exists; choose another name, or continue it with "
                               f"`neuronet train --resume {root}`.")
         return root
-    what = what or f"{Path(config.data.source).stem}-{config.model.type}"
+    what = safe_stem(what or f"{Path(config.data.source).stem}-{config.model.type}")
     stem = f"{what}-{datetime.now():%Y%m%d-%H%M%S}"
     root, n = out / stem, 1
     while root.exists():
@@ -60,29 +58,68 @@ def run_root(config: RunConfig, what: str | None = None) -> Path:
     return root
 
 
-def reopen(resume: str | Path) -> tuple[RunFiles, RunConfig]:
-    """An unfinished run directory to continue, and its saved config; clears writes a killed process cut short."""
+def reopen(resume: str | Path) -> tuple[RunFiles, RunConfig, RunLock]:
+    """An unfinished run directory to continue, locked, and its saved config; clears writes a killed process cut short.
+
+    Raises:
+        RunInUse: another process is training (or exporting, reporting) this run.
+        ConfigError: the run already completed.
+    """
     files = RunFiles(Path(resume))
     files.check()
-    if read_json(files.status).get("status") == "completed":
-        raise ConfigError(f"Run {files.root} already completed; nothing to resume.")
-    for leftover in files.root.rglob(".*.tmp"):  # a write cut short by a killed process
-        leftover.unlink(missing_ok=True)
-    return files, load_config(files.config)
+    lock = lock_run(files.root, "resume")
+    try:
+        if read_json(files.status).get("status") == "completed":
+            raise ConfigError(f"Run {files.root} already completed; nothing to resume.")
+        for leftover in files.root.rglob(".*.tmp"):  # a write cut short by a killed process (the lock is ours)
+            leftover.unlink(missing_ok=True)
+        return files, load_config(files.config), lock
+    except BaseException:
+        lock.release()
+        raise
+
+
+@contextlib.contextmanager
+def created(files: RunFiles, write: Callable[[RunFiles], None]) -> Iterator[RunLock]:
+    """Create the run directory at once (a staging folder of this process, locked, renamed) and hold its lock.
+
+    Raises:
+        ConfigError: a run of that name appeared meanwhile (another process made it).
+    """
+    lock = None
+    try:
+        with atomic_dir(files.root) as folder:
+            lock = RunLock(folder, "train").acquire()  # the lock follows the folder when it is renamed
+            write(RunFiles(folder))
+    except FileExistsError:
+        if lock is not None:
+            lock.release()
+        raise ConfigError(f"Run directory {files.root} already exists (another process made it just now); choose "
+                          "another name.") from None
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+    try:
+        yield lock
+    finally:
+        lock.release()
 
 
 def _status(files: RunFiles, trainer: Trainer, status: str, **extra: Any) -> None:
-    write_json(files.status, {"status": status, "epochs_done": trainer.epoch, "batches_done": trainer.batch, **extra})
+    write_status(files, status, epochs_done=trainer.epoch, batches_done=trainer.batch, **extra)
 
 
-def _create(files: RunFiles, plan: RunPlan, trainer: Trainer) -> None:
-    """Write config, preprocessing state, model spec and status, all at once (a staging folder, renamed)."""
-    with atomic_dir(files.root) as folder:
-        staging = RunFiles(folder)
+def _write_new(plan: RunPlan, trainer: Trainer) -> Callable[[RunFiles], None]:
+    """Write config, preprocessing state, model spec and status of a new run (into its staging folder)."""
+
+    def write(staging: RunFiles) -> None:
         write_text(staging.config, to_yaml(resolved_config(plan, trainer)))
         write_json(staging.preprocessing, plan.preprocessing_state())
         write_json(staging.model, plan.model_spec)
-        write_json(staging.status, {"status": "created", "epochs_done": 0, "batches_done": 0})
+        write_status(staging, "created", epochs_done=0, batches_done=0)
+
+    return write
 
 
 def _save_progress(files: RunFiles):
@@ -135,7 +172,7 @@ def _finish(files: RunFiles, trainer: Trainer, plan: RunPlan, elapsed: float,
 
 
 def train_run(config: RunConfig | None = None, resume: str | Path | None = None,
-              callbacks: list[Callback] | tuple = (), progress: bool = True) -> RunResult:
+              callbacks: list[Callback] | tuple = (), progress: bool = True, trust_code: bool = False) -> RunResult:
     """Train as the config says and write a complete run directory.
 
     Everything is checked (config, data, model, optimizer) before the directory is created. A
@@ -147,49 +184,47 @@ def train_run(config: RunConfig | None = None, resume: str | Path | None = None,
         resume: A run directory to continue from its last checkpoint.
         callbacks: Extra callbacks.
         progress: Show the live progress bar.
+        trust_code: With `resume`: allow code the run's config names (an RL environment given as
+            'module:function'); a run directory is data, so it is refused without this.
 
     Raises:
         ConfigError / DataError: bad config or data (nothing written).
         TrainingDivergedError: NaN/inf loss (the last checkpoint is kept).
-        RunInterrupted: Ctrl-C; the run directory can be resumed.
+        RunInterrupted: Ctrl-C, SIGTERM or SIGHUP; the run directory can be resumed.
+        RunInUse: another process is writing the run (`resume`).
     """
     from neuronet.runs.rl import is_rl_run, train_rl_run
 
     if (config is not None and config.env is not None) or (resume is not None and is_rl_run(resume)):
-        return train_rl_run(config, resume, callbacks, progress)  # an agent in an environment (env: section)
-    files, pipeline = None, None
-    if resume is not None:
-        files, config = reopen(resume)
-        pipeline = Pipeline.from_dict(read_json(files.preprocessing)["pipeline"])
-    config = config or RunConfig()
+        return train_rl_run(config, resume, callbacks, progress, trust_code)  # an agent in an environment (env: section)
+    if resume is None:
+        return _train(config or RunConfig(), None, None, callbacks, progress)
+    files, config, lock = reopen(resume)
+    try:
+        return _train(config, files, lock, callbacks, progress)
+    finally:
+        lock.release()
+
+
+def _train(config: RunConfig, files: RunFiles | None, lock: RunLock | None, callbacks: Any,
+           progress: bool) -> RunResult:
+    pipeline = Pipeline.from_dict(read_json(files.preprocessing)["pipeline"]) if files else None
     plan = plan_run(config, pipeline)
     files = files or RunFiles(run_root(plan.config))  # the chosen model names the run (model.type auto)
     cached = cached_features(plan, progress)  # a frozen pretrained backbone: embed once, train the head
     trainer = make_trainer(plan, callbacks, progress, checkpoint=files.checkpoint, on_save=_save_progress(files),
                            samples=files.root / "samples", model=cached[0] if cached else None)
-    if resume is None:
-        _create(files, plan, trainer)
-    elif files.checkpoint.is_file():
-        trainer.load_checkpoint(files.checkpoint)
-    data_findings = check_data(plan) if trainer.doctor else []
-    if trainer.doctor:
-        trainer.doctor.announce(data_findings)  # once: a resumed run knows what it said
-    _status(files, trainer, "running")
-    start = time.perf_counter()
-    try:
-        trainer.fit(*(cached[1:] if cached else (plan.train, plan.val)))
-    except KeyboardInterrupt:
-        write_findings(files, trainer, data_findings)
-        _status(files, trainer, "interrupted")
-        raise RunInterrupted(files.root, trainer.epoch) from None
-    except TrainingDivergedError as err:
-        write_findings(files, trainer, data_findings)  # `neuronet doctor RUN` explains it
-        _status(files, trainer, "failed", message=str(err))
-        kept = (f"checkpoint of epoch {trainer.epoch} kept" if files.checkpoint.is_file() else
-                "no epoch finished, so no checkpoint")
-        raise TrainingDivergedError(f"{err} Run directory: {files.root} ({kept}).") from None
-    except (NeuronetError, Exception) as err:
-        _status(files, trainer, "failed", message=f"{type(err).__name__}: {err}")
-        raise
-    metrics, findings = _finish(files, trainer, plan, time.perf_counter() - start, data_findings)
+    with contextlib.nullcontext(lock) if lock else created(files, _write_new(plan, trainer)):
+        if lock is not None:
+            restore_checkpoint(trainer, files)
+        data_findings = check_data(plan) if trainer.doctor else []
+        if trainer.doctor:
+            trainer.doctor.announce(data_findings)  # once: a resumed run knows what it said
+        start = time.perf_counter()
+        kept = lambda: (f" (checkpoint of epoch {trainer.epoch} kept)" if files.checkpoint.is_file() else  # noqa: E731
+                        " (no epoch finished, so no checkpoint)")
+        with run_lifecycle(files, lambda name, **extra: _status(files, trainer, name, **extra),
+                           lambda: write_findings(files, trainer, data_findings), lambda: (trainer.epoch, None), kept):
+            trainer.fit(*(cached[1:] if cached else (plan.train, plan.val)))
+            metrics, findings = _finish(files, trainer, plan, time.perf_counter() - start, data_findings)
     return RunResult(files.root, metrics, trainer, plan, findings)
