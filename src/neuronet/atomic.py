@@ -31,14 +31,20 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         'hello'
     """
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f"{path.suffix}.tmp")
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem[:100]}.", suffix=f"{path.suffix[:20]}.tmp")
     os.close(fd)
     tmp = Path(name)
     try:
         yield tmp
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the file gets the permissions a plain open() would
         os.replace(tmp, path)
+    except OSError as err:
+        if err.filename in (str(tmp), tmp):  # the user knows the file they asked for, not our temporary one
+            err.filename = str(path)
+        raise
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -320,7 +320,7 @@ class RunConfig(_Strict):
 
     name: str | None = Field(None, description="Run directory name (default: <data>-<model>-<time>).")
     output_dir: str = Field("runs", description="Where run directories are created.")
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**32, description="Seeds the split, the model's weights and the training order (0 to 2**32 - 1).")
     task: str | None = Field(None, description="classification, regression, forecasting, reconstruction, generation or "
                                                "reinforcement (default: the model's own, else inferred from the data; "
                                                "reinforcement when there is an env: section).")

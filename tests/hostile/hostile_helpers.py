@@ -98,3 +98,43 @@ def snapshot(folder: Path) -> dict[str, str]:
         elif path.is_dir():
             seen[rel] = "dir"
     return seen
+
+
+def start(*args: object, cwd: Path | None = None) -> subprocess.Popen:
+    """`neuronet ARGS` started in the background (one torch thread), its streams captured."""
+    environment = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "250"}
+    return subprocess.Popen([str(NEURONET), *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=cwd, env=environment)
+
+
+def wait_for(condition, what: str, timeout: float = 120.0, every: float = 0.1) -> None:
+    """Poll `condition()` until it holds (a bounded loop: fail after `timeout` seconds)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(every)
+
+
+def status(run: Path) -> dict:
+    """A run's status.json ({} while it is not there yet)."""
+    try:
+        return json.loads((run / "status.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+HOLD = ("import sys, time\nfrom neuronet.runs.lock import RunLock\nfrom neuronet.runs.lifecycle import write_status\n"
+        "from neuronet.runs.files import RunFiles\nRunLock(sys.argv[1], 'train').acquire()\n"
+        "if len(sys.argv) > 2: write_status(RunFiles(sys.argv[1]), 'running', command='neuronet train')\n"
+        "print('locked', flush=True)\ntime.sleep(120)\n")
+
+
+def hold_lock(run: Path, write: bool = False) -> subprocess.Popen:
+    """Another process holding a run's lock (as a training process does); kill it when done."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(run), *(["status"] if write else [])],
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    return holder

@@ -18,7 +18,7 @@ from neuronet.atomic import atomic_dir, write_text
 from neuronet.config import RunConfig, model_task, to_yaml
 from neuronet.errors import ConfigError, DataError
 from neuronet.runs.build import Fold, cached_features, load_data, make_trainer, plan_run
-from neuronet.runs.files import write_json
+from neuronet.runs.files import safe_stem, write_json
 
 __all__ = ["CVResult", "cross_validate", "folds_for"]
 
@@ -122,14 +122,20 @@ def cross_validate(config: RunConfig, k: int = 5, split: Split = "auto", write: 
 
 def _write(config: RunConfig, result: CVResult) -> Path:
     out = Path(config.output_dir)
-    name = config.name or f"{Path(config.data.source).stem}-{config.model.type}-cv-{datetime.now():%Y%m%d-%H%M%S}"
+    name = config.name or f"{safe_stem(Path(config.data.source).stem)}-{config.model.type}-cv-{datetime.now():%Y%m%d-%H%M%S}"
     root = out / name
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"The output folder {out} is a file; give a folder with --output-dir (or output_dir:).")
     if root.exists():
         raise ConfigError(f"{root} already exists; choose another --name.")
     columns = list(result.folds[0])
     lines = [",".join(columns)] + [",".join(str(r[c]) for c in columns) for r in result.folds]
-    with atomic_dir(root) as staging:
-        write_text(staging / "config.yaml", to_yaml(config))
-        write_text(staging / "folds.csv", "\n".join(lines) + "\n")
-        write_json(staging / "cv.json", {"split": result.split, "folds": result.folds, "mean": result.mean, "std": result.std})
+    try:
+        with atomic_dir(root) as staging:
+            write_text(staging / "config.yaml", to_yaml(config))
+            write_text(staging / "folds.csv", "\n".join(lines) + "\n")
+            write_json(staging / "cv.json", {"split": result.split, "folds": result.folds, "mean": result.mean,
+                                             "std": result.std})
+    except FileExistsError:
+        raise ConfigError(f"{root} already exists (another process wrote it meanwhile); choose another --name.") from None
     return root

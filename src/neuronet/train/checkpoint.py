@@ -8,10 +8,13 @@ tensor is replaced by a reference, and a flat {key: tensor} table for safetensor
 from __future__ import annotations
 
 import json
+import os
+import re
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from neuronet.atomic import atomic_path
@@ -53,7 +56,13 @@ def join_tensors(tree: Any, tensors: dict[str, torch.Tensor]) -> Any:
 def atomic_save_file(tensors: dict[str, torch.Tensor], path: str | Path, metadata: dict[str, str] | None = None) -> None:
     """Write a safetensors file atomically (temporary file + rename)."""
     with atomic_path(path) as tmp:
-        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp), metadata=metadata)
+        try:
+            save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp), metadata=metadata)
+        except SafetensorError as err:  # a full disk, a read-only folder: the operating system's error, for the CLI
+            code = re.search(r"code: (\d+)", str(err))
+            if code is None:
+                raise
+            raise OSError(int(code.group(1)), os.strerror(int(code.group(1))), str(path)) from None
 
 
 def save_state(path: str | Path, state: dict[str, Any]) -> None:

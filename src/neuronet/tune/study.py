@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from neuronet.config import RunConfig, TuneConfig, validate
 from neuronet.errors import ConfigError
+from neuronet.paths import safe_stem
 from neuronet.tune.space import Param, apply_params, grid_of, grid_size, parse_space
 
 __all__ = ["Search", "TrialRecord", "make_search", "run_trials", "objective", "study_root", "STUDY"]
@@ -72,7 +73,7 @@ def _direction(tune: TuneConfig) -> str:
 
 def study_root(config: RunConfig) -> Path:
     """Where a new search writes: output_dir/<name>, or <data>-<model>-tune-<time>."""
-    name = config.name or f"{Path(config.data.source).stem}-{config.model.type}-tune-{datetime.now():%Y%m%d-%H%M%S}"
+    name = config.name or f"{safe_stem(Path(config.data.source).stem)}-{config.model.type}-tune-{datetime.now():%Y%m%d-%H%M%S}"
     return Path(config.output_dir) / name
 
 
