@@ -42,7 +42,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the file gets the permissions a plain open() would
         os.replace(tmp, path)
     except OSError as err:
-        if err.filename in (str(tmp), tmp):  # the user knows the file they asked for, not our temporary one
+        if err.filename in (str(tmp), tmp, None):  # the user knows the file they asked for, not our temporary one
             err.filename = str(path)
         raise
     finally:

@@ -76,7 +76,7 @@ class Predictor:
             raise ConfigError(f"{files.root} holds a reinforcement-learning policy, which acts in its environment rather "
                               f"than predicting from data: replay it with `neuronet evaluate {files.root}`, serve it "
                               f"with `neuronet serve {files.root}` (POST /act), or load it with neuronet.runs.load_policy.")
-        state = read_json(files.preprocessing)
+        state = files.preprocessing_state()
         if backend not in ("torch", "onnx"):
             raise ConfigError(f"Unknown backend {backend!r}; use torch or onnx.")
         if backend == "onnx":
@@ -91,8 +91,7 @@ class Predictor:
             model = build_model(spec["type"], tuple(spec["input_shape"]), spec["num_outputs"], **spec["kwargs"])
             load_weights(model, files.load_weights(), where=str(files.weights))
         loss_kwargs = {k: torch.tensor(v) if isinstance(v, list) else v for k, v in spec.get("loss_kwargs", {}).items()}
-        return cls(model, Pipeline.from_dict(state["pipeline"]), TASKS.get(spec["task"])(), state["data"],
-                   spec.get("loss"), loss_kwargs)
+        return cls(model, files.pipeline(state), TASKS.get(spec["task"])(), state["data"], spec.get("loss"), loss_kwargs)
 
     @property
     def classes(self) -> list[str] | None:

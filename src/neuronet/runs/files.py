@@ -199,6 +199,35 @@ class RunFiles:
                             "only (restore the file, or train the run again).")
         return spec
 
+    def preprocessing_state(self) -> dict[str, Any]:
+        """preprocessing.json, checked: the data's metadata, the fitted pipeline, the source and the split.
+
+        Raises:
+            DataError: a key missing or of the wrong type.
+        """
+        state = read_json(self.preprocessing)
+        for key in ("data", "pipeline"):
+            if not isinstance(state[key], dict):
+                raise DataError(f"{self.preprocessing} has {key} = {state[key]!r:.60}, not a mapping; it was edited: "
+                                "restore it, or train the run again.")
+        if not isinstance(state["pipeline"]["steps"], list):
+            raise DataError(f"{self.preprocessing} has pipeline.steps that is not a list; it was edited: restore it, "
+                            "or train the run again.")
+        return state
+
+    def pipeline(self, state: dict[str, Any] | None = None) -> Any:
+        """The fitted preprocessing pipeline the run stored; a step that cannot be rebuilt is one sentence."""
+        from neuronet.datasets import Pipeline
+
+        state = state or self.preprocessing_state()
+        try:
+            return Pipeline.from_dict(state["pipeline"])
+        except (DataError, ConfigError) as err:
+            raise DataError(f"{self.preprocessing}: {err}") from None
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
+            raise DataError(f"{self.preprocessing} holds a pipeline that cannot be rebuilt ({type(err).__name__}: "
+                            f"{str(err)[:120]}); it was edited: restore it, or train the run again.") from None
+
     def load_weights(self) -> dict[str, Any]:
         """The tensors of model.safetensors; a truncated or foreign file is one sentence."""
         return read_tensors(self.weights)

@@ -177,5 +177,7 @@ def _write_page(files: RunFiles, sections: list[tuple[str, str]]) -> Path:
 
 def _curve_names(root: Path) -> set[str]:
     """loss and each metric with a train_ column in history.csv: the curves plot_curves made."""
-    header = (root / "history.csv").read_text().splitlines()[0].split(",") if (root / "history.csv").is_file() else []
+    text = (root / "history.csv").read_bytes()[:10_000].decode("utf-8", errors="replace") \
+        if (root / "history.csv").is_file() else ""
+    header = text.splitlines()[0].split(",") if text else []
     return {"loss"} | {c[len("train_"):] for c in header if c.startswith("train_")}

@@ -163,8 +163,9 @@ def _finish(files: RunFiles, trainer: Any, config: RunConfig, elapsed: float) ->
 
 def is_rl_run(path: str | Path) -> bool:
     """Whether a run directory holds a reinforcement-learning agent (its model.json names one)."""
-    model = RunFiles(path).model
-    return model.is_file() and "agent" in read_json(model)
+    files = RunFiles(path)
+    files.check()  # a run directory first: its files its own
+    return files.model.is_file() and "agent" in read_json(files.model)
 
 
 def load_policy(path: str | Path, device: str | torch.device = "cpu", trust_code: bool = False,

@@ -12,7 +12,6 @@ from typing import Any
 
 from neuronet.atomic import atomic_dir, write_text
 from neuronet.config import RunConfig, load_config, to_yaml
-from neuronet.datasets import Pipeline
 from neuronet.errors import ConfigError
 from neuronet.doctor import Finding
 from neuronet.runs.build import RunPlan, cached_features, make_trainer, plan_run, resolved_config
@@ -208,7 +207,7 @@ def train_run(config: RunConfig | None = None, resume: str | Path | None = None,
 
 def _train(config: RunConfig, files: RunFiles | None, lock: RunLock | None, callbacks: Any,
            progress: bool) -> RunResult:
-    pipeline = Pipeline.from_dict(read_json(files.preprocessing)["pipeline"]) if files else None
+    pipeline = files.pipeline() if files else None
     plan = plan_run(config, pipeline)
     files = files or RunFiles(run_root(plan.config))  # the chosen model names the run (model.type auto)
     cached = cached_features(plan, progress)  # a frozen pretrained backbone: embed once, train the head

@@ -59,7 +59,7 @@ def atomic_save_file(tensors: dict[str, torch.Tensor], path: str | Path, metadat
         try:
             save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp), metadata=metadata)
         except SafetensorError as err:  # a full disk, a read-only folder: the operating system's error, for the CLI
-            code = re.search(r"code: (\d+)", str(err))
+            code = re.search(r"(?:code: |os error )(\d+)", str(err))
             if code is None:
                 raise
             raise OSError(int(code.group(1)), os.strerror(int(code.group(1))), str(path)) from None
