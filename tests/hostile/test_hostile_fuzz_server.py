@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -80,6 +80,7 @@ def check(client: TestClient, path: str, body: Any, caplog: pytest.LogCaptureFix
     else:
         answer = client.post(path, content=json.dumps(body, allow_nan=True).encode(),
                              headers={"content-type": "application/json"})
+    event(f"status {answer.status_code}")
     assert answer.status_code == 200 or 400 <= answer.status_code < 500, (answer.status_code, answer.text[:300])
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info], caplog.text[-2000:]
     if answer.status_code == 200:

@@ -11,7 +11,7 @@ import html
 import json
 from typing import Any
 
-__all__ = ["page_html"]
+__all__ = ["page_html", "script_json"]
 
 _PAGE = """<!doctype html>
 <html lang="en">
@@ -162,7 +162,23 @@ form.addEventListener("submit", async event => {
 """
 
 
+# Inside <script>, the HTML parser looks for "</script" and "<!--" before JavaScript sees a thing: a class
+# label such as "<!--<script>" would swallow the page's script. JSON can spell every character as \uXXXX,
+# so these never appear as themselves (ensure_ascii already spells U+2028 and U+2029 so).
+_SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
+def script_json(value: Any) -> str:
+    """`value` as JSON that is safe as-is inside an HTML <script> element, whatever strings it holds.
+
+    Example:
+        >>> text = script_json({"label": "</script><!-- & more"})
+        >>> "<" in text or ">" in text or "&" in text, json.loads(text)["label"]
+        (False, '</script><!-- & more')
+    """
+    return json.dumps(value, default=str, ensure_ascii=True).translate(_SCRIPT_SAFE)
+
+
 def page_html(info: dict[str, Any]) -> str:
-    """The page for a run's /metadata `info`."""
-    data = json.dumps(info, default=str).replace("</", "<\\/")  # safe inside <script>
-    return _PAGE.replace("__TITLE__", html.escape(f"neuronet · {info['run']}")).replace("__INFO__", data)
+    """The page for a run's /metadata `info`: its data goes in as script-safe JSON and out as text, never as HTML."""
+    return _PAGE.replace("__TITLE__", html.escape(f"neuronet · {info['run']}")).replace("__INFO__", script_json(info))

@@ -15,13 +15,16 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from neuronet.deploy.guard import Guard, body_error, shown
 from neuronet.runs.files import RunFiles, read_json
 
 __all__ = ["create_policy_app", "PolicyError"]
 
 MAX_OBSERVATIONS = 4096
+MAX_BODY_BYTES = 20 * 1024 * 1024
 
 
 class PolicyError(ValueError):
@@ -37,8 +40,8 @@ class Observations(BaseModel):
                                     description="Several observations, each shaped like the env's.")
 
 
-def create_policy_app(run: str | Path) -> FastAPI:
-    """The FastAPI app serving the policy of an RL run directory."""
+def create_policy_app(run: str | Path, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
+    """The FastAPI app serving the policy of an RL run directory (bodies over `max_body_bytes` get a 413)."""
     from safetensors.torch import load_file
 
     from neuronet.rl.policies import greedy_actions, policy_from_spec
@@ -56,6 +59,8 @@ def create_policy_app(run: str | Path) -> FastAPI:
     def tensor(items: list[Any]) -> torch.Tensor:
         try:
             x = torch.tensor(items, dtype=torch.float64)
+        except OverflowError:  # an integer of hundreds of digits
+            raise PolicyError("Observations must be finite numbers that fit a float (up to about 1e308).") from None
         except (TypeError, ValueError, RuntimeError):
             raise PolicyError(f"Each observation must be nested lists of numbers shaped {list(shape)}.") from None
         if tuple(x.shape[1:]) != shape:
@@ -70,6 +75,7 @@ def create_policy_app(run: str | Path) -> FastAPI:
 
     app = FastAPI(title=f"neuronet policy: {files.root.name}",
                   description=f"A {spec['agent']} policy: POST an observation to /act, several to /act/batch.")
+    app.add_middleware(Guard, limit=max_body_bytes)
 
     @app.exception_handler(PolicyError)
     async def bad_observation(request: Request, error: PolicyError) -> JSONResponse:
@@ -78,6 +84,10 @@ def create_policy_app(run: str | Path) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
         first = error.errors()[0] if error.errors() else {}
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind != "application/json" and not kind.endswith("+json"):
+            return JSONResponse({"detail": f"Send the body as JSON with 'Content-Type: application/json' (got "
+                                           f"{shown(kind, 60) or 'no content type'!r})."}, status_code=415)
         if first.get("type") == "json_invalid":
             return JSONResponse({"detail": "The body is not valid JSON."}, status_code=400)
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
@@ -87,18 +97,20 @@ def create_policy_app(run: str | Path) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        detail = {404: f"There is no {request.url.path}; the service has /act, /act/batch, /health, /metadata "
-                       "and /docs.",
-                  405: f"{request.method} is not allowed on {request.url.path}."}.get(error.status_code, str(error.detail))
+        path = shown(request.url.path, 80)
+        detail = {404: f"There is no {path}; the service has /act, /act/batch, /health, /metadata and /docs.",
+                  405: f"{shown(request.method, 20)} is not allowed on {path}."}.get(error.status_code, str(error.detail))
+        if error.status_code == 400 and error.__cause__ is not None:  # FastAPI could not parse the body
+            detail = body_error(error.__cause__, request.headers.get("content-type", ""))
         return JSONResponse({"detail": detail}, status_code=error.status_code)
 
     @app.post("/act")
     async def act_one(body: Observation) -> dict[str, Any]:
-        return {"action": act([body.observation])[0]}
+        return {"action": (await run_in_threadpool(act, [body.observation]))[0]}
 
     @app.post("/act/batch")
     async def act_many(body: Observations) -> dict[str, Any]:
-        return {"actions": act(body.observations)}
+        return {"actions": await run_in_threadpool(act, body.observations)}
 
     @app.get("/health")
     async def health() -> dict[str, str]:

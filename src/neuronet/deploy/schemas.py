@@ -20,7 +20,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, creat
 
 from neuronet.errors import DataError
 
-__all__ = ["Problem", "instance_model", "response_model", "to_inputs", "to_responses"]
+__all__ = ["Problem", "instance_model", "response_model", "to_inputs", "to_responses", "check_pixels", "MAX_PIXELS"]
+
+MAX_PIXELS = 50_000_000  # the most decoded pixels (all images together) one request may hold in memory
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]  # a JSON number: not true/false, not "12"
@@ -32,7 +34,7 @@ def _date(value: str) -> str:
     return value
 
 
-Date = Annotated[str, AfterValidator(_date)]
+Date = Annotated[str, Field(max_length=64), AfterValidator(_date)]  # a long string takes the parser seconds
 
 
 class Problem(BaseModel):
@@ -117,7 +119,24 @@ def response_model(task: str, classes: list[str] | None) -> type[BaseModel]:
                                                   Field(description="The value, or one per target name.")))
 
 
-def _image(text: str, i: int) -> Any:
+def check_pixels(size: tuple[int, int], total: int, where: str) -> int:
+    """`total` plus the pixels of an image of `size` (width, height), if within MAX_PIXELS.
+
+    The header says the size before any pixel is decoded: a small compressed file can hold a
+    huge image (a "decompression bomb"), which is refused here, not after filling memory.
+
+    Raises:
+        DataError: the image, or the images so far, have more than MAX_PIXELS pixels.
+    """
+    total += size[0] * size[1]
+    if total > MAX_PIXELS:
+        raise DataError(f"{where} is {size[0]} x {size[1]} pixels, which takes this request over the "
+                        f"{MAX_PIXELS // 1_000_000} megapixels the service decodes at once; send smaller or fewer "
+                        "images.")
+    return total
+
+
+def _image(text: str, i: int, total: int) -> tuple[Any, int]:
     from PIL import Image, UnidentifiedImageError
 
     data = text.split(",", 1)[1] if text.startswith("data:") and "," in text else text
@@ -125,12 +144,18 @@ def _image(text: str, i: int) -> Any:
         raw = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
         raise DataError(f"Instance {i}: 'image' is not valid base64; send the image file's bytes base64-encoded.") from None
+    unreadable = (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError, SyntaxError, EOFError)
+    refusal = f"Instance {i}: 'image' is not a readable image file (PNG, JPEG, BMP, GIF, WebP)."
     try:
-        image = Image.open(io.BytesIO(raw))
+        image = Image.open(io.BytesIO(raw))  # reads the header only
+    except unreadable:
+        raise DataError(refusal) from None
+    total = check_pixels(image.size, total, f"Instance {i}: 'image'")
+    try:
         image.load()
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError):
-        raise DataError(f"Instance {i}: 'image' is not a readable image file (PNG, JPEG, BMP, GIF, WebP).") from None
-    return image
+    except unreadable:
+        raise DataError(refusal) from None
+    return image, total
 
 
 def to_inputs(kind: str, instances: list[BaseModel]) -> Any:
@@ -140,7 +165,11 @@ def to_inputs(kind: str, instances: list[BaseModel]) -> Any:
     if kind == "text":
         return [item.text for item in instances]
     if kind == "image":
-        return [_image(item.image, i) for i, item in enumerate(instances)]
+        images, total = [], 0
+        for i, item in enumerate(instances):
+            image, total = _image(item.image, i, total)
+            images.append(image)
+        return images
     if kind == "audio":
         return [(np.asarray(item.waveform, dtype=np.float32), item.rate) if item.rate else
                 np.asarray(item.waveform, dtype=np.float32) for item in instances]

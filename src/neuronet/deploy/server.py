@@ -5,7 +5,9 @@
 Endpoints: `POST /predict` (one instance), `POST /predict/batch` (`{"instances": [...]}`),
 `POST /predict/file` (an uploaded image, WAV, text or table file), `GET /health`, `GET /ready`,
 `GET /metadata`, `GET /` (the page) and `GET /docs` (the OpenAPI schema, generated from this
-run's real inputs). Bad requests get a 4xx with one sentence (`{"detail": ...}`), never a 500.
+run's real inputs). Bad requests get a 4xx with one sentence (`{"detail": ...}`) and one log line
+(deploy/guard.py: the body limit, slow bodies, the log); only a bug of ours is a 500, logged once with
+its traceback. Uploads and images are sized from their headers before they are decoded.
 
 It imports nothing from training: the Predictor's promise.
 """
@@ -14,8 +16,8 @@ It imports nothing from training: the Predictor's promise.
 # request models built at run time for this run.
 import asyncio
 import difflib
-import logging
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -30,19 +32,22 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field, create_model
 from starlette.concurrency import run_in_threadpool
 
+from neuronet.datasets.inputs import read_inputs
+from neuronet.deploy.guard import BODY_IDLE_S, Guard, body_error, check_address, check_port, log_config, shown
 from neuronet.deploy.page import page_html
-from neuronet.deploy.schemas import Problem, instance_model, response_model, to_inputs, to_responses
-from neuronet.errors import NeuronetError
+from neuronet.deploy.schemas import Problem, check_pixels, instance_model, response_model, to_inputs, to_responses
+from neuronet.errors import DataError, NeuronetError
 from neuronet.predict import Predictor
 from neuronet.runs.files import RunFiles, read_json
 
-__all__ = ["create_app", "serve", "MicroBatcher", "MAX_BODY_BYTES"]
+__all__ = ["create_app", "serve", "check_port", "MicroBatcher", "MAX_BODY_BYTES", "MAX_BATCH_INSTANCES"]
 
-log = logging.getLogger("neuronet.serve")
 MAX_BODY_BYTES = 20 * 1024 * 1024
 MAX_BATCH_INSTANCES = 4096
+MAX_UPLOAD_ROWS = 200_000  # rows of an uploaded table, lines of an uploaded text file
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": Problem, "description": "The body is not valid JSON (or not a valid upload)."},
+    408: {"model": Problem, "description": "The body stopped arriving before it was whole."},
     413: {"model": Problem, "description": "The body is larger than the service accepts."},
     415: {"model": Problem, "description": "The body is not sent as application/json."},
     422: {"model": Problem, "description": "The inputs are not what this model reads: a missing or wrong field, a "
@@ -97,60 +102,24 @@ class MicroBatcher:
         except Exception:  # noqa: BLE001 - find the request at fault; the others still get answers
             for instances, future in waiting:
                 try:
-                    future.set_result(await run_in_threadpool(self.predict, instances))
+                    _settle(future, await run_in_threadpool(self.predict, instances))
                 except Exception as err:  # noqa: BLE001 - handed to that request's handler
-                    future.set_exception(err)
+                    _settle(future, error=err)
             return
         start = 0
         for instances, future in waiting:
-            if not future.done():
-                future.set_result(results[start:start + len(instances)])
+            _settle(future, results[start:start + len(instances)])
             start += len(instances)
 
 
-class _BodyLimit:
-    """A 413 for a body over `limit` bytes, by its Content-Length or as it streams in."""
-
-    def __init__(self, app: Any, limit: int) -> None:
-        self.app, self.limit = app, limit
-
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        length = dict(scope.get("headers") or []).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.limit:
-            return await self._too_large(send)
-        seen, started = 0, False
-
-        async def limited() -> dict:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise _TooLarge
-            return message
-
-        async def tracking(message: dict) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, limited, tracking)
-        except _TooLarge:
-            if not started:
-                await self._too_large(send)
-
-    async def _too_large(self, send: Callable) -> None:
-        body = Problem(detail=f"The request body is over {self.limit // (1024 * 1024)} MiB; send fewer or smaller "
-                              "inputs per request.").model_dump_json().encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
-
-
-class _TooLarge(Exception):
-    pass
+def _settle(future: asyncio.Future, result: Any = None, error: Exception | None = None) -> None:
+    """Answer a waiting request, unless it is gone (its client left and its handler was cancelled)."""
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
 
 
 _TYPE_TAGS = {"str", "float", "int", "bool", "none", "list", "dict"}
@@ -163,20 +132,113 @@ def _sentence(error: dict[str, Any], body: Any = None) -> str:
     where = f"'{'.'.join(loc)}'" if loc else "The body"
     message = error.get("msg", "is invalid").removeprefix("Value error, ")
     got = error.get("input")
-    shown = "" if isinstance(got, (dict, list)) or got is None or error.get("type") == "missing" else f" (got {got!r:.60})"
+    sent = "" if isinstance(got, (dict, list)) or got is None or error.get("type") == "missing" else \
+        f" (got {shown(repr(got[:61] if isinstance(got, (str, bytes)) else got), 60)})"
     hint = ""
-    if error.get("type") == "missing" and loc and isinstance(body, dict):
-        close = difflib.get_close_matches(loc[-1], [str(k) for k in body], n=1, cutoff=0.6)
+    keys = [shown(str(k), 40) for k in list(body)[:200]] if isinstance(body, dict) else []
+    if error.get("type") == "missing" and loc == ["file"]:
+        hint = "; send the file as multipart/form-data in the form field 'file'"
+    elif error.get("type") == "missing" and loc and keys:
+        close = difflib.get_close_matches(loc[-1], keys, n=1, cutoff=0.6)
         hint = f"; the body has '{close[0]}': is it misspelt?" if close else ""
-        if loc[-1] == "text" and body:  # e.g. under the training file's column name ('quote', 'tweet')
-            hint = f"; send the text as 'text' (the body has {', '.join(repr(str(k)) for k in list(body)[:3])})"
+        if loc[-1] == "text":  # e.g. under the training file's column name ('quote', 'tweet')
+            hint = f"; send the text as 'text' (the body has {', '.join(repr(k) for k in keys[:3])})"
     elif error.get("type") in ("float_parsing", "float_type") and isinstance(got, str):
         hint = "; send a JSON number, or null for a missing value"
-    return f"{where}: {message}{shown}{hint}" + ("" if hint.endswith("?") else ".")
+    return f"{where}: {message}{sent}{hint}" + ("" if hint.endswith("?") else ".")
+
+
+def _content_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _refusals(app: FastAPI) -> None:
+    """The model service's exception handlers: every refusal is a 4xx with one sentence."""
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        first = error.errors()[0] if error.errors() else {}
+        kind = _content_type(request)
+        if request.url.path == "/predict/file" and kind != "multipart/form-data":
+            return JSONResponse({"detail": f"Send the file as multipart/form-data in the form field 'file' (got "
+                                           f"{shown(kind, 60) or 'no content type'!r})."}, status_code=415)
+        if request.url.path != "/predict/file" and kind != "application/json" and not kind.endswith("+json"):
+            return JSONResponse({"detail": f"Send the body as JSON with 'Content-Type: application/json' (got "
+                                           f"{shown(kind, 60) or 'no content type'!r})."}, status_code=415)
+        if first.get("type") == "json_invalid":
+            return JSONResponse({"detail": f"The body is not valid JSON ({first.get('ctx', {}).get('error', 'parse error')})."},
+                                status_code=400)
+        return JSONResponse({"detail": _sentence(first, error.body)}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        path = shown(request.url.path, 80)
+        detail = {405: f"{shown(request.method, 20)} is not allowed on {path}; see /docs for each path's method.",
+                  404: f"There is no {path}; the service has /predict, /predict/batch, /predict/file, "
+                       "/health, /ready, /metadata and /docs."}.get(error.status_code, str(error.detail))
+        if error.status_code == 400 and error.__cause__ is not None:  # FastAPI could not parse the body
+            detail = body_error(error.__cause__, _content_type(request))
+        elif error.status_code == 400 and _content_type(request).startswith("multipart/"):
+            detail = (f"The body is not valid multipart/form-data ({str(error.detail).rstrip('.')}); send the file "
+                      "in the form field 'file'.")
+        return JSONResponse({"detail": detail}, status_code=error.status_code, headers=getattr(error, "headers", None))
+
+    @app.exception_handler(NeuronetError)
+    async def bad_inputs(request: Request, error: NeuronetError) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=422)
+
+
+def _predict_upload(predictor: Predictor, filename: str, data: bytes) -> Any:
+    """Predictions for an uploaded file's bytes (in a worker thread); what cannot be read is a DataError naming it."""
+    name, suffix = shown(filename, 80), re.sub(r"[^a-z0-9.]", "", Path(filename).suffix.lower())[:10]
+    kind = predictor.meta["inputs"].get("kind", predictor.meta.get("layout"))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"upload{suffix}"
+        path.write_bytes(data)
+        try:
+            _check_upload_size(path, kind, name)
+            try:
+                raw = read_inputs(str(path), predictor.meta)
+            except (ValueError, OSError, EOFError) as error:  # a reader's own error on a malformed file
+                if isinstance(error, NeuronetError):
+                    raise
+                raise DataError(f"The uploaded file {name!r} cannot be read as a {suffix or 'suffix-less'} file "
+                                f"({type(error).__name__}); check that it is what its name says.") from None
+            return predictor.predict_frame(raw)
+        except NeuronetError as error:  # name the user's file, not our temporary copy
+            message = str(error).replace(f"Data file {path}", f"The uploaded file {name!r}")
+            raise type(error)(message.replace(str(path), repr(name))) from None
+
+
+def _check_upload_size(path: Path, kind: str, name: str) -> None:
+    """Refuse, before decoding, an upload that would fill memory: a huge image, or millions of rows or lines."""
+    if kind == "image":
+        from PIL import Image
+
+        try:
+            image = Image.open(path)  # the header only
+        except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
+            return  # not an image: the reader says so in its own words
+        with image:
+            check_pixels(image.size, 0, f"The uploaded image {name!r}")
+        return
+    rows = 0
+    if path.suffix in (".csv", ".tsv", ".txt"):
+        rows = path.read_bytes().count(b"\n")
+    elif path.suffix in (".parquet", ".pq"):
+        try:
+            import pyarrow.parquet as pq
+
+            rows = pq.ParquetFile(path).metadata.num_rows
+        except (ImportError, OSError, ValueError):  # not Parquet: the reader says so in its own words
+            rows = 0
+    if rows > MAX_UPLOAD_ROWS:
+        raise DataError(f"The uploaded file {name!r} has {rows:,} rows or lines; the service predicts up to "
+                        f"{MAX_UPLOAD_ROWS:,} per file, so split it.")
 
 
 def create_app(run: str | Path, backend: str = "torch", batch_window_ms: float = 2.0, max_batch: int = 64,
-               max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
+               max_body_bytes: int = MAX_BODY_BYTES, body_idle_s: float = BODY_IDLE_S) -> FastAPI:
     """The FastAPI app serving `run`.
 
     Args:
@@ -185,6 +247,7 @@ def create_app(run: str | Path, backend: str = "torch", batch_window_ms: float =
         batch_window_ms: How long to collect concurrent requests into one forward pass (0: no batching).
         max_batch: The most instances per forward pass.
         max_body_bytes: Larger request bodies get a 413.
+        body_idle_s: A body that stops arriving for this long gets a 408.
     """
     predictor = Predictor.load(run, backend)
     files = RunFiles(run)
@@ -218,36 +281,8 @@ def create_app(run: str | Path, backend: str = "torch", batch_window_ms: float =
                   description=f"A {task} model ({spec['type']}) trained by neuronet on '{meta['name']}'. "
                               "POST one instance to /predict, several to /predict/batch.")
     app.state.batcher = batcher
-    app.add_middleware(_BodyLimit, limit=max_body_bytes)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
-        first = error.errors()[0] if error.errors() else {}
-        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if request.url.path in ("/predict", "/predict/batch") and kind != "application/json":
-            return JSONResponse({"detail": f"Send the body as JSON with 'Content-Type: application/json' (got "
-                                           f"{kind or 'no content type'!r})."}, status_code=415)
-        if first.get("type") == "json_invalid":
-            return JSONResponse({"detail": f"The body is not valid JSON ({first.get('ctx', {}).get('error', 'parse error')})."},
-                                status_code=400)
-        return JSONResponse({"detail": _sentence(first, error.body)}, status_code=422)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        detail = {405: f"{request.method} is not allowed on {request.url.path}; see /docs for each path's method.",
-                  404: f"There is no {request.url.path}; the service has /predict, /predict/batch, /predict/file, "
-                       "/health, /ready, /metadata and /docs."}.get(error.status_code, str(error.detail))
-        return JSONResponse({"detail": detail}, status_code=error.status_code, headers=getattr(error, "headers", None))
-
-    @app.exception_handler(NeuronetError)
-    async def bad_inputs(request: Request, error: NeuronetError) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, status_code=422)
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, error: Exception) -> JSONResponse:  # pragma: no cover - a bug of ours
-        log.exception("prediction failed")
-        return JSONResponse({"detail": f"The model could not read these inputs ({type(error).__name__}: "
-                                       f"{str(error)[:200]})."}, status_code=422)
+    app.add_middleware(Guard, limit=max_body_bytes, idle_s=body_idle_s)
+    _refusals(app)
 
     @app.post("/predict", response_model=Prediction, responses=ERRORS, summary="Predict one instance")
     async def predict_one(instance: Instance) -> Any:  # type: ignore[valid-type]
@@ -259,19 +294,15 @@ def create_app(run: str | Path, backend: str = "torch", batch_window_ms: float =
 
     @app.post("/predict/file", response_model=Predictions, responses=ERRORS,
               summary="Predict from an uploaded file (an image, a WAV, a .txt or a table)")
-    async def predict_upload(file: UploadFile = File(..., description="The file to predict from.")) -> Any:
-        suffix = Path(file.filename or "upload").suffix.lower()[:10]
+    async def predict_upload(request: Request,
+                             file: UploadFile = File(..., description="The file to predict from.")) -> Any:
+        sent = len((await request.form()).getlist("file"))  # parsed already, to fill `file`
+        if sent > 1:
+            raise DataError(f"Send one file per request in the form field 'file'; this request has {sent}.")
         data = await file.read()
         if not data:
-            return JSONResponse({"detail": "The uploaded file is empty."}, status_code=422)
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / f"upload{suffix}"
-            path.write_bytes(data)
-            try:
-                frame = await run_in_threadpool(predictor.predict_frame, str(path))
-            except NeuronetError as error:  # name the user's file, not our temporary copy
-                message = str(error).replace(f"Data file {path}", f"The uploaded file {file.filename!r}")
-                raise type(error)(message.replace(str(path), repr(file.filename or "upload"))) from None
+            raise DataError("The uploaded file is empty; send a file that holds the inputs to predict.")
+        frame = await run_in_threadpool(_predict_upload, predictor, file.filename or "upload", data)
         return {"predictions": to_responses(task, frame, classes)}
 
     class Health(BaseModel):
@@ -316,15 +347,24 @@ def app_from_environment() -> FastAPI:
 def serve(run: str | Path, host: str = "127.0.0.1", port: int = 8000, backend: str = "torch", workers: int = 1,
           batch_window_ms: float = 2.0, max_batch: int = 64, max_body_bytes: int = MAX_BODY_BYTES,
           log_level: str = "info") -> None:
-    """Serve `run` with uvicorn until interrupted; Ctrl-C or SIGTERM finishes in-flight requests first."""
+    """Serve `run` with uvicorn until interrupted; Ctrl-C or SIGTERM finishes in-flight requests first.
+
+    Each request gets one line in the log (method, path, status, time; a refusal's reason), not uvicorn's access log.
+
+    Raises:
+        ConfigError: `port` is not 1 to 65535, is taken or needs privileges, or `host` is not this machine's.
+    """
     import uvicorn
+
+    check_address(host, port)
+    logging_ = {"log_level": log_level, "log_config": log_config(log_level), "access_log": False}
 
     if workers > 1:  # each worker process loads the model; one torch thread each
         os.environ.update({"NEURONET_SERVE_RUN": str(run), "NEURONET_SERVE_BACKEND": backend,
                            "NEURONET_SERVE_WINDOW_MS": str(batch_window_ms), "NEURONET_SERVE_MAX_BATCH": str(max_batch),
                            "NEURONET_SERVE_MAX_BODY": str(max_body_bytes), "OMP_NUM_THREADS": "1"})
         uvicorn.run("neuronet.deploy.server:app_from_environment", factory=True, host=host, port=port,
-                    workers=workers, log_level=log_level, timeout_graceful_shutdown=30)
+                    workers=workers, timeout_graceful_shutdown=30, **logging_)
     else:
         uvicorn.run(create_app(run, backend, batch_window_ms, max_batch, max_body_bytes), host=host, port=port,
-                    log_level=log_level, timeout_graceful_shutdown=30)
+                    timeout_graceful_shutdown=30, **logging_)
