@@ -101,9 +101,9 @@ def _values(**named: Any) -> dict[str, str]:
 
 
 def _check_port(port: int) -> int:
-    if not 1 <= port <= 65535:
-        raise NeuronetError(f"--port must be a whole number from 1 to 65535. Got {port} instead.")
-    return port
+    from neuronet.deploy.guard import check_port
+
+    return check_port(port)
 
 
 @app.command()
@@ -184,18 +184,21 @@ def _serve(run: Path, host: str = "127.0.0.1", port: int = 8000, backend: str = 
            batch_window_ms: float = 2.0, max_batch: int = 64, max_body_bytes: int = 20 * 1024 * 1024,
            export_first: bool = False) -> None:
     """Serve `run` (exporting it to ONNX first when asked: a model that cannot be is served with torch)."""
+    from neuronet.deploy.guard import check_address, log_config
     from neuronet.deploy.server import serve as run_server
     from neuronet.runs.rl import is_rl_run
 
+    check_address(host, port)  # a port in use or a host not this machine's: one sentence, before anything starts
     if is_rl_run(run):  # a policy: observations in, greedy actions out
         import uvicorn
 
         from neuronet.deploy.policy import create_policy_app
 
-        app = create_policy_app(run)
+        app = create_policy_app(run, max_body_bytes=max_body_bytes)
         err.print(f"serving the policy of {run} at http://{host}:{port}/act  (API docs: http://{host}:{port}/docs; "
                   "Ctrl-C stops)", soft_wrap=True)
-        uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=30)
+        uvicorn.run(app, host=host, port=port, log_config=log_config("warning"), access_log=False,
+                    timeout_graceful_shutdown=30)
         return
 
     if export_first:

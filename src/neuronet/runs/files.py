@@ -192,7 +192,9 @@ class RunFiles:
         if not all(isinstance(n, int) and 0 < n < 2**31 for n in spec["input_shape"]):
             raise DataError(f"{self.model} has input_shape = {spec['input_shape']!r:.60}, not a list of positive whole "
                             "numbers; restore it, or train the run again.")
-        outside = [k for k in ("run", "url", "weights") if spec["kwargs"].get(k)]
+        kwargs = spec["kwargs"]
+        kwargs.pop("url", None)  # where a pretrained network's weights download from: the run's own replace them
+        outside = [k for k in ("run", "weights") if kwargs.get(k) and not (k == "run" and kwargs.get("base"))]
         if outside:
             raise DataError(f"{self.model} names {outside[0]} = {spec['kwargs'][outside[0]]!r:.80}, to read from "
                             "outside the run; a run's model is rebuilt from its own model.json and model.safetensors "
