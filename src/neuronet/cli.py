@@ -519,14 +519,8 @@ def explain(
 
     parts = [p for p, on in (("tsne", tsne or layer), ("attribution", attribution), ("attention", attention),
                              ("wrong", wrong), ("per_class", wrong)) if on]
-    from neuronet.runs.files import RunFiles
-    from neuronet.runs.lock import RunLock
-
-    chosen = _examples(examples)
-    RunFiles(run).check()
-    with RunLock(run, "explain"):
-        result = explain_run(run, parts or None, layer=layer, method=attribution, examples=chosen)
-    _print_explained(result, run)
+    result = explain_run(run, parts or None, layer=layer, method=attribution, examples=_examples(examples))
+    _print_explained(result, run)  # (explain_run holds the run's lock while it writes RUN/explain/)
 
 
 def _print_explained(result: dict[str, Any], run: Path) -> None:

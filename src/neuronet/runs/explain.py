@@ -14,6 +14,7 @@ from typing import Any
 
 from neuronet.errors import ConfigError, NeuronetError
 from neuronet.runs.files import RunFiles, read_json, write_json
+from neuronet.runs.lock import RunLock
 
 __all__ = ["explain_run", "PARTS"]
 
@@ -54,7 +55,16 @@ def explain_run(run: str | Path, parts: Sequence[str] | None = None, layer: str 
     Raises:
         DataError: not a completed run, or one without a test split.
         ConfigError: an unknown part, layer or method.
+        RunInUse: another process is writing the run.
     """
+    files = RunFiles(run)
+    files.check()
+    with RunLock(files.root, "explain"):  # one writer of RUN/explain/ at a time
+        return _explain(files, parts, layer, method, examples, wrong, limit, seed)
+
+
+def _explain(files: RunFiles, parts: Sequence[str] | None, layer: str | None, method: str | None,
+             examples: Sequence[int], wrong: int, limit: int, seed: int) -> dict[str, Any]:
     from neuronet import explain
     from neuronet.predict import Predictor
     from neuronet.runs.evaluate import test_split
@@ -63,7 +73,6 @@ def explain_run(run: str | Path, parts: Sequence[str] | None = None, layer: str 
     unknown = [p for p in parts if p not in PARTS]
     if unknown:
         raise ConfigError(f"Unknown explain part {unknown[0]!r}; valid: {', '.join(PARTS)}.")
-    files = RunFiles(run)
     predictor = Predictor.load(files.root)
     raw = test_split(files.root)
     data = predictor.prepare(raw, labelled=True)  # once, for every part

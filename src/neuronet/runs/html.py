@@ -14,6 +14,7 @@ from typing import Any
 from neuronet.atomic import write_text
 from neuronet.doctor.findings import CHECKED
 from neuronet.runs.files import RunFiles, read_json
+from neuronet.runs.lock import RunLock
 
 __all__ = ["write_html_report"]
 
@@ -171,7 +172,8 @@ def _write_page(files: RunFiles, sections: list[tuple[str, str]]) -> Path:
             f'</title><style>{_CSS}</style></head><body><h1>Run <code>{html.escape(root.name)}</code></h1>{body}'
             f"</body></html>\n")
     path = root / "report.html"
-    write_text(path, page)
+    with RunLock(root, "report"):
+        write_text(path, page)
     return path
 
 
