@@ -233,6 +233,8 @@ TRAIN_TABLE_CASES = {
     "10-MB-single-line-of-commas": (_write("line.csv", "1," * 5_000_000), ("columns", "at most 10,000")),
     "10-MB-single-line-of-text": (_write("text.csv", "a" * 10_000_000), ("no data rows",)),
     "ragged-rows": (_write("ragged.csv", "a,b,target\n1,2,yes\n3,4,no,5,6\n"), ("cannot read", "fields")),
+    "rows-with-two-fields-too-many": (_write("shifted.csv", "a,b,target\n" + "r,1,2,3,yes\n" * 20),
+                                      ("2 fields more than its header",)),
     "one-class-target": (_frame("same.csv", _table().assign(target="yes")), ("single value", "'yes'", "nothing to learn")),
     "infinite-regression-target": (_write("inf.csv", "a,b,target\n" + "".join(f"{i},{i % 3},{i * 1.5}\n" for i in range(30))
                                           + "7,1,1e400\n"), ("infinite", "data row 31", "'target'")),
@@ -288,6 +290,26 @@ def test_utf16_with_a_byte_order_mark_and_latin1_tables_are_read(tmp_path):
     with pytest.warns(DataNote, match="not valid UTF-8"):
         data = load(str(latin1), target="target")
     assert data.x["c"].tolist() == frame["c"].tolist()  # read as Windows-1252: 'é' stays 'é'
+
+
+def test_semicolon_tables_with_decimal_commas_and_r_row_names_are_read(tmp_path):
+    semicolons = tmp_path / "excel-de.csv"  # decimal commas in some rows only: the header decides the separator
+    semicolons.write_text("a;b;target\n" + "".join(f"{i},5;{i};{'xy'[i % 2]}\n" if i % 3 else f"{i};{i};{'xy'[i % 2]}\n"
+                                                   for i in range(30)))
+    data = load(str(semicolons), target="target")
+    assert data.x["a"].tolist()[:3] == [0.0, 1.5, 2.5]
+    r_style = tmp_path / "write-csv.csv"  # R's write.csv: a row name first, with no header of its own
+    r_style.write_text('"a","b","target"\n' + "".join(f'"{i + 1}",{i},{i % 3},"{"xy"[i % 2]}"\n' for i in range(30)))
+    with pytest.warns(DataNote, match="row name"):
+        assert load(str(r_style), target="target").feature_names == ["a", "b"]
+
+
+def test_a_feature_too_large_for_float32_is_refused_before_it_overflows(tmp_path):
+    source = tmp_path / "huge.csv"
+    source.write_text("a,b,target\n" + "".join(f"{i},{i % 3},{'xy'[i % 2]}\n" for i in range(40)) + "1e300,1,x\n")
+    ran, out = _train(tmp_path, source, *TABLE)
+    assert_refused(ran, "'a'", "1e+300", "beyond")
+    _nothing_written(out)
 
 
 def test_duplicate_and_control_character_column_names_are_made_plain_and_unique(tmp_path):
@@ -581,6 +603,8 @@ def test_a_txt_file_is_read_as_text_or_refused_in_one_sentence(tmp_path):
     """Through `read_inputs` (what `neuronet predict` calls for a text run): binary and devices refused, UTF-16 read."""
     (tmp_path / "u16.txt").write_bytes("good morning\nbad night\n".encode("utf-16"))
     assert read_inputs(str(tmp_path / "u16.txt"), TEXT_META).x == ["good morning", "bad night"]
+    long_text = "a long review, " * 40  # longer than a file name can be: a text, not a path to look up
+    assert read_inputs(long_text, TEXT_META).x == [long_text]
     (tmp_path / "noise.txt").write_bytes(_RANDOM)
     (tmp_path / "blank.txt").write_text("\n  \n")
     (tmp_path / "zero.txt").symlink_to("/dev/zero")

@@ -22,6 +22,7 @@ import torch
 from neuronet.datasets.builtin import DATASETS
 from neuronet.datasets.dataset import Dataset
 from neuronet.datasets.folders import class_files
+from neuronet.datasets.userfiles import check_file, shown_path
 from neuronet.errors import ConfigError, DataError
 from neuronet.params import shown
 
@@ -33,17 +34,63 @@ TRAIN_VOICES = ["en-us+m1", "en-us+f2", "en-gb+m3", "en-gb+f4", "en-gb-scotland+
 TEST_VOICES = ["en-gb-x-rp+m5", "en-gb-x-gbcwmd+f5"]
 
 
+MAX_RATE = 768_000  # Hz: the highest rate audio interfaces record at
+
+
 def read_wav(path: str | Path) -> tuple[torch.Tensor, int]:
-    """A 16-bit PCM WAV file as a mono float waveform in [-1, 1] and its sample rate."""
+    """A 16-bit PCM WAV file as a mono float waveform in [-1, 1] and its sample rate.
+
+    The file is checked before it is opened (a FIFO or a device is refused, not read), and its
+    header is checked against its size: a WAV whose header claims more frames than the file
+    holds (truncated, or still being written) is refused rather than read as silence.
+
+    Raises:
+        DataError: not a regular file, empty, not a WAV file, not 16-bit PCM, no samples, a
+            sample rate outside 1 Hz - 768 kHz, or fewer frames than its header says.
+    """
+    path = check_file(path, "Audio file", "a 16-bit PCM .wav file")
+    where = f"Audio file {shown_path(path)}"
+    size = path.stat().st_size
+    if size == 0:
+        raise DataError(f"{where} is empty (0 bytes); remove or replace the file.")
     try:
         with wave.open(str(path), "rb") as f:
-            rate, channels, width, frames = f.getframerate(), f.getnchannels(), f.getsampwidth(), f.readframes(f.getnframes())
+            rate, channels, width, frames = f.getframerate(), f.getnchannels(), f.getsampwidth(), f.getnframes()
+            if width == 2 and 0 < frames * channels * width <= size and 1 <= rate <= MAX_RATE:
+                data = f.readframes(frames)
     except (wave.Error, EOFError, OSError) as err:
-        raise DataError(f"Audio file {path} cannot be read as WAV ({err}); re-export it as 16-bit PCM WAV.") from None
+        raise DataError(f"{where} cannot be read as WAV ({_wav_problem(err)}); re-export it as 16-bit PCM WAV.") from None
     if width != 2:
-        raise DataError(f"Audio file {path} has {8 * width}-bit samples; neuronet reads 16-bit PCM WAV.")
-    samples = np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768.0
+        raise DataError(f"{where} has {8 * width}-bit samples; neuronet reads 16-bit PCM WAV (re-export it so).")
+    if not 1 <= rate <= MAX_RATE:
+        raise DataError(f"{where} says its sample rate is {rate:,} Hz; a WAV file's rate is 1 Hz to {MAX_RATE:,} Hz "
+                        "(e.g. 16,000), so its header is damaged: re-export it.")
+    if frames == 0:
+        raise DataError(f"{where} holds no samples (0 frames); remove it or record it again.")
+    if frames * channels * width > size or len(data) < frames * channels * width:
+        held = (len(data) if frames * channels * width <= size else size) // (channels * width)
+        raise DataError(f"{where} is truncated: its header says {frames:,} frames ({frames / rate:,.1f} s) but it holds "
+                        f"at most {held:,}; the file was cut short or is still being written, so export it again.")
+    samples = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
     return torch.from_numpy(samples.reshape(-1, channels).mean(axis=1)), rate
+
+
+def _wav_problem(err: BaseException) -> str:
+    """What is wrong with a file that the `wave` module refuses, in words."""
+    text = str(err)
+    if isinstance(err, EOFError) or not text:
+        return "its header is cut short"
+    if "RIFF" in text or "WAVE" in text:
+        return "it is not a WAV file: it does not start with a RIFF/WAVE header"
+    if text == "unknown format: 3":
+        return "it holds 32-bit floating-point samples"
+    if text == "unknown format: 65534":
+        return "its header is WAVE_FORMAT_EXTENSIBLE (as multichannel and 24-bit files are written)"
+    if text.startswith("unknown format"):
+        return f"it is compressed ({text}), not PCM"
+    if "channels" in text:
+        return "its header says 0 channels"
+    return text[:100]
 
 
 def waveforms_from_array(value: Any) -> list[torch.Tensor]:
@@ -67,16 +114,24 @@ def waveforms_from_array(value: Any) -> list[torch.Tensor]:
     return [torch.from_numpy(clip.astype(np.float32)) for clip in clips]
 
 
-def resample_wave(wave: torch.Tensor, rate: int, target: int) -> torch.Tensor:
-    """A waveform at `rate` Hz resampled to `target` Hz (polyphase filtering, scipy)."""
+def resample_wave(wave: torch.Tensor, rate: int, target: int, seconds: float | None = None) -> torch.Tensor:
+    """A waveform at `rate` Hz resampled to `target` Hz (polyphase filtering, scipy).
+
+    With `seconds`, only what the first `seconds` of the result need is resampled (the same
+    values, exactly: the filter reaches 10 * max(up, down) / up input samples), so a long
+    recording costs no more than a short one.
+    """
     if rate == target:
         return wave
-    from math import gcd
+    from math import ceil, gcd
 
     from scipy.signal import resample_poly
 
     g = gcd(rate, target)
-    return torch.as_tensor(resample_poly(wave.numpy(), target // g, rate // g), dtype=torch.float32)
+    up, down = target // g, rate // g
+    if seconds is not None:
+        wave = wave[:ceil(seconds * rate) + ceil(10 * max(up, down) / up) + 2]
+    return torch.as_tensor(resample_poly(wave.numpy(), up, down), dtype=torch.float32)
 
 
 def _hz_to_mel(hz: torch.Tensor) -> torch.Tensor:
@@ -140,7 +195,8 @@ def load_audio_folder(root: str | Path, duration: float = 1.2, n_mels: int = 40,
         others = sum(n for r, n in rates.items() if r != rate)
         notes.append(f"{others} WAV file(s) resampled to {rate} Hz (rates found: "
                      f"{', '.join(f'{r} Hz x{n}' for r, n in sorted(rates.items()))})")
-    x = waves_to_tensor([resample_wave(w, r, rate) for w, r in waves], rate, duration, n_mels)  # (N, 1, n_mels, frames)
+    clips = [resample_wave(w, r, rate, duration) for w, r in waves]  # only the first `duration` s are resampled
+    x = waves_to_tensor(clips, rate, duration, n_mels)  # (N, 1, n_mels, frames)
     y = torch.tensor([label for _, label in labelled])
     return Dataset(x, y, "classification", root.name, class_names=classes, notes=notes,
                    inputs={"kind": "audio", "rate": rate, "duration": duration, "n_mels": n_mels})

@@ -6,6 +6,8 @@ trained model is read exactly as the training images were.
 
 from __future__ import annotations
 
+import re
+import warnings
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,21 +18,100 @@ from PIL import Image, UnidentifiedImageError
 
 from neuronet.datasets.dataset import Dataset
 from neuronet.datasets.folders import class_files
+from neuronet.datasets.userfiles import check_file, shown_path
 from neuronet.errors import ConfigError, DataError
 
-__all__ = ["load_image_folder", "IMAGE_SUFFIXES", "open_image", "images_to_tensor"]
+__all__ = ["load_image_folder", "IMAGE_SUFFIXES", "MAX_PIXELS", "open_image", "arrays_to_images",
+           "images_to_tensor"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 
 
+MAX_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485  # Pillow's own guard against decompression bombs
+_GIVE = "a PNG / JPEG / BMP / GIF image file"
+
+
 def open_image(path: str | Path) -> Image.Image:
-    """Open and decode an image file, with one clear sentence when it cannot be read."""
+    """Open and decode an image file, with one clear sentence when it cannot be read.
+
+    The file is checked before it is opened (a FIFO or a device is refused, not read), and
+    an image of more than `MAX_PIXELS` pixels is refused from its header, before it is decoded.
+
+    Raises:
+        DataError: not a regular file, empty, not an image, truncated or damaged, or too large.
+    """
+    path = check_file(path, "Image", _GIVE)
+    if path.stat().st_size == 0:
+        raise DataError(f"Image {shown_path(path)} is empty (0 bytes); remove or replace the file.")
     try:
-        image = Image.open(path)
-        image.load()
-        return image
-    except (UnidentifiedImageError, OSError) as err:
-        raise DataError(f"Image {path} cannot be read ({type(err).__name__}); remove or replace the file.") from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused below, in one sentence
+            image = Image.open(path)
+    except Image.DecompressionBombError as err:  # over twice Pillow's limit: refused while opening
+        pixels = re.search(r"\((\d+) pixels\)", str(err))
+        raise _too_large(path, f"{int(pixels.group(1)):,} pixels" if pixels else "over twice the limit") from None
+    except UnidentifiedImageError:
+        raise DataError(f"Image {shown_path(path)} cannot be read: it is not an image Pillow recognises; give "
+                        f"{_GIVE}, or remove it.") from None
+    except Exception as err:  # noqa: BLE001 - decoders raise OSError, SyntaxError, ValueError... for damaged files
+        raise _damaged(path, err) from None
+    with image:  # the file is closed once the pixels are read (an animated GIF would keep it open)
+        width, height = image.size
+        if width * height > MAX_PIXELS:
+            raise _too_large(path, f"{width:,} x {height:,} pixels")
+        try:
+            image.load()
+        except Exception as err:  # noqa: BLE001
+            raise _damaged(path, err) from None
+    return image
+
+
+def _too_large(path: Path, size: str) -> DataError:
+    return DataError(f"Image {shown_path(path)} is too large to decode ({size}; the limit is {MAX_PIXELS:,} pixels, a "
+                     "guard against decompression bombs); shrink it, e.g. to 4,000 x 4,000, before giving it.")
+
+
+def _damaged(path: Path, err: BaseException) -> DataError:
+    return DataError(f"Image {shown_path(path)} cannot be read: it is truncated or damaged ({_reason(err)}); "
+                     "remove or replace the file.")
+
+
+def _reason(err: BaseException) -> str:
+    return (" ".join(str(err).split()) or type(err).__name__)[:100].rstrip(".")
+
+
+def arrays_to_images(array: np.ndarray, mode: str, where: str = "An image array") -> list[Image.Image]:
+    """Arrays in any usual layout → Pillow images (integers are 0-255, floats 0-1).
+
+    (H, W) and (H, W, C) are one image, (C, H, W) one image channels first, and (N, ...) a batch;
+    for a greyscale model a 3-D array (N, H, W) is a stack of N greyscale images.
+
+    Raises:
+        DataError: an empty array, NaN or infinite floats, values that are not numbers, or a layout
+            that is not one of those (`where` says whose, e.g. "The array in x.npy").
+    """
+    shape = array.shape
+    if array.size == 0 or min(shape) == 0:
+        raise DataError(f"{where} of shape {shape} is empty; give pixels, e.g. (H, W) or (H, W, C).")
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise DataError(f"{where} of shape {shape} holds NaN or infinite values; give pixels in [0, 1] "
+                        "(floats) or 0-255 (integers).")
+    if array.dtype.kind not in "iufb":
+        raise DataError(f"{where} holds {array.dtype} values, which are not pixels; give numbers.")
+    if mode == "L" and array.ndim == 3 and array.shape[-1] not in (1, 3, 4):
+        array = array[..., None]  # (N, H, W): a stack of greyscale images
+    elif array.ndim == 2 or (array.ndim == 3 and array.shape[-1] in (1, 3, 4) and array.shape[0] not in (1, 3)):
+        array = array[None]
+    elif array.ndim == 3 and array.shape[0] in (1, 3):
+        array = array.transpose(1, 2, 0)[None]
+    elif array.ndim == 4 and array.shape[1] in (1, 3):
+        array = array.transpose(0, 2, 3, 1)
+    if array.ndim not in (3, 4) or (array.ndim == 4 and array.shape[-1] not in (1, 3, 4)):
+        raise DataError(f"{where} of shape {shape} cannot be read as images: an image is (H, W), (H, W, C) or "
+                        "(C, H, W) with 1, 3 or 4 channels, or a batch of them.")
+    pixels = array if np.issubdtype(array.dtype, np.integer) else np.clip(array * 255.0, 0, 255).round()
+    pixels = pixels.astype(np.uint8)
+    return [Image.fromarray(p[..., 0] if p.ndim == 3 and p.shape[-1] == 1 else p) for p in pixels]
 
 
 def images_to_tensor(images: Sequence[Image.Image], size: Sequence[int], mode: str) -> torch.Tensor:

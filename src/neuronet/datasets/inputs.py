@@ -16,6 +16,7 @@ prediction input is read exactly as the training data was:
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -25,13 +26,15 @@ import numpy as np
 import pandas as pd
 import torch
 
-from neuronet.datasets.audio import read_wav, resample_wave, waveforms_from_array, waves_to_tensor
+from neuronet.datasets.audio import MAX_RATE, read_wav, resample_wave, waveforms_from_array, waves_to_tensor
 from neuronet.datasets.dataset import Dataset
 from neuronet.datasets.files import TABLE_SUFFIXES, read_table
 from neuronet.datasets.folders import class_files
-from neuronet.datasets.images import IMAGE_SUFFIXES, images_to_tensor, open_image
+from neuronet.datasets.images import IMAGE_SUFFIXES, arrays_to_images, images_to_tensor, open_image
 from neuronet.datasets.sequences import make_windows, read_series
 from neuronet.datasets.table import absent_values, encode_targets
+from neuronet.datasets.text import read_lines
+from neuronet.datasets.userfiles import check_file, folder_entries, is_folder, read_npy, shown_path
 from neuronet.errors import DataError, DataNote
 from neuronet.params import shown
 
@@ -45,10 +48,11 @@ def _path(value: Any) -> Path | None:
     return Path(value) if isinstance(value, (str, Path)) and not isinstance(value, bytes) else None
 
 
-def _exists(path: Path) -> Path:
-    if not path.exists():
-        raise DataError(f"Input {path} does not exist; check the path.")
-    return path
+def _shown(value: Any) -> str:
+    """What the user gave, for a message: a path as its name, anything else as a short repr."""
+    if isinstance(value, (list, tuple)) and len(value) == 1:
+        value = value[0]
+    return shown_path(value) if isinstance(value, (str, Path)) else shown(value)
 
 
 def _labelled_rows(frame: pd.DataFrame, meta: dict[str, Any], labelled: bool, where: str) -> pd.DataFrame:
@@ -95,8 +99,8 @@ def _frame(value: Any, columns: list[str]) -> tuple[pd.DataFrame, str]:
     path = _path(value)
     if path is not None:
         if path.suffix.lower() == ".npy":
-            return pd.DataFrame(np.load(_exists(path), allow_pickle=False), columns=columns), str(path)
-        return read_table(path), str(path)
+            return _npy_frame(path, columns), shown_path(path)
+        return read_table(path), shown_path(path)
     if isinstance(value, pd.DataFrame):
         return value.reset_index(drop=True), "the table"
     if isinstance(value, dict):
@@ -109,6 +113,16 @@ def _frame(value: Any, columns: list[str]) -> tuple[pd.DataFrame, str]:
         return pd.DataFrame(array.reshape(-1, len(columns)), columns=columns), "the array"
     raise DataError(f"Cannot read {shown(value)} as table rows; give a DataFrame, a dict or list of dicts with the "
                     f"columns {', '.join(columns[:8])}, or a .csv / .parquet file.")
+
+
+def _npy_frame(path: Path, columns: list[str]) -> pd.DataFrame:
+    """A .npy array of rows (N, columns), or one row (columns,), as a table with the training columns."""
+    array = read_npy(path)
+    if array.ndim not in (1, 2) or array.shape[-1] != len(columns):
+        raise DataError(f"Input {shown_path(path)} holds an array of shape {array.shape}; this model reads rows of "
+                        f"{len(columns)} values, shaped (N, {len(columns)}) (columns {', '.join(columns[:5])}"
+                        f"{' ...' if len(columns) > 5 else ''}).")
+    return pd.DataFrame(array.reshape(-1, len(columns)), columns=columns)
 
 
 def _read_frame(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, torch.Tensor | None]:
@@ -126,12 +140,13 @@ def _read_frame(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, 
 def _read_table(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, torch.Tensor | None]:
     frame, y = _read_frame(value, meta, labelled)
     numbers = frame.apply(pd.to_numeric, errors="coerce")
-    bad = numbers.isna() | ~np.isfinite(numbers.to_numpy(dtype=float, na_value=np.nan))
+    values = numbers.to_numpy(dtype=float, na_value=np.nan)
+    bad = numbers.isna() | ~np.isfinite(values) | (np.abs(np.nan_to_num(values)) > np.finfo(np.float32).max)
     if bad.any().any():
         column = bad.any().idxmax()
         row = int(bad[column].idxmax())
         raise DataError(f"Column '{column}' holds {shown(frame[column].iloc[row])} in row {row + 1}; "
-                        "this model needs finite numbers in every column.")
+                        "this model needs finite numbers (at most 3.4e+38) in every column.")
     return torch.tensor(numbers.to_numpy(dtype=np.float32)), y
 
 
@@ -139,16 +154,18 @@ def _read_text(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, t
     column = meta["inputs"].get("column", "text")
     path = _path(value)
     if isinstance(value, str) and path is not None and path.suffix.lower() not in (*TABLE_SUFFIXES, ".txt"):
-        if "\n" not in value and len(value) < 4096 and path.exists():
-            raise DataError(f"{value} is a {'folder' if path.is_dir() else 'file'}, not a text; give texts, a .txt "
-                            f"file (one text per line) or a .csv with a '{column}' column.")
+        if "\n" not in value and len(value) < 4096 and os.path.exists(value):  # never an error for a long text
+            raise DataError(f"{shown_path(value)} is a {'folder' if is_folder(path) else 'file'}, not a text; give "
+                            f"texts, a .txt file (one text per line) or a .csv with a '{column}' column.")
         value, path = [value], None  # a plain string is a text to classify, not a file name
     if path is not None and path.suffix.lower() == ".txt":
-        content = _exists(path).read_bytes().decode("utf-8", errors="replace").replace("\r\n", "\n")
-        texts = [line for line in content.split("\n") if line.strip()]  # one text per non-blank line
+        texts = [line for line in read_lines(path) if line.strip()]  # one text per non-blank line
+        if not texts:
+            raise DataError(f"Input {shown_path(path)} holds no text (it is empty or blank); give one text per line.")
         return texts, None, texts  # the texts themselves say which row is which line
     if path is not None or isinstance(value, pd.DataFrame):
-        frame, where = (read_table(path), str(path)) if path is not None else (value.reset_index(drop=True), "the table")
+        frame, where = (read_table(path), shown_path(path)) if path is not None else (value.reset_index(drop=True),
+                                                                                        "the table")
         if column not in frame.columns:
             raise DataError(f"{where} has no '{column}' column with the texts.")
         frame = _labelled_rows(frame, meta, labelled, where)
@@ -172,51 +189,22 @@ def _read_text(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, t
 
 
 def _image_files(path: Path, labelled: bool, meta: dict[str, Any]) -> tuple[list[Path], torch.Tensor | None]:
-    if path.is_file():
-        return [path], None
-    subfolders = [p for p in _exists(path).iterdir() if p.is_dir() and not p.name.startswith(".")]
+    if not is_folder(path):
+        return [check_file(path, "Image", "an image file or a folder of them")], None
+    entries = folder_entries(path)
+    subfolders = [p for p in entries if is_folder(p)]
     if subfolders:
         classes, files = class_files(path, IMAGE_SUFFIXES, "Image", "images")
         known = meta.get("class_names") or []
         unknown = [c for c in classes if c not in known]
         if unknown:
-            raise DataError(f"{path} has class folder(s) the model never saw: {', '.join(unknown[:5])}; "
+            raise DataError(f"{shown_path(path)} has class folder(s) the model never saw: {', '.join(unknown[:5])}; "
                             f"it knows {', '.join(known[:10])}.")
         return [p for p, _ in files], torch.tensor([known.index(classes[i]) for _, i in files])
-    files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = [p for p in entries if p.suffix.lower() in IMAGE_SUFFIXES]
     if not files:
-        raise DataError(f"Folder {path} has no images ({', '.join(IMAGE_SUFFIXES)}).")
+        raise DataError(f"Folder {shown_path(path)} has no images ({', '.join(IMAGE_SUFFIXES)}).")
     return files, None
-
-
-def _array_images(array: np.ndarray, mode: str) -> list[Any]:
-    """Arrays in any usual layout → Pillow images (integers are 0-255, floats 0-1).
-
-    (H, W) and (H, W, C) are one image, (C, H, W) one image channels first, and (N, ...) a batch;
-    for a greyscale model a 3-D array (N, H, W) is a stack of N greyscale images.
-    """
-    from PIL import Image
-
-    if array.size == 0 or min(array.shape) == 0:
-        raise DataError(f"An image array of shape {array.shape} is empty.")
-    if array.dtype.kind == "f" and not np.isfinite(array).all():
-        raise DataError(f"An image array of shape {array.shape} holds NaN or infinite values; give pixels in [0, 1] "
-                        "(floats) or 0-255 (integers).")
-    if array.dtype.kind not in "iufb":
-        raise DataError(f"Cannot read an array of {array.dtype} values as an image; give numbers.")
-    if mode == "L" and array.ndim == 3 and array.shape[-1] not in (1, 3, 4):
-        array = array[..., None]  # (N, H, W): a stack of greyscale images
-    elif array.ndim == 2 or (array.ndim == 3 and array.shape[-1] in (1, 3, 4) and array.shape[0] not in (1, 3)):
-        array = array[None]
-    elif array.ndim == 3 and array.shape[0] in (1, 3):
-        array = array.transpose(1, 2, 0)[None]
-    elif array.ndim == 4 and array.shape[1] in (1, 3):
-        array = array.transpose(0, 2, 3, 1)
-    elif array.ndim != 3 and array.ndim != 4:
-        raise DataError(f"Cannot read an array of shape {array.shape} as images; give (H, W), (H, W, C) or a batch of them.")
-    pixels = array if np.issubdtype(array.dtype, np.integer) else np.clip(array * 255.0, 0, 255).round()
-    pixels = pixels.astype(np.uint8)
-    return [Image.fromarray(p[..., 0] if p.ndim == 3 and p.shape[-1] == 1 else p) for p in pixels]
 
 
 def _read_image(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, torch.Tensor | None]:
@@ -234,17 +222,17 @@ def _read_image(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, 
         raise DataError("There is nothing to predict: the inputs are empty.")
     images, y, ids, exact = [], None, [], []
     for item in values:
-        path = _path(item)
+        path, where = _path(item), "An image array"
         if path is not None and path.suffix.lower() == ".npy":
-            item, path = np.load(_exists(path), allow_pickle=False), None
+            item, path, where = read_npy(path), None, f"The array in {shown_path(path)}"
         array = np.asarray(item.cpu() if isinstance(item, torch.Tensor) else item) \
             if isinstance(item, (np.ndarray, torch.Tensor)) else None
         if array is not None and np.issubdtype(array.dtype, np.floating) and array.shape[-len(shape):] == shape:
             exact.append(torch.as_tensor(array, dtype=torch.float32).reshape(-1, *shape))
         elif array is not None:
-            images += _array_images(array, spec["mode"])
+            images += arrays_to_images(array, spec["mode"], where)
         elif path is not None:
-            files, y = _image_files(_exists(path), labelled, meta)
+            files, y = _image_files(path, labelled, meta)
             images += [open_image(p) for p in files]
             ids += [str(p) for p in files]
         elif isinstance(item, Image.Image):
@@ -252,7 +240,7 @@ def _read_image(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, 
         else:
             raise DataError(f"Cannot read {shown(item)} as an image; give a PIL image, an array, or an image file or folder.")
     if labelled and y is None:
-        raise DataError(f"{shown(value)} has no class sub-folders; labelled images come as a folder with one "
+        raise DataError(f"{_shown(value)} has no class sub-folders; labelled images come as a folder with one "
                         "sub-folder per class (named as the classes).")
     if exact and images:
         raise DataError("Give images either as float arrays of the training shape or as pictures, not both at once.")
@@ -270,18 +258,21 @@ def _read_audio(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, 
     waves, y, ids = [], None, []
     for item in values:
         path = _path(item)
-        if path is not None and _exists(path).is_dir():
-            has_classes = any(p.is_dir() for p in path.iterdir())
-            if has_classes:
+        if path is not None and is_folder(path):
+            entries = folder_entries(path)
+            if any(is_folder(p) for p in entries):
                 classes, files = class_files(path, (".wav",), "Audio", ".wav files")
                 known = meta.get("class_names") or []
                 unknown = [c for c in classes if c not in known]
                 if unknown:
-                    raise DataError(f"{path} has class folder(s) the model never saw: {', '.join(unknown[:5])}.")
+                    raise DataError(f"{shown_path(path)} has class folder(s) the model never saw: "
+                                    f"{', '.join(unknown[:5])}.")
                 y = torch.tensor([known.index(classes[i]) for _, i in files])
                 files = [p for p, _ in files]
             else:
-                files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".wav")
+                files = [p for p in entries if p.suffix.lower() == ".wav"]
+                if not files:
+                    raise DataError(f"Folder {shown_path(path)} has no .wav files; give WAV files or a folder of them.")
             pairs = [read_wav(p) for p in files]
             ids += [str(p) for p in files]
         elif path is not None:
@@ -289,15 +280,15 @@ def _read_audio(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, 
             ids.append(str(path))
         elif isinstance(item, tuple) and len(item) == 2 and np.ndim(item[1]) == 0:
             rate = item[1]
-            if not isinstance(rate, (int, np.integer)) or rate <= 0:
+            if not isinstance(rate, (int, np.integer)) or not 1 <= rate <= MAX_RATE:
                 raise DataError(f"The sample rate of an (array, rate) pair must be a positive whole number of Hz, "
                                 f"e.g. {spec['rate']}. Got {shown(rate)} instead.")
             pairs = [(w, int(rate)) for w in waveforms_from_array(item[0])]
         else:
             pairs = [(w, spec["rate"]) for w in waveforms_from_array(item)]
-        waves += [resample_wave(w, rate, spec["rate"]) for w, rate in pairs]
+        waves += [resample_wave(w, rate, spec["rate"], spec["duration"]) for w, rate in pairs]
     if labelled and y is None:
-        raise DataError(f"{shown(value)} has no class sub-folders; labelled audio comes as a folder with one "
+        raise DataError(f"{_shown(value)} has no class sub-folders; labelled audio comes as a folder with one "
                         "sub-folder of WAV files per class (named as the classes).")
     return waves_to_tensor(waves, spec["rate"], spec["duration"], spec["n_mels"]), y, ids if len(ids) == len(waves) else None
 
@@ -307,8 +298,8 @@ def _read_tensor(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any,
     path = _path(value)
     if path is not None:
         if path.suffix.lower() != ".npy":
-            raise DataError(f"Input file {path} must be a .npy array shaped (N, {', '.join(map(str, shape))}).")
-        value = np.load(_exists(path), allow_pickle=False)
+            raise DataError(f"Input file {shown_path(path)} must be a .npy array shaped (N, {', '.join(map(str, shape))}).")
+        value = read_npy(path)
     items = value if isinstance(value, (list, tuple)) else [value]
     tensors = [torch.as_tensor(np.asarray(v.cpu() if isinstance(v, torch.Tensor) else v)) for v in items]
     tokens = meta["inputs"].get("kind") == "tokens"

@@ -140,7 +140,7 @@ class TargetScaler:
     def fit(self, data: Dataset) -> TargetScaler:
         y = data.y.double()
         self.mean_ = y.mean(dim=0)
-        std = y.std(dim=0)  # unbiased; NaN for a single row, which the next line turns into 1
+        std = y.std(dim=0, correction=1 if len(y) > 1 else 0)  # unbiased; 0 for a single row, which becomes 1
         self.std_ = torch.where(std > 0, std, torch.ones_like(std))
         return self
 

@@ -23,7 +23,9 @@ from neuronet.datasets.images import load_image_folder
 from neuronet.datasets.sequences import load_series
 from neuronet.datasets.table import load_table
 from neuronet.datasets.text import load_text_table
+from neuronet.datasets.userfiles import is_folder, shown_path
 from neuronet.errors import ConfigError
+from neuronet.params import shown
 from neuronet.registry import Registry, check_arguments, suggest
 
 __all__ = ["SOURCES", "Source", "find_source", "load_source", "loader_defaults"]
@@ -73,7 +75,10 @@ def _load_folder(loader: Callable[..., Dataset], what: str) -> Callable[..., Dat
 
 def _has_wavs(source: str) -> bool:
     root = Path(source)
-    return root.is_dir() and any(p.suffix.lower() == ".wav" for p in root.glob("*/*"))
+    try:
+        return is_folder(root) and any(p.suffix.lower() == ".wav" for p in root.glob("*/*"))
+    except OSError:  # a folder that cannot be listed: the image-folder loader says so
+        return False
 
 
 SOURCES: Registry[Source] = Registry("data source")
@@ -83,7 +88,7 @@ SOURCES.add("table", Source(lambda s: Path(s).suffix.lower() in TABLE_SUFFIXES, 
                             "A CSV / Parquet table: features and a target column, a text column, or a time series."))
 SOURCES.add("audio folder", Source(_has_wavs, _load_folder(load_audio_folder, "an audio folder"), (),
                                    "A folder of WAV files, one sub-folder per class."))
-SOURCES.add("image folder", Source(lambda s: Path(s).is_dir(), _load_folder(load_image_folder, "an image folder"), (),
+SOURCES.add("image folder", Source(is_folder, _load_folder(load_image_folder, "an image folder"), (),
                                    "A folder of images (PNG / JPEG), one sub-folder per class."))
 
 
@@ -119,9 +124,9 @@ def find_source(source: str) -> tuple[str, Source]:
             return name, SOURCES.get(name)
     path = Path(str(source))
     if path.suffix or "/" in str(source):
-        raise ConfigError(f"Data source '{source}' is neither a {', '.join(TABLE_SUFFIXES)} table nor an existing "
-                          "folder of images or WAV files; check the path.")
-    raise ConfigError(f"Unknown dataset {source!r}.{suggest(str(source), DATASETS.names())} Valid dataset names: "
+        raise ConfigError(f"Data source '{shown_path(source)}' is neither a {', '.join(TABLE_SUFFIXES)} table nor an "
+                          "existing folder of images or WAV files; check the path.")
+    raise ConfigError(f"Unknown dataset {shown(source, 80)}.{suggest(str(source), DATASETS.names())} Valid dataset names: "
                       f"{', '.join(DATASETS.names())} (or a path to a table or a folder).")
 
 
@@ -142,7 +147,7 @@ def load_source(source: str, *, target: str | None = None, text: str | None = No
              else None, "data_dir": data_dir}
     for key, value in given.items():
         if value is not None and key not in src.takes and key != "task":
-            raise ConfigError(f"data.{key} does not apply to {kind} source '{source}'; remove it.")
+            raise ConfigError(f"data.{key} does not apply to {kind} source '{shown_path(source)}'; remove it.")
     kwargs = {k: v for k, v in given.items() if k in src.takes and v is not None}
     if limit is not None and kind == "builtin" and "limit" in inspect.signature(DATASETS.get(source)).parameters:
         kwargs["limit"] = limit  # the loader reads no more than it needs

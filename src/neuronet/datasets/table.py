@@ -14,6 +14,7 @@ import torch
 
 from neuronet.datasets.dataset import Dataset
 from neuronet.datasets.files import MISSING_MARKERS, infer_task, read_table, to_numbers
+from neuronet.datasets.userfiles import shown_names, shown_path
 from neuronet.errors import DataError
 from neuronet.params import shown
 from neuronet.registry import suggest
@@ -71,6 +72,21 @@ def similar_classes(classes: list[str]) -> list[str]:
             for names in seen.values() if len(names) > 1]
 
 
+def _check_finite_targets(frame: pd.DataFrame, targets: list[str], where: str) -> None:
+    """A regression target read as infinite ('inf', 1e400) or beyond float32 (1e300) is a typo or an overflow."""
+    for name in targets:
+        numbers, _, _ = to_numbers(frame[name])
+        values = numbers.to_numpy(dtype=float, na_value=np.nan)
+        infinite = np.abs(np.nan_to_num(values, posinf=np.inf, neginf=np.inf)) > np.finfo(np.float32).max
+        if infinite.any():
+            position = int(np.flatnonzero(infinite)[0])
+            value = frame[name].iloc[position]
+            value = value.item() if isinstance(value, np.generic) else value  # inf, not np.float64(inf)
+            raise DataError(f"Target column {shown(name)} of {where} holds {shown(value)} in data row "
+                            f"{frame.index[position] + 1}, which is infinite (or beyond float32's 3.4e+38); fix or "
+                            "remove that row.")
+
+
 def load_table(path: str | Path, target: str | list[str] | None = None, task: str | None = None,
                features: list[str] | None = None) -> Dataset:
     """Read a CSV / Parquet table with a target column; the features stay raw (a DataFrame).
@@ -99,16 +115,19 @@ def load_table(path: str | Path, target: str | list[str] | None = None, task: st
     frame = read_table(path)
     columns = list(map(str, frame.columns))
     frame.columns = columns
+    where = shown_path(path)
     if not target:
-        raise DataError(f"No target column given for {path}; set data.target to one of: {', '.join(columns)}.")
+        raise DataError(f"No target column given for {where}; set data.target to one of: {shown_names(columns)}.")
+    target = [str(t) for t in target] if isinstance(target, (list, tuple)) else str(target)  # a header of numbers
     targets = [target] if isinstance(target, str) else list(target)
     for name in targets:
         if name not in columns:
-            raise DataError(f"Target column '{name}' is not in {path}.{suggest(name, columns)} Columns: {', '.join(columns)}.")
+            raise DataError(f"Target column {shown(name)} is not in {where}.{suggest(name, columns)} "
+                            f"Columns: {shown_names(columns)}.")
     notes = []
     unlabelled = pd.concat([absent_values(frame[t]) for t in targets], axis=1).any(axis=1)
     if unlabelled.all():
-        raise DataError(f"Target column '{targets[0]}' of {path} is empty; every row needs a target to learn from.")
+        raise DataError(f"Target column {shown(targets[0])} of {where} is empty; every row needs a target to learn from.")
     if unlabelled.any():
         named = "' / '".join(targets)
         notes.append(f"{int(unlabelled.sum())} row(s) without a '{named}' value left out")
@@ -119,11 +138,14 @@ def load_table(path: str | Path, target: str | list[str] | None = None, task: st
     chosen = features or [c for c in columns if c not in targets]
     absent = [c for c in chosen if c not in columns]
     if absent:
-        raise DataError(f"Feature column(s) {', '.join(absent)} not in {path}.{suggest(absent[0], columns)}")
+        raise DataError(f"Feature column(s) {shown_names(absent)} not in {where}.{suggest(absent[0], columns)}")
     if not chosen:
-        raise DataError(f"{path} has no feature columns besides the target '{', '.join(targets)}'.")
+        raise DataError(f"{where} has no feature columns besides the target {', '.join(map(shown, targets))}; a table "
+                        "needs at least one column to learn from.")
     task = task or ("regression" if len(targets) > 1 else infer_task(frame[targets[0]]))
-    y, classes = encode_targets(frame, targets, task, where=str(path))
+    if task == "regression":
+        _check_finite_targets(frame, targets, where)
+    y, classes = encode_targets(frame, targets, task, where=where)
     if classes:
         notes += similar_classes(classes)
     frame = frame.reset_index(drop=True)

@@ -36,6 +36,7 @@ SCALERS = ("standard", "minmax", "robust", "none")
 ENCODINGS = ("onehot", "ordinal")
 KINDS = ("numeric", "categorical", "date")
 DATE_PARTS = ("year", "month", "day", "dayofweek", "hour")
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # features and targets become float32 tensors
 
 
 def missing_report(frame: pd.DataFrame) -> dict[str, int]:
@@ -94,6 +95,8 @@ def _dayfirst(series: pd.Series) -> bool:
 
 
 def _dates(series: pd.Series, dayfirst: bool | None = None) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(series):  # numbers where dates were: unreadable dates, not nanoseconds since 1970
+        series = series.astype("string")
     if dayfirst is None:
         dayfirst = _dayfirst(series)
     return pd.to_datetime(series, errors="coerce", format="mixed", dayfirst=dayfirst)
@@ -262,6 +265,13 @@ class TablePreprocessor:
         if np.isinf(numbers).any():
             raise DataError(f"Column '{series.name}' holds infinite values (row {int(np.flatnonzero(np.isinf(numbers))[0]) + 1}); "
                             "features must be finite.")
+        huge = np.abs(np.nan_to_num(numbers)) > FLOAT32_MAX  # would overflow the scaler's squares and float32 features
+        if huge.any():
+            row = int(np.flatnonzero(huge)[0])
+            value = series.iloc[row]
+            value = value.item() if isinstance(value, np.generic) else value  # 1e+300, not np.float64(1e+300)
+            raise DataError(f"Column '{series.name}' holds {shown(value)} (row {row + 1}), beyond the {FLOAT32_MAX:.1e} "
+                            "a feature can hold; fix the value, or rescale the column (e.g. its log).")
         return numbers.reshape(-1, 1)
 
     # --- applying --------------------------------------------------------------------------

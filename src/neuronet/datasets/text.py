@@ -6,7 +6,9 @@ The vocabulary and the text length are fitted later, on the training split only
 
 from __future__ import annotations
 
+import codecs
 import importlib.util
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -15,10 +17,15 @@ from neuronet.datasets.builtin import DATASETS
 from neuronet.datasets.dataset import Dataset
 from neuronet.datasets.files import read_table
 from neuronet.datasets.table import absent_values, encode_target, similar_classes
-from neuronet.errors import DataError
+from neuronet.datasets.userfiles import check_file, shown_names, shown_path
+from neuronet.errors import DataError, DataNote
+from neuronet.params import shown
 from neuronet.registry import suggest
 
-__all__ = ["load_text_table", "text_dataset", "tweets_frame"]
+__all__ = ["load_text_table", "read_lines", "text_dataset", "tweets_frame"]
+
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))  # UTF-32 LE first: it starts like UTF-16 LE
 
 
 def text_dataset(texts: list[str], labels: list[str], name: str, column: str = "text", target: str = "label") -> Dataset:
@@ -49,6 +56,44 @@ def tweets(limit: int | None = None, seed: int = 0) -> Dataset:
                         "text", "sentiment")
 
 
+def read_lines(path: str | Path) -> list[str]:
+    """The lines of a text file (a .txt of texts to predict), decoded as people save text.
+
+    UTF-8, or UTF-8 / UTF-16 / UTF-32 with a byte-order mark; another 8-bit encoding is read as
+    Windows-1252 (Latin-1) and said. A binary file under a .txt name is refused, not read as words.
+
+    Raises:
+        DataError: not a regular file, or binary (NUL bytes or mostly control characters).
+    """
+    path = check_file(path, "Input", "a .txt file with one text per line")
+    raw = path.read_bytes()
+    encoding = next((name for bom, name in _BOMS if raw.startswith(bom)), None)
+    if encoding is None:
+        controls = sum(raw.count(bytes([b])) for b in (*range(0, 9), 11, *range(14, 32)))
+        if b"\x00" in raw or controls > len(raw) // 10:
+            raise DataError(f"Input {shown_path(path)} is not text but binary data ({controls:,} control bytes of "
+                            f"{len(raw):,}); give a .txt file of UTF-8 text, one text per line.")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            encoding = "cp1252" if _decodes(raw, "cp1252") else "latin-1"
+            text = raw.decode(encoding)
+            warnings.warn(f"{shown_path(path)} is not valid UTF-8 (byte {raw[err.start]:#x} at offset {err.start}); it was "
+                          f"read as {'Windows-1252' if encoding == 'cp1252' else 'Latin-1'} (re-save the file as UTF-8 "
+                          "if its text looks wrong)", DataNote, stacklevel=2)
+    else:
+        text = raw.decode(encoding, errors="replace")
+    return text.replace("\r\n", "\n").split("\n")
+
+
+def _decodes(raw: bytes, encoding: str) -> bool:
+    try:
+        raw.decode(encoding)
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
 def load_text_table(path: str | Path, text: str, target: str) -> Dataset:
     """A CSV / Parquet file with a text column and a label column, as raw texts.
 
@@ -56,23 +101,25 @@ def load_text_table(path: str | Path, text: str, target: str) -> Dataset:
         DataError: missing columns or empty texts.
     """
     frame = read_table(path)
+    where = shown_path(path)
+    text, target = str(text), str(target)
     for col in (text, target):
         if col not in frame.columns:
-            raise DataError(f"Column '{col}' is not in {path}.{suggest(col, list(map(str, frame.columns)))} "
-                            f"Columns: {', '.join(map(str, frame.columns))}.")
+            raise DataError(f"Column {shown(col)} is not in {where}.{suggest(col, list(map(str, frame.columns)))} "
+                            f"Columns: {shown_names(list(frame.columns))}.")
     if text == target:
         raise DataError(f"data.text and data.target both name column '{text}'; the label cannot be the input.")
     notes = []
     unlabelled = absent_values(frame[target])
     if unlabelled.all():
-        raise DataError(f"Column '{target}' of {path} is empty; every text needs a label to learn from.")
+        raise DataError(f"Column {shown(target)} of {where} is empty; every text needs a label to learn from.")
     if unlabelled.any():  # often a line break inside an unquoted text splits a row in two
         notes.append(f"{int(unlabelled.sum())} row(s) without a '{target}' label left out (a line break inside an "
                      "unquoted text splits a row; quote such texts)")
         frame = frame[~unlabelled].reset_index(drop=True)
     empty = frame[text].isna() | (frame[text].astype(str).str.strip() == "")
     if empty.all():
-        raise DataError(f"Column '{text}' of {path} has no texts.")
+        raise DataError(f"Column {shown(text)} of {where} has no texts; give one text per row.")
     if empty.any():
         notes.append(f"{int(empty.sum())} row(s) with an empty '{text}' left out")
         frame = frame[~empty].reset_index(drop=True)
