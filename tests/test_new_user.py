@@ -131,7 +131,7 @@ def test_the_command_line_starts_without_pytorch(tmp_path):
     run = nt.runs.train_run(nt.config.load_config(None, [f"output_dir={tmp_path}", "name=r", "model.type=mlp",
                                                           "train.epochs=1"]), progress=False).path
     code = ("import sys\nfrom typer.testing import CliRunner\nfrom neuronet.cli import app\n"
-            f"r = CliRunner().invoke(app, {{args}})\nassert r.exit_code == 0, r.output\n"
+            "r = CliRunner().invoke(app, {args})\nassert r.exit_code == 0, r.output\n"
             "heavy = [m for m in ('torch', 'sklearn', 'pandas', 'matplotlib') if m in sys.modules]\n"
             "assert not heavy, heavy\n")
     for args in (["--help"], ["train", "--help"], ["info", str(run)]):

@@ -8,7 +8,7 @@ import torch
 from sklearn import metrics as skm
 
 import neuronet as nt
-from neuronet.datasets import Dataset, Scaler
+from neuronet.datasets import Scaler
 from neuronet.errors import ConfigError, TrainingDivergedError
 from neuronet.tasks import TASKS, compute_metrics
 

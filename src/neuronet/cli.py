@@ -346,9 +346,6 @@ def predict(
     from neuronet.atomic import write_text
     from neuronet.runs import predict_file
 
-    for path in inputs:
-        if not path.exists():
-            raise NeuronetError(f"Input {path} does not exist; give files or folders to predict (check the path).")
     if output is not None:
         from neuronet.runs.files import refuse_run_file
 

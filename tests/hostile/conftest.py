@@ -2,7 +2,7 @@
 
 A refusal is exit code 1, one sentence on stderr that starts with "Error: ", no Python
 traceback, and the run directory left as it was (or marked, for a status that changed).
-The harness lives in `hostile_helpers.py` (import it from there; this file re-exports it).
+The harness lives in `hostile_helpers.py` (`from hostile.hostile_helpers import cli, ...`); the fixtures here.
 Each test module marks its class (`pytestmark = pytest.mark.hostile("names")`); `pytest
 tests/hostile --collect-only -q -m hostile` lists the corpus, `python tests/hostile/count.py` counts it by class.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from hostile_helpers import NEURONET, TINY, Ran, assert_refused, cli, cli_process, snapshot  # noqa: F401 - the harness
+from hostile.hostile_helpers import TINY
 
 
 @pytest.fixture(scope="session")

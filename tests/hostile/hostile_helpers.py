@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -138,3 +139,13 @@ def hold_lock(run: Path, write: bool = False) -> subprocess.Popen:
                               stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "locked"
     return holder
+
+
+def one_sentence(detail: Any) -> str:
+    """A refusal's `detail`: one line, one sentence (quoted inputs and parentheses aside), at most 400 characters."""
+    assert isinstance(detail, str) and detail and detail == detail.strip(), detail
+    assert "\n" not in detail and "Traceback" not in detail and len(detail) <= 400, detail
+    assert detail[-1] in ".?", detail
+    bare = re.sub(r"'[^']*'|\"[^\"]*\"|\([^()]*\)", "", detail)
+    assert not re.search(r"[.?!]\s+[A-Z]", bare[:-1]), detail
+    return detail

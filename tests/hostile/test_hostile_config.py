@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
-from hostile_helpers import assert_refused, cli, cli_process
+from hostile.hostile_helpers import assert_refused, cli, cli_process
 
 pytestmark = pytest.mark.hostile("config")
 

@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from hostile_helpers import assert_refused, cli, edit_json, snapshot
+from hostile.hostile_helpers import assert_refused, cli, edit_json, snapshot
 
 pytestmark = pytest.mark.hostile("corrupt")
 

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from hostile_helpers import TINY, assert_refused, cli, snapshot, status
+from hostile.hostile_helpers import TINY, assert_refused, cli, snapshot, status
 
 pytestmark = pytest.mark.hostile("disk")
 

@@ -16,7 +16,6 @@ import io
 import json
 import logging
 import math
-import re
 from typing import Any
 
 import numpy as np
@@ -32,6 +31,8 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from neuronet.deploy.server import create_app  # noqa: E402
 
+from hostile.hostile_helpers import one_sentence  # noqa: E402
+
 EXAMPLES = 300
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
@@ -43,16 +44,6 @@ leaves = st.none() | st.booleans() | numbers | st.text(max_size=30) | st.sampled
     ["", " ", "\x00", "\ud800", "2024-02-30", "NaN", "1e400", "<!--<script>", "😀" * 3, "x" * 5000])
 anything = st.recursive(leaves, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
                                                                                            max_size=4), max_leaves=12)
-
-
-def one_sentence(detail: Any) -> str:
-    """A refusal's `detail`: one line, one sentence (quoted inputs and parentheses aside), at most 400 characters."""
-    assert isinstance(detail, str) and detail and detail == detail.strip(), detail
-    assert "\n" not in detail and "Traceback" not in detail and len(detail) <= 400, detail
-    assert detail[-1] in ".?", detail
-    bare = re.sub(r"'[^']*'|\"[^\"]*\"|\([^()]*\)", "", detail)
-    assert not re.search(r"[.?!]\s+[A-Z]", bare[:-1]), detail
-    return detail
 
 
 def mutated(valid: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:

@@ -27,7 +27,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from hostile_helpers import NEURONET, assert_refused, cli, snapshot
+from hostile.hostile_helpers import NEURONET, assert_refused, cli, snapshot
 from neuronet.datasets import load, read_inputs
 from neuronet.errors import DataError, DataNote
 
@@ -514,7 +514,7 @@ def test_an_unreadable_class_folder_is_one_sentence(tmp_path):
                 pytest.skip(f"root is not stopped by chmod 000, and the command cannot run as nobody here ({err})")
             if "Permission denied" in done.stderr and "neuronet" not in done.stderr.lower():
                 pytest.skip("nobody cannot run this checkout's Python")
-            from hostile_helpers import Ran
+            from hostile.hostile_helpers import Ran
 
             ran = Ran(done.returncode, done.stdout, done.stderr)
         assert_refused(ran, "dog", "cannot be listed", "permission denied")

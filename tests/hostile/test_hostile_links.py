@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from hostile_helpers import assert_refused, cli, snapshot
+from hostile.hostile_helpers import assert_refused, cli, snapshot
 
 pytestmark = pytest.mark.hostile("links")
 

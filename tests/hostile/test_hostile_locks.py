@@ -8,7 +8,8 @@ import signal
 
 import pytest
 
-from hostile_helpers import TINY, assert_refused, cli, cli_process, hold_lock, snapshot, start, status, wait_for
+from hostile.hostile_helpers import (TINY, assert_refused, cli, cli_process, hold_lock, snapshot, start, status,
+                                     wait_for)
 
 pytestmark = pytest.mark.hostile("concurrency")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hostile_helpers import TINY, assert_refused, cli
+from hostile.hostile_helpers import TINY, assert_refused, cli
 
 pytestmark = pytest.mark.hostile("names")
 

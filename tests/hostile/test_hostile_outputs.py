@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from hostile_helpers import assert_refused, cli, snapshot
+from hostile.hostile_helpers import assert_refused, cli, snapshot
 
 pytestmark = pytest.mark.hostile("outputs")
 

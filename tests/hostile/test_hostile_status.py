@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from hostile_helpers import TINY, assert_refused, cli, start, status, wait_for
+from hostile.hostile_helpers import TINY, assert_refused, cli, start, status, wait_for
 
 pytestmark = pytest.mark.hostile("status")
 

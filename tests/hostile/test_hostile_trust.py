@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hostile_helpers import edit_yaml  # noqa: I001
-from hostile_helpers import assert_refused, cli, snapshot
+from hostile.hostile_helpers import assert_refused, cli, edit_yaml, snapshot
 
 pytest.importorskip("gymnasium", reason="gymnasium is not installed (neuronet[rl])")
 pytestmark = pytest.mark.hostile("code")

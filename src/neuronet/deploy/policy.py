@@ -42,15 +42,14 @@ class Observations(BaseModel):
 
 def create_policy_app(run: str | Path, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
     """The FastAPI app serving the policy of an RL run directory (bodies over `max_body_bytes` get a 413)."""
-    from safetensors.torch import load_file
-
     from neuronet.rl.policies import greedy_actions, policy_from_spec
+    from neuronet.transfer.weights import load_weights
 
     files = RunFiles(run)
     files.check_trained()
     spec = read_json(files.model)
     net = policy_from_spec(spec)
-    net.load_state_dict(load_file(str(files.weights)))
+    load_weights(net, files.load_weights(), where=str(files.weights))
     net.eval()
     shape = tuple(spec["obs_shape"])
     dtype = torch.uint8 if spec["obs_dtype"] == "uint8" else torch.float32

@@ -17,7 +17,7 @@ from torch import nn
 from neuronet.datasets import Dataset, Pipeline, read_inputs
 from neuronet.errors import ConfigError, DataError
 from neuronet.nn import loss_fn
-from neuronet.runs.files import RunFiles, read_json
+from neuronet.runs.files import RunFiles
 from neuronet.tasks import TASKS, Task
 
 __all__ = ["OnnxModel", "Predictor", "load"]

@@ -102,11 +102,13 @@ def run_lifecycle(files: RunFiles, status: Callable[..., None], save_findings: C
                                                       {"signal": signal.Signals(signum).name})))
             raise RunInterrupted(files.root, *done(), signum=signum) from None
         except TrainingDivergedError as err:
+            reason = str(err)
             _quietly(save_findings)  # `neuronet doctor RUN` explains it
-            _quietly(lambda: status("failed", message=str(err)))
-            raise TrainingDivergedError(f"{err} Run directory: {files.root}{kept()}.") from None
+            _quietly(lambda: status("failed", message=reason))
+            raise TrainingDivergedError(f"{reason} Run directory: {files.root}{kept()}.") from None
         except BaseException as err:
-            _quietly(lambda: status("failed", message=f"{type(err).__name__}: {err}"))
+            reason = f"{type(err).__name__}: {err}"
+            _quietly(lambda: status("failed", message=reason))
             raise
 
 
