@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(PY) bench/tweets.py
 	$(PY) bench/tune.py
 	$(PY) bench/rl.py
+	$(PY) bench/soak.py
 
 clean:
 	rm -rf $(VENV) runs bench/results .pytest_cache

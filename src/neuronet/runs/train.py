@@ -90,14 +90,12 @@ def created(files: RunFiles, write: Callable[[RunFiles], None]) -> Iterator[RunL
         with atomic_dir(files.root) as folder:
             lock = RunLock(folder, "train").acquire()  # the lock follows the folder when it is renamed
             write(RunFiles(folder))
-    except FileExistsError:
+    except BaseException as err:
         if lock is not None:
             lock.release()
-        raise ConfigError(f"Run directory {files.root} already exists (another process made it just now); choose "
-                          "another name.") from None
-    except BaseException:
-        if lock is not None:
-            lock.release()
+        if isinstance(err, FileExistsError):
+            raise ConfigError(f"Run directory {files.root} already exists (another process made it just now); "
+                              "choose another name.") from None
         raise
     try:
         yield lock
