@@ -36,8 +36,9 @@ def encode_target(values: pd.Series, task: str, name: str, class_names: list[str
         index = {c: i for i, c in enumerate(class_names)}
         unknown = sorted(set(labels) - set(index))
         if unknown:
-            raise DataError(f"{where or name} has target classes the model never saw: {', '.join(unknown[:5])}; "
-                            f"it knows {', '.join(class_names[:10])}.")
+            raise DataError(f"{where or name} has target classes the model never saw: "
+                            f"{', '.join(shown(u, 40) for u in unknown[:5])}; it knows "
+                            f"{', '.join(shown(c, 40) for c in class_names[:10])}.")
         return torch.tensor([index[v] for v in labels], dtype=torch.long), class_names
     numbers, bad, _ = to_numbers(values)
     if bad.any() or numbers.isna().any():

@@ -294,6 +294,7 @@ class TablePreprocessor:
                 base = from_json(step["encoder"]).transform(base.astype(str))
             elif "scaler" in step:
                 base = from_json(step["scaler"]).transform(base.astype(float))
+                _check_scaled(base, frame[step["column"]])
             blocks += [np.asarray(base, dtype=np.float32), np.asarray(indicator, dtype=np.float32)]
         return np.concatenate(blocks, axis=1)
 
@@ -352,3 +353,12 @@ class TablePreprocessor:
         pre.feature_names_out_ = [name for step in pre.steps_ for name in step["names"]]
         pre.input_columns_ = [step["column"] for step in pre.steps_]
         return pre
+
+
+def _check_scaled(scaled: np.ndarray, column: pd.Series) -> None:
+    """A value that the training-time scaling carries beyond float32 is one sentence, not an overflow to inf."""
+    huge = ~(np.abs(np.asarray(scaled, dtype=float)) <= FLOAT32_MAX) & np.isfinite(np.asarray(scaled, dtype=float))
+    if huge.any():
+        row = int(np.flatnonzero(huge.any(axis=1) if huge.ndim > 1 else huge)[0])
+        raise DataError(f"Column '{column.name}' holds {shown(column.iloc[row])} (row {row + 1}), which scaled as in "
+                        f"training is beyond the {FLOAT32_MAX:.1e} a feature can hold; fix the value.")
