@@ -34,7 +34,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem[:100]}.", suffix=f"{path.suffix[:20]}.tmp")
+    with _naming(path):
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem[:100]}.", suffix=f"{path.suffix[:20]}.tmp")
     os.close(fd)
     tmp = Path(name)
     try:
@@ -47,6 +48,16 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         raise
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """An OS error while making a temporary file beside `path` names `path`: the file the user asked for."""
+    try:
+        yield
+    except OSError as err:
+        err.filename = str(path)
+        raise
 
 
 def _umask() -> int:
@@ -77,7 +88,8 @@ def atomic_dir(path: str | Path, replace: bool = False) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     _clear_dead_staging(path)
-    staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.partial-{os.getpid()}-"))
+    with _naming(path):
+        staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.partial-{os.getpid()}-"))
     os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes 0700; the folder gets what a plain mkdir would
     try:
         yield staging

@@ -119,9 +119,10 @@ def train(
     serve_: Annotated[bool, typer.Option("--serve", help="Then export it (ONNX, checked) and serve it: an HTTP API "
                                                          "and a web page.")] = False,
     port: Annotated[int, typer.Option(help="Port for --serve.")] = 8000,
-    trust_code: Annotated[bool, typer.Option("--trust-code", help="With --resume: allow code the run's config names "
-                                                                  "(an env.id 'module:function'). Only for runs you "
-                                                                  "trust.")] = False,
+    trust_code: Annotated[bool, typer.Option("--trust-code", help="With --resume: import and run the code the run's "
+                                                                  "config names (an env.id 'module:function'): any "
+                                                                  "code at all. Only for runs you trust as you would "
+                                                                  "a script.")] = False,
 ) -> None:
     """Train a model as CONFIG says and write a run directory (config, weights, history, plots, report)."""
     from neuronet.config import load_config
@@ -195,7 +196,7 @@ def _serve(run: Path, host: str = "127.0.0.1", port: int = 8000, backend: str = 
         from neuronet.deploy.policy import create_policy_app
 
         app = create_policy_app(run, max_body_bytes=max_body_bytes)
-        err.print(f"serving the policy of {run} at http://{host}:{port}/act  (API docs: http://{host}:{port}/docs; "
+        out.print(f"serving the policy of {run} at http://{host}:{port}/act  (API docs: http://{host}:{port}/docs; "
                   "Ctrl-C stops)", soft_wrap=True)
         uvicorn.run(app, host=host, port=port, log_config=log_config("warning"), access_log=False,
                     timeout_graceful_shutdown=30)
@@ -303,9 +304,10 @@ def evaluate(
                                                                "train.eval_episodes).")] = None,
     seed: Annotated[Optional[int], typer.Option(help="RL runs: seed of the first episode (episode i: seed + i).")] = None,
     record: Annotated[Optional[Path], typer.Option(help="RL runs: write the first episode as an animated GIF.")] = None,
-    trust_code: Annotated[bool, typer.Option("--trust-code", help="RL runs: allow the environment the run's config "
-                                                                  "names by 'module:function' (code that runs). Only "
-                                                                  "for runs you trust.")] = False,
+    trust_code: Annotated[bool, typer.Option("--trust-code", help="RL runs: import and run the environment code the "
+                                                                  "run's config names ('module:function'): any code "
+                                                                  "at all. Only for runs you trust as you would a "
+                                                                  "script.")] = False,
 ) -> None:
     """Evaluate a trained run on its test split or on labelled data; an RL run replays its policy over seeded episodes."""
     from neuronet.runs import evaluate_run
@@ -378,18 +380,19 @@ def doctor(
     if as_json:
         typer.echo(json_text([f.to_dict() for f in findings]))
         return
-    sampled = len(state.get("records", []))
+    records = state.get("records", [])
+    sampled = len(records) if isinstance(records, list) else 0
     rl = state.get("kind") == "reinforcement"
-    out.print(f"[bold]{run}[/]: {len(findings) or 'no'} finding(s)" + ("" if rl else
-              f"; per-layer statistics from {sampled} sampled step(s) (one in {state.get('every_steps')})"),
-              soft_wrap=True)
+    out.print(Text.assemble((_plain(str(run)), "bold"), _plain(f": {len(findings) or 'no'} finding(s)" + (
+        "" if rl else f"; per-layer statistics from {sampled} sampled step(s) (one in {state.get('every_steps')})"))),
+        soft_wrap=True)
     if not findings:
         out.print(f"Checked: {CHECKED_RL if rl else CHECKED}.", soft_wrap=True)
-    for finding in findings:
-        out.print(Text(f"\n[{finding.severity}] {finding.title}", style=_SEVERITY_STYLE[finding.severity]))
-        out.print(Text(f"  evidence: {finding.evidence}"), soft_wrap=True)
-        out.print(Text(f"  why:      {finding.explanation}"), soft_wrap=True)
-        out.print(Text(f"  try:      {finding.fix}"), soft_wrap=True)
+    for finding in findings:  # a received run's doctor.json: its text is shown, its control characters not obeyed
+        out.print(Text(_plain(f"\n[{finding.severity}] {finding.title}"), style=_SEVERITY_STYLE[finding.severity]))
+        out.print(Text(_plain(f"  evidence: {finding.evidence}")), soft_wrap=True)
+        out.print(Text(_plain(f"  why:      {finding.explanation}")), soft_wrap=True)
+        out.print(Text(_plain(f"  try:      {finding.fix}")), soft_wrap=True)
 
 
 def _trials_table(rows: list[Any], search: Any, limit: int = 25) -> Table:
@@ -484,7 +487,8 @@ def lr_find(
               f"(stopped: {result.stopped}); plot: {result.path}", soft_wrap=True)
     if result.suggestion is None:
         raise NeuronetError(f"No learning rate to suggest: {result.reason}")
-    out.print(f"suggested lr: {result.suggestion:.3g} ({result.reason}); use it: --set train.lr={result.suggestion:.3g}",
+    out.print(f"suggested lr: {result.suggestion:.3g} ({result.reason.rstrip('.')}); use it: --set "
+              f"train.lr={result.suggestion:.3g}",
               soft_wrap=True)
 
 
@@ -612,10 +616,10 @@ def info(run: Annotated[Path, typer.Argument(help="A run directory made by `neur
     files = RunFiles(run)
     files.check()
     status = status_of(files)
-    model = read_json(files.model)
+    model = files.model_spec()
     if "agent" in model:  # reinforcement learning: an agent and its environment, no data
-        out.print(Text.assemble((_plain(str(run)), "bold"), f"  status: {status.get('status')}, steps done: "
-                                f"{status.get('steps_done')}"))
+        out.print(Text.assemble((_plain(str(run)), "bold"), _plain(f"  status: {status.get('status')}, steps done: "
+                                                                     f"{status.get('steps_done')}")))
         if status.get("message"):
             out.print(Text(_plain(str(status["message"])), style="red"))
         out.print(Text(_plain(f"agent: {model['agent']} (observations {tuple(model['obs_shape'])}, "
@@ -626,10 +630,10 @@ def info(run: Annotated[Path, typer.Argument(help="A run directory made by `neur
             _print_episodes("evaluation", evaluation)
         out.print(_files_line(run))
         return
-    state = read_json(files.preprocessing)
+    state = files.preprocessing_state()
     meta = state["data"]
-    out.print(Text.assemble((_plain(str(run)), "bold"), f"  status: {status.get('status')}, epochs done: "
-                            f"{status.get('epochs_done')}"))
+    out.print(Text.assemble((_plain(str(run)), "bold"), _plain(f"  status: {status.get('status')}, epochs done: "
+                                                                 f"{status.get('epochs_done')}")))
     if status.get("message"):
         out.print(Text(_plain(str(status["message"])), style="red"))
     out.print(Text(_plain(f"data: {meta['name']} ({model['task']}, input {tuple(meta['input_shape'])}, "

@@ -427,8 +427,14 @@ def _explain(err: ValidationError, source: str) -> ConfigError:
                            f"Valid keys there: {', '.join(valid)}.")
     message = first["msg"].removeprefix("Value error, ")
     got = first.get("input")
-    shown = "" if isinstance(got, (dict, list)) or got is None else f" Got {got!r}."
+    where = ".".join(str(p) for p in loc if not _TYPE_TAG.fullmatch(str(p)))  # 'data.target', not 'data.target.str'
+    shown = "" if isinstance(got, (dict, list)) or got is None else f" Got {got!r:.80}."
+    if isinstance(got, bool) and first["type"] == "string_type":
+        shown += " (YAML reads yes / no / true / false / on / off as booleans; quote it: 'yes'.)"
     return ConfigError(f"Bad value for '{where}' in {source}: {message}.{shown}".replace("..", "."))
+
+
+_TYPE_TAG = re.compile(r"(str|int|float|bool|dict|list)(\[.*\])?|function-.*|constrained-.*")
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
@@ -463,8 +469,10 @@ def apply_values(raw: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     return raw
 
 
-def _source_of(loc: str, source: str, overrides: list[str]) -> str:
-    """Where the value at `loc` came from: the --set that gave it, else the config file."""
+def _source_of(loc: str, source: str, overrides: list[str], flags: dict[str, str] | None = None) -> str:
+    """Where the value at `loc` came from: the option (--name) or the --set that gave it, else the config file."""
+    if loc in (flags or {}):
+        return flags[loc]
     for item in reversed(overrides):  # the last --set of a key wins
         key = item.partition("=")[0].strip()
         if loc == key or loc.startswith(key + ".") or key.startswith(loc + "."):
@@ -472,8 +480,16 @@ def _source_of(loc: str, source: str, overrides: list[str]) -> str:
     return source
 
 
-def validate(raw: dict[str, Any], source: str = "the config", overrides: list[str] | None = None) -> RunConfig:
-    """Validate a config dict; pydantic's errors become one clear ConfigError naming where the value came from."""
+def validate(raw: dict[str, Any], source: str = "the config", overrides: list[str] | None = None,
+             flags: dict[str, str] | None = None) -> RunConfig:
+    """Validate a config dict; pydantic's errors become one clear ConfigError naming where the value came from.
+
+    Args:
+        raw: The config as a dict.
+        source: What it was read from (a file name).
+        overrides: The --set values applied to it.
+        flags: {config key: the command-line option that set it}, e.g. {"name": "--name"}.
+    """
     try:
         return RunConfig.model_validate(raw)
     except ConfigError as err:  # raised by a model-level check
@@ -484,9 +500,9 @@ def validate(raw: dict[str, Any], source: str = "the config", overrides: list[st
         loc = ".".join(map(str, first["loc"]))
         if isinstance(cause, ConfigError):
             loc = getattr(cause, "where", None) or loc
-            where = _source_of(loc, source, overrides or [])
+            where = _source_of(loc, source, overrides or [], flags)
             raise ConfigError(f"{cause} (at '{loc}' in {where})" if loc else f"{cause} (in {where})") from None
-        raise _explain(err, _source_of(loc, source, overrides or [])) from None
+        raise _explain(err, _source_of(loc, source, overrides or [], flags)) from None
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None,
@@ -521,7 +537,8 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         if not isinstance(raw, dict):
             raise ConfigError(f"Config file {path} must hold a mapping of sections (data, model, train), not a {type(raw).__name__}.")
     raw = apply_values(apply_overrides(raw, overrides or []), values or {})
-    return validate(raw, source, overrides)
+    flags = {key: "--" + key.split(".")[-1].replace("_", "-") for key, value in (values or {}).items() if value is not None}
+    return validate(raw, source, overrides, flags)
 
 
 def to_yaml(config: RunConfig | dict[str, Any]) -> str:

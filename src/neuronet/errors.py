@@ -52,7 +52,7 @@ def describe_os_error(error: OSError) -> str:
                 "interrupted run continues with `neuronet train --resume RUN`).")
     if code in (errno.EROFS, errno.EACCES, errno.EPERM):
         what = "is on a read-only file system" if code == errno.EROFS else "cannot be written or read (permission denied)"
-        return f"{shown} {what}; choose a folder you can write to (--output-dir, or -o), or change its permissions."
+        return f"{shown} {what}; write somewhere you can (a run elsewhere: copy it first), or change the permissions."
     if code == errno.ENAMETOOLONG:
         return f"The name {shown} is too long for the file system; use a shorter file or folder name."
     if code == errno.ENOTDIR:

@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Callable as CallableABC
 from collections.abc import Mapping
@@ -49,7 +50,7 @@ class Interval(Constraint):
         if isinstance(value, bool):
             return False
         number_type = numbers.Integral if self.kind is int else numbers.Real
-        if not isinstance(value, number_type):
+        if not isinstance(value, number_type) or not math.isfinite(value):  # nan and inf are no setting's value
             return False
         left_ok = self.left is None or (value >= self.left if self.closed in ("left", "both") else value > self.left)
         right_ok = self.right is None or (value <= self.right if self.closed in ("right", "both") else value < self.right)

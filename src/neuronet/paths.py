@@ -22,15 +22,16 @@ def check_name(name: Any, what: str = "A run name") -> str:
         >>> check_name("../x")
         Traceback (most recent call last):
         ...
-        neuronet.errors.ConfigError: A run name is one folder name inside the output folder, without '/', '\\', control characters or a leading '.'. Got '../x' instead.
+        neuronet.errors.ConfigError: A run name is one folder name inside the output folder, without '/', '\\', control characters, a leading '.' or spaces at either end. Got '../x' instead.
     """
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(f"{what} must be a non-empty text. Got {name!r} instead.")
     if _UNSAFE.search(name) or name.startswith(".") or name != name.strip():
         raise ConfigError(f"{what} is one folder name inside the output folder, without '/', '\\', control "
-                          f"characters or a leading '.'. Got {name!r:.80} instead.")
-    if len(name) > MAX_NAME or len(name.encode("utf-8")) > MAX_NAME:
-        raise ConfigError(f"{what} must be at most {MAX_NAME} characters. Got {len(name)} instead.")
+                          f"characters, a leading '.' or spaces at either end. Got {name!r:.80} instead.")
+    if len(name.encode("utf-8")) > MAX_NAME:
+        raise ConfigError(f"{what} must be at most {MAX_NAME} bytes in UTF-8 (as many ASCII characters). Got "
+                          f"{len(name.encode('utf-8'))} instead.")
     return name
 
 

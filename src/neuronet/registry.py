@@ -34,7 +34,7 @@ def check_arguments(owner: str, given: Iterable[str], accepted: list[str]) -> No
     """
     for key in given:
         if key not in accepted:
-            raise ConfigError(f"{owner} has no parameter '{key}'.{suggest(key, accepted)} "
+            raise ConfigError(f"{owner} has no parameter {_cut(repr(key))}.{suggest(key, accepted)} "
                               f"Valid: {', '.join(accepted) or 'none'}.")
 
 
@@ -85,7 +85,7 @@ class Registry(Generic[T]):
             valid = self.names()
             hint = suggest(name, valid) if isinstance(name, str) else ""
             raise ConfigError(
-                f"Unknown {self.kind} {name!r}.{hint} Valid {self.kind} names: {', '.join(valid)}."
+                f"Unknown {self.kind} {_cut(repr(name))}.{hint} Valid {self.kind} names: {', '.join(valid)}."
             )
         return self._entries[name]
 
@@ -109,3 +109,8 @@ class Registry(Generic[T]):
 
     def __repr__(self) -> str:
         return f"Registry({self.kind!r}, {self.names()})"
+
+
+def _cut(text: str, limit: int = 80) -> str:
+    """A name from a file, cut so that an error never prints kilobytes."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."

@@ -109,6 +109,10 @@ def test_a_config_that_is_not_a_file_is_one_sentence(tmp_path, kind):
     ("name='a\\x00b'", "one folder name"),
     ('name="a\\x00b"', "one folder name"),
     ("data.val=0.9", "val + test must be below 1"),
+    ("train.lr=.inf", "Got inf"),
+    ("train.lr=.nan", "lr"),
+    ("data.limit=3", "at least 5"),
+    ("data.target=yes", "quote it"),
 ])
 def test_bad_set_values_are_one_sentence(tmp_path, override, fragment):
     assert_refused(cli("train", "--set", override, "--output-dir", tmp_path / "runs", "-q"), fragment)

@@ -140,3 +140,86 @@ def test_a_config_yaml_that_was_edited_into_garbage_is_one_sentence_at_resume(ru
     edit_json(run_copy / "status.json", status="interrupted")
     (run_copy / "config.yaml").write_bytes(b"\x00\xff" * 50)
     assert_refused(cli("train", "--resume", run_copy), "config.yaml")
+
+
+ESCAPE = "\x1b]0;pwned\x07\x1b[31mRED\x1b[0m"
+
+
+@pytest.mark.parametrize("edit", [
+    {"findings": [{"name": "x", "severity": "info"}]},
+    {"findings": "abc"},
+    {"findings": [{"code": "c", "severity": 5, "title": "t", "evidence": "e", "explanation": "x", "fix": "f"}]},
+    {"findings": [{"code": "c", "severity": "info", "title": None, "evidence": "e", "explanation": "x", "fix": "f"}]},
+    {"findings": [{"code": "c", "severity": "grave", "title": "t", "evidence": "e", "explanation": "x", "fix": "f"}]},
+])
+@pytest.mark.parametrize("command", [["doctor"], ["report", "--no-explain"]])
+def test_an_edited_doctor_json_is_one_sentence(run_copy, edit, command):
+    edit_json(run_copy / "doctor.json", **edit)
+    assert_refused(cli(command[0], run_copy, *command[1:]), "doctor.json")
+
+
+def test_terminal_escapes_in_a_received_run_are_shown_not_obeyed(run_copy):
+    edit_json(run_copy / "status.json", status=ESCAPE, message=ESCAPE)
+    doctor = json.loads((run_copy / "doctor.json").read_text())
+    doctor["findings"] = [{"code": "c", "severity": "info", "title": ESCAPE, "evidence": ESCAPE, "explanation": ESCAPE,
+                           "fix": ESCAPE}]
+    (run_copy / "doctor.json").write_text(json.dumps(doctor))
+    for command in ("info", "doctor"):
+        ran = cli(command, run_copy)
+        assert ran.exit_code == 0, ran.output
+        assert "\x1b" not in ran.output and "\x07" not in ran.output and "\\x1b" in ran.output
+
+
+@pytest.mark.parametrize("edit", [{"input_shape": 5}, {"input_shape": "abc"}, {"num_outputs": "3"}, "summary"])
+def test_a_wrongly_typed_preprocessing_json_is_one_sentence_in_info(run_copy, edit):
+    state = json.loads((run_copy / "preprocessing.json").read_text())
+    if edit == "summary":
+        state["summary"] = 5
+    else:
+        state["data"].update(edit)
+    (run_copy / "preprocessing.json").write_text(json.dumps(state))
+    for command in ("info", "evaluate"):
+        assert_refused(cli(command, run_copy), "preprocessing.json")
+
+
+@pytest.fixture(scope="module")
+def table_for_scaling(table_run):
+    """A table run (its columns scaled by scikit-learn steps stored in preprocessing.json)."""
+    return table_run[0]
+
+
+def _first_step(run):
+    state = json.loads((run / "preprocessing.json").read_text())
+    return state, state["pipeline"]["steps"][0]["steps"][0]
+
+
+@pytest.mark.parametrize("how", ["short mean", "long mean", "estimator os.system", "unknown parameter", "dunder"])
+def test_an_edited_fitted_step_is_refused_not_silently_wrong(table_for_scaling, tmp_path, how):
+    run = tmp_path / "run"
+    shutil.copytree(table_for_scaling, run)
+    state, step = _first_step(run)
+    if how == "short mean":
+        step["scaler"]["fitted"]["mean_"]["__array__"] = []
+    elif how == "long mean":
+        step["scaler"]["fitted"]["mean_"]["__array__"] = [1.0] * 1000
+    elif how == "estimator os.system":
+        step["imputer"]["__estimator__"] = "os.system"
+    elif how == "unknown parameter":
+        step["scaler"]["params"]["__dict__"].append(["rm_rf", True])
+    else:
+        step["scaler"]["fitted"]["__class__"] = 1
+    (run / "preprocessing.json").write_text(json.dumps(state))
+    assert_refused(cli("evaluate", run), "preprocessing.json")
+
+
+def test_a_server_refuses_to_start_on_a_pipeline_it_cannot_rebuild(table_for_scaling, tmp_path):
+    from neuronet.deploy.server import create_app
+    from neuronet.errors import DataError
+
+    run = tmp_path / "run"
+    shutil.copytree(table_for_scaling, run)
+    state, step = _first_step(run)
+    step["imputer"]["__estimator__"] = "os.system"
+    (run / "preprocessing.json").write_text(json.dumps(state))
+    with pytest.raises(DataError, match="os.system"):
+        create_app(run)  # at start, not a 422 on every request

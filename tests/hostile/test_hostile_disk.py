@@ -107,7 +107,8 @@ def test_writing_into_a_run_on_a_read_only_disk_is_one_sentence(tiny_run, tmp_pa
         _remount(disk, "ro")
         before = snapshot(run)
         args = [*command, run] if command[-1] == "--resume" else [command[0], run, *command[1:]]
-        assert_refused(cli(*args), "read-only")
+        message = assert_refused(cli(*args), "read-only")
+        assert ".tmp" not in message and ".partial" not in message  # the file asked for, not a temporary one
         assert snapshot(run) == before
         ran = cli("evaluate", run, "--json")  # reading still works
         assert ran.exit_code == 0, ran.output

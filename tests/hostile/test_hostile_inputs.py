@@ -89,7 +89,7 @@ def _image_folder(root: Path, classes: tuple[str, ...] = ("cat", "dog"), n: int 
     for name in classes:
         (root / name).mkdir(parents=True, exist_ok=True)
         for i in range(n):
-            Image.fromarray(np.full((8, 8), 40 * i, np.uint8)).save(root / name / f"{i}.png")
+            Image.fromarray(np.full((8, 8), 30 * i % 256, np.uint8)).save(root / name / f"{i}.png")
     return root
 
 
@@ -454,7 +454,7 @@ def _folder_case(name: str) -> Callable[[Path], Path]:
             _image_folder(root)
             (root / "bird").mkdir()
         elif name == "one-class":
-            _image_folder(root, ("cat",))
+            _image_folder(root, ("cat",), n=8)
         elif name == "fifo-named-png":
             _image_folder(root)
             os.mkfifo(root / "dog" / "stream.png")

@@ -29,7 +29,7 @@ def test_resuming_a_run_that_is_still_training_is_refused_naming_the_process(tmp
                  "the first checkpoint")
         (run / ".history.x.csv.tmp").write_text("a live write")  # as the trainer's own atomic writes look
         ran = cli_process("train", "--resume", run)
-        assert_refused(ran, f"process {trainer.pid}", "in use", "resume")
+        assert_refused(ran, f"process {trainer.pid} (neuronet train)", "in use", "resume")
         assert (run / ".history.x.csv.tmp").exists()  # the live process' temporary files are left alone
         assert status(run)["pid"] == trainer.pid
     finally:

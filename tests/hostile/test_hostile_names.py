@@ -23,7 +23,7 @@ def _sets() -> list[str]:
 def test_a_name_that_is_not_one_folder_is_refused(tmp_path, name):
     out = tmp_path / "deep" / "runs"
     ran = cli("train", "--output-dir", out, "--name", name, *_sets(), "-q")
-    assert_refused(ran, "name")
+    assert_refused(ran, "name", "--name")
     assert not out.exists() and not (tmp_path / "escaped").exists() and not Path("/tmp/absolute-run").exists()
 
 

@@ -74,3 +74,16 @@ def test_lr_find_does_not_plot_over_a_runs_plot(run_copy):
     before = snapshot(run_copy)
     assert_refused(cli("lr-find", "--plot", run_copy / "plots" / "loss.png"), "loss.png", "write to a new file")
     assert snapshot(run_copy) == before
+
+
+def test_a_run_evaluates_from_another_folder_and_a_moved_data_file_is_one_sentence(tmp_path, iris_csv):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "iris.csv").write_bytes(iris_csv.read_bytes())
+    ran = cli("train", "--set", "data.source=iris.csv", "--set", "data.target=target", "--set", "model.type=mlp",
+              "--set", "train.epochs=2", "--output-dir", tmp_path / "runs", "--name", "iris", "-q", cwd=data)
+    assert ran.exit_code == 0, ran.output
+    elsewhere = cli("evaluate", tmp_path / "runs" / "iris", "--json", cwd=tmp_path)  # the relative path still found
+    assert elsewhere.exit_code == 0, elsewhere.output
+    (data / "iris.csv").unlink()
+    assert_refused(cli("evaluate", tmp_path / "runs" / "iris"), "iris.csv", "--data")

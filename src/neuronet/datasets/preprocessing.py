@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from neuronet.datasets.dataset import Dataset
-from neuronet.errors import ConfigError, NotFittedError
+from neuronet.errors import ConfigError, DataError, NotFittedError
 
 __all__ = ["Scaler", "TargetScaler", "SCALINGS"]
 
@@ -87,6 +87,10 @@ class Scaler:
         self._check()
         if self.identity_ or not x.is_floating_point():
             return x
+        features = x.shape[self.feature_dim_] if x.ndim > self.feature_dim_ else 1
+        if self.shift_.numel() != features or self.scale_.numel() != features:  # a stored state edited: never broadcast
+            raise DataError(f"The stored scaling has {self.shift_.numel()} statistics for inputs with {features} "
+                            "features or channels; the run's preprocessing.json was edited (restore it).")
         return (x - self._view(self.shift_, x.ndim).to(x.device)) / self._view(self.scale_, x.ndim).to(x.device)
 
     def transform(self, data: Dataset) -> Dataset:

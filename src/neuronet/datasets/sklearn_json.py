@@ -86,7 +86,32 @@ def from_json(state: dict[str, Any]) -> Any:
     name = state.get("__estimator__")
     if name not in ALLOWED:
         raise DataError(f"Refusing to rebuild {name!r}: only {', '.join(ALLOWED)} are allowed.")
-    estimator = ALLOWED[name](**_decode(state["params"]))
+    try:
+        estimator = ALLOWED[name](**_decode(state["params"]))
+    except (TypeError, ValueError) as err:
+        raise DataError(f"Cannot rebuild {name} from its stored parameters ({err}).") from None
     for key, value in state["fitted"].items():
+        if not isinstance(key, str) or not key.isidentifier() or key.startswith("__") or \
+                not (key.endswith("_") or key.startswith("_")):
+            raise DataError(f"Refusing to set {key!r:.40} on {name}: only fitted attributes (ending in '_') are stored.")
         setattr(estimator, key, _decode(value))
+    _check_fitted(estimator, name)
     return estimator
+
+
+_PER_FEATURE = ("mean_", "var_", "scale_", "center_", "statistics_", "data_min_", "data_max_", "data_range_", "min_",
+                "categories_")
+
+
+def _check_fitted(estimator: Any, name: str) -> None:
+    """Every per-feature fitted attribute has one entry per feature (an edited file is refused, not broadcast)."""
+    n = getattr(estimator, "n_features_in_", None)
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise DataError(f"The stored {name} has no valid n_features_in_ (got {n!r:.40}).")
+    for key in _PER_FEATURE:
+        value = getattr(estimator, key, None)
+        if value is None:
+            continue
+        size = len(value) if isinstance(value, (list, np.ndarray)) and np.ndim(value) > 0 else None
+        if size != n:
+            raise DataError(f"The stored {name}'s {key} has {size} entries for {n} feature(s); it was edited.")

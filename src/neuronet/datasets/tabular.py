@@ -286,14 +286,14 @@ class TablePreprocessor:
         if absent:
             raise DataError(f"The table lacks {len(absent)} column(s) the model was trained on: {', '.join(absent[:8])}.")
         blocks = []
-        for step in self.steps_:
+        for step, fitted in zip(self.steps_, self._fitted()):
             values = self._raw(frame[step["column"]], step)
-            filled = from_json(step["imputer"]).transform(values)
+            filled = fitted["imputer"].transform(values)
             base, indicator = filled[:, :values.shape[1]], filled[:, values.shape[1]:]
-            if "encoder" in step:
-                base = from_json(step["encoder"]).transform(base.astype(str))
-            elif "scaler" in step:
-                base = from_json(step["scaler"]).transform(base.astype(float))
+            if "encoder" in fitted:
+                base = fitted["encoder"].transform(base.astype(str))
+            elif "scaler" in fitted:
+                base = fitted["scaler"].transform(base.astype(float))
                 _check_scaled(base, frame[step["column"]])
             blocks += [np.asarray(base, dtype=np.float32), np.asarray(indicator, dtype=np.float32)]
         return np.concatenate(blocks, axis=1)
@@ -346,12 +346,20 @@ class TablePreprocessor:
                             "categorical": self.categorical, "scale": self.scale, "ignore": self.ignore,
                             "columns": self.columns}, "steps": self.steps_, "left_out": self.left_out_}
 
+    def _fitted(self) -> list[dict[str, Any]]:
+        """Each column's fitted scikit-learn steps, rebuilt from their JSON once (not at every transform)."""
+        if getattr(self, "_rebuilt", None) is None or len(self._rebuilt) != len(self.steps_):
+            self._rebuilt = [{key: from_json(step[key]) for key in ("imputer", "encoder", "scaler") if key in step}
+                             for step in self.steps_]
+        return self._rebuilt
+
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> TablePreprocessor:
         pre = cls(**state["options"])
         pre.steps_, pre.left_out_ = state["steps"], state.get("left_out", {})
         pre.feature_names_out_ = [name for step in pre.steps_ for name in step["names"]]
         pre.input_columns_ = [step["column"] for step in pre.steps_]
+        pre._fitted()  # a stored step that cannot be rebuilt is found now (a server refuses at start, not per request)
         return pre
 
 

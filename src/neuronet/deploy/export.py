@@ -147,15 +147,15 @@ def _compare(exported: list[np.ndarray], reference: Any, fmt: str) -> float:
     return worst
 
 
-def _interrupted(err: BaseException) -> bool:
-    """Whether a KeyboardInterrupt is among the causes or contexts of `err`."""
+def _interrupted(err: BaseException) -> KeyboardInterrupt | None:
+    """The KeyboardInterrupt (Ctrl-C, or a stop signal) among the causes or contexts of `err`, if any."""
     seen: set[int] = set()
     while err is not None and id(err) not in seen:
         if isinstance(err, KeyboardInterrupt):
-            return True
+            return err
         seen.add(id(err))
         err = err.__cause__ or err.__context__
-    return False
+    return None
 
 
 def export_run(run: str | Path, format: Format = "onnx") -> ExportResult:
@@ -196,8 +196,9 @@ def export_run(run: str | Path, format: Format = "onnx") -> ExportResult:
         except NeuronetError:
             raise
         except Exception as err:  # noqa: BLE001 - the exporter raises many types; the user needs one sentence
-            if _interrupted(err):  # Ctrl-C inside the exporter, surfacing as another error while it cleaned up
-                raise KeyboardInterrupt from None
+            stop = _interrupted(err)
+            if stop is not None:  # Ctrl-C or SIGTERM inside the exporter, surfacing as another error as it cleaned up
+                raise stop from None
             root = err
             while root.__cause__ is not None:  # the exporter wraps the real reason
                 root = root.__cause__

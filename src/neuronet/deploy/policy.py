@@ -47,7 +47,7 @@ def create_policy_app(run: str | Path, max_body_bytes: int = MAX_BODY_BYTES) -> 
 
     files = RunFiles(run)
     files.check_trained()
-    spec = read_json(files.model)
+    spec = files.model_spec()
     net = policy_from_spec(spec)
     load_weights(net, files.load_weights(), where=str(files.weights))
     net.eval()
@@ -66,6 +66,10 @@ def create_policy_app(run: str | Path, max_body_bytes: int = MAX_BODY_BYTES) -> 
             raise PolicyError(f"An observation must have shape {list(shape)}; got {list(x.shape[1:])}.")
         if not torch.isfinite(x).all():
             raise PolicyError("Observations must be finite numbers.")
+        limit = 255 if dtype == torch.uint8 else float(torch.finfo(torch.float32).max)
+        if (x.abs() > limit).any() or (dtype == torch.uint8 and (x < 0).any()):  # would wrap or become inf
+            what = "0 to 255 (pixels)" if limit == 255 else "within float32 (about 3.4e38)"
+            raise PolicyError(f"Observations must be numbers the policy reads: {what}.")
         return x.to(dtype)
 
     @torch.no_grad()

@@ -25,7 +25,7 @@ MAX_FEATURES = 300    # tables wider than this: the single-column check reads th
 
 def column_of(feature: str, columns: list[str] | None) -> str:
     """The table column a prepared feature comes from ('daytype=WEEKDAY' -> 'daytype', 'visit_month' -> 'visit')."""
-    matches = [c for c in columns or [] if feature == c or feature.startswith((f"{c}=", f"{c}_"))]
+    matches = [c for c in columns or [] if feature == c or feature.startswith((f"{c}=", f"{c}_", f"{c}."))]
     return max(matches, key=len) if matches else feature
 
 
@@ -79,12 +79,16 @@ def constant_features(train: Dataset, columns: list[str] | None = None) -> Findi
         return None
     names = train.feature_names or [f"feature {i}" for i in range(rows.shape[1])]
     shown = ", ".join(f"'{names[i]}'" for i in constant[:5]) + (" …" if len(constant) > 5 else "")
+    of = [column_of(name, columns) for name in names]
+    still = {of[i] for i in range(len(names)) if i not in set(constant)}
+    whole = list(dict.fromkeys(of[i] for i in constant if of[i] not in still))  # every feature of it is constant
+    fix = (f"leave them out: data.preprocess.ignore: [{', '.join(whole)}]." if whole else
+           "nothing to change: they are parts of columns that do vary (a date part, a category), which ignoring would "
+           "lose; the model learns to give them no weight.")
     return Finding(
         "constant_feature", "info", "Constant features",
         f"{len(constant)} of {rows.shape[1]} features have the same value in every training row: {shown}.",
-        "A column that never changes cannot help predict anything; it only adds weights.",
-        "leave them out: data.preprocess.ignore: "
-        f"[{', '.join(dict.fromkeys(column_of(names[i], columns) for i in constant))}].",
+        "A column that never changes cannot help predict anything; it only adds weights.", fix,
         values={"features": [names[i] for i in constant]})
 
 

@@ -41,8 +41,14 @@ _HINTS = {"table": "mlp or perceptron", "image": "cnn, vgg, resnet or mlp", "seq
 def source_spec(config: RunConfig) -> dict[str, Any]:
     """Where the run's data comes from (stored in preprocessing.json, so `evaluate` can reload it)."""
     d = config.data
-    return {"source": d.source, "target": d.target, "text": d.text, "task": config.task, "data_dir": d.data_dir,
-            "limit": d.limit, "options": d.options}
+    return {"source": _absolute(d.source), "target": d.target, "text": d.text, "task": config.task,
+            "data_dir": d.data_dir and _absolute(d.data_dir), "limit": d.limit, "options": d.options}
+
+
+def _absolute(source: str) -> str:
+    """A file or folder as an absolute path (evaluate may run from another folder); a built-in name as it is."""
+    path = Path(source)
+    return str(path.resolve()) if not path.is_absolute() and path.exists() else source
 
 
 _LOADED: dict[str, Dataset] | None = None  # inside `data_loaded_once`: raw data by where it comes from
@@ -143,6 +149,9 @@ def _check_layout(config: RunConfig, data: Dataset) -> None:
                              "table" else "."))
 
 
+MIN_ROWS = 5  # the fewest examples a run splits into train / validation / test
+
+
 def _model(config: RunConfig, train: Dataset, task: Task, loss: Any) -> tuple[nn.Module, dict[str, Any]]:
     """The configured model for the prepared training data, and its spec for model.json."""
     kwargs = config.model.kwargs()
@@ -206,6 +215,9 @@ def plan_run(config: RunConfig, pipeline: Pipeline | None = None, fold: Fold | N
         check_arguments(f"Model '{chosen}' (model.type auto, for {data.layout} data)", kwargs, [*accepted, "weights"])
         config = config.model_copy(update={"model": ModelConfig(type=chosen, **kwargs)})
         data.notes = [*data.notes, f"model: {chosen} (model.type auto, for {data.layout} data)"]
+    if len(data) < MIN_ROWS:  # too few to split: the task inferred from them, the split, the scaling all mislead
+        raise DataError(f"'{config.data.source}' has {len(data)} example(s){' (data.limit)' if config.data.limit else ''}"
+                        f"; training, validation and test need at least {MIN_ROWS}.")
     task = resolve_task(config, data)
     if not task.supervised:
         data = data.unlabelled()
@@ -235,9 +247,9 @@ def plan_run(config: RunConfig, pipeline: Pipeline | None = None, fold: Fold | N
                                 f"{len(prepared.train)} training rows")
     if task.supervised and len(prepared.train) and bool((prepared.train.y == prepared.train.y[:1]).all()):
         first = prepared.train.y.flatten()[0].item()
-        value = prepared.train.class_names[int(first)] if prepared.train.class_names else first
-        raise DataError(f"The target of '{config.data.source}' has a single value ({value!r}) in the training data; "
-                        "there is nothing to learn.")
+        value = f" ({prepared.train.class_names[int(first)]!r})" if prepared.train.class_names else ""
+        raise DataError(f"The target of '{config.data.source}' has a single value{value} in all {len(prepared.train)} "
+                        "training example(s); there is nothing to learn (more data, or other val / test fractions).")
     _check_layout(config, prepared.train)
     check_augmentations(config.train.augment if isinstance(config.train.augment, list) else None,
                         prepared.train.layout)

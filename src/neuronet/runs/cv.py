@@ -122,7 +122,8 @@ def cross_validate(config: RunConfig, k: int = 5, split: Split = "auto", write: 
 
 def _write(config: RunConfig, result: CVResult) -> Path:
     out = Path(config.output_dir)
-    name = config.name or f"{safe_stem(Path(config.data.source).stem)}-{config.model.type}-cv-{datetime.now():%Y%m%d-%H%M%S}"
+    stem = safe_stem(Path(config.data.source).stem)
+    name = config.name or f"{stem}-{config.model.type}-cv-{datetime.now():%Y%m%d-%H%M%S}"
     root = out / name
     if out.exists() and not out.is_dir():
         raise ConfigError(f"The output folder {out} is a file; give a folder with --output-dir (or output_dir:).")

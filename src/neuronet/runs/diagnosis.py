@@ -54,7 +54,24 @@ def read_findings(run: str | Path) -> tuple[list[Finding], dict[str, Any]]:
     if not state.get("enabled", True):
         raise DataError(f"{files.root} was trained with train.doctor: false, so nothing was diagnosed; train it "
                         "again without that to diagnose it.")
-    return [Finding.from_dict(f) for f in state["findings"]], state
+    return findings_of(state, files.doctor), state
+
+
+def findings_of(state: dict[str, Any], source: Path) -> list[Finding]:
+    """The findings doctor.json holds; an edited one (a key missing, a wrong type) is one sentence naming it."""
+    from neuronet.errors import DataError
+
+    found = state["findings"]
+    text = ("code", "severity", "title", "evidence", "explanation", "fix")
+    if not isinstance(found, list) or not all(isinstance(f, dict) and all(isinstance(f.get(k), str) for k in text)
+                                              for f in found):
+        raise DataError(f"{source} holds findings that are not a list of {{{', '.join(text)}}} texts; it was edited: "
+                        "restore it, or train the run again.")
+    try:
+        return [Finding.from_dict(f) for f in found]
+    except (TypeError, ValueError) as err:
+        raise DataError(f"{source} holds a finding that cannot be read ({err}); it was edited: restore it, or train "
+                        "the run again.") from None
 
 
 def _colours(n: int) -> list[Any]:

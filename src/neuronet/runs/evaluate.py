@@ -19,7 +19,11 @@ def test_split(path: str | Path) -> Dataset:
     """The run's own raw test split: its data reloaded from where it was, split as in training (nothing fitted)."""
     files = RunFiles(path)
     state = read_json(files.preprocessing)
-    data = load_source(**state["source"])
+    try:
+        data = load_source(**state["source"])
+    except DataError as err:
+        raise DataError(f"The test split of {files.root} cannot be reloaded from where it was trained ({err}); pass "
+                        "labelled data with --data FILE_OR_FOLDER.") from None
     split = state["split"]
     if split["unlabelled"]:
         data = data.unlabelled()

@@ -19,6 +19,7 @@ from typing import Any
 
 from neuronet.atomic import write_text
 from neuronet.errors import ConfigError, DataError
+from neuronet.params import shown
 from neuronet.paths import check_name, safe_stem
 
 __all__ = ["RunFiles", "RunDict", "json_text", "read_json", "write_json", "check_name", "safe_stem",
@@ -149,7 +150,9 @@ class RunFiles:
             raise DataError(f"{self.root} holds cross-validation results (cv.json), not a trained model; train one with "
                             "`neuronet train` on the same config.")
         if not self.config.is_file():
-            raise DataError(f"{self.root} has no config.yaml, so it is not a neuronet run directory.")
+            special = self.config.exists() or self.config.is_symlink()
+            raise DataError(f"{self.root}/config.yaml is not a regular file; a run's files must be plain files (restore "
+                            "it)." if special else f"{self.root} has no config.yaml, so it is not a neuronet run directory.")
         self.check_links()
 
     def check_links(self, limit: int = 100_000) -> None:
@@ -172,7 +175,15 @@ class RunFiles:
         """Raise a DataError unless the run has final weights (it completed)."""
         self.check()
         if not self.weights.is_file():
+            from neuronet.runs.lock import holder_alive
+
             status = read_json(self.status).get("status", "unknown") if self.status.is_file() else "unknown"
+            if holder_alive(self.root):
+                raise DataError(f"{self.root} is still being trained (status: {status}), so it has no final weights "
+                                "yet; wait for it to finish.")
+            if status == "completed":
+                raise DataError(f"{self.root} completed, but its model.safetensors is missing (or not a file); restore "
+                                "it, or train the run again.")
             raise DataError(f"{self.root} has no model.safetensors (status: {status}); finish it with "
                             f"`neuronet train --resume {self.root}`.")
 
@@ -183,15 +194,14 @@ class RunFiles:
             DataError: a key missing or of the wrong type, or a path or URL to read from outside the run.
         """
         spec = read_json(self.model)
-        if "agent" in spec:
+        if "agent" in spec:  # a policy: its observation and action spaces
+            _check_types(self.model, spec, (("agent", str), ("obs_shape", list), ("action_dim", int),
+                                            ("discrete", bool)))
+            _check_shape(self.model, "obs_shape", spec["obs_shape"])
             return spec
-        for key, kind in (("type", str), ("task", str), ("kwargs", dict), ("input_shape", list), ("num_outputs", int)):
-            if not isinstance(spec[key], kind) or isinstance(spec[key], bool):
-                raise DataError(f"{self.model} has {key} = {spec[key]!r:.60}, not a {kind.__name__}; it was edited: "
-                                "restore it, or train the run again.")
-        if not all(isinstance(n, int) and 0 < n < 2**31 for n in spec["input_shape"]):
-            raise DataError(f"{self.model} has input_shape = {spec['input_shape']!r:.60}, not a list of positive whole "
-                            "numbers; restore it, or train the run again.")
+        _check_types(self.model, spec, (("type", str), ("task", str), ("kwargs", dict), ("input_shape", list),
+                                        ("num_outputs", int)))
+        _check_shape(self.model, "input_shape", spec["input_shape"])
         kwargs = spec["kwargs"]
         kwargs.pop("url", None)  # where a pretrained network's weights download from: the run's own replace them
         outside = [k for k in ("run", "weights") if kwargs.get(k) and not (k == "run" and kwargs.get("base"))]
@@ -208,13 +218,10 @@ class RunFiles:
             DataError: a key missing or of the wrong type.
         """
         state = read_json(self.preprocessing)
-        for key in ("data", "pipeline"):
-            if not isinstance(state[key], dict):
-                raise DataError(f"{self.preprocessing} has {key} = {state[key]!r:.60}, not a mapping; it was edited: "
-                                "restore it, or train the run again.")
-        if not isinstance(state["pipeline"]["steps"], list):
-            raise DataError(f"{self.preprocessing} has pipeline.steps that is not a list; it was edited: restore it, "
-                            "or train the run again.")
+        _check_types(self.preprocessing, state, (("data", dict), ("pipeline", dict), ("summary", list)), ("summary",))
+        _check_types(self.preprocessing, state["pipeline"], (("steps", list),))
+        _check_types(self.preprocessing, state["data"], (("name", str), ("input_shape", list), ("num_outputs", int)))
+        _check_shape(self.preprocessing, "data.input_shape", state["data"]["input_shape"])
         return state
 
     def pipeline(self, state: dict[str, Any] | None = None) -> Any:
@@ -233,6 +240,25 @@ class RunFiles:
     def load_weights(self) -> dict[str, Any]:
         """The tensors of model.safetensors; a truncated or foreign file is one sentence."""
         return read_tensors(self.weights)
+
+
+def _check_types(source: Path, data: dict[str, Any], expected: tuple[tuple[str, type], ...],
+                 optional: tuple[str, ...] = ()) -> None:
+    """Each key of `data` holds its type (bool is not an int here); a DataError naming the file otherwise."""
+    for key, kind in expected:
+        if key in optional and key not in data:
+            continue
+        value = data[key]
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+            article = "an" if kind is int else "a"
+            raise DataError(f"{source} has {key} = {shown(value)}, not {article} {kind.__name__}; it was edited: "
+                            "restore it, or train the run again.")
+
+
+def _check_shape(source: Path, key: str, shape: list[Any]) -> None:
+    if not shape or not all(isinstance(n, int) and not isinstance(n, bool) and 0 < n < 2**31 for n in shape):
+        raise DataError(f"{source} has {key} = {shown(shape)}, not a list of positive whole numbers; it was edited: "
+                        "restore it, or train the run again.")
 
 
 def read_tensors(path: Path) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from neuronet.atomic import write_text
 from neuronet.doctor.findings import CHECKED
+from neuronet.runs.diagnosis import findings_of
 from neuronet.runs.files import RunFiles, read_json
 from neuronet.runs.lock import RunLock
 
@@ -52,15 +53,15 @@ def _findings(run: Path) -> str:
     if not files.doctor.is_file():
         return '<p class="muted">No doctor.json: this run was trained without the doctor.</p>'
     state = read_json(files.doctor)
-    found = state["findings"]
     if not state.get("enabled", True):
         return '<p class="muted">The doctor was off for this run (train.doctor: false): nothing was diagnosed.</p>'
+    found = findings_of(state, files.doctor)
     if not found:
         return f"<p>No problems found. Checked: {html.escape(CHECKED)}.</p>"
     return "".join(
-        f'<div class="finding {f["severity"]}"><span class="sev">{f["severity"]}</span> '
-        f'<b>{html.escape(f["title"])}</b><br>{html.escape(f["evidence"])}<br>'
-        f'<span class="muted">{html.escape(f["explanation"])}</span><br><b>Try:</b> {html.escape(f["fix"])}</div>'
+        f'<div class="finding {f.severity}"><span class="sev">{f.severity}</span> '
+        f'<b>{html.escape(f.title)}</b><br>{html.escape(f.evidence)}<br>'
+        f'<span class="muted">{html.escape(f.explanation)}</span><br><b>Try:</b> {html.escape(f.fix)}</div>'
         for f in found)
 
 

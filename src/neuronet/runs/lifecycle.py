@@ -21,7 +21,7 @@ from neuronet.errors import TrainingDivergedError
 from neuronet.runs.files import RunFiles, read_json, write_json
 from neuronet.runs.lock import RunLock, holder_alive
 
-__all__ = ["RunInterrupted", "Stopped", "stop_signals", "run_lifecycle", "status_of", "STOP_SIGNALS"]
+__all__ = ["RunInterrupted", "Stopped", "stop_signals", "stop_requested", "run_lifecycle", "status_of", "STOP_SIGNALS"]
 
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
@@ -43,28 +43,44 @@ class RunInterrupted(KeyboardInterrupt):
         self.root, self.epoch, self.signum = root, epoch, signum
 
 
+_FIRED: list[int] = []  # the stop signals received inside the outermost `stop_signals` (for `stop_requested`)
+_DEPTH = [0]
+
+
 @contextlib.contextmanager
 def stop_signals() -> Iterator[None]:
-    """Within the body, SIGTERM and SIGHUP raise `Stopped` (a KeyboardInterrupt) once, as Ctrl-C does.
+    """Within the body, SIGTERM and SIGHUP raise `Stopped` (a KeyboardInterrupt), and Ctrl-C a KeyboardInterrupt.
 
-    Outside the main thread (where Python cannot set handlers) the body runs as it is.
+    Each signal is also recorded: an interruption raised where Python drops it (inside a garbage
+    collector's callback, deep in a database driver) is still seen by `stop_requested`, which loops
+    check between their steps. Outside the main thread (where Python cannot set handlers) the body
+    runs as it is.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    fired = []
 
     def stop(signum: int, frame: Any) -> None:
-        if not fired:  # a second signal while stopping is not a second interruption
-            fired.append(signum)
-            raise Stopped(signum)
+        _FIRED.append(signum)
+        raise KeyboardInterrupt if signum == signal.SIGINT else Stopped(signum)
 
-    previous = {s: signal.signal(s, stop) for s in STOP_SIGNALS}
+    if _DEPTH[0] == 0:
+        _FIRED.clear()
+    _DEPTH[0] += 1
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, *STOP_SIGNALS)}
     try:
         yield
     finally:
+        _DEPTH[0] -= 1
         for s, handler in previous.items():
             signal.signal(s, handler)
+
+
+def stop_requested() -> KeyboardInterrupt | None:
+    """The interruption to raise if a stop signal came (even one whose exception was lost), else None."""
+    if not _FIRED:
+        return None
+    return KeyboardInterrupt() if _FIRED[0] == signal.SIGINT else Stopped(_FIRED[0])
 
 
 def _quietly(action: Callable[[], Any]) -> None:

@@ -94,15 +94,30 @@ class RunLock:
 
 
 def _holder(root: Path) -> str:
-    """Who holds the lock, as far as the run's status.json says."""
-    import json
-
+    """Who holds the run's lock: the process the kernel names in /proc/locks, and its command."""
     try:
-        status = json.loads((root / "status.json").read_text())
-        pid, command = status.get("pid"), status.get("command")
-    except (OSError, ValueError, AttributeError):
-        return "another process"
-    return f"process {pid}" + (f" ({command})" if command else "") if pid else "another process"
+        inode = os.stat(root).st_ino
+        for line in Path("/proc/locks").read_text().splitlines():
+            parts = line.split()
+            if len(parts) >= 6 and parts[1] == "FLOCK" and parts[5].rsplit(":", 1)[-1] == str(inode):
+                pid = int(parts[4])
+                return f"process {pid}{_command(pid)}"
+    except (OSError, ValueError):
+        pass
+    return "another process"
+
+
+def _command(pid: int) -> str:
+    """' (neuronet train)' for a neuronet process, from its command line; '' when it cannot be read."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().decode("utf-8", "replace").split("\0")
+    except OSError:
+        return ""
+    names = [os.path.basename(a) for a in args]
+    if "neuronet" in names:
+        at = names.index("neuronet")
+        return " (" + " ".join(["neuronet", *args[at + 1:at + 2]]) + ")"
+    return ""
 
 
 def holder_alive(root: str | Path) -> bool:

@@ -73,7 +73,8 @@ def _direction(tune: TuneConfig) -> str:
 
 def study_root(config: RunConfig) -> Path:
     """Where a new search writes: output_dir/<name>, or <data>-<model>-tune-<time>."""
-    name = config.name or f"{safe_stem(Path(config.data.source).stem)}-{config.model.type}-tune-{datetime.now():%Y%m%d-%H%M%S}"
+    stem = safe_stem(Path(config.data.source).stem)
+    name = config.name or f"{stem}-{config.model.type}-tune-{datetime.now():%Y%m%d-%H%M%S}"
     return Path(config.output_dir) / name
 
 
@@ -224,6 +225,15 @@ def records(study: Any, search: Search) -> list[TrialRecord]:
     return rows
 
 
+def _stop_if_asked(study: Any, trial: Any) -> None:
+    """Between trials: a Ctrl-C or SIGTERM whose exception a library swallowed still stops the search."""
+    from neuronet.runs.lifecycle import stop_requested
+
+    stop = stop_requested()
+    if stop is not None:
+        raise stop
+
+
 def run_trials(search: Search, worker: int = 0,
                on_trial: Callable[[list[TrialRecord], Search], None] | None = None) -> None:
     """Run trials in this process until the study has `search.trials` finished (complete or pruned) ones."""
@@ -239,7 +249,7 @@ def run_trials(search: Search, worker: int = 0,
     done = (TrialState.COMPLETE, TrialState.PRUNED)
     if len(study.get_trials(deepcopy=False, states=done)) >= search.trials:
         return
-    callbacks = [MaxTrialsCallback(search.trials, states=done)]
+    callbacks = [MaxTrialsCallback(search.trials, states=done), _stop_if_asked]
     if on_trial is not None:
         callbacks.append(lambda s, _: on_trial(records(s, search), search))
     with data_loaded_once():  # every trial of this worker reads the data once
