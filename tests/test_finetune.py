@@ -9,7 +9,7 @@ from torch import nn
 
 import neuronet as nt
 from neuronet.errors import ConfigError
-from neuronet.train.finetune import GradualUnfreezing
+from neuronet.train.unfreeze import GradualUnfreezing
 from neuronet.transfer.weights import load_weights
 
 

@@ -13,7 +13,13 @@ The contract (`CallbackProtocol`), in the order the events run:
 
 A callback implements only the events it needs (the Trainer skips per-batch events that no
 callback uses), and `state_dict` / `load_state_dict` if it must survive a resume. `Callback`
-is a base class with every event doing nothing.
+is a base class with every event doing nothing. Every neuronet trainer (`Trainer`, `GANTrainer`,
+`neuronet.rl.RLTrainer`) runs the same events; `TrainerProtocol` lists what a callback may read
+and set on the trainer that calls it.
+
+This module also holds the standard callbacks (`EarlyStopping`, `ModelCheckpoint`,
+`SaveCheckpoint`); the trainers' shell (`neuronet.train.loop`) builds them from the trainers'
+own options.
 """
 
 from __future__ import annotations
@@ -22,32 +28,56 @@ import math
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import torch
+from torch import nn
 
 from neuronet.errors import ConfigError
 from neuronet.params import Flag, Interval, IsCallable, NoneOk, Options, validate_params
-
-if TYPE_CHECKING:  # pragma: no cover
-    from neuronet.train.trainer import Trainer
+from neuronet.train.history import History
 
 __all__ = ["Callback", "CallbackProtocol", "EarlyStopping", "ModelCheckpoint", "SaveCheckpoint", "EVENTS",
-           "callback_states", "load_callback_states", "standard_callbacks"]
+           "TrainerProtocol", "callback_states", "load_callback_states"]
 
 EVENTS = ("before_fit", "before_epoch", "before_batch", "after_batch", "after_epoch", "after_fit")
+
+
+@runtime_checkable
+class TrainerProtocol(Protocol):
+    """What a callback may read and set on the trainer that calls it: public state only, the same on every trainer.
+
+    An "epoch" is one record of the history: a pass over the data (supervised) or `log_every`
+    environment steps (reinforcement learning); a "batch" is one training step or one iteration.
+    """
+
+    model: nn.Module
+    task: Any  # the Task (None for reinforcement learning)
+    hparams: dict[str, Any]  # the trainer's arguments, as plain values
+    history: History
+    epoch: int  # epochs completed
+    epochs: int  # epochs in the whole fit
+    steps_per_epoch: int
+    stop_training: bool  # set True to stop after this epoch
+    diverged: dict[str, Any] | None  # {"epoch", "batch", "value", "lr"} once the loss became NaN / inf
+
+    @property
+    def batch(self) -> int: ...  # batches done in the current epoch
+    def save_weights(self, path: str | Path) -> None: ...
+    def save_checkpoint(self, path: str | Path) -> None: ...
+
 
 
 @runtime_checkable
 class CallbackProtocol(Protocol):
     """What the Trainer calls (see the module docstring); any object with these methods will do."""
 
-    def before_fit(self, trainer: Trainer) -> None: ...
-    def before_epoch(self, trainer: Trainer) -> None: ...
-    def before_batch(self, trainer: Trainer) -> None: ...
-    def after_batch(self, trainer: Trainer, loss: float) -> None: ...
-    def after_epoch(self, trainer: Trainer, logs: dict[str, Any]) -> None: ...
-    def after_fit(self, trainer: Trainer) -> None: ...
+    def before_fit(self, trainer: TrainerProtocolProtocol) -> None: ...
+    def before_epoch(self, trainer: TrainerProtocolProtocol) -> None: ...
+    def before_batch(self, trainer: TrainerProtocolProtocol) -> None: ...
+    def after_batch(self, trainer: TrainerProtocolProtocol, loss: float) -> None: ...
+    def after_epoch(self, trainer: TrainerProtocolProtocol, logs: dict[str, Any]) -> None: ...
+    def after_fit(self, trainer: TrainerProtocolProtocol) -> None: ...
     def state_dict(self) -> dict[str, Any]: ...
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
@@ -103,7 +133,7 @@ class EarlyStopping(Callback):
         self.best_epoch, self.wait, self.stopped_epoch = 0, 0, 0
         self.best_weights: dict[str, torch.Tensor] | None = None
 
-    def after_epoch(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+    def after_epoch(self, trainer: TrainerProtocol, logs: dict[str, Any]) -> None:
         value = logs.get(self.monitor)
         if value is None:
             raise ConfigError(f"EarlyStopping monitors '{self.monitor}', which is not logged; "
@@ -118,7 +148,7 @@ class EarlyStopping(Callback):
                 self.stopped_epoch = logs["epoch"]
                 trainer.stop_training = True
 
-    def after_fit(self, trainer: Trainer) -> None:
+    def after_fit(self, trainer: TrainerProtocol) -> None:
         if self.restore_best_weights and self.best_weights is not None:
             trainer.model.load_state_dict(self.best_weights)
 
@@ -148,7 +178,7 @@ class ModelCheckpoint(Callback):
         self.mode = _mode_for(monitor, mode)
         self.best = math.inf if self.mode == "min" else -math.inf
 
-    def after_epoch(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+    def after_epoch(self, trainer: TrainerProtocol, logs: dict[str, Any]) -> None:
         value = logs.get(self.monitor)
         if self.save_best_only:
             if value is None or not _better(self.mode, value, self.best, 0.0):
@@ -182,29 +212,29 @@ class SaveCheckpoint(Callback):
     """
 
     def __init__(self, path: str | Path, every_steps: int | None = None, every_seconds: float | None = None,
-                 every_epoch: bool = True, on_save: Callable[[Trainer], None] | None = None) -> None:
+                 every_epoch: bool = True, on_save: Callable[[TrainerProtocol], None] | None = None) -> None:
         validate_params(CHECKPOINT_PARAMS, {"path": str(path), "every_steps": every_steps, "every_seconds": every_seconds,
                                             "every_epoch": every_epoch}, "the checkpoint options")
         self.path, self.every_steps, self.every_seconds = Path(path), every_steps, every_seconds
         self.every_epoch, self.on_save = every_epoch, on_save
         self._steps, self._last = 0, time.monotonic()
 
-    def before_fit(self, trainer: Trainer) -> None:
+    def before_fit(self, trainer: TrainerProtocol) -> None:
         self._steps, self._last = 0, time.monotonic()
 
-    def save(self, trainer: Trainer) -> None:
+    def save(self, trainer: TrainerProtocol) -> None:
         trainer.save_checkpoint(self.path)
         self._steps, self._last = 0, time.monotonic()
         if self.on_save is not None:
             self.on_save(trainer)
 
-    def after_batch(self, trainer: Trainer, loss: float) -> None:
+    def after_batch(self, trainer: TrainerProtocol, loss: float) -> None:
         self._steps += 1
         if (self.every_steps and self._steps >= self.every_steps) or \
                 (self.every_seconds and time.monotonic() - self._last >= self.every_seconds):
             self.save(trainer)
 
-    def after_epoch(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+    def after_epoch(self, trainer: TrainerProtocol, logs: dict[str, Any]) -> None:
         if self.every_epoch:
             self.save(trainer)
 
@@ -223,28 +253,6 @@ def load_callback_states(callbacks: list[Callback], entries: list[dict[str, Any]
         states = saved.get(type(cb).__name__)
         if states:
             cb.load_state_dict(states.pop(0))
-
-
-def standard_callbacks(early_stopping: Any, checkpoint: dict[str, Any] | None, progress: bool,
-                       doctor: bool | dict[str, Any] = False) -> list[Callback]:
-    """The callbacks the Trainer's own options ask for: early stopping, a progress bar, the doctor, periodic
-    checkpoints."""
-    made: list[Callback] = []
-    if isinstance(early_stopping, EarlyStopping):
-        made.append(early_stopping)
-    elif early_stopping:
-        made.append(EarlyStopping(**({} if early_stopping is True else early_stopping)))
-    if progress:
-        from neuronet.train.progress import ProgressBar
-
-        made.append(ProgressBar())
-    if doctor:
-        from neuronet.train.doctor import Doctor
-
-        made.append(Doctor(**({} if doctor is True else doctor)))
-    if checkpoint:
-        made.append(SaveCheckpoint(**checkpoint))
-    return made
 
 
 class _Text:

@@ -7,14 +7,11 @@ and prints one line when a finding first appears. `trainer.doctor.findings` hold
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from neuronet.doctor import Finding, TrainingEvidence, TrainingMonitor, diagnose_training, sort_findings
 from neuronet.params import Flag, Interval, validate_params
-from neuronet.train.callbacks import Callback
-
-if TYPE_CHECKING:  # pragma: no cover
-    from neuronet.train.trainer import Trainer
+from neuronet.train.callbacks import Callback, TrainerProtocol
 
 __all__ = ["Doctor", "DOCTOR_PARAMS"]
 
@@ -47,20 +44,20 @@ class Doctor(Callback):
         self._seen: dict[str, tuple[int, Finding]] = {}  # code -> (epoch, its latest finding)
         self._sampling = False
 
-    def _step(self, trainer: Trainer) -> int:
+    def _step(self, trainer: TrainerProtocol) -> int:
         return trainer.epoch * trainer.steps_per_epoch + trainer.batch
 
-    def before_batch(self, trainer: Trainer) -> None:
+    def before_batch(self, trainer: TrainerProtocol) -> None:
         self._sampling = self.monitor.sampled(self._step(trainer))
         if self._sampling:
             self.monitor.start(trainer.model, self._step(trainer))
 
-    def after_batch(self, trainer: Trainer, loss: float) -> None:
+    def after_batch(self, trainer: TrainerProtocol, loss: float) -> None:
         if self._sampling:
             self.monitor.finish(trainer.model, self._step(trainer) - 1, trainer.epoch + 1)  # batch already counted
             self._sampling = False
 
-    def evidence(self, trainer: Trainer) -> TrainingEvidence:
+    def evidence(self, trainer: TrainerProtocol) -> TrainingEvidence:
         """What the rules read, from the trainer as it is now."""
         lr = trainer.hparams.get("lr")
         return TrainingEvidence(trainer.history.epochs, trainer.history.steps, self.monitor.records,
@@ -70,11 +67,11 @@ class Doctor(Callback):
 
     period = "epoch"  # what the history's rows are called in the findings
 
-    def rules(self, trainer: Trainer) -> list[Finding]:
-        """The findings of the rules on the trainer as it is now (RLDoctor has its own)."""
+    def rules(self, trainer: TrainerProtocol) -> list[Finding]:
+        """The findings of the rules (`neuronet.doctor`) on the trainer as it is now (RLDoctor reads other evidence)."""
         return diagnose_training(self.evidence(trainer))
 
-    def diagnose(self, trainer: Trainer) -> list[Finding]:
+    def diagnose(self, trainer: TrainerProtocol) -> list[Finding]:
         """Diagnose now, announce the new findings, and keep them in `findings`.
 
         A problem seen at an earlier epoch but gone now stays listed, as "info", with the epoch it was seen
@@ -108,10 +105,10 @@ class Doctor(Callback):
 
         Console(stderr=True).print(Text(line), soft_wrap=True)
 
-    def after_epoch(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+    def after_epoch(self, trainer: TrainerProtocol, logs: dict[str, Any]) -> None:
         self.diagnose(trainer)
 
-    def after_fit(self, trainer: Trainer) -> None:
+    def after_fit(self, trainer: TrainerProtocol) -> None:
         self.monitor.stop()  # a step that failed left its hooks
         self._sampling = False
         self.diagnose(trainer)

@@ -1,4 +1,4 @@
-"""Adversarial training on the Trainer's machinery (callbacks, history, checkpoints, progress, resume).
+"""Adversarial training on the Trainer (and through it the loop shell: callbacks, checkpoints, progress, resume).
 
 Each batch: one discriminator step on real and generated images, then one generator step
 with the non-saturating loss -log D(G(z)) (Goodfellow et al., 2014).
@@ -14,7 +14,7 @@ from torch import nn
 
 from neuronet.errors import ConfigError
 from neuronet.params import Interval, ListOf, validate_params
-from neuronet.train.callbacks import Callback
+from neuronet.train.callbacks import Callback, TrainerProtocol
 from neuronet.train.options import TRAINER_PARAMS
 from neuronet.train.trainer import Trainer
 
@@ -112,7 +112,7 @@ class GANSamples(Callback):
     def __init__(self, folder: str | Path, n: int = 64, seed: int = 0) -> None:
         self.folder, self.n, self.seed = Path(folder), n, seed
 
-    def after_epoch(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+    def after_epoch(self, trainer: TrainerProtocol, logs: dict[str, Any]) -> None:
         from neuronet.plots import save_image_grid
 
         images = trainer.model.sample(self.n, generator=torch.Generator().manual_seed(self.seed))

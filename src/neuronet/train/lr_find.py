@@ -5,7 +5,9 @@ Train for a short while with the learning rate growing geometrically from `start
 too small to matter), then falls, reaches a minimum and blows up. A good LR lies on the
 falling part, well before the minimum. The trainer is left exactly as it was: its whole
 state (weights, optimizer, schedule, precision scaler, history, callbacks) is saved before
-and restored after, and the random-number generators are forked.
+and restored after, and the random-number generators are forked. It drives the trainer through
+its public pieces only (`RangeTestable`: `setup`, `batches`, `train_step`, `state_dict`...), so
+`Trainer.lr_find(train)` is this function with the trainer as its first argument.
 
 The suggestion (`suggestion_from`) is the steepest descent of the smoothed loss against
 log10(lr), looked for before the minimum and away from the ends of the curve, then kept
@@ -36,19 +38,19 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
+from torch import nn
 
 from neuronet.errors import ConfigError, DataError
 from neuronet.params import Interval, validate_params
+from neuronet.train.loop import NonFiniteLoss
 from neuronet.transfer.freeze import frozen_batchnorm_eval
 
-if TYPE_CHECKING:  # pragma: no cover
-    from neuronet.train.trainer import Data, Trainer
-
-__all__ = ["LRFinderResult", "LR_FIND_PARAMS", "lr_find", "plot_lr_find", "smooth", "smoothed_slope", "suggestion_from"]
+__all__ = ["LRFinderResult", "LR_FIND_PARAMS", "RangeTestable", "lr_find", "plot_lr_find", "smooth",
+           "smoothed_slope", "suggestion_from"]
 
 MIN_POINTS = 10  # fewer recorded losses than this give no suggestion
 MIN_FALL = 0.05  # the smoothed loss must fall at least this fraction below its start
@@ -61,6 +63,23 @@ LR_FIND_PARAMS = {
     "smoothing": [Interval(float, 0, 1, closed="right")],
     "diverge": [Interval(float, 1, None, closed="neither")],
 }
+
+
+class RangeTestable(Protocol):
+    """The public pieces of a trainer that the range test drives (the Trainer and GANTrainer have them)."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    augment: Callable | None  # the training-batch augmentation, once `setup` has bound it
+    seed: int
+
+    def setup(self, train: Any) -> None: ...  # bind the task, class weights and augmentations to the data
+    def batches(self, data: Any, shuffle: bool = False,
+                epoch: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]: ...
+    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, Any]: ...  # raises NonFiniteLoss
+    def state_dict(self) -> dict[str, Any]: ...
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+    def forked_rng(self) -> contextlib.AbstractContextManager: ...
 
 
 @dataclass
@@ -190,7 +209,7 @@ def _why(suggestion: float, steepest: float, lowest: float) -> str:
             f"suggested; the steepest descent ({steepest:.2g}) lies further below.")
 
 
-def lr_find(trainer: Trainer, train: Data, start_lr: float = 1e-7, end_lr: float = 10.0, steps: int = 100,
+def lr_find(trainer: RangeTestable, train: Any, start_lr: float = 1e-7, end_lr: float = 10.0, steps: int = 100,
             smoothing: float = 0.05, diverge: float = 4.0, path: str | Path | None = None,
             progress: bool = False) -> LRFinderResult:
     """Run the LR range test with `trainer` on `train`, and leave the trainer exactly as it was.
@@ -198,7 +217,7 @@ def lr_find(trainer: Trainer, train: Data, start_lr: float = 1e-7, end_lr: float
     Args:
         trainer: The Trainer to test (its model, optimizer, loss, precision and device are used; its schedule
             is set aside: the test drives the LR itself).
-        train: Training data; shuffled mini-batches of the trainer's batch size, cycling epochs if it is short.
+        train: Training data (a Dataset, a torch Dataset or a DataLoader); shuffled mini-batches of the trainer's batch size, cycling epochs if it is short.
         start_lr: The first LR of the first parameter group (float > 0).
         end_lr: The last LR (> start_lr). Other parameter groups (discriminative LRs) keep their ratio to the first.
         steps: Training steps at most (int >= 10).
@@ -228,12 +247,11 @@ def lr_find(trainer: Trainer, train: Data, start_lr: float = 1e-7, end_lr: float
     if end_lr <= start_lr:
         raise ConfigError(f"The 'end_lr' parameter of lr_find must be above start_lr ({start_lr:g}). "
                           f"Got {end_lr:g} instead.")
-    _setup_without_schedule(trainer, train)
+    trainer.setup(train)  # what fit binds from the data, but not the schedule: it would rewrite the LRs
     saved = copy.deepcopy(trainer.state_dict())
     modes = {module: module.training for module in trainer.model.modules()}
-    rng_devices = [trainer.device] if trainer.device.type == "cuda" else []
     try:
-        with torch.random.fork_rng(devices=rng_devices):
+        with trainer.forked_rng():
             torch.manual_seed(trainer.seed)
             lrs, losses, stopped = _run(trainer, train, np.geomspace(start_lr, end_lr, steps), smoothing, diverge,
                                         progress)
@@ -249,21 +267,9 @@ def lr_find(trainer: Trainer, train: Data, start_lr: float = 1e-7, end_lr: float
     return result
 
 
-def _setup_without_schedule(trainer: Trainer, train: Data) -> None:
-    """Bind what fit would bind from the data (task, class weights, augmentations), but not the schedule:
-    building a scheduler rewrites the optimizer's LRs, and fit builds it itself later."""
-    schedule, trainer.schedule = trainer.schedule, None
-    try:
-        trainer._setup(train)
-    finally:
-        trainer.schedule = schedule
-
-
-def _run(trainer: Trainer, train: Data, schedule: np.ndarray, smoothing: float, diverge: float,
+def _run(trainer: RangeTestable, train: Any, schedule: np.ndarray, smoothing: float, diverge: float,
          progress: bool) -> tuple[list[float], list[float], str]:
     """The training steps of the test: (lrs, raw losses, why it stopped)."""
-    from neuronet.train.trainer import _NonFinite
-
     groups = trainer.optimizer.param_groups
     ratios = [float(g["lr"]) / float(groups[0]["lr"]) if float(groups[0]["lr"]) > 0 else 1.0 for g in groups]
     trainer.model.train()
@@ -279,7 +285,7 @@ def _run(trainer: Trainer, train: Data, schedule: np.ndarray, smoothing: float, 
                 x, y = trainer.augment(x, y)
             try:
                 loss, _ = trainer.train_step(x, y)
-            except _NonFinite:
+            except NonFiniteLoss:
                 return lrs, losses, "non-finite"
             lrs.append(float(lr))
             losses.append(loss)
@@ -300,7 +306,7 @@ def _set_lr(group: dict[str, Any], lr: float) -> None:
         group["lr"] = lr
 
 
-def _endless_batches(trainer: Trainer, train: Data) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def _endless_batches(trainer: RangeTestable, train: Any) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Shuffled mini-batches, epoch after epoch (each epoch's order is the trainer's for that epoch)."""
     epoch = 0
     while True:

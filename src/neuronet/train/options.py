@@ -15,10 +15,10 @@ from neuronet.nn import LOSSES
 from neuronet.optim import OPTIMIZERS, SCHEDULES
 from neuronet.params import Dict, Flag, InstanceOf, Interval, IsCallable, ListOf, Names, NoneOk, Options, Spec
 from neuronet.tasks import METRICS, TASKS, Task
-from neuronet.train.finetune import FINE_TUNE_PARAMS
+from neuronet.train.callbacks import CHECKPOINT_PARAMS, EARLY_STOPPING_PARAMS, EarlyStopping
 from neuronet.train.doctor import DOCTOR_PARAMS
 from neuronet.train.precision import PRECISIONS
-from neuronet.train.callbacks import CHECKPOINT_PARAMS, EARLY_STOPPING_PARAMS, EarlyStopping
+from neuronet.train.unfreeze import FINE_TUNE_PARAMS
 
 __all__ = ["TRAINER_PARAMS", "check_options", "plain", "resolve_device"]
 
@@ -71,7 +71,7 @@ def check_options(given: dict, params: dict, owner: str) -> None:
     from neuronet.datasets import build_augmentations
     from neuronet.optim import check_schedule_arguments
     from neuronet.params import validate_params
-    from neuronet.train.finetune import GradualUnfreezing
+    from neuronet.train.unfreeze import GradualUnfreezing
 
     validate_params(params, given, owner)
     if isinstance(given.get("early_stopping"), dict):

@@ -1,9 +1,11 @@
 """`Trainer`: fit / evaluate / predict any `torch.nn.Module`, as a thin loop over named steps.
 
 `fit` reads as what it does: set up, then per epoch `train_epoch` (each batch: `train_step`),
-`validate`, `end_epoch` (schedule, record, callbacks). A parity test checks that `fit` gives
-the same weights as a hand-written PyTorch loop; a resume test that a run continued from a
-mid-epoch checkpoint ends bit-identical to an uninterrupted one.
+`validate`, `end_epoch` (schedule, record, callbacks). The callbacks, the frame of `fit` (RNG
+fork, `before_fit` / `after_fit`), checkpoints and weights come from the shell shared with the
+other trainers (`neuronet.train.loop.LoopShell`). A parity test checks that `fit` gives the same
+weights as a hand-written PyTorch loop; a resume test that a run continued from a mid-epoch
+checkpoint ends bit-identical to an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -25,30 +26,22 @@ from neuronet.nn import loss_fn
 from neuronet.optim import Schedule, build_optimizer
 from neuronet.params import validate_params
 from neuronet.tasks import Task, check_metrics, compute_metrics, get_task, infer_task
-from neuronet.train.callbacks import (EVENTS, Callback, EarlyStopping, SaveCheckpoint, callback_states,
-                                      load_callback_states, standard_callbacks)
-from neuronet.train.checkpoint import atomic_save_file, load_state, save_state
-from neuronet.train.doctor import Doctor
+from neuronet.train.callbacks import Callback, EarlyStopping
 from neuronet.train.epoch import EpochState
-from neuronet.train.finetune import GradualUnfreezing, fine_tune_setup, optimizer_params
 from neuronet.train.history import History
+from neuronet.train.lr_find import LRFinderResult, lr_find
+from neuronet.train.loop import LoopShell, NonFiniteLoss
 from neuronet.train.options import TRAINER_PARAMS, plain, resolve_device
 from neuronet.train.precision import Precision
+from neuronet.train.unfreeze import GradualUnfreezing, fine_tune_setup, optimizer_params
 from neuronet.transfer.freeze import frozen_batchnorm_eval
 
-__all__ = ["Trainer", "resolve_device"]
+__all__ = ["Data", "Trainer", "resolve_device"]
 
-Data = Dataset | DataLoader | torch.utils.data.Dataset
-
-
-class _NonFinite(Exception):
-    """A training step's loss was NaN or infinite (raised before the weights change)."""
-
-    def __init__(self, value: float) -> None:
-        self.value = value
+Data = Dataset | DataLoader | torch.utils.data.Dataset  # what fit, evaluate and predict take
 
 
-class Trainer:
+class Trainer(LoopShell):
     """Train, evaluate and predict with any `nn.Module`.
 
     Every argument but `model`, `task`, `seed`, `callbacks` and `progress` is also a key of a
@@ -66,7 +59,7 @@ class Trainer:
         batch_size: Examples per mini-batch.
         epochs: Passes over the training data.
         seed: Seeds the data order and the global RNG (dropout, augmentation) of each epoch.
-        callbacks: Callback objects (see `neuronet.train.callbacks`).
+        callbacks: Callback objects (see `neuronet.train.callbacks`), run before the standard ones.
         metrics: Metric names reported each epoch (default: the task's).
         weight_decay: The optimizer's weight decay.
         l1, l2: Penalties `l1 * sum|w|` and `l2 * sum w^2` on weight matrices (not biases).
@@ -146,34 +139,12 @@ class Trainer:
                                              **(optimizer_kwargs or {}))
         spec = {"type": schedule} if isinstance(schedule, str) else dict(schedule or {})
         self.schedule = Schedule(spec.pop("type"), self.optimizer, epochs, **spec) if schedule else None
-        self.callbacks: list[Callback] = []
-        self._by_event: dict[str, list[Callback]] = {e: [] for e in EVENTS}
-        made = standard_callbacks(early_stopping, checkpoint, progress, doctor)
-        self.doctor: Doctor | None = next((cb for cb in made if isinstance(cb, Doctor)), None)
-        for callback in [*recipe, *callbacks, *made]:
-            self.add_callback(callback)
+        super().__init__([*recipe, *callbacks], early_stopping, checkpoint, progress, doctor)
         self._penalized = [p for p in self.model.parameters() if p.ndim > 1]
-        self.history = History()
-        self.epoch = 0  # epochs completed
         self.steps_per_epoch = 0
-        self.stop_training = False
-        self.diverged: dict[str, Any] | None = None  # where the loss became NaN / inf, if it did
         self._epoch = EpochState()
         self.augment: Callable | None = None
         self._device_data: dict[int, tuple[Dataset, Dataset]] = {}  # training data kept on the device
-
-    def add_callback(self, callback: Callback) -> None:
-        """Add a callback; it runs after the ones already there, but before any SaveCheckpoint
-        (which runs last, so that it saves every other callback's state)."""
-        missing = [e for e in EVENTS if not callable(getattr(callback, e, None))]
-        if missing:
-            raise ConfigError(f"Trainer callbacks need the events {', '.join(EVENTS)} (subclass "
-                              f"neuronet.callbacks.Callback); {callback!r} lacks {', '.join(missing)}.")
-        savers = [i for i, cb in enumerate(self.callbacks) if isinstance(cb, SaveCheckpoint)]
-        at = savers[0] if savers and not isinstance(callback, SaveCheckpoint) else len(self.callbacks)
-        self.callbacks.insert(at, callback)
-        uses = lambda cb, e: cb.uses(e) if isinstance(cb, Callback) else True  # noqa: E731
-        self._by_event = {e: [cb for cb in self.callbacks if uses(cb, e)] for e in EVENTS}
 
     # --- the task ---------------------------------------------------------------------
     def bind_task(self, task: Task) -> None:
@@ -193,8 +164,16 @@ class Trainer:
             self.bind_task(infer_task(data, self.model))
         return self.task
 
-    def _setup(self, train: Data) -> None:
-        """What needs the training data: the task, class weights, augmentations, the schedule's batch count."""
+    def setup(self, train: Data) -> None:
+        """Bind what needs the training data: the task, class weights, augmentations, the batches per epoch.
+
+        `fit` calls it, then binds the schedule to the batch count (`lr_find` does not: a schedule
+        rewrites the optimizer's LRs).
+
+        Raises:
+            DataError: `train` holds raw inputs (prepare it first).
+            ConfigError: class weights for a task that is not classification.
+        """
         if isinstance(train, Dataset) and not train.prepared:
             raise DataError(f"The Trainer needs tensors, but '{train.name}' holds raw {train.layout} inputs; "
                             "prepare it first: nt.datasets.prepare(data).")
@@ -212,8 +191,6 @@ class Trainer:
             classes = train.num_outputs if isinstance(train, Dataset) and task.name == "classification" else 0
             self.augment = spec if callable(spec) else build_augmentations(spec, num_classes=classes)
         self.steps_per_epoch = len(train) if isinstance(train, DataLoader) else num_batches(len(train), self.batch_size)
-        if self.schedule is not None:
-            self.schedule.bind(self.steps_per_epoch)
 
     # --- building blocks ---------------------------------------------------------------
     def penalty(self) -> torch.Tensor | float:
@@ -227,10 +204,10 @@ class Trainer:
 
     @staticmethod
     def checked(loss: torch.Tensor) -> float:
-        """The loss as a float; raises (before any weight changes) when it is NaN or infinite."""
+        """The loss as a float; raises NonFiniteLoss (before any weight changes) when it is NaN or infinite."""
         value = loss.item()
         if not math.isfinite(value):
-            raise _NonFinite(value)
+            raise NonFiniteLoss(value)
         return value
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, Any]:
@@ -257,10 +234,6 @@ class Trainer:
                                self.in_memory, self._device_data)
 
     # --- the loop --------------------------------------------------------------------------
-    def _emit(self, event: str, *args: Any) -> None:
-        for cb in self._by_event[event]:
-            getattr(cb, event)(self, *args)
-
     @property
     def batch(self) -> int:
         """Batches done in the current epoch."""
@@ -275,19 +248,15 @@ class Trainer:
         Raises:
             TrainingDivergedError: the loss became NaN/inf; the weights are those before that step.
         """
-        self._setup(train)
-        rng_devices = [self.device] if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=rng_devices):  # the user's own RNG is left alone
-            self._emit("before_fit")
-            try:
-                while self.epoch < self.epochs and not self.stop_training:
-                    logs = self.train_epoch(train)
-                    if val is not None:
-                        logs.update(self.validate(val))
-                    self.end_epoch(logs)
-            finally:
-                self.stop_training = False
-                self._emit("after_fit")
+        self.setup(train)
+        if self.schedule is not None:
+            self.schedule.bind(self.steps_per_epoch)
+        with self.fitting():  # the RNGs forked (the user's own are left alone), before_fit ... after_fit
+            while self.epoch < self.epochs and not self.stop_training:
+                logs = self.train_epoch(train)
+                if val is not None:
+                    logs.update(self.validate(val))
+                self.end_epoch(logs)
         return self.history
 
     def train_epoch(self, train: Data) -> dict[str, Any]:
@@ -297,10 +266,10 @@ class Trainer:
         state.restore_or_seed_rng(self.seed * 1_000_003 + self.epoch, self.device)
         self.model.train()
         frozen_batchnorm_eval(self.model)  # frozen (pretrained) batch norms keep their statistics
-        self._emit("before_epoch")
+        self.emit("before_epoch")
         per_step = self.schedule is not None and self.schedule.interval == "step"
         keep = self.train_metrics and bool(self.metrics)
-        before, after = self._by_event["before_batch"], self._by_event["after_batch"]
+        before, after = self.callbacks_for("before_batch"), self.callbacks_for("after_batch")
         lr = self.optimizer.param_groups[0]["lr"]
         for x, y in self.batches(train, shuffle=True, epoch=self.epoch, start=state.batch):
             for cb in before:
@@ -313,7 +282,7 @@ class Trainer:
                 lr = self.optimizer.param_groups[0]["lr"]  # the LR this step uses
             try:
                 loss, out = self.train_step(x, y)
-            except _NonFinite as bad:
+            except NonFiniteLoss as bad:
                 self._diverged(bad.value)
             if per_step:
                 self.schedule.step()
@@ -343,7 +312,7 @@ class Trainer:
             self.schedule.step(logs.get(self.schedule.monitor) if self.schedule.monitor else None)
         logs["lr"] = self.optimizer.param_groups[0]["lr"]
         self.history.log_epoch(logs)  # the same dict: callbacks may add keys
-        self._emit("after_epoch", logs)
+        self.emit("after_epoch", logs)
 
     def epoch_logs(self) -> dict[str, float]:
         """Extra entries for the epoch record; subclasses (e.g. GANTrainer) add their own."""
@@ -359,14 +328,14 @@ class Trainer:
             f"The training loss became {value} at epoch {epoch}, batch {batch}; training stopped before that step, "
             f"so {kept} are kept. The learning rate ({lr:g}) may be too high: try a smaller one or grad_clip.")
 
-    def lr_find(self, train: Data, **options: Any) -> Any:
-        """The learning-rate range test on `train` (see `neuronet.train.lr_find`); the trainer is left as it was.
+    def lr_find(self, train: Data, **options: Any) -> LRFinderResult:
+        """The learning-rate range test on `train`: `neuronet.train.lr_find.lr_find(self, train, **options)`.
+
+        The trainer is left as it was.
 
         Returns:
             An `LRFinderResult`: lrs, losses, the suggestion (or None, with the reason).
         """
-        from neuronet.train.lr_find import lr_find
-
         return lr_find(self, train, **options)
 
     # --- evaluation and prediction ---------------------------------------------------------
@@ -408,20 +377,12 @@ class Trainer:
             raise ConfigError("This Trainer does not know its task yet; fit it first or pass task=.")
         return self.outputs(data)[0]
 
-    # --- persistence ------------------------------------------------------------------------
-    def save_weights(self, path: str | Path) -> None:
-        """Write the model's weights to a safetensors file (atomically)."""
-        atomic_save_file(dict(self.model.state_dict()), path)
-
+    # --- persistence (the shell writes the shared part and the files) ------------------------
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to resume, mid-epoch too: weights, optimizer, schedule, position, RNG, history, callbacks."""
-        return {
-            "model": dict(self.model.state_dict()), "optimizer": self.optimizer.state_dict(),
-            "schedule": self.schedule.state_dict() if self.schedule else None, "epoch": self.epoch,
-            "epoch_state": self._epoch.to_dict(), "stop_training": self.stop_training,
-            "history": self.history.to_dict(), "precision": self.precision.state_dict(),
-            "callbacks": callback_states(self.callbacks),
-        }
+        return {"model": dict(self.model.state_dict()), "optimizer": self.optimizer.state_dict(),
+                "schedule": self.schedule.state_dict() if self.schedule else None, "epoch_state": self._epoch.to_dict(),
+                "precision": self.precision.state_dict(), **super().state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what `state_dict` returned; `fit` then continues where it was."""
@@ -429,17 +390,6 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         if self.schedule is not None:
             self.schedule.load_state_dict(state["schedule"])
-        self.epoch = state["epoch"]
         self._epoch = EpochState.from_dict(state.get("epoch_state"))
-        self.stop_training = bool(state.get("stop_training", False))
-        self.history = History.from_dict(state["history"])
         self.precision.load_state_dict(state.get("precision"))
-        load_callback_states(self.callbacks, state["callbacks"])
-
-    def save_checkpoint(self, path: str | Path) -> None:
-        """Write `state_dict()` to a safetensors file (tensors) with JSON metadata (the rest), atomically."""
-        save_state(path, self.state_dict())
-
-    def load_checkpoint(self, path: str | Path) -> None:
-        """Restore a `save_checkpoint` file."""
-        self.load_state_dict(load_state(path, self.device))
+        super().load_state_dict(state)
