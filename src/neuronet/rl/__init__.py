@@ -2,7 +2,8 @@
 
 Environments come from Gymnasium (`make_env`, `register_env`); the algorithms — `DQN`,
 `REINFORCE`, `A2C`, `PPO`, one file each — build their networks from the model registry;
-`RLTrainer` runs them with the Trainer's callbacks, history, checkpoints and progress.
+`RLTrainer` runs them on the loop shell the supervised Trainer is built on (callbacks, history,
+checkpoints, progress, the doctor).
 
 Example:
     >>> import neuronet as nt

@@ -1,4 +1,4 @@
-"""`RLTrainer`: run an agent for a budget of environment steps, on the Trainer's machinery.
+"""`RLTrainer`: run an agent for a budget of environment steps, on the trainers' shell (`neuronet.train.loop`).
 
 The loop reads like the supervised one: `fit` repeats `agent.iteration()` (collect, learn);
 every `log_every` environment steps make one record of the history (an "epoch": steps,
@@ -7,7 +7,8 @@ episodes. The same callback events run (`before_batch` / `after_batch` around ea
 iteration), so progress bars, checkpoints every N iterations or seconds, early stopping on
 `eval_return` and the doctor work as in supervised training. A checkpoint holds everything
 — weights, optimizers, replay buffer, RNGs, the environments' state — so that a resumed run
-ends where an uninterrupted one does.
+ends where an uninterrupted one does. The callbacks, events, RNG fork and saving are the
+supervised Trainer's own (`LoopShell`); this file writes only the loop and its state.
 """
 
 from __future__ import annotations
@@ -15,19 +16,18 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
-
-import torch
 
 from neuronet.errors import ConfigError, TrainingDivergedError
 from neuronet.params import Dict, Flag, InstanceOf, Interval, NoneOk, validate_params
 from neuronet.rl.agent import Agent
+from neuronet.rl.doctor import RLDoctor
 from neuronet.rl.evaluate import evaluate_policy
-from neuronet.train.callbacks import CHECKPOINT_PARAMS, Callback, SaveCheckpoint, callback_states, load_callback_states
-from neuronet.train.checkpoint import atomic_save_file, load_state, save_state
+from neuronet.rl.progress import RLProgress
+from neuronet.train.callbacks import CHECKPOINT_PARAMS, Callback
 from neuronet.train.doctor import DOCTOR_PARAMS
 from neuronet.train.history import History
+from neuronet.train.loop import LoopShell
 
 __all__ = ["RLTrainer", "RL_TRAINER_PARAMS"]
 
@@ -46,7 +46,7 @@ RL_TRAINER_PARAMS = {
 EVAL_SEED = 1_000_000  # evaluation episodes are seeded apart from the training resets
 
 
-class RLTrainer:
+class RLTrainer(LoopShell):
     """Train a reinforcement-learning agent (`neuronet.rl.PPO`, `DQN`, `A2C`, `REINFORCE`).
 
     Args:
@@ -71,12 +71,14 @@ class RLTrainer:
     """
 
     params = RL_TRAINER_PARAMS
+    progress_bar = RLProgress
+    doctor_callback = RLDoctor
 
     def __init__(self, agent: Agent, steps: int = 100_000, log_every: int = 2048, eval_every: int | None = None,
                  eval_episodes: int = 10, target_return: float | None = None, callbacks: Sequence[Callback] = (),
                  checkpoint: dict[str, Any] | None = None, doctor: bool | dict[str, Any] = True,
                  progress: bool = True) -> None:
-        given = {k: v for k, v in locals().items() if k not in ("self", "agent")}
+        given = {k: v for k, v in locals().items() if k not in ("self", "agent", "__class__")}
         validate_params(RL_TRAINER_PARAMS, given, "RLTrainer")
         if not isinstance(agent, Agent):
             raise ConfigError(f"RLTrainer trains a neuronet.rl agent (PPO, DQN, A2C, REINFORCE); got {type(agent).__name__}.")
@@ -87,71 +89,44 @@ class RLTrainer:
         per = agent.steps_per_iteration
         self.steps_per_epoch = max(1, math.ceil(log_every / per))  # iterations per record
         self.epochs = math.ceil(steps / (per * self.steps_per_epoch))  # records in the whole run
-        self.history = History()
-        self.epoch, self.batch, self.stop_training = 0, 0, False
+        self.batch = 0  # iterations done in the current record
         self.evaluations: list[dict[str, Any]] = []
-        self.diverged: dict[str, Any] | None = None
         self.task = None
         self._logs: list[dict[str, float]] = []  # the current record's iterations
         self._clock = 0.0  # seconds of training (evaluation excluded) in the current record
-        self.callbacks: list[Callback] = []
-        made: list[Callback] = []
-        if progress:
-            from neuronet.rl.progress import RLProgress
-
-            made.append(RLProgress())
-        self.doctor = None
-        if doctor:
-            from neuronet.rl.doctor import RLDoctor
-
-            self.doctor = RLDoctor(**({} if doctor is True else doctor))
-            made.append(self.doctor)
-        if checkpoint:
-            made.append(SaveCheckpoint(**checkpoint))
-        for cb in [*callbacks, *made]:
-            self.add_callback(cb)
-
-    def add_callback(self, callback: Callback) -> None:
-        """Add a callback (before any SaveCheckpoint, which runs last)."""
-        savers = [i for i, cb in enumerate(self.callbacks) if isinstance(cb, SaveCheckpoint)]
-        at = savers[0] if savers and not isinstance(callback, SaveCheckpoint) else len(self.callbacks)
-        self.callbacks.insert(at, callback)
-
-    def _emit(self, event: str, *args: Any) -> None:
-        for cb in self.callbacks:
-            getattr(cb, event)(self, *args)
+        super().__init__(callbacks, checkpoint=checkpoint, progress=progress, doctor=doctor)
 
     @property
     def steps(self) -> int:
         """Environment steps taken so far."""
         return self.agent.collector.steps
 
+    @property
+    def last_iteration(self) -> dict[str, float]:
+        """The numbers the latest iteration of the current record reported (loss, entropy or epsilon, lr...);
+        {} at the start of a record."""
+        return self._logs[-1] if self._logs else {}
+
     # --- the loop ------------------------------------------------------------------------------
     def fit(self) -> History:
         """Train until `steps` environment steps are taken (or a callback stops it); returns the History."""
         self.agent.setup(self.total_steps)
-        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
-            self._emit("before_fit")
-            try:
-                if self._logs and (self.batch >= self.steps_per_epoch or self.steps >= self.total_steps):
-                    self.end_epoch()  # resumed from a checkpoint taken after a record's last iteration
-                first = True
-                while self.steps < self.total_steps and not self.stop_training:
-                    if self.batch == 0 or first:  # a run resumed mid-record starts its record again too
-                        self._emit("before_epoch")
-                        first = False
-                    self.train_iteration()
-                    if self.batch >= self.steps_per_epoch or self.steps >= self.total_steps:
-                        self.end_epoch()
-            finally:
-                self.stop_training = False
-                self._emit("after_fit")
+        with self.fitting():  # the RNGs forked (the user's own are left alone), before_fit ... after_fit
+            if self._logs and (self.batch >= self.steps_per_epoch or self.steps >= self.total_steps):
+                self.end_epoch()  # resumed from a checkpoint taken after a record's last iteration
+            first = True
+            while self.steps < self.total_steps and not self.stop_training:
+                if self.batch == 0 or first:  # a run resumed mid-record starts its record again too
+                    self.emit("before_epoch")
+                    first = False
+                self.train_iteration()
+                if self.batch >= self.steps_per_epoch or self.steps >= self.total_steps:
+                    self.end_epoch()
         return self.history
 
     def train_iteration(self) -> None:
         """One `agent.iteration()` between the batch events; a NaN / infinite loss stops training."""
-        for cb in self.callbacks:
-            cb.before_batch(self)
+        self.emit("before_batch")
         start = time.perf_counter()
         logs = self.agent.iteration()
         self._clock += time.perf_counter() - start
@@ -162,8 +137,7 @@ class RLTrainer:
                                         f"agent.lr (now {logs.get('lr')}) or max_grad_norm.")
         self._logs.append(logs)
         self.batch += 1
-        for cb in self.callbacks:
-            cb.after_batch(self, loss if loss is not None else math.nan)
+        self.emit("after_batch", loss if loss is not None else math.nan)
 
     def end_epoch(self) -> None:
         """Make the record (means of the iterations' numbers, the episodes' returns), evaluate when due."""
@@ -189,9 +163,9 @@ class RLTrainer:
         self.epoch += 1
         self.batch, self._logs, self._clock = 0, [], 0.0
         self.history.log_epoch(record)
-        self._emit("after_epoch", record)
+        self.emit("after_epoch", record)
 
-    # --- evaluation and persistence ---------------------------------------------------------------
+    # --- evaluation and persistence (the shell writes the shared part and the files) ---------------
     def evaluate(self, episodes: int = 10, seed: int | None = None) -> dict[str, Any]:
         """The greedy policy's returns over `episodes` seeded episodes (see `evaluate_policy`)."""
         seed = self.agent.seed + EVAL_SEED if seed is None else seed
@@ -201,30 +175,18 @@ class RLTrainer:
         finally:
             self.model.train()
 
-    def save_weights(self, path: str | Path) -> None:
-        atomic_save_file(dict(self.model.state_dict()), path)
-
     def state_dict(self) -> dict[str, Any]:
         """The agent's state, the loop's position, the history and every callback's state."""
-        return {"agent": self.agent.state_dict(), "epoch": self.epoch, "batch": self.batch, "logs": self._logs,
-                "clock": self._clock, "history": self.history.to_dict(), "evaluations": self.evaluations,
-                "stop_training": self.stop_training,
-                "callbacks": callback_states(self.callbacks)}
+        return {"agent": self.agent.state_dict(), "batch": self.batch, "logs": self._logs, "clock": self._clock,
+                "evaluations": self.evaluations, **super().state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what `state_dict` returned; `fit` then continues where it was."""
         self.agent.load_state_dict(state["agent"])
-        self.epoch, self.batch = int(state["epoch"]), int(state["batch"])
+        self.batch = int(state["batch"])
         self._logs, self._clock = list(state["logs"]), float(state["clock"])
-        self.history = History.from_dict(state["history"])
         self.evaluations = list(state["evaluations"])
-        self.stop_training = bool(state["stop_training"])
-        load_callback_states(self.callbacks, state["callbacks"])
-
-    def save_checkpoint(self, path: str | Path) -> None:
-        save_state(path, self.state_dict())
-
-    def load_checkpoint(self, path: str | Path) -> None:
-        self.load_state_dict(load_state(path, self.device))
+        super().load_state_dict(state)
 
 
 def _register() -> None:
