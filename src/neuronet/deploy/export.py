@@ -172,9 +172,7 @@ def export_run(run: str | Path, format: Format = "onnx") -> ExportResult:
         raise ConfigError(f"Unknown export format {format!r}; use one of {', '.join(FORMATS)}.")
     files = RunFiles(run)
     predictor = Predictor.load(files.root)
-    if predictor.task.name == "generation":
-        raise ConfigError("A GAN is not exported: it has no inputs to serve predictions for; sample from it with "
-                          "nt.load(run).sample(n).")
+    predictor.task.check_export()  # a task whose models serve no predictions (a GAN) says why
     problem = getattr(predictor.model, "export_problem", lambda: None)()
     if problem:
         raise ExportError(f"Model '{read_json(files.model)['type']}' cannot be exported: {problem}.")

@@ -1,14 +1,16 @@
 """The page at `/`: try the model in a browser. One self-contained HTML file (no CDN, works offline).
 
 It reads /metadata and builds the form for this run: a field per table column, a text box, an
-image upload with a drawing canvas, a WAV upload; it shows the prediction and, for classes,
-their probabilities as bars.
+image upload with a drawing canvas, a WAV upload. How it shows a response is the task's widget
+(`Task.widget`): the field shown as the prediction and, for classes, the field of probabilities
+drawn as bars.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import re
 from typing import Any
 
 __all__ = ["page_html", "script_json"]
@@ -42,6 +44,7 @@ _PAGE = """<!doctype html>
 <div id="result" hidden><div>Prediction: <span id="prediction"></span></div><div id="bars"></div></div>
 <script>
 const info = __INFO__;
+const widget = __WIDGET__;  // the task's: which response field is the prediction, which are bars
 const form = document.getElementById("form");
 const kind = info.input.kind;
 document.getElementById("about").textContent =
@@ -130,11 +133,11 @@ async function request() {
 }
 
 function show(prediction) {
-  const text = prediction.prediction !== undefined ? prediction.prediction : prediction.anomaly_score;
+  const text = prediction[widget.value];
   document.getElementById("prediction").textContent =
     typeof text === "object" && text !== null ? JSON.stringify(text) : String(text);
   const bars = document.getElementById("bars"); bars.replaceChildren();
-  for (const [name, p] of Object.entries(prediction.probabilities || {}).sort((a, b) => b[1] - a[1])) {
+  for (const [name, p] of Object.entries((widget.bars && prediction[widget.bars]) || {}).sort((a, b) => b[1] - a[1])) {
     const row = document.createElement("div"); row.className = "bar";
     const label = document.createElement("span"); label.textContent = name;
     const fill = document.createElement("span"); fill.className = "fill"; fill.style.width = (p * 16) + "rem";
@@ -179,6 +182,14 @@ def script_json(value: Any) -> str:
     return json.dumps(value, default=str, ensure_ascii=True).translate(_SCRIPT_SAFE)
 
 
-def page_html(info: dict[str, Any]) -> str:
-    """The page for a run's /metadata `info`: its data goes in as script-safe JSON and out as text, never as HTML."""
-    return _PAGE.replace("__TITLE__", html.escape(f"neuronet · {info['run']}")).replace("__INFO__", script_json(info))
+def page_html(info: dict[str, Any], widget: dict[str, str] | None = None) -> str:
+    """The page for a run's /metadata `info`: its data goes in as script-safe JSON and out as text, never as HTML.
+
+    Args:
+        info: What /metadata says of the run.
+        widget: How to show a response (`Task.widget`): `value`, the field shown as the prediction;
+            `bars`, a {name: probability} field drawn as bars. Default: the field `prediction`.
+    """
+    parts = {"__TITLE__": html.escape(f"neuronet · {info['run']}"), "__INFO__": script_json(info),
+             "__WIDGET__": script_json(dict(widget or {"value": "prediction"}))}
+    return re.sub("__(TITLE|INFO|WIDGET)__", lambda m: parts[m.group(0)], _PAGE)  # one pass: no text is read twice

@@ -3,7 +3,8 @@
 A table run's request body has one field per column the model reads (numbers, categories,
 dates, with the training column names); a text run's has `text`; images come as base64
 (`image`), audio as `waveform` + `rate`, series as `series`. The OpenAPI schema therefore
-documents the real inputs of this run, not `dict`.
+documents the real inputs of this run, not `dict`. The response side is the task's: its
+`response_model` and `to_responses` (`neuronet.tasks`).
 """
 
 from __future__ import annotations
@@ -12,13 +13,17 @@ import base64
 import binascii
 import io
 import re
-from typing import Annotated, Any, Union
+from typing import TYPE_CHECKING, Annotated, Any, Union
 
 import numpy as np
 import pandas as pd
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, create_model
 
 from neuronet.errors import DataError
+from neuronet.tasks import get_task
+
+if TYPE_CHECKING:  # pragma: no cover
+    from neuronet.tasks import Task
 
 __all__ = ["Problem", "instance_model", "response_model", "to_inputs", "to_responses", "check_pixels", "MAX_PIXELS"]
 
@@ -107,16 +112,9 @@ def instance_model(meta: dict[str, Any], steps: list[dict[str, Any]] | None = No
     return create_model("Instance", __config__=config, **fields)
 
 
-def response_model(task: str, classes: list[str] | None) -> type[BaseModel]:
-    """The pydantic model of one prediction."""
-    if task == "classification":
-        return create_model("Prediction", prediction=(str, Field(description=f"One of: {', '.join(classes or [])}.")),
-                            probabilities=(dict[str, float], Field(description="Each class's probability.")))
-    if task == "reconstruction":
-        return create_model("Prediction", anomaly_score=(float, Field(description="Mean squared reconstruction error.")),
-                            code=(list[float], Field(description="The latent code.")))
-    return create_model("Prediction", prediction=(Union[float, None, dict[str, Union[float, None]]],
-                                                  Field(description="The value, or one per target name.")))
+def response_model(task: Task | str, classes: list[str] | None) -> type[BaseModel]:
+    """The pydantic model of one prediction: the task's (`Task.response_model`)."""
+    return get_task(task).response_model(classes)
 
 
 def check_pixels(size: tuple[int, int], total: int, where: str) -> int:
@@ -184,24 +182,6 @@ def to_inputs(kind: str, instances: list[BaseModel]) -> Any:
         raise DataError("'values' must be arrays of numbers of one shape.") from None
 
 
-def to_responses(task: str, frame: pd.DataFrame, classes: list[str] | None) -> list[dict[str, Any]]:
-    """Rows of `Predictor.predict_frame` → one response dict per instance."""
-    rows = frame.drop(columns=[c for c in ("input",) if c in frame.columns]).to_dict("records")
-    out = []
-    for row in rows:
-        if task == "classification":
-            out.append({"prediction": str(row["prediction"]),
-                        "probabilities": {c: float(row[f"p_{c}"]) for c in classes or []}})
-        elif task == "reconstruction":
-            out.append({"anomaly_score": float(row["anomaly_score"]),
-                        "code": [float(v) for k, v in row.items() if k.startswith("z_")]})
-        elif list(row) == ["prediction"]:
-            out.append({"prediction": _number(row["prediction"])})
-        else:
-            out.append({"prediction": {k.removeprefix("prediction_"): _number(v) for k, v in row.items()}})
-    return out
-
-
-def _number(value: Any) -> float | None:
-    value = float(value)
-    return value if np.isfinite(value) else None
+def to_responses(task: Task | str, frame: pd.DataFrame, classes: list[str] | None) -> list[dict[str, Any]]:
+    """Rows of `Predictor.predict_frame` → one response dict per instance: the task's (`Task.to_responses`)."""
+    return get_task(task).to_responses(frame, classes)

@@ -35,7 +35,7 @@ from starlette.concurrency import run_in_threadpool
 from neuronet.datasets.inputs import read_inputs
 from neuronet.deploy.guard import BODY_IDLE_S, Guard, body_error, check_address, check_port, log_config, shown
 from neuronet.deploy.page import page_html
-from neuronet.deploy.schemas import Problem, check_pixels, instance_model, response_model, to_inputs, to_responses
+from neuronet.deploy.schemas import Problem, check_pixels, instance_model, to_inputs
 from neuronet.errors import DataError, NeuronetError
 from neuronet.predict import Predictor
 from neuronet.runs.files import RunFiles, read_json
@@ -253,18 +253,18 @@ def create_app(run: str | Path, backend: str = "torch", batch_window_ms: float =
     files = RunFiles(run)
     state = read_json(files.preprocessing)
     spec = read_json(files.model)
-    meta, task, classes = predictor.meta, predictor.task.name, predictor.classes
+    meta, task, classes = predictor.meta, predictor.task, predictor.classes  # the task says what a response holds
     kind = meta["inputs"].get("kind", meta.get("layout"))
     steps = next((s.get("steps") for s in state["pipeline"]["steps"] if s.get("type") == "table"), None)
     Instance = instance_model(meta, steps)
-    Prediction = response_model(task, classes)
+    Prediction = task.response_model(classes)
     Batch = create_model("Batch", instances=(list[Instance], Field(min_length=1, max_length=MAX_BATCH_INSTANCES,
                                                                     description="The instances to predict.")))
     Predictions = create_model("Predictions", predictions=(list[Prediction], ...))
     metrics = read_json(files.metrics).get("test", {}) if files.metrics.is_file() else {}
 
     def predict(instances: list[Any]) -> list[dict[str, Any]]:
-        return to_responses(task, predictor.predict_frame(to_inputs(kind, instances)), classes)
+        return task.to_responses(predictor.predict_frame(to_inputs(kind, instances)), classes)
 
     batcher = MicroBatcher(predict, batch_window_ms / 1000, max_batch)
     ready = {"ready": False}
@@ -278,7 +278,7 @@ def create_app(run: str | Path, backend: str = "torch", batch_window_ms: float =
         await batcher.stop()
 
     app = FastAPI(title=f"neuronet: {files.root.name}", lifespan=lifespan,
-                  description=f"A {task} model ({spec['type']}) trained by neuronet on '{meta['name']}'. "
+                  description=f"A {task.name} model ({spec['type']}) trained by neuronet on '{meta['name']}'. "
                               "POST one instance to /predict, several to /predict/batch.")
     app.state.batcher = batcher
     app.add_middleware(Guard, limit=max_body_bytes, idle_s=body_idle_s)
@@ -303,7 +303,7 @@ def create_app(run: str | Path, backend: str = "torch", batch_window_ms: float =
         if not data:
             raise DataError("The uploaded file is empty; send a file that holds the inputs to predict.")
         frame = await run_in_threadpool(_predict_upload, predictor, file.filename or "upload", data)
-        return {"predictions": to_responses(task, frame, classes)}
+        return {"predictions": task.to_responses(frame, classes)}
 
     class Health(BaseModel):
         status: str
@@ -319,7 +319,7 @@ def create_app(run: str | Path, backend: str = "torch", batch_window_ms: float =
     async def is_ready() -> Any:
         return JSONResponse({"ready": ready["ready"]}, status_code=200 if ready["ready"] else 503)
 
-    info = {"run": files.root.name, "task": task, "model": spec["type"], "backend": predictor.backend,
+    info = {"run": files.root.name, "task": task.name, "model": spec["type"], "backend": predictor.backend,
             "data": meta["name"], "classes": classes, "targets": meta.get("target_names"),
             "input": {"kind": kind, "schema": Instance.model_json_schema(by_alias=True),
                       "shape": meta.get("input_shape")},
@@ -331,7 +331,7 @@ def create_app(run: str | Path, backend: str = "torch", batch_window_ms: float =
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def home() -> str:
-        return page_html(info)
+        return page_html(info, task.widget)
 
     return app
 

@@ -23,6 +23,7 @@ from neuronet.explain.lrp import lrp_rules
 from neuronet.explain.subject import Subject, captum, choose, evaluating, subject
 from neuronet.predict import Predictor
 from neuronet.registry import suggest
+from neuronet.tasks import tasks_that
 
 __all__ = ["METHODS", "attribute"]
 
@@ -71,9 +72,9 @@ def attribute(predictor: Predictor | nn.Module, data: Any, method: str = "integr
                           f"Valid: {', '.join(METHODS)}.")
     attr = captum(f"Attribution ({method})")
     s = subject(predictor, data, prepared=prepared)
-    if s.task in ("reconstruction", "generation"):
-        raise ConfigError(f"attribute explains classification, regression and forecasting outputs; this is a "
-                          f"{s.task} model.")
+    if s.task is not None and not s.task.attributable:
+        raise ConfigError(f"attribute explains {tasks_that(lambda task: task.attributable)} outputs; this is a "
+                          f"{s.task.name} model.")
     chosen = choose(examples, len(s.data))
     x = s.data.x[chosen].to(s.device)
     targets = _targets(s, x, target)
@@ -98,7 +99,7 @@ def _targets(s: Subject, x: torch.Tensor, target: Target) -> list[int]:
     outputs = s.outputs(x)
     width = outputs.shape[1]
     if target is None:
-        if s.task == "classification" and width > 1:
+        if s.has_classes and width > 1:
             return outputs.argmax(dim=1).tolist()
         return [0] * len(x)
     given = [target] * len(x) if isinstance(target, (int, str, np.integer)) else list(target)

@@ -12,7 +12,7 @@ from torch import nn
 from neuronet.errors import ConfigError
 from neuronet.explain.subject import Subject, subject
 from neuronet.predict import Predictor
-from neuronet.tasks import TASKS
+from neuronet.tasks import tasks_that
 
 __all__ = ["confidently_wrong", "per_class_metrics"]
 
@@ -99,15 +99,15 @@ def per_class_metrics(predictor: Predictor | nn.Module, data: Any, *,
 
 def _classifier(predictor: Predictor | nn.Module, data: Any, prepared: bool | None, what: str) -> Subject:
     s = subject(predictor, data, labelled=True, prepared=prepared)
-    if s.task != "classification":
-        raise ConfigError(f"{what} needs a classification model; this one is {s.task or 'not labelled as one'}.")
+    if not s.has_classes:
+        raise ConfigError(f"{what} needs a {tasks_that(lambda task: task.has_classes, 'or')} model; this one is "
+                          f"{s.task.name if s.task is not None else 'not labelled as one'}.")
     return s
 
 
 def _probabilities(s: Subject) -> np.ndarray:
     """Class probabilities (N, classes), as the Predictor computes them (a single logit: two classes)."""
-    task = s.predictor.task if s.predictor is not None else TASKS.get("classification")()
-    return task.probabilities(s.outputs()).numpy()
+    return s.task.probabilities(s.outputs()).numpy()
 
 
 def _class_names(s: Subject, n: int) -> list[str]:

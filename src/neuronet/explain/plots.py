@@ -219,7 +219,7 @@ def _short(value: Any, width: int = 90) -> str:
 
 def _names(s: Subject, targets: list[int]) -> list[str]:
     """Each explained output's name: its class (classification) or its index."""
-    names = s.class_names if s.task == "classification" else None
+    names = s.class_names if s.has_classes else None
     return [names[t] if names and t < len(names) else str(t) for t in targets]
 
 

@@ -20,6 +20,7 @@ from neuronet.datasets import Dataset
 from neuronet.datasets.vocab import Vocabulary
 from neuronet.errors import ConfigError, DataError
 from neuronet.predict import Predictor
+from neuronet.tasks import Task, get_task
 
 __all__ = ["Subject", "captum", "choose", "evaluating", "subject"]
 
@@ -31,7 +32,8 @@ class Subject:
     Args:
         model: The network (a torch module).
         data: Prepared inputs (tensors) and targets (or None).
-        task: "classification", "regression", "forecasting", ... (None when unknown).
+        task: What the outputs mean (a `neuronet.tasks.Task`: whether they score classes, whether
+            attributions apply); None when unknown.
         class_names: One name per class (classification).
         feature_names: One name per input feature (tables).
         vocab: The vocabulary of token-id inputs (text).
@@ -41,12 +43,17 @@ class Subject:
 
     model: nn.Module
     data: Dataset
-    task: str | None
+    task: Task | None
     class_names: list[str] | None = None
     feature_names: list[str] | None = None
     vocab: Vocabulary | None = None
     raw: Dataset | None = None
     predictor: Predictor | None = None
+
+    @property
+    def has_classes(self) -> bool:
+        """The outputs score named classes (classification)."""
+        return self.task is not None and self.task.has_classes
 
     @property
     def device(self) -> torch.device:
@@ -122,7 +129,7 @@ def subject(predictor: Predictor | nn.Module, data: Any, labelled: bool = False,
     if not isinstance(data, Dataset) or not data.prepared:
         raise ConfigError(f"A plain {type(predictor).__name__} needs a prepared Dataset of tensors "
                           "(neuronet.datasets.prepare); pass a Predictor to explain raw inputs.")
-    return Subject(predictor, data, data.task, data.class_names, data.feature_names, data.vocab)
+    return Subject(predictor, data, get_task(data.task), data.class_names, data.feature_names, data.vocab)
 
 
 def _from_predictor(predictor: Predictor, data: Any, labelled: bool, prepared: bool | None) -> Subject:
@@ -137,7 +144,7 @@ def _from_predictor(predictor: Predictor, data: Any, labelled: bool, prepared: b
     meta = predictor.meta
     names = ready.feature_names or meta.get("feature_names") or (meta.get("inputs") or {}).get("columns")
     vocab = ready.vocab or next((s.vocab_ for s in predictor.pipeline.steps if hasattr(s, "vocab_")), None)
-    return Subject(predictor.model, ready, predictor.task.name, predictor.classes, names, vocab, raw, predictor)
+    return Subject(predictor.model, ready, predictor.task, predictor.classes, names, vocab, raw, predictor)
 
 
 def choose(examples: Sequence[int] | int, n: int) -> list[int]:

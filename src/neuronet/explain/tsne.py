@@ -47,7 +47,7 @@ def tsne(predictor: Predictor | nn.Module, data: Any, layer: str | None = None, 
     from sklearn.manifold import TSNE
 
     s = subject(predictor, data, prepared=prepared)
-    classes = s.data.y.numpy() if s.task == "classification" and s.data.y is not None else None
+    classes = s.data.y.numpy() if s.has_classes and s.data.y is not None else None
     idx = sample(len(s.data), limit, seed, classes)
     if len(idx) < 5:
         raise DataError(f"t-SNE needs at least 5 examples; the data has {len(idx)}.")

@@ -1,7 +1,8 @@
 """`Predictor`: a trained model plus its fitted preprocessing, predicting from what a user holds in memory.
 
 It imports nothing from training, no progress bars and no plotting: a process (or a server)
-that only predicts stays light.
+that only predicts stays light. What the outputs mean (labels, values, scores, and the table's
+columns) is the task's to say: the Predictor asks `self.task` and never branches on its name.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from neuronet.datasets import Dataset, Pipeline, read_inputs
 from neuronet.errors import ConfigError, DataError
 from neuronet.nn import loss_fn
 from neuronet.runs.files import RunFiles
-from neuronet.tasks import TASKS, Task
+from neuronet.tasks import TASKS, Task, tasks_that
 
 __all__ = ["OnnxModel", "Predictor", "load"]
 
@@ -80,8 +81,8 @@ class Predictor:
         if backend not in ("torch", "onnx"):
             raise ConfigError(f"Unknown backend {backend!r}; use torch or onnx.")
         if backend == "onnx":
-            if spec["task"] not in ("classification", "regression", "forecasting"):
-                raise ConfigError(f"The onnx backend serves classification, regression and forecasting; this "
+            if not TASKS.get(spec["task"]).onnx_ok:
+                raise ConfigError(f"The onnx backend serves {tasks_that(lambda task: task.onnx_ok)}; this "
                                   f"{spec['task']} model is served with the torch backend.")
             onnx = files.root / "export" / "model.onnx"
             if not onnx.is_file():
@@ -95,8 +96,8 @@ class Predictor:
 
     @property
     def classes(self) -> list[str] | None:
-        """The class names, in the order of `predict_proba`'s columns (classification)."""
-        return self.meta.get("class_names") if self.task.name == "classification" else None
+        """The class names, in the order of `predict_proba`'s columns (tasks with classes, such as classification)."""
+        return self.meta.get("class_names") if self.task.has_classes else None
 
     # --- inputs ----------------------------------------------------------------------------
     def prepare(self, inputs: Any, labelled: bool = False) -> Dataset:
@@ -119,17 +120,15 @@ class Predictor:
         return out
 
     # --- predictions -----------------------------------------------------------------------
-    def predict(self, inputs: Any) -> np.ndarray:
-        """Class labels (as in training) for classification; values in the data's own units otherwise.
+    def predict(self, inputs: Any) -> Any:
+        """The predictions the task decodes from the outputs (`Task.decode`).
 
-        Regression with one target gives (N,); several targets and forecasts give (N, k).
+        Class labels (as in training) for classification; values in the data's own units for
+        regression, (N,) with one target and (N, k) with several, and forecasts (N, k); anomaly
+        scores (N,) for an autoencoder.
         """
-        if self.task.name == "classification":
-            return np.asarray(self.classes, dtype=object)[self.task.labels(self._forward(self.prepare(inputs))).numpy()]
-        if self.task.name == "reconstruction":
-            return self.scores(inputs)
-        values = self.pipeline.inverse_target(self.task.values(self._forward(self.prepare(inputs)))).numpy()
-        return values[:, 0] if values.shape[1] == 1 and self.task.name == "regression" else values
+        data = self.prepare(inputs)
+        return self.task.decode(self._forward(data), self.meta, self.pipeline.inverse_target, data.x)
 
     def predict_proba(self, inputs: Any) -> np.ndarray:
         """Class probabilities (N, classes), columns in the order of `classes`."""
@@ -137,9 +136,10 @@ class Predictor:
 
     @torch.no_grad()
     def predict_frame(self, inputs: Any) -> pd.DataFrame:
-        """A table of predictions: labels and class probabilities, values, or anomaly scores and latent codes."""
+        """A table of predictions, its columns the task's (`Task.prediction_columns`): labels and class
+        probabilities, values, or anomaly scores and latent codes."""
         data = self.prepare(inputs)
-        parts = [self.task.columns(self.model, chunk.to(self.device), self.meta, self.pipeline.inverse_target)
+        parts = [self.task.prediction_columns(self.model, chunk.to(self.device), self.meta, self.pipeline.inverse_target)
                  for chunk in self._batches(data.x)]
         frame = pd.DataFrame({k: np.concatenate([p[k] for p in parts]) for k in parts[0]})
         _check_finite(frame.select_dtypes("number").to_numpy(dtype=np.float64))
@@ -149,25 +149,21 @@ class Predictor:
 
     def scores(self, inputs: Any) -> np.ndarray:
         """Anomaly scores (mean squared reconstruction error) of an autoencoder: high means unusual."""
-        self._need("reconstruction", "scores")
+        self.task.require("scores")
         return self.predict_frame(inputs)["anomaly_score"].to_numpy()
 
     @torch.no_grad()
     def encode(self, inputs: Any) -> np.ndarray:
         """Latent codes (N, latent) of an autoencoder."""
-        self._need("reconstruction", "encode")
+        self.task.require("encode")
         data = self.prepare(inputs)
         return torch.cat([self.model.encode(c.to(self.device)).cpu() for c in self._batches(data.x)]).numpy()
 
     @torch.no_grad()
     def sample(self, n: int, seed: int = 0) -> np.ndarray:
         """`n` generated examples (N, C, H, W) in [0, 1] from a GAN."""
-        self._need("generation", "sample")
+        self.task.require("sample")
         return self.model.sample(n, generator=torch.Generator().manual_seed(seed)).cpu().numpy()
-
-    def _need(self, task: str, what: str) -> None:
-        if self.task.name != task:
-            raise ConfigError(f"{what}() needs a {task} model; this one is {self.task.name}.")
 
     # --- evaluation ------------------------------------------------------------------------
     def evaluate(self, data: Any) -> dict[str, float]:
@@ -184,10 +180,9 @@ class Predictor:
         out = self._forward(data)
         y = self.task.targets(data.x, data.y)
         results: dict[str, float] = {}
-        if self.loss is not None and self.task.name != "generation":
+        if self.loss is not None and self.task.loss_in_report:
             results["loss"] = float(loss_fn(self.loss, **self.loss_kwargs)(out, y))
-        if self.task.name in ("regression", "forecasting"):
-            out, y = self.pipeline.inverse_target(self.task.values(out)), self.pipeline.inverse_target(y)
+        out, y = self.task.to_data_units(out, y, self.pipeline.inverse_target)
         results.update(self.task.score(out, y))
         return results, out, y
 

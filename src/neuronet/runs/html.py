@@ -16,6 +16,7 @@ from neuronet.doctor.findings import CHECKED
 from neuronet.runs.diagnosis import findings_of
 from neuronet.runs.files import RunFiles, read_json
 from neuronet.runs.lock import RunLock
+from neuronet.tasks import TASKS
 
 __all__ = ["write_html_report"]
 
@@ -139,12 +140,17 @@ def write_html_report(run: str | Path, explained: dict[str, Any] | None = None) 
         ("Training curves", _plots(files.plots, sorted((p.name for p in files.plots.glob("*.png")
                                                         if p.stem in _curve_names(root)), key=lambda n: n != "loss.png"))),
         ("Doctor", _findings(root) + _plots(files.plots, ["gradients.png", "dead_relu.png"])),
-        ("Test predictions", _plots(files.plots, ["confusion_matrix.png", "predictions.png", "forecast.png",
-                                                  "reconstructions.png"])),
+        ("Test predictions", _plots(files.plots, _prediction_plots(model["task"]))),
         *_explained(root, explained),
         ("Config", _config(files)),
     ]
     return _write_page(files, sections)
+
+
+def _prediction_plots(task: str) -> list[str]:
+    """The test-prediction plots of the run's task (`Task.plot_files`); every task's for a name not registered."""
+    names = [task] if task in TASKS else TASKS.names()
+    return [file for name in names for file in TASKS.get(name).plot_files]
 
 
 def _config(files: RunFiles) -> str:

@@ -1,4 +1,5 @@
-"""Tasks: what a model's outputs mean — default loss, metrics, predictions, scoring and plots.
+"""Tasks: what a model's outputs mean, end to end — default loss, collation, decoded predictions,
+metrics, the prediction table, the server's response schema, the page's widget and the plots.
 
 Example:
     >>> from neuronet.tasks import TASKS
@@ -9,7 +10,7 @@ Example:
 """
 
 # Registration order is the order `TASKS.names()` lists them in.
-from neuronet.tasks.base import TASKS, Task, get_task, infer_task
+from neuronet.tasks.base import TASKS, Task, get_task, infer_task, tasks_that
 from neuronet.tasks.classification import Classification
 from neuronet.tasks.regression import Forecasting, Regression
 from neuronet.tasks.reconstruction import Reconstruction
@@ -18,4 +19,4 @@ from neuronet.tasks.reinforcement import Reinforcement
 from neuronet.tasks.metrics import METRICS, Metric, check_metrics, compute_metrics
 
 __all__ = ["METRICS", "TASKS", "Classification", "Forecasting", "Generation", "Metric", "Reconstruction", "Regression", "Reinforcement",
-           "Task", "check_metrics", "compute_metrics", "get_task", "infer_task"]
+           "Task", "check_metrics", "compute_metrics", "get_task", "infer_task", "tasks_that"]

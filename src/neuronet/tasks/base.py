@@ -1,16 +1,19 @@
 """`Task`: what a model's outputs mean, and everything that follows from it.
 
-A task owns its default loss, its metrics, how outputs become predictions (labels,
-probabilities, values, anomaly scores), how they are scored, and which plots show them.
-Code that needs to know the task asks the task object instead of branching on a name.
+A task owns its outputs end to end: its default loss, how a batch of examples is collated,
+how outputs are decoded into predictions (a label, a value, an anomaly score; next a string or
+boxes), its metrics, the columns of a prediction table, the server's response schema, the web
+page's widget, which plots show the test outputs, and whether it can be exported. Predictor,
+server, page, report and explanations ask the task object; none of them branches on its name,
+so a new task is one file (a subclass registered in `TASKS`) plus its models and data source.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -18,7 +21,13 @@ from neuronet.errors import ConfigError
 from neuronet.registry import Registry
 from neuronet.tasks.metrics import compute_metrics
 
-__all__ = ["TASKS", "Task", "get_task", "infer_task"]
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+    from pydantic import BaseModel
+
+__all__ = ["TASKS", "Task", "get_task", "infer_task", "tasks_that"]
+
+InverseTarget = Callable[[torch.Tensor], torch.Tensor]  # model outputs back in the data's own units
 
 TASKS: Registry[type["Task"]] = Registry("task")
 
@@ -34,6 +43,16 @@ class Task:
         supervised: Targets come from labels (False: the inputs are their own targets).
         ordered: Rows are in time order (splits hold out the most recent rows).
         curves_fall: A falling training loss means learning (not so for a GAN's adversarial losses).
+        losses: Registered loss names that fit this task (empty: any).
+        has_classes: Outputs are scores over named classes (`meta["class_names"]`): a Predictor
+            has `classes` and `predict_proba`; explanations name outputs by class.
+        loss_in_report: Evaluation reports the training loss (a GAN's `score` computes its own).
+        onnx_ok: The ONNX backend serves it (its outputs are plain tensors the task reads).
+        attributable: Each output is a number an attribution can explain (a class score, a value).
+        offers: Predictor methods beyond `predict` this task's models answer ("scores", "sample").
+        plot_files: The files `plots` writes, in the order a report shows them.
+        widget: How the web page shows one response: `value` names the field shown as the
+            prediction; `bars`, if given, a {name: probability} field drawn as bars.
     """
 
     name: ClassVar[str] = "task"
@@ -44,6 +63,13 @@ class Task:
     ordered: ClassVar[bool] = False
     curves_fall: ClassVar[bool] = True  # the training loss should fall (the training doctor reads its curve)
     losses: ClassVar[tuple[str, ...]] = ()  # registered loss names that fit this task (empty: any)
+    has_classes: ClassVar[bool] = False
+    loss_in_report: ClassVar[bool] = True
+    onnx_ok: ClassVar[bool] = False
+    attributable: ClassVar[bool] = False
+    offers: ClassVar[tuple[str, ...]] = ()
+    plot_files: ClassVar[tuple[str, ...]] = ()
+    widget: ClassVar[dict[str, str]] = {"value": "prediction"}
 
     # --- training ----------------------------------------------------------------------
     def loss_for(self, model: nn.Module | None = None) -> str:
@@ -67,6 +93,16 @@ class Task:
         """Outputs used to score a batch (the model's forward pass; GANs ask their discriminator)."""
         return model(x)
 
+    def collate(self, batch: list[Any]) -> Any:
+        """One mini-batch from a list of examples: tensors stacked (tasks with variable-size targets pad them).
+
+        Example:
+            >>> x, y = Task().collate([(torch.zeros(3), torch.tensor(1)), (torch.ones(3), torch.tensor(0))])
+            >>> x.shape, y.tolist()
+            (torch.Size([2, 3]), [1, 0])
+        """
+        return torch.utils.data.default_collate(batch)
+
     # --- reading outputs -----------------------------------------------------------------
     def labels(self, outputs: Any) -> torch.Tensor:
         raise ConfigError(f"A {self.name} model predicts no class labels.")
@@ -78,13 +114,69 @@ class Task:
         raise ConfigError(f"A {self.name} model predicts no values.")
 
     def predictions(self, outputs: Any) -> torch.Tensor:
-        """What `predict` returns: class indices or values."""
+        """Outputs as tensors of predictions: class indices or values."""
         return self.values(outputs)
 
-    def columns(self, model: nn.Module, x: torch.Tensor, meta: dict[str, Any],
-                inverse_target: Any = None) -> dict[str, np.ndarray]:
-        """Columns of a prediction table for one batch of prepared inputs."""
-        raise NotImplementedError
+    def decode(self, outputs: Any, meta: dict[str, Any], inverse_target: InverseTarget | None = None,
+               x: torch.Tensor | None = None) -> Any:
+        """What `Predictor.predict` returns for a batch of outputs: labels, values in the data's own
+        units, scores; a task with structured outputs returns one object per example (a string, boxes).
+
+        Args:
+            outputs: The outputs of `forward` for the prepared inputs `x`.
+            meta: The training data's metadata (class names, target names, vocabulary...).
+            inverse_target: Undoes the target scaling of training (None: identity).
+            x: The prepared inputs (for predictions measured against them, such as a reconstruction error).
+
+        Example:
+            >>> from neuronet.tasks import Classification
+            >>> Classification().decode(torch.tensor([[2.0, 1.0], [0.0, 3.0]]), {"class_names": ["cat", "dog"]}).tolist()
+            ['cat', 'dog']
+        """
+        return self.predictions(outputs).cpu().numpy()
+
+    def prediction_columns(self, model: nn.Module, x: torch.Tensor, meta: dict[str, Any],
+                           inverse_target: InverseTarget | None = None) -> dict[str, Any]:
+        """Columns of a prediction table for one batch of prepared inputs (`Predictor.predict_frame`)."""
+        raise ConfigError(f"A {self.name} model makes no prediction table.")
+
+    def to_data_units(self, outputs: Any, targets: torch.Tensor,
+                      inverse_target: InverseTarget | None = None) -> tuple[Any, torch.Tensor]:
+        """Outputs and targets in the data's own units, to score and plot (unchanged unless targets were scaled)."""
+        return outputs, targets
+
+    def require(self, what: str) -> None:
+        """Raise a ConfigError unless this task's models answer the Predictor method `what` (see `offers`)."""
+        if what not in self.offers:
+            owners = tasks_that(lambda task: what in task.offers, "or") or "different"
+            raise ConfigError(f"{what}() needs a {owners} model; this one is {self.name}.")
+
+    def check_export(self) -> None:
+        """Raise a ConfigError when models of this task cannot be exported for serving (none by default)."""
+
+    # --- serving ---------------------------------------------------------------------------
+    def response_model(self, classes: list[str] | None) -> type[BaseModel]:
+        """The pydantic model of one prediction in the server's responses (`POST /predict`)."""
+        from pydantic import Field, create_model
+
+        return create_model("Prediction", prediction=(Any, Field(description="The prediction.")))
+
+    def to_responses(self, frame: pd.DataFrame, classes: list[str] | None) -> list[dict[str, Any]]:
+        """Rows of `Predictor.predict_frame` → one response dict per instance (see `response`).
+
+        Example:
+            >>> import pandas as pd
+            >>> from neuronet.tasks import Regression
+            >>> Regression().to_responses(pd.DataFrame({"input": ["a.csv"], "prediction": [2.5]}), None)
+            [{'prediction': 2.5}]
+        """
+        rows = frame.drop(columns=[c for c in ("input",) if c in frame.columns]).to_dict("records")
+        return [self.response(row, classes) for row in rows]
+
+    def response(self, row: dict[str, Any], classes: list[str] | None) -> dict[str, Any]:
+        """One row of the prediction table as the body of one response (plain JSON values)."""
+        value = row["prediction"]
+        return {"prediction": value.tolist() if hasattr(value, "tolist") else value}
 
     # --- scoring and plots -------------------------------------------------------------
     def score(self, outputs: Any, targets: torch.Tensor, metrics: list[str] | None = None) -> dict[str, float]:
@@ -97,6 +189,19 @@ class Task:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+def tasks_that(has: Callable[[type[Task]], bool], last: str = "and") -> str:
+    """The registered tasks for which `has` holds, in registration order, as words: "a, b and c".
+
+    Messages list tasks this way, so that they stay true when a task is added.
+
+    Example:
+        >>> tasks_that(lambda task: task.onnx_ok)
+        'classification, regression and forecasting'
+    """
+    names = [name for name in TASKS.names() if has(TASKS.get(name))]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {last} {names[-1]}" if names else ""
 
 
 def get_task(task: str | Task | None) -> Task | None:

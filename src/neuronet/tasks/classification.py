@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
-from neuronet.tasks.base import TASKS, Task
+from neuronet.tasks.base import TASKS, InverseTarget, Task
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pydantic import BaseModel
 
 __all__ = ["Classification"]
 
@@ -29,6 +32,11 @@ class Classification(Task):
     metrics: ClassVar[tuple[str, ...]] = ("accuracy",)
     report_metrics: ClassVar[tuple[str, ...]] = ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "pr_auc")
     losses: ClassVar[tuple[str, ...]] = ("cross_entropy", "binary_cross_entropy")
+    has_classes: ClassVar[bool] = True
+    onnx_ok: ClassVar[bool] = True
+    attributable: ClassVar[bool] = True
+    plot_files: ClassVar[tuple[str, ...]] = ("confusion_matrix.png",)
+    widget: ClassVar[dict[str, str]] = {"value": "prediction", "bars": "probabilities"}
 
     def output_size(self, num_outputs: int, loss: Any = None) -> int:
         return 1 if loss == "binary_cross_entropy" else num_outputs  # one logit for binary cross-entropy
@@ -53,8 +61,14 @@ class Classification(Task):
     def predictions(self, outputs: Any) -> torch.Tensor:
         return self.labels(outputs)
 
-    def columns(self, model: nn.Module, x: torch.Tensor, meta: dict[str, Any],
-                inverse_target: Any = None) -> dict[str, np.ndarray]:
+    def decode(self, outputs: Any, meta: dict[str, Any], inverse_target: InverseTarget | None = None,
+               x: torch.Tensor | None = None) -> np.ndarray:
+        """The class labels (as in training) of the outputs: an object array (N,)."""
+        return np.asarray(meta.get("class_names"), dtype=object)[self.labels(outputs).cpu().numpy()]
+
+    def prediction_columns(self, model: nn.Module, x: torch.Tensor, meta: dict[str, Any],
+                           inverse_target: InverseTarget | None = None) -> dict[str, np.ndarray]:
+        """`prediction` (the label) and `p_<class>`, each class's probability."""
         out = model(x)
         classes = np.asarray(meta["class_names"], dtype=object)
         columns = {"prediction": classes[self.labels(out).cpu().numpy()]}
@@ -62,6 +76,15 @@ class Classification(Task):
         for i, name in enumerate(meta["class_names"]):
             columns[f"p_{name}"] = proba[:, i]
         return columns
+
+    def response_model(self, classes: list[str] | None) -> type[BaseModel]:
+        from pydantic import Field, create_model
+
+        return create_model("Prediction", prediction=(str, Field(description=f"One of: {', '.join(classes or [])}.")),
+                            probabilities=(dict[str, float], Field(description="Each class's probability.")))
+
+    def response(self, row: dict[str, Any], classes: list[str] | None) -> dict[str, Any]:
+        return {"prediction": str(row["prediction"]), "probabilities": {c: float(row[f"p_{c}"]) for c in classes or []}}
 
     def plots(self, outputs: Any, targets: torch.Tensor, meta: dict[str, Any], folder: Path) -> list[Path]:
         from neuronet.plots import plot_confusion_matrix

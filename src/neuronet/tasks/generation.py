@@ -28,6 +28,8 @@ class Generation(Task):
     report_metrics: ClassVar[tuple[str, ...]] = ("loss", "d_real", "d_fake")
     supervised: ClassVar[bool] = False
     curves_fall: ClassVar[bool] = False  # adversarial losses rise and fall by design
+    loss_in_report: ClassVar[bool] = False  # `score` computes the discriminator's loss itself
+    offers: ClassVar[tuple[str, ...]] = ("sample",)
 
     def forward(self, model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         fakes = model.sample(len(x), generator=torch.Generator().manual_seed(len(x)))
@@ -43,6 +45,10 @@ class Generation(Task):
     def values(self, outputs: Any) -> torch.Tensor:
         raise ConfigError("A GAN generates images rather than predicting; sample them with nt.load(RUN).sample(n).")
 
-    def columns(self, model: nn.Module, x: torch.Tensor, meta: dict[str, Any],
-                inverse_target: Any = None) -> dict[str, np.ndarray]:
+    def prediction_columns(self, model: nn.Module, x: torch.Tensor, meta: dict[str, Any],
+                           inverse_target: Any = None) -> dict[str, np.ndarray]:
         self.values(None)
+
+    def check_export(self) -> None:
+        raise ConfigError("A GAN is not exported: it has no inputs to serve predictions for; sample from it with "
+                          "nt.load(run).sample(n).")
