@@ -318,6 +318,9 @@ class AgentConfig(BaseModel):
 class RunConfig(_Strict):
     """A whole run: data → model → training → run directory."""
 
+    kind: str | None = Field(None, description="The kind of run: supervised (learning from data) or reinforcement (an "
+                                               "agent in its env:); default: chosen from the config (`neuronet kinds` "
+                                               "lists them).")
     name: str | None = Field(None, description="Run directory name (default: <data>-<model>-<time>).")
     output_dir: str = Field("runs", description="Where run directories are created.")
     seed: int = Field(0, ge=0, lt=2**32, description="Seeds the split, the model's weights and the training order (0 to 2**32 - 1).")

@@ -9,14 +9,16 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["CVResult", "RunFiles", "RunInterrupted", "RunPlan", "RunResult", "cross_validate", "evaluate_run",
-           "evaluate_rl_run", "load_data", "load_policy", "make_trainer", "plan_run", "predict_file", "train_run"]
+__all__ = ["CVResult", "KINDS", "RunFiles", "RunInterrupted", "RunKind", "RunPlan", "RunResult", "cross_validate",
+           "evaluate_run", "evaluate_rl_run", "kind_for_config", "kind_of_run", "load_data", "load_policy",
+           "make_trainer", "plan_run", "predict_file", "train_run"]
 
 _WHERE = {
     "RunFiles": "files", "RunPlan": "build", "load_data": "build", "make_trainer": "build", "plan_run": "build",
-    "RunInterrupted": "train", "RunResult": "train", "train_run": "train", "evaluate_run": "evaluate",
+    "RunInterrupted": "lifecycle", "RunResult": "folder", "train_run": "kinds", "evaluate_run": "evaluate",
     "predict_file": "evaluate", "CVResult": "cv", "cross_validate": "cv",
-    "evaluate_rl_run": "rl", "load_policy": "rl",
+    "evaluate_rl_run": "rl", "load_policy": "rl", "KINDS": "kinds", "RunKind": "kinds", "kind_of_run": "kinds",
+    "kind_for_config": "kinds",
 }
 
 

@@ -180,8 +180,9 @@ def _model(config: RunConfig, train: Dataset, task: Task, loss: Any) -> tuple[nn
                           f"{tuple(train.x.shape[1:])}): {str(err).splitlines()[0][:160]}.") from None
     model.train()
     loss_name = loss if isinstance(loss, str) else None
-    return model, {"type": config.model.type, "kwargs": kwargs, "input_shape": list(inputs["input_shape"]),
-                   "num_outputs": outputs, "task": task.name, "loss": loss_name}
+    return model, {"kind": "supervised", "type": config.model.type, "kwargs": kwargs,
+                   "input_shape": list(inputs["input_shape"]), "num_outputs": outputs, "task": task.name,
+                   "loss": loss_name}
 
 
 def _default_scale(config: RunConfig, data: Dataset, task: Task) -> str:

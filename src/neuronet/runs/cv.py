@@ -19,6 +19,7 @@ from neuronet.config import RunConfig, model_task, to_yaml
 from neuronet.errors import ConfigError, DataError
 from neuronet.runs.build import Fold, cached_features, load_data, make_trainer, plan_run
 from neuronet.runs.files import safe_stem, write_json
+from neuronet.runs.kinds import kind_for_config
 
 __all__ = ["CVResult", "cross_validate", "folds_for"]
 
@@ -97,9 +98,7 @@ def cross_validate(config: RunConfig, k: int = 5, split: Split = "auto", write: 
         write: Write the results folder.
         on_fold: Called as on_fold(i, metrics) after each fold (progress).
     """
-    if config.env is not None:
-        raise ConfigError("Cross-validation splits data into folds; a reinforcement-learning run has no data (it acts "
-                          "in env:). Compare seeds instead: train with --set seed=1, seed=2, ...")
+    kind_for_config(config).check_cv(config)  # a kind cv does not apply to says so
     if model_task(config.model.type) is not None:
         raise ConfigError("Cross-validation scores supervised models; autoencoders and GANs have no labels to score.")
     folds, used = folds_for(config, k, split)

@@ -18,7 +18,7 @@ from neuronet.runs.files import RunFiles, read_json
 from neuronet.runs.lock import RunLock
 from neuronet.tasks import TASKS
 
-__all__ = ["write_html_report"]
+__all__ = ["write_html_report", "supervised_sections", "rl_sections"]
 
 _CSS = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
@@ -104,25 +104,29 @@ def _explained(run: Path, explained: dict[str, Any]) -> list[tuple[str, str]]:
     return sections
 
 
-def write_html_report(run: str | Path, explained: dict[str, Any] | None = None) -> Path:
-    """Write RUN/report.html (atomically) and return its path.
+def write_html_report(run: str | Path) -> Path:
+    """Write RUN/report.html (atomically) and return its path: the run's kind says what the page holds.
 
     Args:
         run: A run directory (completed, or failed / stopped: then with what it has).
-        explained: What `explain_run` recorded (RUN/explain/explain.json); None: read it if there.
     """
-    from neuronet.runs.explain import read_explained
+    from neuronet.runs.kinds import kind_of_run
 
     files = RunFiles(run)
     files.check()  # a failed or stopped run too: its curves so far and the doctor's findings are worth a page
-    root = files.root
     model = read_json(files.model)
     metrics = read_json(files.metrics) if files.metrics.is_file() else {}
-    if "agent" in model:  # reinforcement learning: an agent in an environment, scored by episodes
-        return _write_page(files, _rl_sections(files, model, metrics))
+    return _write_page(files, kind_of_run(files.root).report_sections(files, model, metrics))
+
+
+def supervised_sections(files: RunFiles, model: dict[str, Any], metrics: dict[str, Any]) -> list[tuple[str, str]]:
+    """The page of a run that learned from data: data, metrics, curves, the doctor, predictions, explanations."""
+    from neuronet.runs.explain import read_explained
+
+    root = files.root
     state = read_json(files.preprocessing)
     meta, sizes = state["data"], metrics.get("sizes", {})
-    explained = explained if explained is not None else (read_explained(root) or {})
+    explained = read_explained(root) or {}
     head = _table([["data", f"{meta['name']} ({model['task']}), input {tuple(meta['input_shape'])}, "
                             f"{meta['num_outputs']} outputs"],
                    ["examples", f"{sizes.get('train')} train / {sizes.get('val')} val / {sizes.get('test')} test"],
@@ -144,7 +148,7 @@ def write_html_report(run: str | Path, explained: dict[str, Any] | None = None) 
         *_explained(root, explained),
         ("Config", _config(files)),
     ]
-    return _write_page(files, sections)
+    return sections
 
 
 def _prediction_plots(task: str) -> list[str]:
@@ -157,7 +161,7 @@ def _config(files: RunFiles) -> str:
     return f"<pre>{html.escape(files.config.read_bytes().decode('utf-8', errors='replace'))}</pre>"
 
 
-def _rl_sections(files: RunFiles, model: dict[str, Any], metrics: dict[str, Any]) -> list[tuple[str, str]]:
+def rl_sections(files: RunFiles, model: dict[str, Any], metrics: dict[str, Any]) -> list[tuple[str, str]]:
     """The page of a reinforcement-learning run: the agent, its evaluation, curves, the doctor, the config."""
     status = read_json(files.status) if files.status.is_file() else {}
     head = _table([["agent", f"{model['agent']} (observations {tuple(model.get('obs_shape', ()))}, "

@@ -21,7 +21,7 @@ from neuronet.errors import DataError
 from neuronet.runs.files import RunFiles, read_json, write_json
 from neuronet.runs.lifecycle import restore_checkpoint, run_lifecycle, write_status
 
-__all__ = ["build_agent", "train_rl_run", "evaluate_rl_run", "load_policy", "is_rl_run"]
+__all__ = ["build_agent", "train_rl_run", "evaluate_rl_run", "load_policy"]
 
 
 def build_agent(config: RunConfig, trusted: bool = True, where: Path | None = None, command: str = "neuronet") -> Any:
@@ -87,7 +87,7 @@ def train_rl_run(config: RunConfig | None = None, resume: str | Path | None = No
     Returns:
         A RunResult (path, metrics, trainer, plan=None, findings).
     """
-    from neuronet.runs.train import reopen
+    from neuronet.runs.folder import reopen
 
     if resume is None:
         return _train(config, None, None, callbacks, progress)
@@ -103,7 +103,7 @@ def _train(config: RunConfig, files: RunFiles | None, lock: Any, callbacks: Any,
     import contextlib
 
     from neuronet.rl.envs import env_name
-    from neuronet.runs.train import RunResult, created, run_root
+    from neuronet.runs.folder import RunResult, created, run_root
 
     agent = build_agent(config, trusted=trusted, where=None if files is None else files.config,
                         command="neuronet train --resume")
@@ -112,7 +112,7 @@ def _train(config: RunConfig, files: RunFiles | None, lock: Any, callbacks: Any,
 
     def write(staging: RunFiles) -> None:
         write_text(staging.config, _resolved(config, agent, trainer))
-        write_json(staging.model, {"task": "reinforcement", **agent.spec()})
+        write_json(staging.model, {"kind": "reinforcement", "task": "reinforcement", **agent.spec()})
         write_status(staging, "created", steps_done=0, epochs_done=0)
 
     with contextlib.nullcontext(lock) if lock else created(files, write):
@@ -160,13 +160,6 @@ def _finish(files: RunFiles, trainer: Any, config: RunConfig, elapsed: float) ->
 
 
 # --- a trained policy ---------------------------------------------------------------------------------
-
-def is_rl_run(path: str | Path) -> bool:
-    """Whether a run directory holds a reinforcement-learning agent (its model.json names one)."""
-    files = RunFiles(path)
-    files.check()  # a run directory first: its files its own
-    return files.model.is_file() and "agent" in read_json(files.model)
-
 
 def load_policy(path: str | Path, device: str | torch.device = "cpu", trust_code: bool = False,
                 command: str = "load_policy") -> tuple[Any, RunConfig]:

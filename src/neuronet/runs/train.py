@@ -1,106 +1,27 @@
-"""`train_run`: config → planned run → training → a complete run directory, resumable from any checkpoint."""
+"""The supervised kind's training: config → planned run → training → a complete run directory, resumable."""
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from neuronet.atomic import atomic_dir, write_text
-from neuronet.config import RunConfig, load_config, to_yaml
-from neuronet.errors import ConfigError
+from neuronet.atomic import write_text
+from neuronet.config import RunConfig, to_yaml
 from neuronet.doctor import Finding
 from neuronet.runs.build import RunPlan, cached_features, make_trainer, plan_run, resolved_config
 from neuronet.runs.diagnosis import check_data, plot_doctor, write_findings
-from neuronet.runs.files import RunFiles, check_name, read_json, safe_stem, write_json
-from neuronet.runs.lifecycle import RunInterrupted, lock_run, restore_checkpoint, run_lifecycle, write_status
+from neuronet.runs.files import RunFiles, read_json, write_json
+from neuronet.runs.folder import RunResult, created, reopen, run_root
+from neuronet.runs.lifecycle import RunInterrupted, restore_checkpoint, run_lifecycle, write_status
 from neuronet.runs.lock import RunLock
 from neuronet.runs.report import render_report
 from neuronet.train import Callback, EarlyStopping, Trainer
 from neuronet.train.checkpoint import atomic_save_file
 
-__all__ = ["RunResult", "train_run", "RunInterrupted"]
-
-
-@dataclass
-class RunResult:
-    """What a finished run produced."""
-
-    path: Path
-    metrics: dict[str, Any]
-    trainer: Trainer
-    plan: RunPlan | None  # None for a reinforcement-learning run (no data to plan)
-    findings: list[Finding]
-
-
-def run_root(config: RunConfig, what: str | None = None) -> Path:
-    """A new run directory: config.name, else `<what>-<time>` (what: the data and the model) under output_dir."""
-    out = Path(config.output_dir)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"The output folder {out} is a file; give a folder with --output-dir (or output_dir:).")
-    if config.name:
-        root = out / check_name(config.name)
-        if root.exists():
-            raise ConfigError(f"Run directory {root} already exists; choose another name, or continue it with "
-                              f"`neuronet train --resume {root}`.")
-        return root
-    what = safe_stem(what or f"{Path(config.data.source).stem}-{config.model.type}")
-    stem = f"{what}-{datetime.now():%Y%m%d-%H%M%S}"
-    root, n = out / stem, 1
-    while root.exists():
-        n += 1
-        root = out / f"{stem}-{n}"
-    return root
-
-
-def reopen(resume: str | Path) -> tuple[RunFiles, RunConfig, RunLock]:
-    """An unfinished run directory to continue, locked, and its saved config; clears writes a killed process cut short.
-
-    Raises:
-        RunInUse: another process is training (or exporting, reporting) this run.
-        ConfigError: the run already completed.
-    """
-    files = RunFiles(Path(resume))
-    files.check()
-    lock = lock_run(files.root, "resume")
-    try:
-        if read_json(files.status).get("status") == "completed":
-            raise ConfigError(f"Run {files.root} already completed; nothing to resume.")
-        for leftover in files.root.rglob(".*.tmp"):  # a write cut short by a killed process (the lock is ours)
-            leftover.unlink(missing_ok=True)
-        return files, load_config(files.config), lock
-    except BaseException:
-        lock.release()
-        raise
-
-
-@contextlib.contextmanager
-def created(files: RunFiles, write: Callable[[RunFiles], None]) -> Iterator[RunLock]:
-    """Create the run directory at once (a staging folder of this process, locked, renamed) and hold its lock.
-
-    Raises:
-        ConfigError: a run of that name appeared meanwhile (another process made it).
-    """
-    lock = None
-    try:
-        with atomic_dir(files.root) as folder:
-            lock = RunLock(folder, "train").acquire()  # the lock follows the folder when it is renamed
-            write(RunFiles(folder))
-    except BaseException as err:
-        if lock is not None:
-            lock.release()
-        if isinstance(err, FileExistsError):
-            raise ConfigError(f"Run directory {files.root} already exists (another process made it just now); "
-                              "choose another name.") from None
-        raise
-    try:
-        yield lock
-    finally:
-        lock.release()
+__all__ = ["RunResult", "train_supervised", "RunInterrupted"]
 
 
 def _status(files: RunFiles, trainer: Trainer, status: str, **extra: Any) -> None:
@@ -168,32 +89,15 @@ def _finish(files: RunFiles, trainer: Trainer, plan: RunPlan, elapsed: float,
     return metrics, findings
 
 
-def train_run(config: RunConfig | None = None, resume: str | Path | None = None,
-              callbacks: list[Callback] | tuple = (), progress: bool = True, trust_code: bool = False) -> RunResult:
-    """Train as the config says and write a complete run directory.
+def train_supervised(config: Any, resume: Path | None = None, callbacks: list[Callback] | tuple = (),
+                     progress: bool = True) -> RunResult:
+    """Train a supervised run as the config says (or continue `resume`) into a complete run directory.
 
-    Everything is checked (config, data, model, optimizer) before the directory is created. A
-    run stopped at any moment (Ctrl-C, a crash, a killed process) continues from its last
-    checkpoint with `resume` and ends with the same weights and history as an uninterrupted run.
-
-    Args:
-        config: The run config (None: defaults, the digits CNN demo). Ignored with `resume`.
-        resume: A run directory to continue from its last checkpoint.
-        callbacks: Extra callbacks.
-        progress: Show the live progress bar.
-        trust_code: With `resume`: allow code the run's config names (an RL environment given as
-            'module:function'); a run directory is data, so it is refused without this.
-
-    Raises:
-        ConfigError / DataError: bad config or data (nothing written).
-        TrainingDivergedError: NaN/inf loss (the last checkpoint is kept).
-        RunInterrupted: Ctrl-C, SIGTERM or SIGHUP; the run directory can be resumed.
-        RunInUse: another process is writing the run (`resume`).
+    The supervised kind's training (`neuronet.runs.train_run` chooses the kind). Everything is
+    checked before the directory is created; a run stopped at any moment continues from its
+    last checkpoint with `resume` and ends with the same weights and history as an
+    uninterrupted run.
     """
-    from neuronet.runs.rl import is_rl_run, train_rl_run
-
-    if (config is not None and config.env is not None) or (resume is not None and is_rl_run(resume)):
-        return train_rl_run(config, resume, callbacks, progress, trust_code)  # an agent in an environment (env: section)
     if resume is None:
         return _train(config or RunConfig(), None, None, callbacks, progress)
     files, config, lock = reopen(resume)

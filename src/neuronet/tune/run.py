@@ -132,7 +132,7 @@ def _write_trials(root: Path, rows: list[TrialRecord]) -> None:
 
 def _retrain(search: Search, best: TrialRecord, config: RunConfig) -> dict[str, Any]:
     """The best config trained on train + validation (as many epochs as its trial ran), scored once on test."""
-    from neuronet.runs.train import train_run
+    from neuronet.runs.kinds import train_run
 
     raw = config.model_dump(mode="json")
     raw.pop("tune", None)
@@ -168,10 +168,10 @@ def tune(config: RunConfig | None = None, jobs: int = 1, storage: str | None = N
         raise ConfigError(f"--jobs must be an int >= 1. Got {jobs!r} instead.")
     if config is None and resume is None:
         raise ConfigError("tune needs a config with a tune: section (or --resume a results folder).")
-    if config is not None and config.env is not None:
-        raise ConfigError("neuronet tune searches supervised runs (it scores trials on validation data); a "
-                          "reinforcement-learning config (env:) is not supported yet: compare settings with "
-                          "neuronet train --set agent.lr=... runs and their metrics.json.")
+    if config is not None:
+        from neuronet.runs.kinds import kind_for_config
+
+        kind_for_config(config).check_tune(config)  # a kind tuning does not apply to says so
     search = _start(config, storage, resume)
     try:
         if jobs == 1:

@@ -1,0 +1,217 @@
+"""The commands that read a run: `evaluate`, `predict`, `info`, `doctor`, `explain` and `report`.
+
+None of them asks which kind a run is: its kind (`neuronet.runs.kinds`) evaluates, summarises
+and reports it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.text import Text
+
+from neuronet.cli.common import (SEVERITY_STYLE, app, err, friendly, out, plain, print_shown, print_table,
+                                 run_text)
+from neuronet.errors import NeuronetError
+
+__all__ = ["evaluate", "predict", "info", "doctor", "explain", "report"]
+
+
+@app.command()
+@friendly
+def evaluate(
+    run: Annotated[Path, typer.Argument(help="A run directory made by `neuronet train`.")],
+    data: Annotated[Optional[Path], typer.Option(help="Labelled data: a table with the target column, or a folder with "
+                                                      "one sub-folder per class (default: the run's test split).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    episodes: Annotated[Optional[int], typer.Option(min=1, help="RL runs: episodes to play (default: the run's "
+                                                               "train.eval_episodes).")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="RL runs: seed of the first episode (episode i: seed + i).")] = None,
+    record: Annotated[Optional[Path], typer.Option(help="RL runs: write the first episode as an animated GIF.")] = None,
+    trust_code: Annotated[bool, typer.Option("--trust-code", help="RL runs: import and run the environment code the "
+                                                                  "run's config names ('module:function'): any code "
+                                                                  "at all. Only for runs you trust as you would a "
+                                                                  "script.")] = False,
+) -> None:
+    """Evaluate a trained run on its test split or on labelled data; an RL run replays its policy over seeded episodes."""
+    from neuronet.runs.files import json_text
+    from neuronet.runs.kinds import kind_of_run
+
+    shown = kind_of_run(run).evaluate(run, data=data, episodes=episodes, seed=seed, record=record,
+                                      trust_code=trust_code)
+    if as_json:
+        typer.echo(json_text(shown.data))
+    else:
+        print_shown(shown)
+
+
+@app.command()
+@friendly
+def predict(
+    run: Annotated[Path, typer.Argument(help="A run directory made by `neuronet train`.")],
+    inputs: Annotated[list[Path], typer.Argument(help="What to predict: a .csv / .parquet / .npy / .txt file, images, "
+                                                      "WAV files, or a folder of them.")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write predictions to this CSV (default: stdout).")] = None,
+) -> None:
+    """Predict INPUTS with a trained run: labels and class probabilities, values, or anomaly scores."""
+    from neuronet.atomic import write_text
+    from neuronet.runs import predict_file
+
+    if output is not None:
+        from neuronet.runs.files import refuse_run_file
+
+        refuse_run_file(output, "output")
+        if any(os.path.realpath(output) == os.path.realpath(path) for path in inputs):
+            raise NeuronetError(f"The output {output} is also an input; write the predictions to a new file.")
+    frame = predict_file(run, [str(p) for p in inputs] if len(inputs) > 1 else str(inputs[0]))
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    if output is None:
+        typer.echo(buffer.getvalue(), nl=False)
+    else:
+        write_text(output, buffer.getvalue())
+        err.print(f"{len(frame)} predictions written to {output}")
+
+
+@app.command()
+@friendly
+def info(run: Annotated[Path, typer.Argument(help="A run directory made by `neuronet train`.")]) -> None:
+    """Show what a run is: status, data or environment, model, training settings and metrics."""
+    from neuronet.runs.files import RunFiles
+    from neuronet.runs.kinds import kind_of_run
+    from neuronet.runs.lifecycle import status_of
+
+    files = RunFiles(run)
+    kind = kind_of_run(run)
+    status = status_of(files)
+    shown = kind.info(files, status)
+    done = status.get(f"{kind.progress_word}_done")
+    out.print(Text.assemble((plain(str(run)), "bold"), plain(f"  status: {status.get('status')}, "
+                                                              f"{kind.progress_word} done: {done}")))
+    if status.get("message"):
+        out.print(Text(plain(str(status["message"])), style="red"))
+    for line in shown.lines:
+        out.print(Text(plain(line)))
+    out.print(run_text(files.config))
+    print_shown(type(shown)(tables=shown.tables))
+    out.print(_files_line(run))
+
+
+def _files_line(run: Path, limit: int = 200) -> Text:
+    names = sorted(str(p.relative_to(run)) for p in run.rglob("*") if p.is_file())
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return Text(plain("files: " + ", ".join(names[:limit]) + more))
+
+
+@app.command()
+@friendly
+def doctor(
+    run: Annotated[Path, typer.Argument(help="A run directory made by `neuronet train` (finished, failed or interrupted).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print doctor.json's findings as JSON.")] = False,
+) -> None:
+    """Diagnose RUN: overfitting, underfitting, vanishing / exploding gradients, dying ReLU, the learning rate, data
+    problems; for an RL run: exploding value losses or Q-values, a collapsed entropy, no progress."""
+    from neuronet.runs.diagnosis import read_findings
+    from neuronet.runs.files import json_text
+    from neuronet.runs.kinds import kind_of_run
+
+    findings, state = read_findings(run)
+    if as_json:
+        typer.echo(json_text([f.to_dict() for f in findings]))
+        return
+    records = state.get("records", [])
+    sampled = len(records) if isinstance(records, list) else 0
+    layers = f"; per-layer statistics from {sampled} sampled step(s) (one in {state.get('every_steps')})" \
+        if state.get("every_steps") else ""
+    out.print(Text.assemble((plain(str(run)), "bold"), plain(f": {len(findings) or 'no'} finding(s){layers}")),
+              soft_wrap=True)
+    if not findings:
+        out.print(f"Checked: {kind_of_run(run).checked()}.", soft_wrap=True)
+    for finding in findings:  # a received run's doctor.json: its text is shown, its control characters not obeyed
+        out.print(Text(plain(f"\n[{finding.severity}] {finding.title}"), style=SEVERITY_STYLE[finding.severity]))
+        out.print(Text(plain(f"  evidence: {finding.evidence}")), soft_wrap=True)
+        out.print(Text(plain(f"  why:      {finding.explanation}")), soft_wrap=True)
+        out.print(Text(plain(f"  try:      {finding.fix}")), soft_wrap=True)
+
+
+def examples_of(text: str) -> list[int]:
+    try:
+        chosen = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        chosen = []
+    if not chosen or min(chosen) < 0:
+        raise NeuronetError(f"--examples takes test-example indices separated by commas, e.g. 0,1,2; got {text!r}.")
+    return chosen
+
+
+@app.command()
+@friendly
+def explain(
+    run: Annotated[Path, typer.Argument(help="A run directory made by `neuronet train`.")],
+    tsne: Annotated[bool, typer.Option("--tsne", help="t-SNE of a layer's features on the test split (PNG).")] = False,
+    layer: Annotated[Optional[str], typer.Option(help="The layer t-SNE maps (default: the penultimate one).")] = None,
+    attention: Annotated[bool, typer.Option("--attention", help="Attention maps per layer and head (Transformer).")] = False,
+    attribution: Annotated[Optional[str], typer.Option(help="lrp, integrated_gradients or saliency (Captum): heat maps, "
+                                                            "highlighted tokens or feature bars.")] = None,
+    wrong: Annotated[bool, typer.Option("--wrong", help="The most confidently wrong test examples, and per-class "
+                                                        "metrics.")] = False,
+    examples: Annotated[str, typer.Option(help="Test examples to attribute / show attention of: 0,1,2,3.")] = "0,1,2,3",
+) -> None:
+    """Show what RUN learned (PNGs in RUN/explain/): t-SNE, attributions, attention maps, its mistakes. No option: all."""
+    from neuronet.runs.explain import explain_run
+    from neuronet.runs.files import RunFiles
+    from neuronet.runs.kinds import kind_of_run
+
+    reason = kind_of_run(run).explainable(RunFiles(run))
+    if reason is not None:
+        raise NeuronetError(f"Nothing to explain in {run}: {reason}.")
+    parts = [p for p, on in (("tsne", tsne or layer), ("attribution", attribution), ("attention", attention),
+                             ("wrong", wrong), ("per_class", wrong)) if on]
+    result = explain_run(run, parts or None, layer=layer, method=attribution, examples=examples_of(examples))
+    print_explained(result, run)  # (explain_run holds the run's lock while it writes RUN/explain/)
+
+
+def print_explained(result: dict[str, Any], run: Path) -> None:
+    if "per_class" in result:
+        rows = [(name, f"{v['precision']:.3f}", f"{v['recall']:.3f}", f"{v['f1-score']:.3f}", str(int(v["support"])))
+                for name, v in result["per_class"].items() if isinstance(v, dict)]
+        print_table("per-class metrics (test)", ["class", "precision", "recall", "F1", "support"], rows)
+    if result.get("wrong"):
+        print_table("most confidently wrong (test)", ["example", "true", "predicted", "p", "input"],
+                     [(str(m["index"]), str(m["true"]), str(m["predicted"]), f"{m['probability']:.3f}",
+                       m["input"][:80] if isinstance(m["input"], str) else "") for m in result["wrong"]])
+    paths = [result["tsne"]["path"]] if result.get("tsne") else []
+    paths += [result["attribution"]["path"]] if result.get("attribution") else []
+    paths += [m["path"] for m in result.get("attention", [])]
+    for path in paths:
+        out.print(f"wrote {path}", soft_wrap=True)
+    for part, reason in result["skipped"].items():
+        err.print(Text(f"explain: {part} skipped: {reason}", style="yellow"), soft_wrap=True)
+
+
+@app.command()
+@friendly
+def report(
+    run: Annotated[Path, typer.Argument(help="A run directory made by `neuronet train`.")],
+    explain_: Annotated[bool, typer.Option("--explain/--no-explain", help="Also compute t-SNE, attributions, attention "
+                                                                          "maps and mistakes (else: what is there).")] = True,
+) -> None:
+    """Write RUN/report.html: one self-contained page (config, data, curves, metrics, doctor, explanations)."""
+    from neuronet.runs.explain import explain_run
+    from neuronet.runs.files import RunFiles
+    from neuronet.runs.html import write_html_report
+    from neuronet.runs.kinds import kind_of_run
+    from neuronet.runs.lock import RunLock
+
+    files = RunFiles(run)
+    reason = kind_of_run(run).explainable(files)
+    with RunLock(files.root, "report"):
+        if explain_ and reason is None:
+            print_explained(explain_run(run), run)
+        elif explain_:
+            err.print(Text(plain(f"report: {reason}; the page shows what the run has")), soft_wrap=True)
+        out.print(Text(f"report: {write_html_report(run)}"), soft_wrap=True)

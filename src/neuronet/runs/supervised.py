@@ -1,0 +1,92 @@
+"""The supervised kind: a model learns from data (classification, regression, forecasting, autoencoders, GANs).
+
+Its training is `neuronet.runs.train`; evaluation, export and the served app follow the
+run's task. This module is light: each method imports what it needs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from neuronet.errors import ConfigError
+from neuronet.runs.files import RunFiles, read_json
+from neuronet.runs.kinds import RunKind, Shown
+
+__all__ = ["Supervised"]
+
+HEADLINES = ("accuracy", "rmse", "mse", "d_real")  # the test metric `neuronet train` names in its last line
+
+
+class Supervised(RunKind):
+    """Learning from data: a model trained on examples of a data set, scored on held-out ones."""
+
+    name = "supervised"
+    description = "A model trained on a data set's examples, scored on its held-out ones."
+    progress_word = "epochs"
+    server = "neuronet.deploy.serving:serve_model"
+
+    def claims(self, config: Any) -> bool:
+        return True
+
+    def owns(self, spec: dict[str, Any]) -> bool:
+        return "agent" not in spec
+
+    def train(self, config: Any, resume: Path | None, callbacks: Any = (), progress: bool = True,
+              trust_code: bool = False) -> Any:
+        from neuronet.runs.train import train_supervised
+
+        return train_supervised(config, resume, callbacks, progress)
+
+    def shown(self, result: Any) -> Shown:
+        test = result.metrics.get("test", {})
+        headline = next((k for k in HEADLINES if k in test), None)
+        return Shown(lines=[f"test {headline}: {test[headline]:.4f}"] if headline else [],
+                     notes=list(result.plan.state.get("summary", [])),
+                     tables=[("test metrics", test)] if test else [])
+
+    def evaluate(self, run: Path, data: Any = None, episodes: int | None = None, seed: int | None = None,
+                 record: Path | None = None, trust_code: bool = False) -> Shown:
+        from neuronet.runs.evaluate import evaluate_run
+
+        if episodes is not None or seed is not None or record is not None:
+            raise ConfigError(f"--episodes, --seed and --record apply to reinforcement-learning runs; {run} learned "
+                              "from data (evaluate it on its test split, or on --data).")
+        metrics = evaluate_run(run, data)  # rows left out are said as `data:` lines (DataNote)
+        return Shown(tables=[(f"{Path(run).name}: {'test split' if data is None else data}", metrics)], data=metrics)
+
+    def info(self, files: RunFiles, status: dict[str, Any]) -> Shown:
+        state, model = files.preprocessing_state(), files.model_spec()
+        meta = state["data"]
+        lines = [f"data: {meta['name']} ({model['task']}, input {tuple(meta['input_shape'])}, "
+                 f"{meta['num_outputs']} outputs)", *(f"  {line}" for line in state.get("summary", []))]
+        test = read_json(files.metrics).get("test") if files.metrics.is_file() else None
+        return Shown(lines=lines, tables=[("test metrics", test)] if test else [])
+
+    def export(self, run: Path, format: str) -> Any:
+        from neuronet.runs.kinds import _resolve
+
+        return _resolve("neuronet.deploy.export:export_run")(run, format)  # the serving layer, above this one
+
+    def check_cv(self, config: Any) -> None:
+        return None  # every supervised task is checked by cross_validate itself (labels to score)
+
+    def check_tune(self, config: Any) -> None:
+        return None
+
+    def explainable(self, files: RunFiles) -> str | None:
+        return None if files.weights.is_file() else \
+            f"{files.root} has no final weights (it failed or is unfinished), so nothing is explained"
+
+    def report_sections(self, files: RunFiles, model: dict[str, Any], metrics: dict[str, Any]) -> list[tuple[str, str]]:
+        from neuronet.runs.html import supervised_sections
+
+        return supervised_sections(files, model, metrics)
+
+    def check_servable(self, files: RunFiles) -> None:
+        files.check_trained()  # final weights: it completed
+
+    def checked(self) -> str:
+        from neuronet.doctor.findings import CHECKED
+
+        return CHECKED
