@@ -54,7 +54,7 @@ class Constant(RunKind):
         from collections import Counter
 
         from neuronet.config import to_yaml
-        from neuronet.runs.files import RunFiles, write_json
+        from neuronet.rundir.files import RunFiles, write_json
         from neuronet.runs.folder import RunResult, created, run_root
         from neuronet.runs.lifecycle import write_status
 

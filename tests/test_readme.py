@@ -63,3 +63,24 @@ def test_the_reinforcement_learning_snippet_runs(tmp_path, monkeypatch):
     trainer = namespace["trainer"]
     assert [r["steps"] for r in trainer.history.epochs] == [256, 512] and len(trainer.evaluations) == 2
     assert isinstance(namespace["policy"], __import__("torch").nn.Module)
+
+
+def test_every_name_the_readme_and_docstrings_give_after_nt_exists_in_a_fresh_process():
+    """`import neuronet as nt` then `nt.tune.tune`, `nt.deploy`, ...: each sub-package loads on first use."""
+    import re
+    import subprocess
+    import sys
+
+    root = Path(__file__).parents[1]
+    texts = [README, *(p.read_text() for p in (root / "src" / "neuronet").rglob("*.py")),
+             *(p.read_text() for p in (root / "examples").glob("*"))]
+    names = sorted({m for text in texts for m in re.findall(r"\bnt\.[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*", text)})
+    assert {"nt.tune.tune", "nt.deploy", "nt.transfer", "nt.load"} <= set(names)
+    check = ("import functools, neuronet as nt, sys\n"
+             "missing = [n for n in sys.argv[1:] if not hasattr(functools.reduce(lambda o, a: getattr(o, a, None), "
+             "n.split('.')[1:-1], nt), n.split('.')[-1])]\nprint(missing)")
+    out = subprocess.run([sys.executable, "-c", check, *names], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr[-1000:]
+    fresh = subprocess.run([sys.executable, "-c", "import neuronet as nt; print(nt.tune.tune.__module__)"],
+                           capture_output=True, text=True, timeout=300)
+    assert fresh.stdout.strip() == "neuronet.tune.run", fresh.stderr[-1000:]

@@ -20,7 +20,7 @@ from neuronet.cli import app
 from neuronet.config import load_config
 from neuronet.errors import ConfigError
 from neuronet.tune import tune
-from neuronet.tune.space import combinations, parse_space
+from neuronet.space import combinations, parse_space
 
 pytest.importorskip("optuna", reason="optuna is not installed (neuronet[tune])")
 runner = CliRunner()

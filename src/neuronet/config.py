@@ -246,7 +246,7 @@ class TuneConfig(_Strict):
     @field_validator("space")
     @classmethod
     def _space(cls, v: dict[str, Any]) -> dict[str, Any]:
-        from neuronet.tune.space import parse_space
+        from neuronet.space import parse_space
 
         parse_space(v)  # empty choices, low > high, log ranges <= 0: one sentence each
         return v

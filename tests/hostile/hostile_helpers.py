@@ -127,8 +127,8 @@ def status(run: Path) -> dict:
         return {}
 
 
-HOLD = ("import sys, time\nfrom neuronet.runs.lock import RunLock\nfrom neuronet.runs.lifecycle import write_status\n"
-        "from neuronet.runs.files import RunFiles\nRunLock(sys.argv[1], 'train').acquire()\n"
+HOLD = ("import sys, time\nfrom neuronet.rundir.lock import RunLock\nfrom neuronet.runs.lifecycle import write_status\n"
+        "from neuronet.rundir.files import RunFiles\nRunLock(sys.argv[1], 'train').acquire()\n"
         "if len(sys.argv) > 2: write_status(RunFiles(sys.argv[1]), 'running', command='neuronet train')\n"
         "print('locked', flush=True)\ntime.sleep(120)\n")
 

@@ -38,7 +38,7 @@ def evaluate(
                                                                   "script.")] = False,
 ) -> None:
     """Evaluate a trained run on its test split or on labelled data; an RL run replays its policy over seeded episodes."""
-    from neuronet.runs.files import json_text
+    from neuronet.rundir.files import json_text
     from neuronet.runs.kinds import kind_of_run
 
     shown = kind_of_run(run).evaluate(run, data=data, episodes=episodes, seed=seed, record=record,
@@ -62,7 +62,7 @@ def predict(
     from neuronet.runs import predict_file
 
     if output is not None:
-        from neuronet.runs.files import refuse_run_file
+        from neuronet.rundir.files import refuse_run_file
 
         refuse_run_file(output, "output")
         if any(os.path.realpath(output) == os.path.realpath(path) for path in inputs):
@@ -81,7 +81,7 @@ def predict(
 @friendly
 def info(run: Annotated[Path, typer.Argument(help="A run directory made by `neuronet train`.")]) -> None:
     """Show what a run is: status, data or environment, model, training settings and metrics."""
-    from neuronet.runs.files import RunFiles
+    from neuronet.rundir.files import RunFiles
     from neuronet.runs.kinds import kind_of_run
     from neuronet.runs.lifecycle import status_of
 
@@ -116,7 +116,7 @@ def doctor(
     """Diagnose RUN: overfitting, underfitting, vanishing / exploding gradients, dying ReLU, the learning rate, data
     problems; for an RL run: exploding value losses or Q-values, a collapsed entropy, no progress."""
     from neuronet.runs.diagnosis import read_findings
-    from neuronet.runs.files import json_text
+    from neuronet.rundir.files import json_text
     from neuronet.runs.kinds import kind_of_run
 
     findings, state = read_findings(run)
@@ -163,7 +163,7 @@ def explain(
 ) -> None:
     """Show what RUN learned (PNGs in RUN/explain/): t-SNE, attributions, attention maps, its mistakes. No option: all."""
     from neuronet.runs.explain import explain_run
-    from neuronet.runs.files import RunFiles
+    from neuronet.rundir.files import RunFiles
     from neuronet.runs.kinds import kind_of_run
 
     reason = kind_of_run(run).explainable(RunFiles(run))
@@ -202,10 +202,10 @@ def report(
 ) -> None:
     """Write RUN/report.html: one self-contained page (config, data, curves, metrics, doctor, explanations)."""
     from neuronet.runs.explain import explain_run
-    from neuronet.runs.files import RunFiles
+    from neuronet.rundir.files import RunFiles
     from neuronet.runs.html import write_html_report
     from neuronet.runs.kinds import kind_of_run
-    from neuronet.runs.lock import RunLock
+    from neuronet.rundir.lock import RunLock
 
     files = RunFiles(run)
     reason = kind_of_run(run).explainable(files)

@@ -175,7 +175,7 @@ def lr_find(
     """The learning-rate range test: train a few steps at growing learning rates, plot the loss, suggest an LR."""
     from neuronet.config import load_config
     from neuronet.runs.build import make_trainer, plan_run
-    from neuronet.runs.files import refuse_run_file
+    from neuronet.rundir.files import refuse_run_file
 
     cfg = load_config(config, set_)
     refuse_run_file(plot, "plot")

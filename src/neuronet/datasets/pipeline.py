@@ -25,7 +25,7 @@ import torch
 from neuronet.datasets.dataset import Dataset
 from neuronet.datasets.preprocessing import Scaler, TargetScaler
 from neuronet.datasets.vocab import TextEncoder
-from neuronet.errors import ConfigError
+from neuronet.errors import ConfigError, DataError
 from neuronet.registry import Registry, check_arguments
 
 __all__ = ["PREPROCESSORS", "Pipeline", "Prepared", "Preprocessor", "default_pipeline", "prepare"]
@@ -114,6 +114,21 @@ class Pipeline:
             entry = dict(entry)
             steps.append(PREPROCESSORS.get(entry.pop("type"))().from_dict(entry))
         return cls(steps)
+
+    @classmethod
+    def stored(cls, state: dict[str, Any], source: Any) -> Pipeline:
+        """The fitted pipeline a run's preprocessing.json holds (`state["pipeline"]`, read from `source`).
+
+        Raises:
+            DataError: a step that cannot be rebuilt (an edited file), in one sentence naming `source`.
+        """
+        try:
+            return cls.from_dict(state["pipeline"])
+        except (DataError, ConfigError) as err:
+            raise DataError(f"{source}: {err}") from None
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
+            raise DataError(f"{source} holds a pipeline that cannot be rebuilt ({type(err).__name__}: "
+                            f"{str(err)[:120]}); it was edited: restore it, or train the run again.") from None
 
 
 def default_pipeline(data: Dataset, scale: str = "standard", preprocess: dict[str, Any] | None = None,

@@ -29,8 +29,8 @@ from torch import nn
 
 from neuronet.atomic import atomic_dir
 from neuronet.errors import ConfigError, DataError, NeuronetError
-from neuronet.runs.files import RunFiles, read_json, write_json
-from neuronet.runs.lock import RunLock
+from neuronet.rundir.files import RunFiles, read_json, write_json
+from neuronet.rundir.lock import RunLock
 
 __all__ = ["ExportError", "ExportResult", "export_run", "FORMATS", "ATOL", "RTOL"]
 

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from neuronet.deploy.guard import Guard, body_error, shown
-from neuronet.runs.files import RunFiles, read_json
+from neuronet.rundir.files import RunFiles, read_json
 
 __all__ = ["create_policy_app", "PolicyError"]
 

@@ -38,7 +38,7 @@ from neuronet.deploy.page import page_html
 from neuronet.deploy.schemas import Problem, check_pixels, instance_model, to_inputs
 from neuronet.errors import DataError, NeuronetError
 from neuronet.predict import Predictor
-from neuronet.runs.files import RunFiles, read_json
+from neuronet.rundir.files import RunFiles, read_json
 
 __all__ = ["create_app", "serve", "check_port", "MicroBatcher", "MAX_BODY_BYTES", "MAX_BATCH_INSTANCES"]
 

@@ -18,7 +18,7 @@ from torch import nn
 from neuronet.datasets import Dataset, Pipeline, read_inputs
 from neuronet.errors import ConfigError, DataError
 from neuronet.nn import loss_fn
-from neuronet.runs.files import RunFiles
+from neuronet.rundir.files import RunFiles
 from neuronet.tasks import TASKS, Task, tasks_that
 
 __all__ = ["OnnxModel", "Predictor", "load"]
@@ -92,7 +92,7 @@ class Predictor:
             model = build_model(spec["type"], tuple(spec["input_shape"]), spec["num_outputs"], **spec["kwargs"])
             load_weights(model, files.load_weights(), where=str(files.weights))
         loss_kwargs = {k: torch.tensor(v) if isinstance(v, list) else v for k, v in spec.get("loss_kwargs", {}).items()}
-        return cls(model, files.pipeline(state), TASKS.get(spec["task"])(), state["data"], spec.get("loss"), loss_kwargs)
+        return cls(model, Pipeline.stored(state, files.preprocessing), TASKS.get(spec["task"])(), state["data"], spec.get("loss"), loss_kwargs)
 
     @property
     def classes(self) -> list[str] | None:

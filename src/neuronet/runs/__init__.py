@@ -1,7 +1,7 @@
 """Run directories: train from a config, write every artifact, evaluate and predict from them.
 
-Names are imported on first use, so that reading a run directory (`neuronet.runs.files`)
-does not import the training code.
+Names are imported on first use. A run directory's files themselves (layout, JSON, the lock,
+doctor.json) are `neuronet.rundir`, a layer below, which prediction and serving read without this package.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ __all__ = ["CVResult", "KINDS", "RunFiles", "RunInterrupted", "RunKind", "RunPla
            "make_trainer", "plan_run", "predict_file", "train_run"]
 
 _WHERE = {
-    "RunFiles": "files", "RunPlan": "build", "load_data": "build", "make_trainer": "build", "plan_run": "build",
+    "RunFiles": "neuronet.rundir", "RunPlan": "build", "load_data": "build", "make_trainer": "build", "plan_run": "build",
     "RunInterrupted": "lifecycle", "RunResult": "folder", "train_run": "kinds", "evaluate_run": "evaluate",
     "predict_file": "evaluate", "CVResult": "cv", "cross_validate": "cv",
     "evaluate_rl_run": "rl", "load_policy": "rl", "KINDS": "kinds", "RunKind": "kinds", "kind_of_run": "kinds",
@@ -25,4 +25,5 @@ _WHERE = {
 def __getattr__(name: str) -> Any:
     if name not in _WHERE:
         raise AttributeError(f"module 'neuronet.runs' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"neuronet.runs.{_WHERE[name]}"), name)
+    where = _WHERE[name]
+    return getattr(importlib.import_module(where if where.startswith("neuronet.") else f"neuronet.runs.{where}"), name)

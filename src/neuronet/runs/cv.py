@@ -18,7 +18,7 @@ from neuronet.atomic import atomic_dir, write_text
 from neuronet.config import RunConfig, model_task, to_yaml
 from neuronet.errors import ConfigError, DataError
 from neuronet.runs.build import Fold, cached_features, load_data, make_trainer, plan_run
-from neuronet.runs.files import safe_stem, write_json
+from neuronet.rundir.files import safe_stem, write_json
 from neuronet.runs.kinds import kind_for_config
 
 __all__ = ["CVResult", "cross_validate", "folds_for"]

@@ -1,5 +1,6 @@
 """The training doctor in a run directory: the data checked before training, the findings and
-per-layer statistics written to `RUN/doctor.json`, read back by `neuronet doctor` and the reports.
+per-layer statistics written to `RUN/doctor.json` (its I/O: `neuronet.rundir.doctor`), read back by
+`neuronet doctor` and the reports.
 
 Reading findings imports nothing from training, so that `neuronet doctor RUN` starts fast.
 """
@@ -10,11 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from neuronet.doctor.findings import Finding, sort_findings
-from neuronet.runs.files import RunFiles, read_json, write_json
+from neuronet.errors import DataError
+from neuronet.rundir.doctor import checked_findings, read_doctor, write_doctor
+from neuronet.rundir.files import RunFiles
 
 if TYPE_CHECKING:  # pragma: no cover
     from neuronet.runs.build import RunPlan
-    from neuronet.train import Trainer
 
 __all__ = ["check_data", "write_findings", "read_findings", "plot_doctor"]
 
@@ -29,44 +31,25 @@ def check_data(plan: RunPlan) -> list[Finding]:
     return diagnose_data(plan.train, plan.val, plan.test, balanced=balanced, columns=columns)
 
 
-def write_findings(files: RunFiles, trainer: Trainer, data: list[Finding]) -> list[Finding]:
+def write_findings(files: RunFiles, trainer: Any, data: list[Finding], kind: str = "supervised") -> list[Finding]:
     """Write doctor.json (data + training findings, and the sampled statistics); returns the findings."""
     doctor = trainer.doctor
     findings = sort_findings([*data, *(doctor.findings if doctor else [])])
-    kind = "reinforcement" if hasattr(trainer, "agent") else "supervised"
-    write_json(files.doctor, {"findings": [f.to_dict() for f in findings], "enabled": doctor is not None, "kind": kind,
-                              "every_steps": doctor.monitor.every_steps if doctor else None,
-                              "records": doctor.monitor.records if doctor else []})
+    write_doctor(files, [f.to_dict() for f in findings], enabled=doctor is not None, kind=kind,
+                 every_steps=doctor.monitor.every_steps if doctor else None,
+                 records=doctor.monitor.records if doctor else [])
     return findings
 
 
 def read_findings(run: str | Path) -> tuple[list[Finding], dict[str, Any]]:
     """The findings of a run and the whole doctor.json (findings, records)."""
-    files = RunFiles(run)
-    files.check()
-    from neuronet.errors import DataError
-
-    if not files.doctor.is_file():
-        raise DataError(f"{files.root} has no doctor.json yet: it is still running or was stopped before it wrote "
-                        f"one (continue it with `neuronet train --resume {files.root}`), or it was trained before "
-                        "the doctor existed.")
-    state = read_json(files.doctor)
-    if not state.get("enabled", True):
-        raise DataError(f"{files.root} was trained with train.doctor: false, so nothing was diagnosed; train it "
-                        "again without that to diagnose it.")
-    return findings_of(state, files.doctor), state
+    state = read_doctor(run)
+    return findings_of(state, RunFiles(run).doctor), state
 
 
 def findings_of(state: dict[str, Any], source: Path) -> list[Finding]:
     """The findings doctor.json holds; an edited one (a key missing, a wrong type) is one sentence naming it."""
-    from neuronet.errors import DataError
-
-    found = state["findings"]
-    text = ("code", "severity", "title", "evidence", "explanation", "fix")
-    if not isinstance(found, list) or not all(isinstance(f, dict) and all(isinstance(f.get(k), str) for k in text)
-                                              for f in found):
-        raise DataError(f"{source} holds findings that are not a list of {{{', '.join(text)}}} texts; it was edited: "
-                        "restore it, or train the run again.")
+    found = checked_findings(state, source)
     try:
         return [Finding.from_dict(f) for f in found]
     except (TypeError, ValueError) as err:

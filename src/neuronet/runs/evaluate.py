@@ -10,7 +10,7 @@ import pandas as pd
 from neuronet.datasets import Dataset, load_source
 from neuronet.errors import DataError
 from neuronet.predict import Predictor
-from neuronet.runs.files import RunFiles, read_json
+from neuronet.rundir.files import RunFiles, read_json
 
 __all__ = ["evaluate_run", "predict_file", "test_split"]
 

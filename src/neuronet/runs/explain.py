@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from neuronet.errors import ConfigError, NeuronetError
-from neuronet.runs.files import RunFiles, read_json, write_json
-from neuronet.runs.lock import RunLock
+from neuronet.rundir.files import RunFiles, read_json, write_json
+from neuronet.rundir.lock import RunLock
 
 __all__ = ["explain_run", "PARTS"]
 

@@ -14,9 +14,9 @@ from typing import Any
 
 from neuronet.atomic import atomic_dir
 from neuronet.errors import ConfigError
-from neuronet.runs.files import RunFiles, check_name, read_json, safe_stem
+from neuronet.rundir.files import RunFiles, check_name, read_json, safe_stem
 from neuronet.runs.lifecycle import lock_run
-from neuronet.runs.lock import RunLock
+from neuronet.rundir.lock import RunLock
 
 __all__ = ["RunResult", "run_root", "reopen", "created"]
 

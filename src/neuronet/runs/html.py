@@ -14,8 +14,8 @@ from typing import Any
 from neuronet.atomic import write_text
 from neuronet.doctor.findings import CHECKED
 from neuronet.runs.diagnosis import findings_of
-from neuronet.runs.files import RunFiles, read_json
-from neuronet.runs.lock import RunLock
+from neuronet.rundir.files import RunFiles, read_json
+from neuronet.rundir.lock import RunLock
 from neuronet.tasks import TASKS
 
 __all__ = ["write_html_report", "supervised_sections", "rl_sections"]

@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 
 from neuronet.errors import ConfigError
 from neuronet.registry import Registry
-from neuronet.runs.files import RunFiles, read_json
+from neuronet.rundir.files import RunFiles, read_json
 
 __all__ = ["RunKind", "Shown", "KINDS", "kind_for_config", "kind_of_run", "train_run"]
 

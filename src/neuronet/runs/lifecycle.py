@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from neuronet.errors import TrainingDivergedError
-from neuronet.runs.files import RunFiles, read_json, write_json
-from neuronet.runs.lock import RunLock, holder_alive
+from neuronet.rundir.files import RunFiles, read_json, write_json
+from neuronet.rundir.lock import RunLock, holder_alive
 
 __all__ = ["RunInterrupted", "Stopped", "stop_signals", "stop_requested", "run_lifecycle", "status_of", "STOP_SIGNALS"]
 

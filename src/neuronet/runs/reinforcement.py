@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from neuronet.errors import ConfigError
-from neuronet.runs.files import RunFiles, read_json
+from neuronet.rundir.files import RunFiles, read_json
 from neuronet.runs.kinds import RunKind, Shown
 
 __all__ = ["Reinforcement"]

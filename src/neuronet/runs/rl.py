@@ -18,7 +18,7 @@ import torch
 from neuronet.atomic import write_text
 from neuronet.config import RunConfig, load_config, to_yaml
 from neuronet.errors import DataError
-from neuronet.runs.files import RunFiles, read_json, write_json
+from neuronet.rundir.files import RunFiles, read_json, write_json
 from neuronet.runs.lifecycle import restore_checkpoint, run_lifecycle, write_status
 
 __all__ = ["build_agent", "train_rl_run", "evaluate_rl_run", "load_policy"]
@@ -131,7 +131,7 @@ def _train(config: RunConfig, files: RunFiles | None, lock: Any, callbacks: Any,
 def _write_findings(files: RunFiles, trainer: Any) -> list[Any]:
     from neuronet.runs.diagnosis import write_findings
 
-    return write_findings(files, trainer, [])
+    return write_findings(files, trainer, [], kind="reinforcement")
 
 
 def _finish(files: RunFiles, trainer: Any, config: RunConfig, elapsed: float) -> tuple[dict[str, Any], list[Any]]:
@@ -203,7 +203,7 @@ def evaluate_rl_run(path: str | Path, episodes: int | None = None, seed: int | N
     from neuronet.rl.trainer import EVAL_SEED
 
     if record is not None:
-        from neuronet.runs.files import refuse_run_file
+        from neuronet.rundir.files import refuse_run_file
 
         refuse_run_file(record, "recording")
     agent, config = load_policy(path, trust_code=trust_code, command="neuronet evaluate")

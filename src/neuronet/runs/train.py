@@ -11,12 +11,13 @@ from typing import Any
 from neuronet.atomic import write_text
 from neuronet.config import RunConfig, to_yaml
 from neuronet.doctor import Finding
+from neuronet.datasets import Pipeline
 from neuronet.runs.build import RunPlan, cached_features, make_trainer, plan_run, resolved_config
 from neuronet.runs.diagnosis import check_data, plot_doctor, write_findings
-from neuronet.runs.files import RunFiles, read_json, write_json
+from neuronet.rundir.files import RunFiles, read_json, write_json
 from neuronet.runs.folder import RunResult, created, reopen, run_root
 from neuronet.runs.lifecycle import RunInterrupted, restore_checkpoint, run_lifecycle, write_status
-from neuronet.runs.lock import RunLock
+from neuronet.rundir.lock import RunLock
 from neuronet.runs.report import render_report
 from neuronet.train import Callback, EarlyStopping, Trainer
 from neuronet.train.checkpoint import atomic_save_file
@@ -109,7 +110,7 @@ def train_supervised(config: Any, resume: Path | None = None, callbacks: list[Ca
 
 def _train(config: RunConfig, files: RunFiles | None, lock: RunLock | None, callbacks: Any,
            progress: bool) -> RunResult:
-    pipeline = files.pipeline() if files else None
+    pipeline = Pipeline.stored(files.preprocessing_state(), files.preprocessing) if files else None
     plan = plan_run(config, pipeline)
     files = files or RunFiles(run_root(plan.config))  # the chosen model names the run (model.type auto)
     cached = cached_features(plan, progress)  # a frozen pretrained backbone: embed once, train the head

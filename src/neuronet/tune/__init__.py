@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from neuronet.tune.space import KINDS, Param, parse_space
+from neuronet.space import KINDS, Param, parse_space
 
 __all__ = ["KINDS", "Param", "parse_space", "tune", "TuneResult"]
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from neuronet.plots import figure, save_figure
-from neuronet.tune.space import Param
+from neuronet.space import Param
 from neuronet.tune.study import Search, TrialRecord
 
 __all__ = ["plot_study", "importances"]

@@ -28,7 +28,7 @@ from typing import Any
 from neuronet.atomic import write_text
 from neuronet.config import RunConfig, load_config, to_yaml, validate
 from neuronet.errors import ConfigError, DataError, NeuronetError
-from neuronet.runs.files import read_json, write_json
+from neuronet.rundir.files import read_json, write_json
 from neuronet.tune.study import Search, TrialRecord, make_search, open_study, records, run_trials, trial_config
 
 __all__ = ["TuneInterrupted", "TuneResult", "tune"]

@@ -19,7 +19,7 @@ from typing import Any, Callable
 from neuronet.config import RunConfig, TuneConfig, validate
 from neuronet.errors import ConfigError
 from neuronet.paths import safe_stem
-from neuronet.tune.space import Param, apply_params, grid_of, grid_size, parse_space
+from neuronet.space import Param, apply_params, grid_of, grid_size, parse_space
 
 __all__ = ["Search", "TrialRecord", "make_search", "run_trials", "objective", "study_root", "STUDY"]
 

@@ -175,7 +175,7 @@ class RunFiles:
         """Raise a DataError unless the run has final weights (it completed)."""
         self.check()
         if not self.weights.is_file():
-            from neuronet.runs.lock import holder_alive
+            from neuronet.rundir.lock import holder_alive
 
             status = read_json(self.status).get("status", "unknown") if self.status.is_file() else "unknown"
             if holder_alive(self.root):
@@ -223,19 +223,6 @@ class RunFiles:
         _check_types(self.preprocessing, state["data"], (("name", str), ("input_shape", list), ("num_outputs", int)))
         _check_shape(self.preprocessing, "data.input_shape", state["data"]["input_shape"])
         return state
-
-    def pipeline(self, state: dict[str, Any] | None = None) -> Any:
-        """The fitted preprocessing pipeline the run stored; a step that cannot be rebuilt is one sentence."""
-        from neuronet.datasets import Pipeline
-
-        state = state or self.preprocessing_state()
-        try:
-            return Pipeline.from_dict(state["pipeline"])
-        except (DataError, ConfigError) as err:
-            raise DataError(f"{self.preprocessing}: {err}") from None
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
-            raise DataError(f"{self.preprocessing} holds a pipeline that cannot be rebuilt ({type(err).__name__}: "
-                            f"{str(err)[:120]}); it was edited: restore it, or train the run again.") from None
 
     def load_weights(self) -> dict[str, Any]:
         """The tensors of model.safetensors; a truncated or foreign file is one sentence."""
