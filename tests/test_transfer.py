@@ -226,7 +226,9 @@ def test_feature_extraction_on_cached_embeddings_trains_the_head_as_the_frozen_m
     features = embed(cached, data)
     assert features.x.shape == (16, 1280)
     nt.Trainer(head_of(cached), epochs=2, batch_size=8, lr=1e-2, task="classification", progress=False).fit(features)
-    assert torch.allclose(whole.net.head.weight, cached.net.head.weight, atol=1e-5)
+    # Equal up to float rounding: the features are computed in other batch sizes (4.6e-5 apart at one thread, on
+    # weights of about 0.07); a head that saw other features or other dropout masks is 1e-2 apart.
+    assert torch.allclose(whole.net.head.weight, cached.net.head.weight, atol=2e-4)
     backbone = dict(build().net.backbone.state_dict())
     assert all(torch.equal(v, backbone[k]) for k, v in whole.net.backbone.state_dict().items())  # frozen, stats too
 

@@ -17,6 +17,9 @@ from typer.testing import CliRunner
 
 from neuronet.cli import app
 
+# Examples per Hypothesis fuzz test: 300 in `make test` (as CI); `make check` sets fewer for a fast loop.
+FUZZ_EXAMPLES = int(os.environ.get("NEURONET_FUZZ_EXAMPLES", "300"))
+
 
 
 def edit_yaml(path: Path, **sections: Any) -> None:
@@ -99,6 +102,13 @@ def snapshot(folder: Path) -> dict[str, str]:
         elif path.is_dir():
             seen[rel] = "dir"
     return seen
+
+
+def stopped_by(code: int, signum: int) -> bool:
+    """The exit of a command stopped by `signum`: 128 + signum, or death by the signal itself when it came while
+    the interpreter was shutting down, its work done (Python restores the default handlers then; a shell reports
+    both as 128 + signum)."""
+    return code in (128 + signum, -signum)
 
 
 def start(*args: object, cwd: Path | None = None) -> subprocess.Popen:

@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from neuronet.config import load_config, validate
 from neuronet.errors import NeuronetError
 
+from hostile.hostile_helpers import FUZZ_EXAMPLES
+
 pytestmark = pytest.mark.hostile("fuzz")
 
 KEYS = {"data": ["source", "target", "text", "limit", "val", "test", "scale", "resample", "options", "preprocess",
@@ -32,7 +34,7 @@ VALUES = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=
 CONFIGS = st.fixed_dictionaries({}, optional={
     "seed": VALUES, "task": VALUES, "name": VALUES, "output_dir": VALUES,
     **{name: st.dictionaries(st.sampled_from([*keys, "zzz"]), VALUES, max_size=4) for name, keys in KEYS.items()}})
-FUZZ = settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+FUZZ = settings(max_examples=FUZZ_EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 
 
 def _only_ours(action) -> None:

@@ -31,10 +31,9 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from neuronet.deploy.server import create_app  # noqa: E402
 
-from hostile.hostile_helpers import one_sentence  # noqa: E402
+from hostile.hostile_helpers import FUZZ_EXAMPLES, one_sentence  # noqa: E402
 
-EXAMPLES = 300
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+FUZZ = settings(max_examples=FUZZ_EXAMPLES, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                        HealthCheck.data_too_large])
 DROP = object()  # a field to leave out

@@ -27,9 +27,11 @@ from neuronet.datasets import load, prepare, read_inputs
 from neuronet.errors import DataNote, NeuronetError
 from neuronet.predict import Predictor
 
+from hostile.hostile_helpers import FUZZ_EXAMPLES
+
 pytestmark = pytest.mark.hostile("fuzz")
 
-FUZZ = settings(max_examples=300, deadline=None, derandomize=True, database=None,
+FUZZ = settings(max_examples=FUZZ_EXAMPLES, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 # --- what a messy table's cells and names look like ---------------------------------------------
