@@ -132,7 +132,8 @@ def test_the_rule_says_when_the_network_loses_and_not_when_it_wins():
     assert below_baseline("accuracy", 0.974, [majority, logistic], True) is None  # within one test example: noise
     assert below_baseline("accuracy", 0.42, [majority], True).values["baseline"] == "majority"  # a tie counts
     assert below_baseline("accuracy", 1.0, [BaselineScore("logistic", "lr", 1.0)], True, perfect=1.0) is None
-    assert below_baseline("rmse", 2.0, [BaselineScore("mean", "the mean", 1.5, trivial=True)], False) is not None
+    worse = below_baseline("rmse", 2.0, [BaselineScore("mean", "the mean", 1.5, trivial=True)], False)
+    assert worse.evidence == "The network's test rmse 2.0000 is above the 1.5000 of the mean on the same test rows."
     assert below_baseline("rmse", 1.0, [BaselineScore("mean", "the mean", 1.5, trivial=True)], False) is None
 
 

@@ -53,7 +53,7 @@ def below_baseline(metric: str, network: float, baselines: list[BaselineScore], 
     worst = max(losing, key=lambda b: sign * b.value)  # the best-scoring baseline the network does not beat
     tie = worst.value == network
     others = [b for b in losing if b is not worst]
-    evidence = (f"The network's test {metric} {network:.4f} {'only ties' if tie else 'is below'} the "
+    evidence = (f"The network's test {metric} {network:.4f} {'only ties' if tie else 'is below' if higher_is_better else 'is above'} the "
                 f"{worst.value:.4f} of {worst.title} on the same test rows"
                 + (f" (also {', '.join(f'{b.title}: {b.value:.4f}' for b in others)})" if others else "") + ".")
     if worst.trivial:
