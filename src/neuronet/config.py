@@ -330,6 +330,10 @@ class RunConfig(_Strict):
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
+    baselines: bool = Field(True, description="Fit classical baselines on the same training rows and score them on "
+                                              "the same test rows (majority class and logistic regression, mean and "
+                                              "ridge regression, persistence and seasonal naive), reported beside the "
+                                              "network's test metrics; false: none.")
     tune: TuneConfig | None = Field(None, description="A hyperparameter search for `neuronet tune` (ignored by train).")
     env: EnvConfig | None = Field(None, description="Reinforcement learning: the environment the agent acts in "
                                                     "(then the task is reinforcement and there is no data: section).")

@@ -112,6 +112,8 @@ def print_shown(shown: Any) -> None:
         err.print(Text(plain(f"data: {note}")), soft_wrap=True)
     for title, metrics in shown.tables:
         out.print(metrics_table(title, metrics))
+    for title, columns, rows in getattr(shown, "grids", []):
+        print_table(title, columns, rows)
     for line in shown.lines:
         out.print(Text(plain(line)), soft_wrap=True)
 

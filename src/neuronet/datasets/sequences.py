@@ -65,7 +65,7 @@ def make_windows(series: torch.Tensor, input_len: int, horizon: int = 1, stride:
 
 
 def forecast_split(series: torch.Tensor, input_len: int, horizon: int, test_len: int, name: str,
-                   stride: int = 1) -> Dataset:
+                   stride: int = 1, **inputs: Any) -> Dataset:
     """Windows whose targets lie before the last `test_len` steps train; the rest test.
 
     Test windows may read inputs from the training period (that is the past), never the
@@ -79,8 +79,8 @@ def forecast_split(series: torch.Tensor, input_len: int, horizon: int, test_len:
     if not train.any() or not test.any():
         raise DataError(f"{name}: {len(series)} steps leave no training or test windows with input_len "
                         f"{input_len}, horizon {horizon} and test_len {test_len}.")
-    data = series_dataset(x[train], y[train], name, input_len, horizon, stride)
-    data.official_test = series_dataset(x[test], y[test], name, input_len, horizon, stride)
+    data = series_dataset(x[train], y[train], name, input_len, horizon, stride, **inputs)
+    data.official_test = series_dataset(x[test], y[test], name, input_len, horizon, stride, **inputs)
     return data
 
 
@@ -209,7 +209,7 @@ def airline(input_len: int = 24, horizon: int = 1, test_len: int = 24, stride: i
     """
     datasets = require("sktime.datasets", "sktime")
     values = torch.tensor(np.log(datasets.load_airline().to_numpy(dtype=np.float64)), dtype=torch.float32)
-    return forecast_split(values, input_len, horizon, test_len, "airline", stride)
+    return forecast_split(values, input_len, horizon, test_len, "airline", stride, season=12)  # monthly
 
 
 def _sktime_classification(name: str, loader: str) -> Dataset:

@@ -7,6 +7,8 @@
   exploding gradients, dying ReLU, a learning rate too high or too low);
 - `data.py`: the rules on the data (a rare class, rows shared between splits, constant
   features, a feature that gives the target away);
+- `baselines.py`: the network against the classical baselines fitted on the same rows (a
+  network that does not beat the majority class or a linear model);
 - `rl.py`: the rules on a reinforcement-learning run's records (exploding value loss or
   Q-values, a collapsed entropy, no progress, a loss that became NaN).
 

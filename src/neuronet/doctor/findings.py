@@ -14,7 +14,8 @@ __all__ = ["CHECKED", "CHECKED_RL", "Finding", "SEVERITIES", "sort_findings"]
 
 SEVERITIES = ("error", "warning", "info")  # most severe first
 CHECKED = ("overfitting, underfitting, vanishing and exploding gradients, dying ReLU, a learning rate too high or too "
-           "low, a rare class, rows shared between splits, constant features, a feature that gives the target away")
+           "low, a rare class, rows shared between splits, constant features, a feature that gives the target away, a network that does not beat a simple baseline on the same "
+           "test rows")
 
 
 CHECKED_RL = ("exploding value losses or Q-values, a policy whose entropy collapsed before it did well, no progress in "

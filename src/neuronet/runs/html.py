@@ -135,12 +135,20 @@ def supervised_sections(files: RunFiles, model: dict[str, Any], metrics: dict[st
                     if metrics else f"status: {read_json(files.status).get('status')} — "
                                     f"{read_json(files.status).get('message', 'not finished')}"]],
                   ["", ""])
-    metric_rows = [[k, metrics.get("val", {}).get(k, ""), v] for k, v in metrics.get("test", {}).items()]
+    baselines = metrics.get("baselines") or {}  # runs from before baselines have none
+    names = list(baselines) if isinstance(baselines, dict) else []
+    metric_rows = [[k, metrics.get("val", {}).get(k, ""), v, *((baselines[n] or {}).get(k, "") for n in names)]
+                   for k, v in metrics.get("test", {}).items()]
+    notes = metrics.get("baseline_notes") or {}
+    baseline_notes = ("<p>Baselines, fitted on the same training rows and scored on the same test rows:</p><ul>"
+                      + "".join(f"<li><b>{html.escape(str(n))}</b>: {html.escape(str(note))}</li>"
+                                for n, note in notes.items()) + "</ul>") if notes else ""
     sections = [
         ("Run", head),
         ("Data preparation (fitted on the training split)",
          "<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in state.get("summary", [])) + "</ul>"),
-        ("Metrics", _table(metric_rows, ["metric", "validation", "test"])),
+        ("Metrics", _table(metric_rows, ["metric", "validation", "test", *(f"{n} (baseline)" for n in names)])
+         + baseline_notes),
         ("Training curves", _plots(files.plots, sorted((p.name for p in files.plots.glob("*.png")
                                                         if p.stem in _curve_names(root)), key=lambda n: n != "loss.png"))),
         ("Doctor", _findings(root) + _plots(files.plots, ["gradients.png", "dead_relu.png"])),

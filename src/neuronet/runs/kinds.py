@@ -35,7 +35,8 @@ __all__ = ["RunKind", "Shown", "KINDS", "kind_for_config", "kind_of_run", "train
 
 @dataclass
 class Shown:
-    """What the command line prints of a result: lines (stdout), notes (`data:` lines on stderr), tables.
+    """What the command line prints of a result: lines (stdout), notes (`data:` lines on stderr), tables
+    (metric and value), grids (a title, column names and rows of text cells).
 
     Kinds fill it; the command line prints it the same way for every kind.
     """
@@ -44,6 +45,7 @@ class Shown:
     notes: list[str] = field(default_factory=list)
     tables: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     data: Any = None  # what --json prints
+    grids: list[tuple[str, list[str], list[tuple[str, ...]]]] = field(default_factory=list)  # (title, columns, rows)
 
 
 class RunKind:

@@ -16,6 +16,21 @@ def _table(rows: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _test_table(metrics: dict[str, Any]) -> list[str]:
+    """The test metrics; with baselines (fitted on the same training rows), a column for each and what it is."""
+    test, baselines = metrics.get("test", {}), metrics.get("baselines") or {}
+    if not baselines:
+        return _table(test)
+    names = list(baselines)
+    cell = lambda v: f"{v:.4f}" if isinstance(v, float) else "" if v is None else str(v)  # noqa: E731
+    lines = ["| metric | network | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
+    lines += [f"| {k} | {cell(v)} | " + " | ".join(cell(baselines[n].get(k)) for n in names) + " |"
+              for k, v in test.items()]
+    notes = metrics.get("baseline_notes") or {}
+    return lines + ["", "Baselines, fitted on the same training rows and scored on the same test rows:",
+                    *(f"- **{n}**: {note}" for n, note in notes.items())]
+
+
 def render_report(name: str, state: dict[str, Any], model: dict[str, Any], config_yaml: str, n_params: int,
                   history: History, metrics: dict[str, Any], plots: list[str], findings: list[Finding] = (),
                   doctor: bool = True) -> str:
@@ -32,7 +47,7 @@ def render_report(name: str, state: dict[str, Any], model: dict[str, Any], confi
         + (f"; best epoch {best} by {metrics['monitor']}" if best else ""),
         "", "## Data preparation (fitted on the training split)", "",
         *[f"- {line}" for line in state.get("summary", [])], "",
-        "## Test metrics", "", *_table(metrics.get("test", {})), "",
+        "## Test metrics", "", *_test_table(metrics), "",
         "## Doctor", "", *([f"- **{f.severity}: {f.title}** — {f.evidence} {f.explanation} *Try*: {f.fix}"
                             for f in findings] or ["No problems found (`neuronet doctor` explains what was checked)."
                                                    if doctor else "The doctor was off (train.doctor: false)."]),

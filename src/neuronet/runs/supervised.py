@@ -15,8 +15,6 @@ from neuronet.runs.kinds import RunKind, Shown
 
 __all__ = ["Supervised"]
 
-HEADLINES = ("accuracy", "rmse", "mse", "d_real")  # the test metric `neuronet train` names in its last line
-
 
 class Supervised(RunKind):
     """Learning from data: a model trained on examples of a data set, scored on held-out ones."""
@@ -39,11 +37,15 @@ class Supervised(RunKind):
         return train_supervised(config, resume, callbacks, progress)
 
     def shown(self, result: Any) -> Shown:
+        from neuronet.runs.baselines import baseline_grid, baseline_lines, headline
+
         test = result.metrics.get("test", {})
-        headline = next((k for k in HEADLINES if k in test), None)
-        return Shown(lines=[f"test {headline}: {test[headline]:.4f}"] if headline else [],
+        metric = headline(test)
+        grid = baseline_grid(test, result.metrics)
+        return Shown(lines=[*baseline_lines(result.metrics), *([f"test {metric}: {test[metric]:.4f}"] if metric else [])],
                      notes=list(result.plan.state.get("summary", [])),
-                     tables=[("test metrics", test)] if test else [])
+                     tables=[("test metrics", test)] if test and grid is None else [],
+                     grids=[("test metrics beside the baselines (same test rows)", *grid)] if grid else [])
 
     def evaluate(self, run: Path, data: Any = None, episodes: int | None = None, seed: int | None = None,
                  record: Path | None = None, trust_code: bool = False) -> Shown:
@@ -52,8 +54,19 @@ class Supervised(RunKind):
         if episodes is not None or seed is not None or record is not None:
             raise ConfigError(f"--episodes, --seed and --record apply to reinforcement-learning runs; {run} learned "
                               "from data (evaluate it on its test split, or on --data).")
+        from neuronet.runs.baselines import baseline_grid, baseline_lines
+
         metrics = evaluate_run(run, data)  # rows left out are said as `data:` lines (DataNote)
-        return Shown(tables=[(f"{Path(run).name}: {'test split' if data is None else data}", metrics)], data=metrics)
+        title = f"{Path(run).name}: {'test split' if data is None else data}"
+        files = RunFiles(run)
+        stored = read_json(files.metrics) if files.metrics.is_file() else {}
+        grid = baseline_grid(metrics, stored)  # as stored at training (runs from before baselines have none)
+        if grid is None:
+            return Shown(tables=[(title, metrics)], data=metrics)
+        lines = baseline_lines(stored)[:-1]
+        if data is not None:
+            lines.append("the baselines were scored on the run's own test split when it was trained, not on this data")
+        return Shown(lines=lines, grids=[(f"{title}, beside the baselines", *grid)], data=metrics)
 
     def info(self, files: RunFiles, status: dict[str, Any]) -> Shown:
         state, model = files.preprocessing_state(), files.model_spec()

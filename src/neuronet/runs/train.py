@@ -12,6 +12,7 @@ from neuronet.atomic import write_text
 from neuronet.config import RunConfig, to_yaml
 from neuronet.doctor import Finding
 from neuronet.datasets import Pipeline
+from neuronet.runs.baselines import baseline_finding, run_baselines
 from neuronet.runs.build import RunPlan, cached_features, make_trainer, plan_run, resolved_config
 from neuronet.runs.diagnosis import check_data, plot_doctor, write_findings
 from neuronet.rundir.files import RunFiles, read_json, write_json
@@ -74,6 +75,13 @@ def _finish(files: RunFiles, trainer: Trainer, plan: RunPlan, elapsed: float,
     stopper = next((cb for cb in trainer.callbacks if isinstance(cb, EarlyStopping)), None)
     if stopper is not None and stopper.best_epoch:
         metrics.update(best_epoch=stopper.best_epoch, monitor=stopper.monitor)
+    baselines = run_baselines(plan)  # the same training and test rows, the same metrics
+    if baselines is not None:
+        metrics.update(baselines.to_dict())
+        beaten = baseline_finding(metrics) if trainer.doctor else None
+        if beaten is not None:
+            trainer.doctor.announce([beaten])
+            data_findings = [*data_findings, beaten]
     write_json(files.metrics, metrics)
     plots = plot_curves(trainer.history.epochs, files.plots)
     if test_outputs is not None:

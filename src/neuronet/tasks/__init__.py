@@ -17,6 +17,7 @@ from neuronet.tasks.reconstruction import Reconstruction
 from neuronet.tasks.generation import Generation
 from neuronet.tasks.reinforcement import Reinforcement
 from neuronet.tasks.metrics import METRICS, Metric, check_metrics, compute_metrics
+from neuronet.tasks.baselines import BASELINES, BaselineRows, Baselines, fit_baselines
 
-__all__ = ["METRICS", "TASKS", "Classification", "Forecasting", "Generation", "Metric", "Reconstruction", "Regression", "Reinforcement",
-           "Task", "check_metrics", "compute_metrics", "get_task", "infer_task", "tasks_that"]
+__all__ = ["BASELINES", "METRICS", "TASKS", "BaselineRows", "Baselines", "Classification", "Forecasting", "Generation", "Metric", "Reconstruction", "Regression", "Reinforcement",
+           "Task", "check_metrics", "compute_metrics", "fit_baselines", "get_task", "infer_task", "tasks_that"]

@@ -53,6 +53,8 @@ class Task:
         plot_files: The files `plots` writes, in the order a report shows them.
         widget: How the web page shows one response: `value` names the field shown as the
             prediction; `bars`, if given, a {name: probability} field drawn as bars.
+        baselines: The classical baselines a run fits beside the network and reports with its
+            test metrics (names in `neuronet.tasks.baselines.BASELINES`; empty: none).
     """
 
     name: ClassVar[str] = "task"
@@ -70,6 +72,7 @@ class Task:
     offers: ClassVar[tuple[str, ...]] = ()
     plot_files: ClassVar[tuple[str, ...]] = ()
     widget: ClassVar[dict[str, str]] = {"value": "prediction"}
+    baselines: ClassVar[tuple[str, ...]] = ()
 
     # --- training ----------------------------------------------------------------------
     def loss_for(self, model: nn.Module | None = None) -> str:

@@ -37,6 +37,7 @@ class Classification(Task):
     attributable: ClassVar[bool] = True
     plot_files: ClassVar[tuple[str, ...]] = ("confusion_matrix.png",)
     widget: ClassVar[dict[str, str]] = {"value": "prediction", "bars": "probabilities"}
+    baselines: ClassVar[tuple[str, ...]] = ("majority", "logistic")
 
     def output_size(self, num_outputs: int, loss: Any = None) -> int:
         return 1 if loss == "binary_cross_entropy" else num_outputs  # one logit for binary cross-entropy

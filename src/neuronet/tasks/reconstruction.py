@@ -40,6 +40,7 @@ class Reconstruction(Task):
     offers: ClassVar[tuple[str, ...]] = ("scores", "encode")
     plot_files: ClassVar[tuple[str, ...]] = ("reconstructions.png",)
     widget: ClassVar[dict[str, str]] = {"value": "anomaly_score"}
+    baselines: ClassVar[tuple[str, ...]] = ("mean_input",)
 
     def targets(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return x

@@ -34,6 +34,7 @@ class Regression(Task):
     onnx_ok: ClassVar[bool] = True
     attributable: ClassVar[bool] = True
     plot_files: ClassVar[tuple[str, ...]] = ("predictions.png",)
+    baselines: ClassVar[tuple[str, ...]] = ("mean", "linear")
 
     def values(self, outputs: Any) -> torch.Tensor:
         out = outputs[0] if isinstance(outputs, tuple) else outputs
@@ -91,6 +92,7 @@ class Forecasting(Regression):
     name: ClassVar[str] = "forecasting"
     ordered: ClassVar[bool] = True
     plot_files: ClassVar[tuple[str, ...]] = ("forecast.png",)
+    baselines: ClassVar[tuple[str, ...]] = ("persistence", "seasonal_naive")
 
     def decode(self, outputs: Any, meta: dict[str, Any], inverse_target: InverseTarget | None = None,
                x: torch.Tensor | None = None) -> np.ndarray:
