@@ -219,6 +219,7 @@ def test_nan_loss_run_fails_cleanly_and_keeps_the_checkpoint(tmp_path):
     assert checkpoint["epoch"] == 1 and all(torch.isfinite(v).all() for v in checkpoint["model"].values())
 
 
+@pytest.mark.slow
 def test_the_installed_command_runs(tmp_path):
     exe = Path(sys.executable).parent / "neuronet"
     done = subprocess.run([exe, "train", "--set", "train.lr=-1"], capture_output=True, text=True, cwd=tmp_path)
@@ -239,6 +240,7 @@ def test_text_run_predicts_from_a_text_column(tmp_path):
     assert pred.output.splitlines()[1].startswith("I love my new phone,") and len(pred.output.splitlines()) == 3
 
 
+@pytest.mark.slow
 def test_autoencoder_and_gan_runs_evaluate_and_predict(tmp_path, digits):
     for model in ("autoencoder", "dcgan"):
         result = invoke("train", "--output-dir", tmp_path, "--name", model, "--set", f"model.type={model}",

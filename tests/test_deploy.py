@@ -104,6 +104,7 @@ def rows(frame, n):
 
 
 # --- the service --------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_a_table_service_answers_every_endpoint(table_server, table):
     run_dir, frame = table
     assert table_server.get("/health").json() == {"status": "ok"} and table_server.get("/ready").json() == {"ready": True}
@@ -163,6 +164,7 @@ def test_bad_requests_get_one_sentence_and_the_server_keeps_serving(table_server
     assert table_server.get("/health").status_code == 200
 
 
+@pytest.mark.slow
 def test_image_and_text_services_and_their_bad_inputs(digits_run, text_run, digits):
     server = Server(digits_run)
     try:
@@ -209,6 +211,7 @@ def test_image_and_text_services_and_their_bad_inputs(digits_run, text_run, digi
         server.stop()
 
 
+@pytest.mark.slow
 def test_torch_and_onnx_backends_give_what_neuronet_predict_gives(table, tmp_path):
     run_dir, frame = table
     frame.head(20).to_csv(tmp_path / "rows.csv", index=False)
@@ -226,6 +229,7 @@ def test_torch_and_onnx_backends_give_what_neuronet_predict_gives(table, tmp_pat
     assert np.allclose([p["probabilities"]["malignant"] for p in onnx], expected["p_malignant"], atol=1e-5)
 
 
+@pytest.mark.slow
 def test_concurrent_requests_are_micro_batched_and_shutdown_finishes_them(table):
     run_dir, frame = table
     server = Server(run_dir, "--batch-window-ms", "3000", "--max-batch", "64")
@@ -248,6 +252,7 @@ def test_concurrent_requests_are_micro_batched_and_shutdown_finishes_them(table)
     assert [a.json()["prediction"] for a in answers] == expected.tolist()
 
 
+@pytest.mark.slow
 def test_micro_batching_joins_concurrent_requests(table):
     run_dir, frame = table
     server = Server(run_dir, "--batch-window-ms", "100")
@@ -263,6 +268,7 @@ def test_micro_batching_joins_concurrent_requests(table):
         server.stop()
 
 
+@pytest.mark.slow
 def test_a_body_over_the_limit_is_413(table):
     server = Server(table[0], "--max-body-mb", "0.01")
     try:
@@ -273,6 +279,7 @@ def test_a_body_over_the_limit_is_413(table):
         server.stop()
 
 
+@pytest.mark.slow
 def test_serving_imports_no_training_code(table):
     code = ("import sys; from neuronet.deploy.server import create_app; create_app(sys.argv[1]); "
             "bad = [m for m in sys.modules if m.startswith(('neuronet.train', 'neuronet.runs.train', "
@@ -280,6 +287,7 @@ def test_serving_imports_no_training_code(table):
     subprocess.run([sys.executable, "-c", code, str(table[0])], check=True)
 
 
+@pytest.mark.slow
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(table_server):
     schemathesis = Path(sys.executable).parent / "schemathesis"
     if not schemathesis.exists():
@@ -293,6 +301,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(table_server
     assert table_server.get("/health").status_code == 200
 
 
+@pytest.mark.slow
 def test_train_then_serve_in_one_command(tmp_path):
     port = free_port()
     process = subprocess.Popen([str(NEURONET), "train", "--set", "data.source=iris", "--set", "model.type=mlp",
@@ -326,6 +335,7 @@ def _browser():
     return sync_api, chromium
 
 
+@pytest.mark.slow
 def test_the_web_page_works_in_a_real_browser(table_server, table, digits_run, digits, tmp_path):
     sync_api, chromium = _browser()
     frame = table[1]
@@ -372,6 +382,7 @@ def test_the_web_page_works_in_a_real_browser(table_server, table, digits_run, d
     assert (tmp_path / "table.png").stat().st_size > 5000 and (tmp_path / "image.png").stat().st_size > 5000
 
 
+@pytest.mark.slow
 def test_series_and_audio_services_and_several_workers(tmp_path, train_small):
     import shutil
 

@@ -164,6 +164,7 @@ def test_a_rare_class_a_constant_column_and_a_leaked_target():
     ("iris_mlp.yaml", []),
     ("fashion_mnist.yaml", ["data.limit=3000", "train.epochs=3"]),
 ])
+@pytest.mark.slow
 def test_healthy_runs_raise_no_finding(tmp_path, example, overrides):
     if example.startswith("fashion") and not Path("/usr/share/datasets/fashion-mnist").is_dir():
         pytest.skip("Debian's dataset-fashion-mnist is not installed")

@@ -34,6 +34,7 @@ def _train_agent_briefly(path, tmp_path):
     assert [r["steps"] for r in result.trainer.history.epochs] == [steps, 2 * steps]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_example_trains_for_two_epochs(path, tmp_path):
     """Each example end to end, on a small slice of its data where the set is large (RL: a few hundred steps)."""
@@ -65,6 +66,7 @@ def test_example_trains_for_two_epochs(path, tmp_path):
     assert (result.path / "model.safetensors").is_file() and "test" in result.metrics
 
 
+@pytest.mark.slow
 def test_the_demo_reaches_97_percent_on_digits(tmp_path):
     """`neuronet train` with no config: the job `make demo` runs."""
     result = train_run(load_config(None, [f"output_dir={tmp_path}"]), progress=False)

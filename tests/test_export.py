@@ -15,6 +15,7 @@ pytest.importorskip("onnxruntime", reason="the serving extras are not installed 
 from neuronet.deploy.export import ExportError, _compare, export_run  # noqa: E402
 
 
+@pytest.mark.slow
 def test_every_architecture_onnx_can_express_exports_and_matches_pytorch(table_run, text_run, digits_run, train_small):
     runs = {"mlp (table)": table_run[0], "gru (text)": text_run, "cnn": digits_run,
             "transformer (text)": train_small("tr", "data.source=tweets", "data.limit=300",

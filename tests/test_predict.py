@@ -87,6 +87,7 @@ def test_image_arrays_in_every_layout_and_bad_ones(digits_run, digits):
             predictor.predict(bad)
 
 
+@pytest.mark.slow
 def test_evaluate_an_image_run_on_a_labelled_folder(digits_run, digits, tmp_path):
     root = tmp_path / "labelled"
     for i in range(40):
@@ -204,6 +205,7 @@ print("sklearn" in sys.modules, bool(rich))
 """
 
 
+@pytest.mark.slow
 def test_predicting_imports_no_training_code_no_progress_bars_no_plots(digits_run, text_run, table_run, tmp_path):
     np.save(tmp_path / "x.npy", np.zeros((2, 1, 8, 8), dtype=np.float32))
     table = tmp_path / "rows.csv"

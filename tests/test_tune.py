@@ -75,6 +75,7 @@ def test_grid_visits_exactly_the_grid(tmp_path):
         assert (tmp_path / "grid" / "plots" / plot).stat().st_size > 5000
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["random", "bayes"])
 def test_random_and_bayes_repeat_with_a_seed(tmp_path, method):
     spec = f"tune={{method: {method}, trials: 5, seed: 3, pruner: none, space: {{train.lr: {{log_uniform: [0.001, 0.1]}}, " \
@@ -85,6 +86,7 @@ def test_random_and_bayes_repeat_with_a_seed(tmp_path, method):
     assert params(other) != params(first)
 
 
+@pytest.mark.slow
 def test_pruning_stops_hopeless_trials_and_the_best_is_retrained(tmp_path):
     spec = "tune={method: random, trials: 10, seed: 0, metric: val_accuracy, pruner: median, " \
            "space: {train.lr: {log_uniform: [1.0e-6, 0.1]}}}"
@@ -99,6 +101,7 @@ def test_pruning_stops_hopeless_trials_and_the_best_is_retrained(tmp_path):
     assert retrained["test"] == result.test and result.test["accuracy"] > 0.8
 
 
+@pytest.mark.slow
 def test_a_cross_validated_objective_is_the_mean_over_folds(tmp_path):
     spec = "tune={method: random, trials: 2, seed: 0, metric: val_accuracy, cv: 3, " \
            "space: {train.lr: {log_uniform: [0.01, 0.1]}}}"
@@ -129,6 +132,7 @@ def _states(db: Path) -> dict[int, str]:
     return {t.number: t.state.name for t in study.get_trials(deepcopy=False)}
 
 
+@pytest.mark.slow
 def test_a_killed_search_resumes_and_its_running_trial_is_marked_failed(tmp_path):
     process = _tune_process(tmp_path, "killed", epochs=40)  # trials long enough to be killed in one
     db, deadline = tmp_path / "killed" / "study.db", time.monotonic() + 120
@@ -153,6 +157,7 @@ def test_a_killed_search_resumes_and_its_running_trial_is_marked_failed(tmp_path
     assert sorted(states) == list(range(len(states)))  # every trial recorded once
 
 
+@pytest.mark.slow
 def test_two_workers_share_one_sqlite_study(tmp_path):
     process = _tune_process(tmp_path, "jobs", "--jobs", "2")
     output = process.communicate(timeout=300)[0]
@@ -182,6 +187,7 @@ def postgres(tmp_path_factory):
         subprocess.run(["pg_dropcluster", "--stop", version, name], capture_output=True)
 
 
+@pytest.mark.slow
 def test_two_workers_share_one_postgresql_study(tmp_path, postgres):
     process = _tune_process(tmp_path, "pg", "--jobs", "2", "--storage", postgres)
     output = process.communicate(timeout=300)[0]
@@ -195,6 +201,7 @@ def test_two_workers_share_one_postgresql_study(tmp_path, postgres):
     assert json.loads((tmp_path / "pg" / "search.json").read_text())["storage"] == postgres
 
 
+@pytest.mark.slow
 def test_the_readme_example_tunes_from_the_command_line(tmp_path):
     example = Path(__file__).parents[1] / "examples" / "tune_breast_cancer.yaml"
     result = runner.invoke(app, ["tune", str(example), "--set", "tune.trials=3", "--set", "train.epochs=2",
@@ -217,6 +224,7 @@ def test_a_bad_storage_or_metric_leaves_nothing_behind(tmp_path):
     assert not (tmp_path / "storage").exists() and not (tmp_path / "metric").exists()
 
 
+@pytest.mark.slow
 def test_a_resumed_search_draws_new_values(tmp_path):
     spec = "tune={method: random, trials: 3, seed: 0, pruner: none, space: {train.lr: {log_uniform: [0.001, 0.1]}}}"
     first = tune(config(tmp_path, "more", spec), retrain=False)

@@ -18,6 +18,7 @@ def _alias_bomb(levels: int = 9, width: int = 9) -> str:
     return "\n".join(lines)
 
 
+@pytest.mark.slow
 def test_an_alias_bomb_under_a_valid_key_is_refused_at_once(tmp_path):
     bomb = _alias_bomb().replace("\n", "\n    ")
     config = tmp_path / "bomb.yaml"
@@ -41,6 +42,7 @@ def test_an_alias_bomb_in_a_set_value_is_refused(tmp_path):
     assert_refused(cli("train", "--set", f"train.metrics={nested}"), "--set")
 
 
+@pytest.mark.slow
 def test_a_recursive_alias_is_refused(tmp_path):
     config = tmp_path / "loop.yaml"
     config.write_text("train:\n  metrics: &loop [*loop]\n")
@@ -48,6 +50,7 @@ def test_a_recursive_alias_is_refused(tmp_path):
     assert "Traceback" not in ran.output and ran.exit_code == 1, ran.output
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("depth", [100, 10_000])
 def test_deep_nesting_is_refused(tmp_path, depth):
     config = tmp_path / "deep.yaml"
@@ -119,6 +122,7 @@ def test_bad_set_values_are_one_sentence(tmp_path, override, fragment):
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.slow
 def test_the_config_a_run_wrote_is_read_with_the_same_bounds(run_copy):
     (run_copy / "status.json").write_text('{"status": "interrupted"}')
     (run_copy / "config.yaml").write_text("train:\n  metrics:\n    " + _alias_bomb().replace("\n", "\n    ") + "\n")

@@ -126,6 +126,7 @@ def test_predictions_to_a_full_disk_are_one_sentence_and_leave_no_partial_file(t
         assert sorted(p.name for p in disk.iterdir()) == ["filler"]
 
 
+@pytest.mark.slow
 def test_an_export_on_a_full_disk_keeps_the_previous_export(tiny_run, tmp_path):
     with tmpfs(tmp_path / "small", "8m") as disk:
         run = disk / "tiny"

@@ -21,6 +21,7 @@ def _sets() -> list[str]:
     return [a for v in TINY for a in ("--set", v)]
 
 
+@pytest.mark.slow
 def test_resuming_a_run_that_is_still_training_is_refused_naming_the_process(tmp_path):
     trainer = start("train", *SLOW, "--output-dir", tmp_path, "--name", "busy", "-q")
     run = tmp_path / "busy"
@@ -70,6 +71,7 @@ def test_the_lock_goes_with_the_process_that_held_it(run_copy):
     assert ran.exit_code == 0, ran.output
 
 
+@pytest.mark.slow
 def test_two_new_runs_of_one_name_started_together_one_wins_one_is_refused(tmp_path):
     first, second = (start("train", *_sets(), "--output-dir", tmp_path, "--name", "same", "-q") for _ in range(2))
     outcomes = sorted((p.wait(300), p.stderr.read()) for p in (first, second))

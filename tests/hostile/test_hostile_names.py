@@ -27,6 +27,7 @@ def test_a_name_that_is_not_one_folder_is_refused(tmp_path, name):
     assert not out.exists() and not (tmp_path / "escaped").exists() and not Path("/tmp/absolute-run").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["exp #2", "null", "~", "[1, 2]", "résumé-δ", "{a: 1}", "yes", "1e-3"])
 def test_a_name_is_taken_as_it_is_never_parsed(tmp_path, name):
     ran = cli("train", "--output-dir", tmp_path, "--name", name, *_sets(), "-q")

@@ -322,6 +322,7 @@ def test_a_10_kb_query_string_is_ignored(live, log):
     assert len(served_lines(log)) == 1
 
 
+@pytest.mark.slow
 def test_a_slow_client_does_not_block_others_and_a_stalled_body_gets_408(live, table, log):
     body = json.dumps(table[1]).encode()
     done: dict[str, Any] = {}
@@ -350,6 +351,7 @@ def test_a_slow_client_does_not_block_others_and_a_stalled_body_gets_408(live, t
     assert len(lines) == 6 and sum(" 408 " in line and "stopped arriving" in line for line in lines) == 1, lines
 
 
+@pytest.mark.slow
 def test_a_body_shorter_than_its_content_length_gets_408(live, log):
     answer = live.raw(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n"
                       b'{"mean', wait_s=IDLE_S + 10)
@@ -368,6 +370,7 @@ def test_a_client_that_leaves_mid_body_is_one_line_and_the_server_goes_on(live, 
     assert len(served_lines(log, n=2)) == 2
 
 
+@pytest.mark.slow
 def test_concurrent_full_batches_are_all_answered(live, table, log):
     body = {"instances": [table[1]] * MAX_BATCH_INSTANCES}
     answers: list[Any] = [None] * 4
@@ -572,6 +575,7 @@ def labels_server(train_small, tmp_path_factory):
             process.wait(30)
 
 
+@pytest.mark.slow
 def test_the_page_shows_hostile_labels_as_text_in_a_real_browser(labels_server):
     chromium = "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else shutil.which("chromium")
     if chromium is None:
@@ -603,6 +607,7 @@ def test_the_page_shows_hostile_labels_as_text_in_a_real_browser(labels_server):
     assert not errors and not dialogs, (errors, dialogs)
 
 
+@pytest.mark.slow
 def test_the_served_process_logs_one_line_per_refusal_and_exits_cleanly(labels_server):
     url, process, log = labels_server
     bad = [httpx.post(url + "/predict", json={"a": "x", "b": 1}, timeout=30),

@@ -30,6 +30,7 @@ def _training(tmp_path, name: str):
     return trainer, run
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum,code", [(signal.SIGTERM, 143), (signal.SIGHUP, 129), (signal.SIGINT, 130)])
 def test_a_stop_signal_interrupts_the_run_in_order_and_it_resumes(tmp_path, signum, code):
     trainer, run = _training(tmp_path, "stopped")
@@ -48,6 +49,7 @@ def test_a_stop_signal_interrupts_the_run_in_order_and_it_resumes(tmp_path, sign
     assert status(run)["status"] == "completed" and status(run)["epochs_done"] == epochs + 1
 
 
+@pytest.mark.slow
 def test_a_process_killed_without_a_word_is_seen_as_dead_and_resumes(tmp_path):
     trainer, run = _training(tmp_path, "killed")
     trainer.send_signal(signal.SIGKILL)
@@ -62,6 +64,7 @@ def test_a_process_killed_without_a_word_is_seen_as_dead_and_resumes(tmp_path):
     assert status(run)["status"] == "completed"
 
 
+@pytest.mark.slow
 def test_a_failure_while_writing_the_results_is_recorded(tmp_path, monkeypatch):
     import neuronet.runs.train as train
 
@@ -91,6 +94,7 @@ def test_a_failed_runs_status_says_why_in_info(tmp_path, monkeypatch):
     assert "ValueError: a plotting bug" in " ".join(info.stdout.split())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum,delay", [(signal.SIGINT, 0.5), (signal.SIGINT, 2.0), (signal.SIGINT, 4.0),
                                           (signal.SIGTERM, 2.0), (signal.SIGTERM, 4.0)])
 def test_ctrl_c_during_export_is_an_interruption_and_leaves_no_half_export(tiny_run, tmp_path, signum, delay):
@@ -110,6 +114,7 @@ def test_ctrl_c_during_export_is_an_interruption_and_leaves_no_half_export(tiny_
     assert not [p for p in run.iterdir() if p.name.startswith(".")]  # no staging folder or temporary file left
 
 
+@pytest.mark.slow
 def test_sigterm_during_report_leaves_no_temporary_file(tiny_run, tmp_path):
     import shutil
 
