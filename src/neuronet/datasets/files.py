@@ -89,14 +89,19 @@ def _too_wide(path: Path, columns: int) -> DataError:
                      "(or reduce them first, e.g. with PCA).")
 
 
-def _sniff(path: Path, suffix: str) -> tuple[str | None, str]:
-    """The encoding a byte-order mark names (None: none) and the separator the header uses.
+def _sniff(path: Path, suffix: str) -> tuple[str | None, str, bool]:
+    """The encoding a byte-order mark names (None: none), the separator the header uses, and whether
+    lines end at line feeds with carriage returns inside fields.
 
     A binary file, NUL bytes and a header of more than `MAX_COLUMNS` fields are refused here,
     before pandas parses anything. The separator is ',' unless the header holds no comma (outside
     quotes) but a semicolon, tab or bar: spreadsheets in many locales save such files, with
     decimal commas in their rows.
+
+    A file whose lines end in line feeds but whose fields hold lone carriage returns (pandas'
+    `to_csv` leaves them unquoted) would be cut into extra rows at each return, or refused.
     """
+    stray_cr = line_feeds = False
     with open(path, "rb") as f:
         head = f.read(_CHUNK)
         encoding = next((name for bom, name in _BOMS if head.startswith(bom)), None)
@@ -112,8 +117,12 @@ def _sniff(path: Path, suffix: str) -> tuple[str | None, str]:
                     raise DataError(f"Data file {shown_path(path)} holds NUL bytes (the first at byte "
                                     f"{offset + nul:,}), so it is binary, UTF-16 without a "
                                     "byte-order mark, or damaged; re-save it as a UTF-8 CSV.")
+                following = f.read(_CHUNK)
+                lone = chunk.replace(b"\r\n", b"")
+                stray_cr = stray_cr or b"\r" in (lone[:-1] if chunk.endswith(b"\r") and following[:1] == b"\n" else lone)
+                line_feeds = line_feeds or b"\n" in chunk
                 offset += len(chunk)
-                chunk = f.read(_CHUNK)
+                chunk = following
     first = head.decode(encoding or "latin-1", errors="ignore").split("\n", 1)[0]
     unquoted = re.sub(r'"[^"]*"', "", first)
     sep = "\t" if suffix == ".tsv" else ","
@@ -121,14 +130,16 @@ def _sniff(path: Path, suffix: str) -> tuple[str | None, str]:
         sep = next((s for s in ";\t|" if s in unquoted), ",")
     if first.count(sep) + 1 > MAX_COLUMNS:
         raise _too_wide(path, first.count(sep) + 1)
-    return encoding, sep
+    return encoding, sep, stray_cr and line_feeds
 
 
 def _read_text_table(path: Path, suffix: str) -> pd.DataFrame:
-    encoding, sep = _sniff(path, suffix)
+    encoding, sep, stray_cr = _sniff(path, suffix)
 
     def read(**options: Any) -> pd.DataFrame:
         options = {"sep": sep, **({"decimal": ","} if sep == ";" else {}), **options}
+        if stray_cr:  # lines end at line feeds only; a carriage return inside a field is text
+            options["lineterminator"] = "\n"
         return pd.read_csv(path, **({"encoding": encoding, **options} if encoding else options))
 
     try:
@@ -147,7 +158,23 @@ def _read_text_table(path: Path, suffix: str) -> pd.DataFrame:
     except Exception as err:  # noqa: BLE001 - parsers raise many types; the user needs one sentence
         raise DataError(f"Cannot read {shown_path(path)} as a table ({_reason(err)}); give a CSV with a header row "
                         "and the same number of fields on every line.") from None
+    if stray_cr:
+        frame = _without_line_end_returns(frame)
     return _without_row_names(frame, path)
+
+
+def _without_line_end_returns(frame: pd.DataFrame) -> pd.DataFrame:
+    """The last column of a file with Windows line ends (\\r\\n) read at line feeds: its trailing \\r removed."""
+    last = frame.columns[-1]
+    if not isinstance(last, str) or not last.endswith("\r"):
+        return frame
+    frame = frame.rename(columns={last: last[:-1]})
+    values = frame[last[:-1]]
+    if values.dtype == object or pd.api.types.is_string_dtype(values):
+        values = values.str.removesuffix("\r").replace("", np.nan)
+        numbers = pd.to_numeric(values, errors="coerce")
+        frame[last[:-1]] = numbers if numbers.notna().sum() == values.notna().sum() else values
+    return frame
 
 
 def _without_row_names(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
