@@ -222,3 +222,47 @@ def test_the_server_answers_with_the_tasks_schema_and_page(toy_run):
         assert list(schema["properties"]) == ["labels"] and schema["properties"]["labels"]["maxItems"] == 2
         page = client.get("/").text
         assert 'const widget = {"value": "labels"};' in page  # the page shows the field the task names
+
+
+# --- 3. variable-size targets: the task collates a batch and joins the batches ------------------------------
+class Count(Task):
+    """A toy task whose target per example is a variable-length list of marks; the model predicts how many."""
+
+    name: ClassVar[str] = "count"
+    metrics: ClassVar[tuple[str, ...]] = ()
+
+    def collate(self, batch: list[Any]) -> Any:
+        return torch.stack([x for x, _ in batch]), [y for _, y in batch]  # the targets stay a list: no padding
+
+
+def _count_loss(out: torch.Tensor, marks: list[torch.Tensor]) -> torch.Tensor:
+    return ((out[:, 0] - torch.tensor([float(len(m)) for m in marks])) ** 2).mean()
+
+
+class Marks(torch.utils.data.Dataset):
+    """k marks (0 to 3) per example, k readable from the inputs."""
+
+    def __init__(self, n: int) -> None:
+        generator = torch.Generator().manual_seed(0)
+        self.k = torch.randint(0, 4, (n,), generator=generator)
+        self.x = torch.nn.functional.one_hot(self.k, 4).float() + 0.1 * torch.randn(n, 4, generator=generator)
+
+    def __len__(self) -> int:
+        return len(self.k)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.x[i], torch.ones(int(self.k[i]), 2)  # e.g. k boxes of two numbers
+
+
+def test_variable_size_targets_are_collated_and_joined_by_the_task():
+    data = Marks(64)
+    with pytest.raises(RuntimeError, match="stack|size"):  # what the default collation does with them
+        next(iter(torch.utils.data.DataLoader(data, batch_size=8)))
+    model = nn.Linear(4, 1)
+    trainer = nt.Trainer(model, task=Count(), loss=_count_loss, epochs=30, batch_size=8, lr=0.05, progress=False)
+    history = trainer.fit(data, val=data)
+    assert history.epochs[-1]["train_loss"] < 0.1 * history.epochs[0]["train_loss"]
+    outputs, marks = trainer.outputs(data)
+    assert outputs.shape == (64, 1) and len(marks) == 64  # the batches joined in order, one list entry per example
+    assert [len(m) for m in marks] == data.k.tolist()
+    assert trainer.evaluate(data)["loss"] == pytest.approx(float(_count_loss(outputs, marks)))

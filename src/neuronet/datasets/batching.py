@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import islice
 from typing import Any
 
 import torch
 from torch.utils.data import DataLoader
 
-__all__ = ["epoch_permutation", "tensor_batches", "num_batches", "iterate_batches"]
+__all__ = ["epoch_permutation", "tensor_batches", "num_batches", "iterate_batches", "to_device"]
 
 
 def epoch_permutation(n: int, seed: int, epoch: int, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -52,13 +52,14 @@ def tensor_batches(
 
 
 def iterate_batches(data: Any, batch_size: int, device: torch.device, seed: int, epoch: int, shuffle: bool,
-                    start: int = 0, in_memory: bool = True,
-                    cache: dict[int, tuple[Any, Any]] | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+                    start: int = 0, in_memory: bool = True, cache: dict[int, tuple[Any, Any]] | None = None,
+                    collate: Callable[[list[Any]], Any] | None = None) -> Iterator[tuple[Any, Any]]:
     """Mini-batches of `data` on `device`, from batch `start` on, in an order that depends on (seed, epoch) only.
 
     A tensor Dataset is sliced whole (moved to the device once and kept in `cache`); any other
-    torch Dataset goes through a DataLoader with the same order; a user's DataLoader keeps its
-    own order, and `start` skips the batches already done.
+    torch Dataset goes through a DataLoader with the same order, its examples joined by `collate`
+    (the task's: variable-size targets are padded or kept as lists); a user's DataLoader keeps its
+    own order and collation, and `start` skips the batches already done.
     """
     from neuronet.datasets.dataset import Dataset
 
@@ -71,9 +72,25 @@ def iterate_batches(data: Any, batch_size: int, device: torch.device, seed: int,
         loader = islice(data, start, None)
     else:
         order = epoch_permutation(len(data), seed, epoch) if shuffle else torch.arange(len(data))
-        loader = DataLoader(data, batch_size=batch_size, sampler=order[start * batch_size:].tolist())
+        loader = DataLoader(data, batch_size=batch_size, sampler=order[start * batch_size:].tolist(), collate_fn=collate)
     for x, y in loader:
-        yield x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        yield to_device(x, device), to_device(y, device)
+
+
+def to_device(value: Any, device: torch.device) -> Any:
+    """`value` on `device`: a tensor, or the tensors inside lists, tuples and dicts (a batch of variable-size targets).
+
+    Example:
+        >>> to_device([torch.zeros(2), {"boxes": torch.ones(1, 4)}], torch.device("cpu"))[1]["boxes"].shape
+        torch.Size([1, 4])
+    """
+    if isinstance(value, torch.Tensor):
+        return value.to(device, non_blocking=True)
+    if isinstance(value, (list, tuple)):
+        return type(value)(to_device(v, device) for v in value)
+    if isinstance(value, dict):
+        return {k: to_device(v, device) for k, v in value.items()}
+    return value
 
 
 def _on_device(data: Any, device: torch.device, cache: dict[int, tuple[Any, Any]]) -> Any:

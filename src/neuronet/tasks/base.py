@@ -1,6 +1,6 @@
 """`Task`: what a model's outputs mean, and everything that follows from it.
 
-A task owns its outputs end to end: its default loss, how a batch of examples is collated,
+A task owns its outputs end to end: its default loss, how a batch of examples is collated (and batches joined),
 how outputs are decoded into predictions (a label, a value, an anomaly score; next a string or
 boxes), its metrics, the columns of a prediction table, the server's response schema, the web
 page's widget, which plots show the test outputs, and whether it can be exported. Predictor,
@@ -105,6 +105,25 @@ class Task:
             (torch.Size([2, 3]), [1, 0])
         """
         return torch.utils.data.default_collate(batch)
+
+    def join(self, parts: list[Any]) -> Any:
+        """Per-batch outputs or targets joined over a whole data set, in order (what metrics and `evaluate` read).
+
+        Tensors are concatenated, tuples joined part by part, and lists (variable-size targets, one
+        entry per example) chained.
+
+        Example:
+            >>> Task().join([torch.tensor([1, 2]), torch.tensor([3])]).tolist()
+            [1, 2, 3]
+            >>> Task().join([[torch.zeros(2)], [torch.zeros(0), torch.zeros(5)]])[2].shape
+            torch.Size([5])
+        """
+        first = parts[0]
+        if isinstance(first, tuple):
+            return tuple(self.join(list(part)) for part in zip(*parts))
+        if isinstance(first, list):
+            return [item for part in parts for item in part]
+        return torch.cat(parts)
 
     # --- reading outputs -----------------------------------------------------------------
     def labels(self, outputs: Any) -> torch.Tensor:

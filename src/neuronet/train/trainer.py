@@ -231,7 +231,7 @@ class Trainer(LoopShell):
                 start: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """Mini-batches on the device, from batch `start` on; the order is a function of (seed, epoch) only."""
         return iterate_batches(data, batch_size or self.batch_size, self.device, self.seed, epoch, shuffle, start,
-                               self.in_memory, self._device_data)
+                               self.in_memory, self._device_data, self.task.collate if self.task else None)
 
     # --- the loop --------------------------------------------------------------------------
     @property
@@ -291,9 +291,8 @@ class Trainer(LoopShell):
                 cb.after_batch(self, loss)
         logs: dict[str, Any] = {"epoch": self.epoch + 1, "train_loss": sum(state.losses) / max(1, len(state.losses))}
         if keep and state.outputs:
-            outs = state.outputs
-            out = tuple(torch.cat(p) for p in zip(*outs)) if isinstance(outs[0], tuple) else torch.cat(outs)
-            logs.update(compute_metrics(self.metrics, out, torch.cat(state.targets), self.task, "train_"))
+            out, targets = self.task.join(state.outputs), self.task.join(state.targets)
+            logs.update(compute_metrics(self.metrics, out, targets, self.task, "train_"))
         logs.update(self.epoch_logs())
         return logs
 
@@ -349,9 +348,7 @@ class Trainer(LoopShell):
         for x, y in self.batches(data, shuffle=False, batch_size=size):
             outs.append(task.forward(self.model, x))
             ys.append(task.targets(x, y))
-        if isinstance(outs[0], tuple):  # e.g. a VAE's (reconstruction, mu, logvar)
-            return tuple(torch.cat(parts) for parts in zip(*outs)), torch.cat(ys)
-        return torch.cat(outs), torch.cat(ys)
+        return task.join(outs), task.join(ys)  # e.g. a VAE's (reconstruction, mu, logvar) part by part
 
     def evaluate(self, data: Data, metrics: Sequence[str] | None = None) -> dict[str, float]:
         """Loss and metrics on `data`: {"loss": ..., "accuracy": ...}."""
