@@ -126,6 +126,18 @@ def test_an_unknown_kind_lists_the_valid_ones(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize("kind", ["telepathy", ["supervised"], None])
+def test_a_run_naming_a_kind_this_installation_lacks_is_one_sentence(constant_kind, tmp_path, kind):
+    trained = runner.invoke(app, ["train", "--set", "kind=constant", "--set", "data.source=iris", "--output-dir",
+                                  str(tmp_path), "--name", "c", "-q"])
+    assert trained.exit_code == 0, trained.output
+    spec = tmp_path / "c" / "model.json"
+    spec.write_text(json.dumps({**json.loads(spec.read_text()), "kind": kind}))  # edited, or from a newer neuronet
+    for command in ("info", "evaluate", "serve", "export", "report"):
+        ran = runner.invoke(app, [command, str(tmp_path / "c")])
+        assert ran.exit_code == 1 and "names the run kind" in ran.stderr and "has supervised, reinforcement" in ran.stderr
+
+
 def test_the_kind_is_chosen_from_the_config_in_one_place():
     from neuronet.config import validate
 

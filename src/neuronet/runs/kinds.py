@@ -184,8 +184,13 @@ def kind_of_run(run: str | Path) -> RunKind:
     files = RunFiles(run)
     files.check()
     spec = read_json(files.model) if files.model.is_file() else {}
-    if isinstance(spec.get("kind"), str):
-        return KINDS.instance(spec["kind"])
+    if "kind" in spec:
+        kind = spec["kind"]
+        if not isinstance(kind, str) or kind not in KINDS.names():
+            raise ConfigError(f"{files.model} names the run kind {repr(kind)[:80]}, which this installation does not "
+                              f"have; it has {', '.join(KINDS.names())} (was the run made by a newer neuronet, or the "
+                              "file edited?).")
+        return KINDS.instance(kind)
     kinds = [KINDS.instance(name) for name in KINDS.names()]
     return next((k for k in kinds if k.owns(spec)), KINDS.instance("supervised"))
 
