@@ -203,13 +203,14 @@ def report(
     """Write RUN/report.html: one self-contained page (config, data, curves, metrics, doctor, explanations)."""
     from neuronet.runs.explain import explain_run
     from neuronet.rundir.files import RunFiles
-    from neuronet.runs.html import write_html_report
+    from neuronet.runs.html import check_report_inputs, write_html_report
     from neuronet.runs.kinds import kind_of_run
     from neuronet.rundir.lock import RunLock
 
     files = RunFiles(run)
     reason = kind_of_run(run).explainable(files)
     with RunLock(files.root, "report"):
+        check_report_inputs(run)  # a damaged metrics.json or doctor.json fails before explain writes RUN/explain/
         if explain_ and reason is None:
             print_explained(explain_run(run), run)
         elif explain_:
