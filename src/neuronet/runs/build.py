@@ -232,7 +232,9 @@ def plan_run(config: RunConfig, pipeline: Pipeline | None = None, fold: Fold | N
                           "(the head alone); set model.freeze: none to fine-tune, or drop train.fine_tune.")
     if pretrained and data.layout == "text":  # a pretrained encoder reads its own tokenizer's word pieces
         preprocess.setdefault("tokenizer", config.model.kwargs().get("name", "minilm-l6"))
-    if config.data.group and data.layout == "frame":  # the group column keeps rows together; it is no feature
+    if config.data.group and data.layout != "frame":  # as `neuronet cv` says: it was silently ignored here
+        raise ConfigError("data.group names a column, so it applies to tables (CSV / Parquet).")
+    if config.data.group:  # the group column keeps rows together; it is no feature
         columns = [str(c) for c in data.x.columns]
         if str(config.data.group) not in columns:  # said as data.group's own error, not as a preprocessing one
             raise ConfigError(f"data.group names column '{config.data.group}', which is not in {config.data.source}."
