@@ -12,7 +12,11 @@ from neuronet.errors import DataError
 from neuronet.predict import Predictor
 from neuronet.rundir.files import RunFiles, read_json
 
-__all__ = ["evaluate_run", "predict_file", "test_split", "check_same_data"]
+__all__ = ["evaluate_run", "predict_file", "test_split", "check_same_data", "SplitUnavailable"]
+
+
+class SplitUnavailable(DataError):
+    """The run's own test split cannot be drawn again: its data is gone, changed, or it had none (data.test = 0)."""
 
 
 def check_same_data(root: Path, state: dict[str, Any], data: Dataset, then: str) -> None:
@@ -31,7 +35,7 @@ def check_same_data(root: Path, state: dict[str, Any], data: Dataset, then: str)
     else:
         return
     source = state.get("source", {}).get("source")
-    raise DataError(f"The data of {root} ({source}) has changed since it was trained ({change}), so its split would not "
+    raise SplitUnavailable(f"The data of {root} ({source}) has changed since it was trained ({change}), so its split would not "
                     f"be the one it was trained on; {then}.")
 
 
@@ -42,7 +46,7 @@ def test_split(path: str | Path) -> Dataset:
     try:
         data = load_source(**state["source"])
     except DataError as err:
-        raise DataError(f"The test split of {files.root} cannot be reloaded from where it was trained ({err}); pass "
+        raise SplitUnavailable(f"The test split of {files.root} cannot be reloaded from where it was trained ({err}); pass "
                         "labelled data with --data FILE_OR_FOLDER.") from None
     check_same_data(files.root, state, data, "restore the file, or evaluate on labelled data with --data FILE")
     split = state["split"]
@@ -50,7 +54,7 @@ def test_split(path: str | Path) -> Dataset:
         data = data.unlabelled()
     _, _, test = data.split(val=split["val"], test=split["test"], seed=split["seed"])
     if test is None:
-        raise DataError(f"Run {files.root} was trained with data.test = 0, so it has no test split; pass --data FILE.")
+        raise SplitUnavailable(f"Run {files.root} was trained with data.test = 0, so it has no test split; pass --data FILE.")
     return test
 
 
