@@ -51,7 +51,7 @@ def test_a_name_from_a_config_or_set_is_checked_too(tmp_path, where):
 def test_an_existing_name_is_refused_and_left_alone(run_copy):
     before = (run_copy / "model.safetensors").read_bytes()
     assert_refused(cli("train", "--output-dir", run_copy.parent, "--name", run_copy.name, "-q"), "already exists",
-                   "--resume")
+                   "completed", "choose another name")  # not "--resume": a completed run has nothing to resume
     assert (run_copy / "model.safetensors").read_bytes() == before
 
 

@@ -203,15 +203,24 @@ def report(
     """Write RUN/report.html: one self-contained page (config, data, curves, metrics, doctor, explanations)."""
     from neuronet.runs.explain import explain_run
     from neuronet.rundir.files import RunFiles
-    from neuronet.runs.html import write_html_report
+    from neuronet.runs.html import check_report_inputs, write_html_report
     from neuronet.runs.kinds import kind_of_run
     from neuronet.rundir.lock import RunLock
 
     files = RunFiles(run)
     reason = kind_of_run(run).explainable(files)
     with RunLock(files.root, "report"):
+        check_report_inputs(run)  # a damaged metrics.json or doctor.json fails before explain writes RUN/explain/
         if explain_ and reason is None:
-            print_explained(explain_run(run), run)
+            from neuronet.runs.evaluate import SplitUnavailable
+
+            try:
+                explained = explain_run(run)
+            except SplitUnavailable as gone:  # a run received without its data: the page, without explanations
+                err.print(Text(plain(f"report: explanations skipped ({' '.join(str(gone).split())}); the page shows "
+                                     "what the run has")), soft_wrap=True)
+            else:
+                print_explained(explained, run)
         elif explain_:
             err.print(Text(plain(f"report: {reason}; the page shows what the run has")), soft_wrap=True)
         out.print(Text(f"report: {write_html_report(run)}"), soft_wrap=True)

@@ -346,10 +346,13 @@ def app_from_environment() -> FastAPI:
 
 def serve(run: str | Path, host: str = "127.0.0.1", port: int = 8000, backend: str = "torch", workers: int = 1,
           batch_window_ms: float = 2.0, max_batch: int = 64, max_body_bytes: int = MAX_BODY_BYTES,
-          log_level: str = "info") -> None:
+          log_level: str = "info", ready: Callable[[], None] | None = None) -> None:
     """Serve `run` with uvicorn until interrupted; Ctrl-C or SIGTERM finishes in-flight requests first.
 
     Each request gets one line in the log (method, path, status, time; a refusal's reason), not uvicorn's access log.
+    The run is loaded here first, whatever `workers`: a damaged run is one error before anything listens (with
+    several workers it used to crash each worker, and uvicorn restarted them, tracebacks without end); `ready` is
+    called then, just before the server starts.
 
     Raises:
         ConfigError: `port` is not 1 to 65535, is taken or needs privileges, or `host` is not this machine's.
@@ -359,12 +362,15 @@ def serve(run: str | Path, host: str = "127.0.0.1", port: int = 8000, backend: s
     check_address(host, port)
     logging_ = {"log_level": log_level, "log_config": log_config(log_level), "access_log": False}
 
-    if workers > 1:  # each worker process loads the model; one torch thread each
+    app = create_app(run, backend, batch_window_ms, max_batch, max_body_bytes)  # checks the run: DataError if damaged
+    if ready is not None:
+        ready()
+    if workers > 1:  # each worker process loads the model again; one torch thread each
+        del app
         os.environ.update({"NEURONET_SERVE_RUN": str(run), "NEURONET_SERVE_BACKEND": backend,
                            "NEURONET_SERVE_WINDOW_MS": str(batch_window_ms), "NEURONET_SERVE_MAX_BATCH": str(max_batch),
                            "NEURONET_SERVE_MAX_BODY": str(max_body_bytes), "OMP_NUM_THREADS": "1"})
         uvicorn.run("neuronet.deploy.server:app_from_environment", factory=True, host=host, port=port,
                     workers=workers, timeout_graceful_shutdown=30, **logging_)
     else:
-        uvicorn.run(create_app(run, backend, batch_window_ms, max_batch, max_body_bytes), host=host, port=port,
-                    timeout_graceful_shutdown=30, **logging_)
+        uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=30, **logging_)

@@ -41,9 +41,10 @@ def serve_model(run: Path, host: str = "127.0.0.1", port: int = 8000, say: Calla
             say(f"export: skipped ({error})")
         except NeuronetError as error:  # a GAN, or no serving extras
             say(f"export: skipped ({error})")
-    say(f"serving {run} at http://{host}:{port}/  (API docs: http://{host}:{port}/docs; Ctrl-C stops)")
     serve(run, host=host, port=port, backend=backend, workers=workers, batch_window_ms=batch_window_ms,
-          max_batch=max_batch, max_body_bytes=max_body_bytes)
+          max_batch=max_batch, max_body_bytes=max_body_bytes,  # says "serving" once the run has loaded
+          ready=lambda: say(f"serving {run} at http://{host}:{port}/  (API docs: http://{host}:{port}/docs; "
+                            "Ctrl-C stops)"))
 
 
 def serve_policy(run: Path, host: str = "127.0.0.1", port: int = 8000, say: Callable[[str], None] = print,

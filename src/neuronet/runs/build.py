@@ -25,7 +25,7 @@ from neuronet.datasets import Dataset, Pipeline, Prepared, load_source, loader_d
 from neuronet.datasets.augment import check_augmentations
 from neuronet.errors import ConfigError, DataError
 from neuronet.models import MODELS, build_model
-from neuronet.registry import check_arguments
+from neuronet.registry import check_arguments, suggest
 from neuronet.predict import Predictor
 from neuronet.tasks import TASKS, Task
 from neuronet.train import Callback, GANSamples, Trainer, trainer_for
@@ -232,7 +232,13 @@ def plan_run(config: RunConfig, pipeline: Pipeline | None = None, fold: Fold | N
                           "(the head alone); set model.freeze: none to fine-tune, or drop train.fine_tune.")
     if pretrained and data.layout == "text":  # a pretrained encoder reads its own tokenizer's word pieces
         preprocess.setdefault("tokenizer", config.model.kwargs().get("name", "minilm-l6"))
-    if config.data.group and data.layout == "frame":  # the group column keeps rows together; it is no feature
+    if config.data.group and data.layout != "frame":  # as `neuronet cv` says: it was silently ignored here
+        raise ConfigError("data.group names a column, so it applies to tables (CSV / Parquet).")
+    if config.data.group:  # the group column keeps rows together; it is no feature
+        columns = [str(c) for c in data.x.columns]
+        if str(config.data.group) not in columns:  # said as data.group's own error, not as a preprocessing one
+            raise ConfigError(f"data.group names column '{config.data.group}', which is not in {config.data.source}."
+                              f"{suggest(str(config.data.group), columns)} Columns: {', '.join(columns)}.")
         preprocess["ignore"] = [*preprocess.get("ignore", []), config.data.group]
     scale = config.data.scale or _default_scale(config, data, task)
     prepared = prepare(data, val=config.data.val, test=config.data.test, seed=config.seed, fold=fold,

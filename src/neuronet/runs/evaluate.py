@@ -12,7 +12,31 @@ from neuronet.errors import DataError
 from neuronet.predict import Predictor
 from neuronet.rundir.files import RunFiles, read_json
 
-__all__ = ["evaluate_run", "predict_file", "test_split"]
+__all__ = ["evaluate_run", "predict_file", "test_split", "check_same_data", "SplitUnavailable"]
+
+
+class SplitUnavailable(DataError):
+    """The run's own test split cannot be drawn again: its data is gone, changed, or it had none (data.test = 0)."""
+
+
+def check_same_data(root: Path, state: dict[str, Any], data: Dataset, then: str) -> None:
+    """Raise a DataError when `data`, reloaded from where `root` was trained, is not the data it was trained on.
+
+    The split is drawn again from the reloaded rows: a file with rows added, removed or relabelled since would give
+    other training and test rows, so the test rows could be rows the network trained on. The row count and the class
+    counts preprocessing.json recorded are compared (runs from before they were recorded are not checked).
+    """
+    rows, counts = state.get("rows"), state.get("class_counts")
+    now = data.class_counts() if counts is not None else None
+    if rows is not None and len(data) != rows:
+        change = f"{rows:,} rows then, {len(data):,} now"
+    elif counts is not None and now is not None and dict(now) != dict(counts):
+        change = f"class counts {dict(counts)} then, {dict(now)} now"
+    else:
+        return
+    source = state.get("source", {}).get("source")
+    raise SplitUnavailable(f"The data of {root} ({source}) has changed since it was trained ({change}), so its split would not "
+                    f"be the one it was trained on; {then}.")
 
 
 def test_split(path: str | Path) -> Dataset:
@@ -22,14 +46,15 @@ def test_split(path: str | Path) -> Dataset:
     try:
         data = load_source(**state["source"])
     except DataError as err:
-        raise DataError(f"The test split of {files.root} cannot be reloaded from where it was trained ({err}); pass "
+        raise SplitUnavailable(f"The test split of {files.root} cannot be reloaded from where it was trained ({err}); pass "
                         "labelled data with --data FILE_OR_FOLDER.") from None
+    check_same_data(files.root, state, data, "restore the file, or evaluate on labelled data with --data FILE")
     split = state["split"]
     if split["unlabelled"]:
         data = data.unlabelled()
     _, _, test = data.split(val=split["val"], test=split["test"], seed=split["seed"])
     if test is None:
-        raise DataError(f"Run {files.root} was trained with data.test = 0, so it has no test split; pass --data FILE.")
+        raise SplitUnavailable(f"Run {files.root} was trained with data.test = 0, so it has no test split; pass --data FILE.")
     return test
 
 

@@ -40,6 +40,8 @@ def run_root(config: Any, what: str | None = None) -> Path:
     if config.name:
         root = out / check_name(config.name)
         if root.exists():
+            if _status_of(root) == "completed":  # nothing to resume: suggesting --resume would only be refused
+                raise ConfigError(f"Run directory {root} already exists (a completed run); choose another name.")
             raise ConfigError(f"Run directory {root} already exists; choose another name, or continue it with "
                               f"`neuronet train --resume {root}`.")
         return root
@@ -50,6 +52,14 @@ def run_root(config: Any, what: str | None = None) -> Path:
         n += 1
         root = out / f"{stem}-{n}"
     return root
+
+
+def _status_of(root: Path) -> str | None:
+    """The status status.json records, or None when it is missing or unreadable (only to word a message)."""
+    try:
+        return read_json(RunFiles(root).status).get("status")
+    except Exception:  # noqa: BLE001 - any damage: fall back to the general wording
+        return None
 
 
 def reopen(resume: str | Path) -> tuple[RunFiles, Any, RunLock]:

@@ -18,7 +18,7 @@ from neuronet.rundir.files import RunFiles, read_json
 from neuronet.rundir.lock import RunLock
 from neuronet.tasks import TASKS
 
-__all__ = ["write_html_report", "supervised_sections", "rl_sections"]
+__all__ = ["write_html_report", "check_report_inputs", "supervised_sections", "rl_sections"]
 
 _CSS = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
@@ -102,6 +102,20 @@ def _explained(run: Path, explained: dict[str, Any]) -> list[tuple[str, str]]:
         sections.append(("Not shown", "<ul>" + "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>"
                                                       for k, v in skipped.items()) + "</ul>"))
     return sections
+
+
+def check_report_inputs(run: str | Path) -> None:
+    """Raise the one-sentence error a damaged file the page reads would raise (model.json, metrics.json, doctor.json),
+    before `neuronet report` spends time on explanations and writes RUN/explain/."""
+    files = RunFiles(run)
+    files.check()
+    read_json(files.model)
+    if files.metrics.is_file():
+        read_json(files.metrics)
+    if files.doctor.is_file():
+        state = read_json(files.doctor)
+        if state.get("enabled", True):
+            findings_of(state, files.doctor)
 
 
 def write_html_report(run: str | Path) -> Path:

@@ -183,7 +183,8 @@ def kind_of_run(run: str | Path) -> RunKind:
     """
     files = RunFiles(run)
     files.check()
-    spec = read_json(files.model) if files.model.is_file() else {}
+    spec = read_json(files.model)  # a missing one is one sentence naming it (it used to make any run a supervised one:
+    # an RL run's `info` then said "preprocessing.json is missing", its `evaluate --episodes` "learned from data")
     if "kind" in spec:
         kind = spec["kind"]
         if not isinstance(kind, str) or kind not in KINDS.names():

@@ -86,8 +86,7 @@ class Reinforcement(RunKind):
                           "neuronet train --set agent.lr=... runs and their metrics.json.")
 
     def explainable(self, files: RunFiles) -> str | None:
-        return ("a reinforcement-learning run has no test split to explain; the page shows its evaluation, curves "
-                "and the doctor's findings")
+        return "a reinforcement-learning run has no test split to explain (its report shows its evaluation and curves)"
 
     def report_sections(self, files: RunFiles, model: dict[str, Any], metrics: dict[str, Any]) -> list[tuple[str, str]]:
         from neuronet.runs.html import rl_sections

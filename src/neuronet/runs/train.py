@@ -14,6 +14,7 @@ from neuronet.doctor import Finding
 from neuronet.datasets import Pipeline
 from neuronet.runs.baselines import baseline_finding, run_baselines
 from neuronet.runs.build import RunPlan, cached_features, make_trainer, plan_run, resolved_config
+from neuronet.runs.evaluate import check_same_data
 from neuronet.runs.diagnosis import check_data, plot_doctor, write_findings
 from neuronet.rundir.files import RunFiles, read_json, write_json
 from neuronet.runs.folder import RunResult, created, reopen, run_root
@@ -120,6 +121,8 @@ def _train(config: RunConfig, files: RunFiles | None, lock: RunLock | None, call
            progress: bool) -> RunResult:
     pipeline = Pipeline.stored(files.preprocessing_state(), files.preprocessing) if files else None
     plan = plan_run(config, pipeline)
+    if lock is not None:  # resuming: the split is drawn again from the data as it is now
+        check_same_data(files.root, files.preprocessing_state(), plan.data, "restore the file, or train a new run")
     files = files or RunFiles(run_root(plan.config))  # the chosen model names the run (model.type auto)
     cached = cached_features(plan, progress)  # a frozen pretrained backbone: embed once, train the head
     trainer = make_trainer(plan, callbacks, progress, checkpoint=files.checkpoint, on_save=_save_progress(files),
