@@ -216,3 +216,13 @@ def test_an_old_run_without_baselines_still_evaluates_and_reports(losing_run, tm
     page = write_html_report(old).read_text()
     assert "(baseline)" not in page
     assert "(baseline)" in write_html_report(losing_run.path).read_text()
+
+
+def test_evaluate_on_other_data_does_not_set_the_stored_baselines_beside_it(iris_csv, tmp_path):
+    run = train_run(load_config(None, [f"data.source={iris_csv}", "data.target=target", "model.type=mlp",
+                                       "train.epochs=1", f"output_dir={tmp_path}", "name=iris"]), progress=False).path
+    result = runner.invoke(app, ["evaluate", str(run), "--data", str(iris_csv)])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "beside the baselines" not in said and "majority" not in said  # they were scored on other rows
+    assert "baselines: scored on the run's own test split, not on" in said

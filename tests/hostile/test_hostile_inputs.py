@@ -319,6 +319,14 @@ def test_carriage_returns_inside_fields_stay_text_and_cut_no_rows(tmp_path, line
     assert read["score"].dtype == float and read["score"].isna().sum() == 20  # the last column keeps its type
 
 
+def test_a_column_name_given_twice_is_said(tmp_path):
+    csv = tmp_path / "wine.csv"  # pandas reads the second as 'alcohol.1', a feature the user never named
+    csv.write_text("alcohol,alcohol,hue,target\n" + "".join(f"{i},{i + 1},{i % 3},{'xy'[i % 2]}\n" for i in range(30)))
+    with pytest.warns(DataNote, match="more than once.*'alcohol'.*'alcohol.1'"):
+        data = load(str(csv), target="target")
+    assert data.feature_names == ["alcohol", "alcohol.1", "hue"]
+
+
 def test_a_feature_too_large_for_float32_is_refused_before_it_overflows(tmp_path):
     source = tmp_path / "huge.csv"
     source.write_text("a,b,target\n" + "".join(f"{i},{i % 3},{'xy'[i % 2]}\n" for i in range(40)) + "1e300,1,x\n")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import codecs
+import csv
+import io
 import re
 import warnings
 from pathlib import Path
@@ -89,9 +91,9 @@ def _too_wide(path: Path, columns: int) -> DataError:
                      "(or reduce them first, e.g. with PCA).")
 
 
-def _sniff(path: Path, suffix: str) -> tuple[str | None, str, bool]:
-    """The encoding a byte-order mark names (None: none), the separator the header uses, and whether
-    lines end at line feeds with carriage returns inside fields.
+def _sniff(path: Path, suffix: str) -> tuple[str | None, str, bool, str]:
+    """The encoding a byte-order mark names (None: none), the separator the header uses, whether
+    lines end at line feeds with carriage returns inside fields, and the header line.
 
     A binary file, NUL bytes and a header of more than `MAX_COLUMNS` fields are refused here,
     before pandas parses anything. The separator is ',' unless the header holds no comma (outside
@@ -130,11 +132,11 @@ def _sniff(path: Path, suffix: str) -> tuple[str | None, str, bool]:
         sep = next((s for s in ";\t|" if s in unquoted), ",")
     if first.count(sep) + 1 > MAX_COLUMNS:
         raise _too_wide(path, first.count(sep) + 1)
-    return encoding, sep, stray_cr and line_feeds
+    return encoding, sep, stray_cr and line_feeds, first
 
 
 def _read_text_table(path: Path, suffix: str) -> pd.DataFrame:
-    encoding, sep, stray_cr = _sniff(path, suffix)
+    encoding, sep, stray_cr, header = _sniff(path, suffix)
 
     def read(**options: Any) -> pd.DataFrame:
         options = {"sep": sep, **({"decimal": ","} if sep == ";" else {}), **options}
@@ -160,7 +162,25 @@ def _read_text_table(path: Path, suffix: str) -> pd.DataFrame:
                         "and the same number of fields on every line.") from None
     if stray_cr:
         frame = _without_line_end_returns(frame)
+    _say_repeated_names(header, sep, frame, path)
     return _without_row_names(frame, path)
+
+
+def _say_repeated_names(header: str, sep: str, frame: pd.DataFrame, path: Path) -> None:
+    """Say when the header names a column more than once: pandas reads the later ones as name.1, name.2."""
+    try:
+        names = next(csv.reader(io.StringIO(header.rstrip("\r"), newline=""), delimiter=sep), [])
+    except csv.Error:  # a return inside the header line: pandas' own reading stands
+        return
+    if len(names) != frame.shape[1]:
+        return  # a header over several lines: pandas' own reading stands
+    repeated = [name for name in dict.fromkeys(names) if names.count(name) > 1]
+    if repeated:
+        name = repeated[0]
+        copies = ", ".join(repr(f"{name}.{i}") for i in range(1, names.count(name)))
+        warnings.warn(f"{shown_path(path)} names {len(repeated)} column(s) more than once, e.g. {names.count(name)} "
+                      f"columns {name!r}: the later ones are read as {copies} (rename them in the file to say what "
+                      "each holds)", DataNote, stacklevel=4)
 
 
 def _without_line_end_returns(frame: pd.DataFrame) -> pd.DataFrame:

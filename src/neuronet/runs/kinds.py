@@ -228,4 +228,6 @@ def train_run(config: Any = None, resume: str | Path | None = None, callbacks: A
         from neuronet.config import RunConfig
 
         config = RunConfig()
-    return kind_for_config(config).train(config, None, callbacks, progress, trust_code)
+    kind = kind_for_config(config)
+    config = config.model_copy(update={"kind": kind.name})  # config.yaml says the kind it ran as
+    return kind.train(config, None, callbacks, progress, trust_code)

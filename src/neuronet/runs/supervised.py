@@ -63,10 +63,11 @@ class Supervised(RunKind):
         grid = baseline_grid(metrics, stored)  # as stored at training (runs from before baselines have none)
         if grid is None:
             return Shown(tables=[(title, metrics)], data=metrics)
-        lines = baseline_lines(stored)[:-1]
-        if data is not None:
-            lines.append("the baselines were scored on the run's own test split when it was trained, not on this data")
-        return Shown(lines=lines, grids=[(f"{title}, beside the baselines", *grid)], data=metrics)
+        if data is not None:  # the baselines were scored on other rows: not side by side with these
+            return Shown(lines=[f"baselines: scored on the run's own test split, not on {data} "
+                                f"(`neuronet evaluate {run}` shows them beside the network)"],
+                         tables=[(title, metrics)], data=metrics)
+        return Shown(lines=baseline_lines(stored)[:-1], grids=[(f"{title}, beside the baselines", *grid)], data=metrics)
 
     def info(self, files: RunFiles, status: dict[str, Any]) -> Shown:
         state, model = files.preprocessing_state(), files.model_spec()

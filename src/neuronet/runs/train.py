@@ -137,7 +137,14 @@ def _train(config: RunConfig, files: RunFiles | None, lock: RunLock | None, call
         kept = lambda: (f" (checkpoint of epoch {trainer.epoch} kept)" if files.checkpoint.is_file() else  # noqa: E731
                         " (no epoch finished, so no checkpoint)")
         with run_lifecycle(files, lambda name, **extra: _status(files, trainer, name, **extra),
-                           lambda: write_findings(files, trainer, data_findings), lambda: (trainer.epoch, None), kept):
+                           lambda: write_findings(files, trainer, data_findings), lambda: _done(trainer), kept):
             trainer.fit(*(cached[1:] if cached else (plan.train, plan.val)))
             metrics, findings = _finish(files, trainer, plan, time.perf_counter() - start, data_findings)
     return RunResult(files.root, metrics, trainer, plan, findings)
+
+
+def _done(trainer: Any) -> tuple[int, str | None]:
+    """How far training got, for the interruption message: "epoch 3", or "12 batches of epoch 1" mid-epoch."""
+    if trainer.batch or trainer.epoch == 0:
+        return trainer.epoch, f"{trainer.batch:,} batch{'es' if trainer.batch != 1 else ''} of epoch {trainer.epoch + 1}"
+    return trainer.epoch, None
