@@ -311,3 +311,23 @@ def test_a_served_policy_acts_as_the_trained_agent(tmp_path, agent):
         empty = client.post("/act", json={})
         assert empty.status_code == 422 and 'send {"observation": [...]}' in empty.json()["detail"]
         assert client.get("/nowhere").status_code == 404
+
+
+# --- what report and explain say of an RL run, which has nothing to explain: one clause each -------------------
+@pytest.fixture(scope="module")
+def wording_run(train_small):
+    return train_small("rl-wording", "env.id=CartPole-v1", "env.n_envs=2", "agent.type=ppo", "agent.n_steps=32",
+                       "agent.batch_size=64", "train.steps=128", "train.eval_every=128", "train.eval_episodes=1",
+                       "train.log_every=64")
+
+
+def test_report_says_the_page_shows_what_the_run_has_once(wording_run):
+    result = runner.invoke(app, ["report", str(wording_run)], env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    assert result.output.count("the page shows") == 1, result.output
+
+
+def test_explain_does_not_speak_of_a_page(wording_run):
+    result = runner.invoke(app, ["explain", str(wording_run)], env={"COLUMNS": "300"})
+    assert result.exit_code == 1
+    assert "no test split to explain" in result.output and "the page" not in result.output

@@ -9,7 +9,10 @@ import torch
 from sklearn.datasets import load_breast_cancer
 from sklearn.impute import SimpleImputer
 
+from typer.testing import CliRunner
+
 import neuronet as nt
+from neuronet.cli import app
 from neuronet.datasets import Dataset, TablePreprocessor, class_weights, load_table, missing_report, resample
 from neuronet.datasets.builtin import FASHION_MNIST_DIR
 from neuronet.datasets.sklearn_json import from_json, to_json
@@ -222,3 +225,34 @@ def test_cli_preprocessed_table_end_to_end(messy, tmp_path):
     rows.drop(columns="visit").to_csv(tmp_path / "less.csv", index=False)
     bad = CliRunner().invoke(app, ["predict", str(tmp_path / "runs" / "messy"), str(tmp_path / "less.csv")])
     assert bad.exit_code == 1 and "lacks 1 column(s) the model was trained on: visit" in bad.output
+
+
+# --- data.group: named in its own words, and refused where it does not apply --------------------------------------
+def test_a_misspelt_group_column_names_data_group(iris_csv, tmp_path):
+    import pandas as pd
+
+    frame = pd.read_csv(iris_csv)
+    frame["plant"] = range(len(frame))
+    path = tmp_path / "plants.csv"
+    frame.to_csv(path, index=False)
+    target = frame.columns[-2]
+    result = CliRunner().invoke(app, ["train", "--set", f"data.source={path}", "--set", f"data.target={target}", "--set",
+                                 "data.group=plnt", "--output-dir", str(tmp_path / "runs")], env={"COLUMNS": "300"})
+    assert result.exit_code == 1, result.output
+    assert "data.group" in result.output and "Did you mean 'plant'?" in result.output
+    assert "Preprocessing" not in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_data_group_on_texts_is_refused_as_cv_refuses_it(tmp_path):
+    import pandas as pd
+
+    texts = ["a good film", "a bad film", "great fun", "dull and slow", "loved it", "hated it"] * 10
+    path = tmp_path / "reviews.csv"
+    pd.DataFrame({"review": texts, "label": ["pos", "neg"] * 30, "user": range(60)}).to_csv(path, index=False)
+    result = CliRunner().invoke(app, ["train", "--set", f"data.source={path}", "--set", "data.text=review", "--set",
+                                 "data.target=label", "--set", "data.group=user", "--set", "train.epochs=1",
+                                 "--output-dir", str(tmp_path / "runs")], env={"COLUMNS": "300"})
+    assert result.exit_code == 1, result.output  # it trained, ignoring data.group
+    assert "data.group names a column, so it applies to tables" in result.output
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())

@@ -104,6 +104,15 @@ def snapshot(folder: Path) -> dict[str, str]:
     return seen
 
 
+def free_port() -> int:
+    """A port nothing listens on, on 127.0.0.1."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def stopped_by(code: int, signum: int) -> bool:
     """The exit of a command stopped by `signum`: 128 + signum, or death by the signal itself when it came while
     the interpreter was shutting down, its work done (Python restores the default handlers then; a shell reports

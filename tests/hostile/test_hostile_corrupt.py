@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
-from hostile.hostile_helpers import assert_refused, cli, edit_json, snapshot
+from hostile.hostile_helpers import assert_refused, cli, cli_process, edit_json, free_port, snapshot
 
 pytestmark = pytest.mark.hostile("corrupt")
 
@@ -223,3 +225,41 @@ def test_a_server_refuses_to_start_on_a_pipeline_it_cannot_rebuild(table_for_sca
     (run / "preprocessing.json").write_text(json.dumps(state))
     with pytest.raises(DataError, match="os.system"):
         create_app(run)  # at start, not a 422 on every request
+
+
+# --- what a command reads, it reads before it writes or announces anything ------------------------------------------
+@pytest.mark.parametrize("name", ["metrics.json", "doctor.json"])
+def test_report_reads_what_its_page_needs_before_it_explains(run_copy, name):
+    shutil.rmtree(run_copy / "explain", ignore_errors=True)
+    (run_copy / name).write_text('{"test": {"accuracy": ')
+    before = snapshot(run_copy)
+    assert_refused(cli("report", run_copy), name, "not valid JSON")
+    assert snapshot(run_copy) == before  # it wrote explain/ first, then failed on the page
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_loads_a_damaged_run_before_anything_listens(run_copy, workers):
+    _truncate(run_copy / "model.safetensors")
+    try:  # two workers each died with a traceback and were restarted without end; one said "serving ..." first
+        ran = cli_process("serve", run_copy, "--port", free_port(), "--workers", workers, timeout=90)
+    except subprocess.TimeoutExpired as stuck:
+        pytest.fail(f"serve did not stop on a damaged run; it printed:\n{(stuck.stderr or b'')[-2000:]!r}")
+    assert_refused(ran, "model.safetensors")
+    assert "serving" not in ran.stdout
+
+
+@pytest.fixture(scope="module")
+def rl_run(train_small):
+    return train_small("rl-no-model-json", "env.id=CartPole-v1", "env.n_envs=2", "agent.type=ppo", "agent.n_steps=32",
+                       "agent.batch_size=64", "train.steps=128", "train.eval_every=128", "train.eval_episodes=1",
+                       "train.log_every=64")
+
+
+@pytest.mark.parametrize("command", [["info"], ["evaluate", "--episodes", "1"], ["doctor"], ["report"]])
+def test_a_run_without_model_json_names_it_whatever_its_kind(rl_run, tmp_path, command):
+    pytest.importorskip("gymnasium", reason="gymnasium is not installed (neuronet[rl])")
+    run = Path(shutil.copytree(rl_run, tmp_path / "run"))
+    (run / "model.json").unlink()  # an RL run was read as a supervised one: "preprocessing.json is missing"
+    message = assert_refused(cli(command[0], run, *command[1:]), "model.json is missing")
+    assert "preprocessing.json" not in message and "learned from data" not in message

@@ -82,3 +82,11 @@ def test_an_automatic_name_from_a_strange_file_name_is_made_safe(tmp_path, iris_
 def test_cv_and_tune_check_names_too(tmp_path, command):
     assert_refused(cli(command, "--name", "../escaped", "--output-dir", tmp_path / "runs"), "one folder name")
     assert not (tmp_path / "escaped").exists()
+
+
+def test_an_unfinished_run_of_that_name_gets_the_resume_command(run_copy):
+    edit_status = json.loads((run_copy / "status.json").read_text())
+    (run_copy / "status.json").write_text(json.dumps({**edit_status, "status": "interrupted"}))
+    assert_refused(cli("train", "--output-dir", run_copy.parent, "--name", run_copy.name, "-q"), "already exists",
+                   "--resume")  # a completed one is told to choose another name (above)
+

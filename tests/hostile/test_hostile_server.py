@@ -32,7 +32,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from hostile.hostile_helpers import assert_refused, cli, one_sentence
+from hostile.hostile_helpers import assert_refused, cli, free_port, one_sentence
 
 pytestmark = pytest.mark.hostile("server")
 
@@ -54,12 +54,6 @@ LABELS = ["<!--<script>", "</script><script>alert(1)</script>", "\"quotes'", "em
           "amp & <b>bold</b> \u2028 \u2029 ]]>"]
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_ready(url: str) -> None:
