@@ -37,14 +37,16 @@ def test_evaluate_on_an_unchanged_file_works(trained):
     assert cli("evaluate", run).exit_code == 0
 
 
-@pytest.mark.parametrize("change", ["add", "relabel"])
+@pytest.mark.parametrize("change", ["add", "relabel", "edit"])
 def test_evaluate_refuses_a_changed_data_file(trained, change):
     run, path = trained
     frame = pd.read_csv(path)
     if change == "add":
         frame = pd.concat([frame, frame.iloc[:1]])
-    else:
+    elif change == "relabel":
         frame.loc[0, "target"] = "virginica" if frame.loc[0, "target"] != "virginica" else "setosa"
+    else:  # the same rows and classes, one measurement corrected: the counts alone would not see it
+        frame.iloc[5, 0] += 0.1
     frame.to_csv(path, index=False)
     result = cli("evaluate", run)
     assert result.exit_code == 1, result.output

@@ -157,6 +157,35 @@ class Dataset(torch.utils.data.Dataset):
         counts = torch.bincount(self.y, minlength=len(self.class_names or []))
         return {name: int(c) for name, c in zip(self.class_names or [], counts)}
 
+    def digest(self) -> str:
+        """A SHA-256 of the examples and targets, in order: a data set reloaded later is the same one only if it matches.
+
+        Example:
+            >>> a = Dataset(torch.arange(6.0).reshape(3, 2), torch.tensor([0, 1, 0]))
+            >>> a.digest() == Dataset(torch.arange(6.0).reshape(3, 2), torch.tensor([0, 1, 0])).digest()
+            True
+            >>> a.digest() == Dataset(torch.arange(6.0).reshape(3, 2), torch.tensor([0, 1, 1])).digest()
+            False
+        """
+        import hashlib
+
+        import pandas as pd
+
+        sha = hashlib.sha256()
+        for part in (self.x, self.y):
+            if part is None:
+                sha.update(b"none")
+            elif isinstance(part, torch.Tensor):
+                sha.update(str((tuple(part.shape), part.dtype)).encode())
+                sha.update(part.detach().cpu().contiguous().numpy().tobytes())
+            elif isinstance(part, pd.DataFrame):
+                sha.update("\x1f".join(map(str, part.columns)).encode())
+                sha.update(pd.util.hash_pandas_object(part, index=False).to_numpy().tobytes())
+            else:  # texts, file paths
+                for item in part:
+                    sha.update(str(item).encode("utf-8", "surrogatepass") + b"\x1e")
+        return sha.hexdigest()
+
     # --- torch Dataset protocol ----------------------------------------------------
     def __len__(self) -> int:
         return len(self.x)

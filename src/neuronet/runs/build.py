@@ -241,10 +241,11 @@ def plan_run(config: RunConfig, pipeline: Pipeline | None = None, fold: Fold | N
                               f"{suggest(str(config.data.group), columns)} Columns: {', '.join(columns)}.")
         preprocess["ignore"] = [*preprocess.get("ignore", []), config.data.group]
     scale = config.data.scale or _default_scale(config, data, task)
+    digest = data.digest()  # of the data as loaded, which is what evaluate and --resume load again
     prepared = prepare(data, val=config.data.val, test=config.data.test, seed=config.seed, fold=fold,
                        pipeline=pipeline, scale=scale, preprocess=preprocess)
     state: dict[str, Any] = {"summary": [*data.notes, *prepared.pipeline.summary()], "rows": len(data), "scale": scale,
-                             "class_counts": data.class_counts(),
+                             "class_counts": data.class_counts(), "digest": digest,
                              "missing_values": {k: int(v) for k, v in data.x.isna().sum().items() if v}
                              if data.layout == "frame" else {}}
     if config.data.resample:

@@ -23,15 +23,18 @@ def check_same_data(root: Path, state: dict[str, Any], data: Dataset, then: str)
     """Raise a DataError when `data`, reloaded from where `root` was trained, is not the data it was trained on.
 
     The split is drawn again from the reloaded rows: a file with rows added, removed or relabelled since would give
-    other training and test rows, so the test rows could be rows the network trained on. The row count and the class
-    counts preprocessing.json recorded are compared (runs from before they were recorded are not checked).
+    other training and test rows, so the test rows could be rows the network trained on. The row count, the class
+    counts and the digest of every example preprocessing.json recorded are compared (runs from before they were
+    recorded are checked on what they have).
     """
-    rows, counts = state.get("rows"), state.get("class_counts")
+    rows, counts, digest = state.get("rows"), state.get("class_counts"), state.get("digest")
     now = data.class_counts() if counts is not None else None
     if rows is not None and len(data) != rows:
         change = f"{rows:,} rows then, {len(data):,} now"
     elif counts is not None and now is not None and dict(now) != dict(counts):
         change = f"class counts {dict(counts)} then, {dict(now)} now"
+    elif isinstance(digest, str) and data.digest() != digest:
+        change = "the same number of rows, but other values in them"
     else:
         return
     source = state.get("source", {}).get("source")
@@ -48,10 +51,10 @@ def test_split(path: str | Path) -> Dataset:
     except DataError as err:
         raise SplitUnavailable(f"The test split of {files.root} cannot be reloaded from where it was trained ({err}); pass "
                         "labelled data with --data FILE_OR_FOLDER.") from None
-    check_same_data(files.root, state, data, "restore the file, or evaluate on labelled data with --data FILE")
     split = state["split"]
     if split["unlabelled"]:
         data = data.unlabelled()
+    check_same_data(files.root, state, data, "restore the file, or evaluate on labelled data with --data FILE")
     _, _, test = data.split(val=split["val"], test=split["test"], seed=split["seed"])
     if test is None:
         raise SplitUnavailable(f"Run {files.root} was trained with data.test = 0, so it has no test split; pass --data FILE.")
