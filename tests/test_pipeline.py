@@ -35,9 +35,10 @@ def test_a_text_table_honours_data_test_and_the_seed(tweets_csv):
     assert len(half.test) == 300 and len(half.train) + len(half.val) == 300
     other_seed = plan_run(text_config(tweets_csv, "data.test=0.5", "data.val=0.1", "seed=7"))
     assert not torch.equal(other_seed.test.x, half.test.x)  # the split follows the run's seed (was: always seed 0)
-    # pandas writes a bare carriage return inside a tweet unquoted, so reading splits those rows: said, not hidden
-    assert half.state["summary"][0].startswith("36 row(s) without a 'mood' label left out")
-    assert half.state["summary"][1].startswith("text:") and "max_len" in half.state["summary"][1]
+    # pandas writes a bare carriage return inside a tweet unquoted: the rows are read whole (they were cut in two,
+    # and 36 halves without a label left out)
+    assert len(half.data) == 600 and not any("left out" in line for line in half.state["summary"])
+    assert half.state["summary"][0].startswith("text:") and "max_len" in half.state["summary"][0]
 
 
 def test_k_fold_cv_holds_out_every_row_exactly_once(tweets_csv):

@@ -278,6 +278,17 @@ def test_a_source_that_is_a_file_where_a_folder_is_expected_is_named(tmp_path):
     _nothing_written(out)
 
 
+@pytest.mark.parametrize("target", [None, "target"])
+def test_a_folder_of_tables_is_not_taken_for_images(tmp_path, target):
+    folder = tmp_path / "mydata"  # it said "data.target does not apply to image folder source"
+    folder.mkdir()
+    for name in ("january.csv", "february.csv"):
+        _table().to_csv(folder / name, index=False)
+    ran, out = _train(tmp_path, folder, *([f"data.target={target}"] if target else []))
+    assert_refused(ran, "folder of 2 table file(s) and no images", "february.csv")
+    _nothing_written(out)
+
+
 # --- odd but readable tables: read, and what was done is said ----------------------------------
 
 
@@ -317,6 +328,15 @@ def test_carriage_returns_inside_fields_stay_text_and_cut_no_rows(tmp_path, line
     assert list(read.columns) == ["text", "target", "score"] and len(read) == 60
     assert read["text"].tolist() == frame["text"].tolist() and read["target"].tolist() == frame["target"].tolist()
     assert read["score"].dtype == float and read["score"].isna().sum() == 20  # the last column keeps its type
+
+
+def test_a_number_column_given_as_the_text_is_said(tmp_path):
+    csv = tmp_path / "posts.csv"  # data.text=confidence: it trained on the numbers as words without a word
+    pd.DataFrame({"text": ["good", "bad"] * 20, "confidence": np.linspace(0, 1, 40), "label": ["p", "n"] * 20}).to_csv(
+        csv, index=False)
+    data = load(str(csv), target="label", text="confidence")
+    assert any("column 'confidence' (data.text) holds numbers" in note for note in data.notes), data.notes
+    assert not any("holds numbers" in note for note in load(str(csv), target="label", text="text").notes)
 
 
 def test_a_column_name_given_twice_is_said(tmp_path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from neuronet.datasets.sequences import load_series
 from neuronet.datasets.table import load_table
 from neuronet.datasets.text import load_text_table
 from neuronet.datasets.userfiles import is_folder, shown_path
-from neuronet.errors import ConfigError
+from neuronet.errors import ConfigError, DataError
 from neuronet.params import shown
 from neuronet.registry import Registry, check_arguments, suggest
 
@@ -130,6 +131,20 @@ def find_source(source: str) -> tuple[str, Source]:
                       f"{', '.join(DATASETS.names())} (or a path to a table or a folder).")
 
 
+def _check_images_inside(folder: Path) -> None:
+    """A folder taken for images that holds tables and no image is refused, naming a table to give instead."""
+    from neuronet.datasets.images import IMAGE_SUFFIXES
+
+    files = [p for p in islice(folder.rglob("*"), 10_000) if p.is_file()]  # bounded: a huge folder is not walked whole
+    if any(p.suffix.lower() in IMAGE_SUFFIXES for p in files):
+        return
+    tables = sorted(p for p in files if p.suffix.lower() in TABLE_SUFFIXES)
+    if tables:
+        raise DataError(f"{shown_path(folder)} is a folder of {len(tables)} table file(s) and no images; give one table "
+                        f"as data.source (e.g. {shown_path(tables[0])}), or a folder with one sub-folder of images per "
+                        "class.")
+
+
 def load_source(source: str, *, target: str | None = None, text: str | None = None, task: str | None = None,
                 data_dir: str | None = None, limit: int | None = None, options: dict[str, Any] | None = None) -> Dataset:
     """Load raw data from any source: a built-in name, a table file, or a folder of images or WAV files.
@@ -143,6 +158,8 @@ def load_source(source: str, *, target: str | None = None, text: str | None = No
         'iris'
     """
     kind, src = find_source(source)
+    if kind == "image folder":
+        _check_images_inside(Path(str(source)))
     given = {"target": target, "text": text, "task": task if task in ("classification", "regression", "forecasting")
              else None, "data_dir": data_dir}
     for key, value in given.items():

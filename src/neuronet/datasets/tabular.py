@@ -201,7 +201,7 @@ class TablePreprocessor:
             step["dayfirst"] = _dayfirst(series)
             step["parts"] = self._date_parts(series, step["dayfirst"])
             unreadable = series.notna() & _dates(series, step["dayfirst"]).isna()
-            step["unreadable"] = [int(unreadable.sum()), *series[unreadable].astype(str).head(2).tolist()]
+            step["unreadable"] = [int(unreadable.sum()), *series[unreadable].astype(str).drop_duplicates().head(2).tolist()]
         if kind == "numeric":
             step["read"] = to_numbers(series, step["markers"])[2]
         values = self._raw(series, step)  # (N, k) array

@@ -123,6 +123,9 @@ def load_text_table(path: str | Path, text: str, target: str) -> Dataset:
     if empty.any():
         notes.append(f"{int(empty.sum())} row(s) with an empty '{text}' left out")
         frame = frame[~empty].reset_index(drop=True)
+    if pd.api.types.is_numeric_dtype(frame[text]) or pd.api.types.is_bool_dtype(frame[text]):
+        notes.append(f"column '{text}' (data.text) holds numbers, which are read as words here; give data.text the "
+                     "column with the texts, or leave it out to read the table's columns as features")
     labels = frame[target].astype(str).str.strip().tolist()
     data = text_dataset(frame[text].astype(str).tolist(), labels, Path(path).stem, text, target)
     data.notes = notes + similar_classes(sorted(set(labels)))
