@@ -88,6 +88,20 @@ def test_image_baseline_reads_standardised_pixels():
     assert found.notes["logistic"] == "logistic regression on the standardised pixels" and found.seconds < 10
 
 
+def test_large_images_are_pooled_before_the_linear_model():
+    digits = load("digits")  # 8x8 digits blown up to 3x96x96: 27,648 values an image (10 s for 500 images unpooled)
+    big = Dataset(torch.nn.functional.interpolate(digits.x[:400].float(), size=96).expand(-1, 3, -1, -1).contiguous(),
+                  digits.y[:400], class_names=digits.class_names)
+    parts = prepare(big, val=0.1, test=0.2, seed=0)
+    found = fit_baselines(Classification(), BaselineRows(parts.train, parts.test))
+    assert found.notes["logistic"] == "logistic regression on the standardised pixels, pooled to 36x36"
+    pooled = lambda x: torch.nn.functional.adaptive_avg_pool2d(x, 36).reshape(len(x), -1).double().numpy()  # noqa: E731
+    scaler = StandardScaler().fit(pooled(parts.train.x))
+    model = LogisticRegression(max_iter=300).fit(scaler.transform(pooled(parts.train.x)), parts.train.y.numpy())
+    assert found.scores["logistic"]["accuracy"] == pytest.approx(
+        accuracy_score(parts.test.y.numpy(), model.predict(scaler.transform(pooled(parts.test.x)))))
+
+
 def test_forecasting_baselines_persistence_and_seasonal_naive():
     t = torch.arange(60, dtype=torch.float32)
     series = (10 + torch.sin(2 * torch.pi * t / 6) + 0.05 * t).unsqueeze(1)  # a season of 6 steps

@@ -38,6 +38,7 @@ __all__ = ["BASELINES", "Baseline", "BaselineRows", "Baselines", "BaselineSkippe
 
 MAX_ROWS = 5000      # training rows a fitted baseline reads at most (a random sample beyond): it stays a few seconds
 MAX_ITER = 300       # iterations of the linear solvers
+MAX_FEATURES = 4096  # values per example a linear model on images, sounds or series reads (larger images are pooled)
 
 
 class BaselineSkipped(Exception):
@@ -162,15 +163,28 @@ def _features(rows: BaselineRows) -> tuple[Any, Any, str, np.ndarray]:
         return vectorizer.fit_transform(texts), vectorizer.transform([str(t) for t in raw_test.x]), "TF-IDF", keep
     if not train.prepared or train.layout == "tokens":
         raise BaselineSkipped(f"{train.layout} inputs are no features for a linear model, and the raw texts are not at hand")
-    x_train = train.x[keep].reshape(len(keep), -1).double().cpu().numpy()
-    x_test = test.x.reshape(len(test), -1).double().cpu().numpy()
+    x_train, x_test, pooled = _pooled(train.x[keep]), _pooled(test.x), ""
+    if x_train.shape[1:] != train.x.shape[1:]:  # large images: a linear model on every pixel would take minutes
+        pooled = f", pooled to {x_train.shape[-2]}x{x_train.shape[-1]}"
+    x_train = x_train.reshape(len(keep), -1).double().cpu().numpy()
+    x_test = x_test.reshape(len(test), -1).double().cpu().numpy()
     if train.layout == "table":
         return x_train, x_test, "the prepared columns", keep
+    if x_train.shape[1] > MAX_FEATURES:
+        raise BaselineSkipped(f"{x_train.shape[1]:,} values per example are too many for a quick linear model")
     from sklearn.preprocessing import StandardScaler
 
     scaler = StandardScaler().fit(x_train)
     what = "pixels" if train.layout == "image" else "values"
-    return scaler.transform(x_train), scaler.transform(x_test), f"the standardised {what}", keep
+    return scaler.transform(x_train), scaler.transform(x_test), f"the standardised {what}{pooled}", keep
+
+
+def _pooled(x: torch.Tensor) -> torch.Tensor:
+    """Images (N, C, H, W) of more than MAX_FEATURES values averaged down to at most that many (others as they are)."""
+    if x.ndim != 4 or x[0].numel() <= MAX_FEATURES:
+        return x
+    side = max(1, int((MAX_FEATURES / x.shape[1]) ** 0.5))
+    return torch.nn.functional.adaptive_avg_pool2d(x.float(), (min(side, x.shape[2]), min(side, x.shape[3])))
 
 
 def _rows_note(keep: np.ndarray, rows: BaselineRows) -> str:
