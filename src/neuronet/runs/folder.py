@@ -15,7 +15,7 @@ from typing import Any
 from neuronet.atomic import atomic_dir
 from neuronet.errors import ConfigError
 from neuronet.rundir.files import RunFiles, check_name, read_json, safe_stem
-from neuronet.runs.lifecycle import lock_run
+from neuronet.runs.lifecycle import lock_run, status_of
 from neuronet.rundir.lock import RunLock
 
 __all__ = ["RunResult", "run_root", "reopen", "created"]
@@ -55,9 +55,9 @@ def run_root(config: Any, what: str | None = None) -> Path:
 
 
 def _status_of(root: Path) -> str | None:
-    """The status status.json records, or None when it is missing or unreadable (only to word a message)."""
+    """The run's status, or None when status.json is unreadable (only to word a message)."""
     try:
-        return read_json(RunFiles(root).status).get("status")
+        return status_of(RunFiles(root)).get("status")
     except Exception:  # noqa: BLE001 - any damage: fall back to the general wording
         return None
 
