@@ -263,3 +263,22 @@ def test_a_run_without_model_json_names_it_whatever_its_kind(rl_run, tmp_path, c
     (run / "model.json").unlink()  # an RL run was read as a supervised one: "preprocessing.json is missing"
     message = assert_refused(cli(command[0], run, *command[1:]), "model.json is missing")
     assert "preprocessing.json" not in message and "learned from data" not in message
+
+
+BASELINE_EDITS = {
+    "a list": {"baselines": [1, 2]},
+    "a text": {"baselines": "better"},
+    "a score that is a word": {"baselines": {"majority": "high"}},
+    "notes that are a number": {"baseline_notes": 5},
+    "seconds that are a word": {"baselines_time_s": "soon"},
+}
+
+
+@pytest.mark.parametrize("edit", sorted(BASELINE_EDITS))
+@pytest.mark.parametrize("command", [["evaluate"], ["report", "--no-explain"]])
+def test_edited_baselines_in_metrics_json_are_one_sentence(run_copy, edit, command):
+    assert "baselines" in json.loads((run_copy / "metrics.json").read_text())  # the tiny run has them to edit
+    edit_json(run_copy / "metrics.json", **BASELINE_EDITS[edit])
+    before = snapshot(run_copy)
+    assert_refused(cli(command[0], run_copy, *command[1:]), "metrics.json", "baseline")  # was a traceback
+    assert snapshot(run_copy) == before

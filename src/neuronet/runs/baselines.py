@@ -11,13 +11,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from neuronet.doctor.baselines import BaselineScore, below_baseline
+from neuronet.errors import DataError
 from neuronet.doctor.findings import Finding
 from neuronet.tasks import METRICS, BaselineRows, Baselines, fit_baselines
 
 if TYPE_CHECKING:  # pragma: no cover
     from neuronet.runs.build import RunPlan
 
-__all__ = ["run_baselines", "baseline_finding", "baseline_grid", "HEADLINES"]
+__all__ = ["run_baselines", "baseline_finding", "baseline_grid", "check_stored_baselines", "HEADLINES"]
 
 HEADLINES = ("accuracy", "rmse", "mse", "d_real")  # the test metric a run is summed up by, first found
 
@@ -54,6 +55,24 @@ def baseline_finding(metrics: dict[str, Any]) -> Finding | None:
                            0.0 if name in trivial else one_example, name in trivial)
              for name, score in scores.items() if isinstance(score.get(metric), (int, float))]
     return below_baseline(metric, float(test[metric]), found, higher, perfect=1.0 if higher else 0.0)
+
+
+def check_stored_baselines(metrics: dict[str, Any], where: Any) -> None:
+    """Raise a DataError naming `where` (a run's metrics.json) when its baselines are not as a run writes them.
+
+    A run directory is data: an edited file is one sentence, never a traceback in the tables
+    `neuronet evaluate` and the report build from it. Runs without baselines pass.
+    """
+    scores, notes = metrics.get("baselines", {}), metrics.get("baseline_notes", {})
+    trivial, seconds = metrics.get("baselines_trivial", []), metrics.get("baselines_time_s")
+    if not (isinstance(scores, dict) and all(isinstance(v, dict) and all(
+            isinstance(x, (int, float)) or x is None for x in v.values()) for v in scores.values())):
+        raise DataError(f"{where} holds baselines that are not {{name: {{metric: number}}}}; it was edited or damaged "
+                        "(train the run again, or delete the \"baselines\" entry to use the run without them).")
+    if not (isinstance(notes, dict) and all(isinstance(v, str) for v in notes.values())
+            and isinstance(trivial, list) and (seconds is None or isinstance(seconds, (int, float)))):
+        raise DataError(f"{where} holds baseline notes that are not as a run writes them ({{name: text}}, a list of "
+                        "names, seconds); it was edited or damaged (train the run again).")
 
 
 def baseline_grid(test: dict[str, Any], metrics: dict[str, Any]) -> tuple[list[str], list[tuple[str, ...]]] | None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from neuronet.atomic import write_text
 from neuronet.doctor.findings import CHECKED
+from neuronet.runs.baselines import check_stored_baselines
 from neuronet.runs.diagnosis import findings_of
 from neuronet.rundir.files import RunFiles, read_json
 from neuronet.rundir.lock import RunLock
@@ -111,7 +112,7 @@ def check_report_inputs(run: str | Path) -> None:
     files.check()
     read_json(files.model)
     if files.metrics.is_file():
-        read_json(files.metrics)
+        check_stored_baselines(read_json(files.metrics), files.metrics)
     if files.doctor.is_file():
         state = read_json(files.doctor)
         if state.get("enabled", True):
@@ -130,6 +131,7 @@ def write_html_report(run: str | Path) -> Path:
     files.check()  # a failed or stopped run too: its curves so far and the doctor's findings are worth a page
     model = read_json(files.model)
     metrics = read_json(files.metrics) if files.metrics.is_file() else {}
+    check_stored_baselines(metrics, files.metrics)
     return _write_page(files, kind_of_run(files.root).report_sections(files, model, metrics))
 
 

@@ -54,12 +54,13 @@ class Supervised(RunKind):
         if episodes is not None or seed is not None or record is not None:
             raise ConfigError(f"--episodes, --seed and --record apply to reinforcement-learning runs; {run} learned "
                               "from data (evaluate it on its test split, or on --data).")
-        from neuronet.runs.baselines import baseline_grid, baseline_lines
+        from neuronet.runs.baselines import baseline_grid, baseline_lines, check_stored_baselines
 
-        metrics = evaluate_run(run, data)  # rows left out are said as `data:` lines (DataNote)
-        title = f"{Path(run).name}: {'test split' if data is None else data}"
         files = RunFiles(run)
         stored = read_json(files.metrics) if files.metrics.is_file() else {}
+        check_stored_baselines(stored, files.metrics)
+        metrics = evaluate_run(run, data)  # rows left out are said as `data:` lines (DataNote)
+        title = f"{Path(run).name}: {'test split' if data is None else data}"
         grid = baseline_grid(metrics, stored)  # as stored at training (runs from before baselines have none)
         if grid is None:
             return Shown(tables=[(title, metrics)], data=metrics)
