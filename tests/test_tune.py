@@ -134,7 +134,7 @@ def _states(db: Path) -> dict[int, str]:
 
 @pytest.mark.slow
 def test_a_killed_search_resumes_and_its_running_trial_is_marked_failed(tmp_path):
-    process = _tune_process(tmp_path, "killed", epochs=40)  # trials long enough to be killed in one
+    process = _tune_process(tmp_path, "killed", epochs=120)  # trials long enough to be killed in one (40 was not)
     db, deadline = tmp_path / "killed" / "study.db", time.monotonic() + 120
     while time.monotonic() < deadline:  # bounded: kill it while a trial runs, after at least one finished
         time.sleep(0.2)
@@ -144,6 +144,7 @@ def test_a_killed_search_resumes_and_its_running_trial_is_marked_failed(tmp_path
             states = {}
         if "COMPLETE" in states.values() and "RUNNING" in states.values():
             break
+    assert process.poll() is None, "the search ended before it could be killed mid-trial"
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
     running = [n for n, s in _states(db).items() if s == "RUNNING"]
