@@ -13,7 +13,7 @@ from neuronet.errors import ConfigError, DataError
 
 __all__ = ["Dataset", "split_indices", "take"]
 
-TASK_NAMES = ("classification", "regression", "forecasting", "reconstruction")
+TASK_NAMES = ("classification", "regression", "forecasting", "reconstruction", "language_modeling", "seq2seq")
 
 
 def take(x: Any, idx: np.ndarray) -> Any:
