@@ -121,9 +121,12 @@ def model_task(model_type: str) -> str | None:
 
 def default_model(layout: str, task: str | None) -> str:
     """The model `type: auto` picks for raw data of `layout`: a CNN for images and sounds, an MLP for
-    tables, a GRU for text and sequences, an LSTM for a series to forecast."""
+    tables, a GRU for text and sequences, an LSTM for a series to forecast, a GPT for a corpus to generate
+    from, an encoder-decoder Transformer for sentence pairs."""
     if task == "forecasting":
         return "lstm"
+    if task in ("language_modeling", "seq2seq"):
+        return "gpt" if task == "language_modeling" else "transformer_seq2seq"
     return {"image": "cnn", "frame": "mlp", "table": "mlp", "text": "gru", "tokens": "gru",
             "sequence": "gru"}.get(layout, "mlp")
 

@@ -125,6 +125,8 @@ class Dataset(torch.utils.data.Dataset):
         """Number of classes (classification) or target columns (regression, forecasting)."""
         if self.task == "classification":
             return len(self.class_names or [])
+        if self.task in ("language_modeling", "seq2seq"):  # scores over the (target) vocabulary
+            return int(self.inputs.get("target_vocab_size", self.inputs.get("vocab_size", 0)))
         if self.y is None or self.task == "reconstruction":
             return 0
         return int(self.y.shape[1])

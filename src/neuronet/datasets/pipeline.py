@@ -63,10 +63,21 @@ def _pretrained_tokenizer() -> Any:
     return PretrainedTokenizer
 
 
+def _language(name: str) -> Any:
+    def step() -> Any:
+        from neuronet.datasets import language  # imports `tokenizers` only when used
+
+        return getattr(language, name)
+
+    return step
+
+
 PREPROCESSORS: Registry[Any] = Registry("preprocessor")
 PREPROCESSORS.add("table", _table_preprocessor, "Tables: missing values, categories, dates, scaling, per column.")
 PREPROCESSORS.add("text", lambda: TextEncoder, "Texts: vocabulary and length from the training texts, then token ids.")
 PREPROCESSORS.add("tokenizer", _pretrained_tokenizer, "Texts for a pretrained network: its own tokenizer, saved with the run.")
+PREPROCESSORS.add("corpus_windows", _language("CorpusWindows"), "A corpus: tokenizer learnt on the training text, next-token windows.")
+PREPROCESSORS.add("sentence_pairs", _language("SentencePairs"), "Sentence pairs: a tokenizer per side, padded token ids.")
 PREPROCESSORS.add("scaler", lambda: Scaler, "Float features: standard, min-max or robust scaling per feature / channel.")
 PREPROCESSORS.add("target_scaler", lambda: TargetScaler, "Regression targets: standardised for training, undone for reports.")
 
@@ -144,6 +155,10 @@ def default_pipeline(data: Dataset, scale: str = "standard", preprocess: dict[st
     """
     options = dict(preprocess or {})
     layout = data.layout
+    if data.task in ("language_modeling", "seq2seq"):  # texts in, texts out: tokenizers learnt on the training part
+        step = _language("CorpusWindows" if data.task == "language_modeling" else "SentencePairs")()
+        check_arguments(f"data.preprocess (for {data.task})", options, _params(step))
+        return Pipeline([step(**options)])
     if layout == "frame":
         table = _table_preprocessor()
         check_arguments("data.preprocess (for a table)", options, _params(table, exclude=("scale",)))

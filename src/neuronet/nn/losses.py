@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
 
 from neuronet.registry import Registry
 
-__all__ = ["LOSSES", "BinaryCrossEntropy", "VAELoss", "loss_fn"]
+__all__ = ["LOSSES", "BinaryCrossEntropy", "TokenCrossEntropy", "TokenScores", "VAELoss", "loss_fn"]
 
 LOSSES: Registry[Callable[..., nn.Module]] = Registry("loss")
 
@@ -52,12 +52,47 @@ class VAELoss(nn.Module):
         return (error + self.beta * kl) / len(target)
 
 
+class TokenScores(NamedTuple):
+    """What a sequence task keeps of its outputs to score them: per-token negative log-likelihood and the
+    most likely token, (B, T) each (the logits, (B, T, vocabulary), are too large to keep for a whole split)."""
+
+    nll: torch.Tensor
+    predicted: torch.Tensor
+
+
+class TokenCrossEntropy(nn.Module):
+    """Cross-entropy of next-token logits (B, T, V) against token ids (B, T), averaged over the tokens that
+    are not padding (`ignore_index`, id 0).
+
+    Also takes the `TokenScores` kept of earlier outputs: their mean negative log-likelihood over
+    the same tokens, which is the same number.
+
+    Example:
+        >>> logits = torch.zeros(1, 3, 4)
+        >>> round(float(TokenCrossEntropy()(logits, torch.tensor([[2, 3, 0]]))), 4)  # log 4, padding left out
+        1.3863
+    """
+
+    def __init__(self, ignore_index: int = 0, label_smoothing: float = 0.0) -> None:
+        super().__init__()
+        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
+
+    def forward(self, outputs: torch.Tensor | tuple, target: torch.Tensor) -> torch.Tensor:
+        if isinstance(outputs, tuple):  # TokenScores (a tuple after joining)
+            nll = outputs[0]
+            kept = target != self.ignore_index
+            return nll[kept].sum() / kept.sum().clamp(min=1)
+        return nn.functional.cross_entropy(outputs.flatten(0, 1).float(), target.flatten(), ignore_index=self.ignore_index,
+                                           label_smoothing=self.label_smoothing)
+
+
 for _name, _factory, _help in [
     ("mse", nn.MSELoss, "Mean squared error, mean((y - y_hat)^2)."),
     ("mae", nn.L1Loss, "Mean absolute error, mean(|y - y_hat|)."),
     ("huber", nn.HuberLoss, "Squared error below `delta`, absolute error above (robust to outliers)."),
     ("binary_cross_entropy", BinaryCrossEntropy, "Binary cross-entropy on logits (one output, 0/1 targets)."),
     ("cross_entropy", nn.CrossEntropyLoss, "Softmax + negative log-likelihood on logits (class-index targets)."),
+    ("token_cross_entropy", TokenCrossEntropy, "Cross-entropy of next-token logits, padding left out (language)."),
     ("vae", VAELoss, "Negative ELBO of a VAE: reconstruction + KL divergence (outputs: recon, mu, logvar)."),
 ]:
     LOSSES.add(_name, _factory, _help)

@@ -105,12 +105,14 @@ class Predictor:
         raw = inputs if isinstance(inputs, Dataset) else read_inputs(inputs, self.meta, labelled)
         return self.pipeline.transform(raw)
 
-    def _batches(self, x: torch.Tensor) -> list[torch.Tensor]:
+    def batches(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """`x` in chunks of `batch_size` rows."""
         return list(x.split(self.batch_size))
 
     @torch.no_grad()
-    def _forward(self, data: Dataset) -> Any:
-        outs = [self.task.forward(self.model, chunk.to(self.device)) for chunk in self._batches(data.x)]
+    def forward(self, data: Dataset) -> Any:
+        """The task's outputs for prepared data, batch by batch, joined (checked to be finite)."""
+        outs = [self.task.forward(self.model, chunk.to(self.device)) for chunk in self.batches(data.x)]
         if isinstance(outs[0], tuple):
             out: Any = tuple(torch.cat(parts).cpu() for parts in zip(*outs))
         else:
@@ -127,24 +129,21 @@ class Predictor:
         regression, (N,) with one target and (N, k) with several, and forecasts (N, k); anomaly
         scores (N,) for an autoencoder.
         """
-        data = self.prepare(inputs)
-        return self.task.decode(self._forward(data), self.meta, self.pipeline.inverse_target, data.x)
+        return self.task.predict_with(self, inputs)
 
     def predict_proba(self, inputs: Any) -> np.ndarray:
         """Class probabilities (N, classes), columns in the order of `classes`."""
-        return self.task.probabilities(self._forward(self.prepare(inputs))).numpy()
+        return self.task.probabilities(self.forward(self.prepare(inputs))).numpy()
 
     @torch.no_grad()
     def predict_frame(self, inputs: Any) -> pd.DataFrame:
         """A table of predictions, its columns the task's (`Task.prediction_columns`): labels and class
         probabilities, values, or anomaly scores and latent codes."""
-        data = self.prepare(inputs)
-        parts = [self.task.prediction_columns(self.model, chunk.to(self.device), self.meta, self.pipeline.inverse_target)
-                 for chunk in self._batches(data.x)]
-        frame = pd.DataFrame({k: np.concatenate([p[k] for p in parts]) for k in parts[0]})
+        columns, ids = self.task.frame_with(self, inputs)
+        frame = pd.DataFrame(columns)
         _check_finite(frame.select_dtypes("number").to_numpy(dtype=np.float64))
-        if data.ids is not None:  # inputs read from files: say which row is which file
-            frame.insert(0, "input", data.ids)
+        if ids is not None:  # inputs read from files: say which row is which file
+            frame.insert(0, "input", ids)
         return frame
 
     def scores(self, inputs: Any) -> np.ndarray:
@@ -157,13 +156,65 @@ class Predictor:
         """Latent codes (N, latent) of an autoencoder."""
         self.task.require("encode")
         data = self.prepare(inputs)
-        return torch.cat([self.model.encode(c.to(self.device)).cpu() for c in self._batches(data.x)]).numpy()
+        return torch.cat([self.model.encode(c.to(self.device)).cpu() for c in self.batches(data.x)]).numpy()
 
     @torch.no_grad()
     def sample(self, n: int, seed: int = 0) -> np.ndarray:
         """`n` generated examples (N, C, H, W) in [0, 1] from a GAN."""
         self.task.require("sample")
         return self.model.sample(n, generator=torch.Generator().manual_seed(seed)).cpu().numpy()
+
+    # --- text: generation and translation ---------------------------------------------------
+    def read_texts(self, inputs: Any) -> list[str]:
+        """Texts given as a string, a list of strings, or a .txt file (one text per line) or table column."""
+        return list(read_inputs(inputs, {**self.meta, "inputs": {**self.meta["inputs"], "kind": "text"}}).x)
+
+    def generate(self, prompt: str = "", max_tokens: int = 200, temperature: float = 1.0, top_k: int | None = None,
+                 top_p: float | None = None, beam: int = 1, length_penalty: float = 1.0, seed: int = 0, num: int = 1,
+                 stop: Any = ()) -> list[str]:
+        """Texts a language model writes after `prompt` (`num` of them); see `neuronet.predict.text.Decoding`.
+
+        Example:
+            >>> nt.load("runs/shakespeare-gpt").generate("ROMEO:", max_tokens=80, temperature=0.8, seed=1)  # doctest: +SKIP
+            ['\nWhat light is this that breaks upon the night?...']
+        """
+        from neuronet.predict.text import Decoding, generate_texts
+
+        self.task.require("generate")
+        options = Decoding(max_tokens, temperature, top_k, top_p, beam, length_penalty, seed, num, stop)
+        return generate_texts(self.model, self.pipeline.steps[0].tokenizer, prompt, options)
+
+    def stream(self, prompt: str = "", **options: Any) -> Any:
+        """The text generated after `prompt`, piece by piece as it is made (same options as `generate`, one text)."""
+        from neuronet.predict.text import Decoding, stream_text
+
+        self.task.require("generate")
+        return stream_text(self.model, self.pipeline.steps[0].tokenizer, prompt, Decoding(**options))
+
+    def translate(self, sentences: Any, beam: int = 1, length_penalty: float = 1.0,
+                  max_tokens: int | None = None) -> list[str]:
+        """The translation of each sentence (a string or a list of them): greedy, or beam search with `beam` beams."""
+        from neuronet.predict.text import Decoding
+
+        self.task.require("translate")
+        texts = [sentences] if isinstance(sentences, str) else list(sentences)
+        if not texts:
+            raise DataError("There is nothing to translate: the sentences are empty.")
+        if not all(isinstance(t, str) for t in texts):
+            raise DataError("Sentences to translate must be texts; got " + str(next(type(t).__name__ for t in texts
+                                                                                  if not isinstance(t, str))) + ".")
+        step = self.pipeline.steps[0]
+        Decoding(max_tokens or 1, beam=beam, length_penalty=length_penalty)  # the options' own checks
+        return self.translate_prepared(step.encode_sources(texts), beam, length_penalty, max_tokens)
+
+    def translate_prepared(self, x: torch.Tensor, beam: int = 1, length_penalty: float = 1.0,
+                           max_tokens: int | None = None) -> list[str]:
+        """Translations of prepared source token ids (N, S)."""
+        from neuronet.predict.text import translate_ids
+
+        step = self.pipeline.steps[0]
+        limit = max_tokens or step.target_len_ + step.target_len_ // 2
+        return [step.target.decode(ids) for ids in translate_ids(self.model, x, limit, beam, length_penalty)]
 
     # --- evaluation ------------------------------------------------------------------------
     def evaluate(self, data: Any) -> dict[str, float]:
@@ -177,13 +228,23 @@ class Predictor:
         """Metrics on prepared data, with the outputs and targets in the data's own units (for plots)."""
         if data.y is None and self.task.supervised:
             raise DataError("Evaluation needs targets; these inputs have none.")
-        out = self._forward(data)
-        y = self.task.targets(data.x, data.y)
+        if data.y is None:  # an unsupervised task's targets are its inputs
+            out, y = self.forward(data), self.task.targets(data.x, data.y)
+        else:
+            parts = [(self.task.compact(self.task.forward(self.model, x, t), self.task.targets(x, t)),
+                      self.task.targets(x, t)) for x, t in zip(self.batches(data.x.to(self.device)),
+                                                               self.batches(data.y.to(self.device)))]
+            out, y = self.task.join([o for o, _ in parts]), self.task.join([t for _, t in parts])
+            out = tuple(o.cpu() for o in out) if isinstance(out, tuple) else out.cpu()
+            y = y.cpu()
+            for part in out if isinstance(out, tuple) else (out,):
+                _check_finite(part.reshape(len(part), -1).float().numpy())
         results: dict[str, float] = {}
         if self.loss is not None and self.task.loss_in_report:
             results["loss"] = float(loss_fn(self.loss, **self.loss_kwargs)(out, y))
         out, y = self.task.to_data_units(out, y, self.pipeline.inverse_target)
         results.update(self.task.score(out, y))
+        results.update(self.task.score_decoded(self, data))
         return results, out, y
 
 

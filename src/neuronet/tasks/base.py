@@ -92,9 +92,15 @@ class Task:
         """What the loss compares the outputs with (the labels; the inputs for reconstruction)."""
         return y
 
-    def forward(self, model: nn.Module, x: torch.Tensor) -> Any:
-        """Outputs used to score a batch (the model's forward pass; GANs ask their discriminator)."""
+    def forward(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None) -> Any:
+        """Outputs used to score a batch (the model's forward pass; GANs ask their discriminator; a
+        translation model reads the target so far, `y`: teacher forcing)."""
         return model(x)
+
+    def compact(self, outputs: Any, targets: torch.Tensor) -> Any:
+        """What is kept of a batch's outputs to score a whole split (all of them, unless they are too large:
+        a sequence task keeps each token's loss and prediction, not the logits over its vocabulary)."""
+        return outputs
 
     def collate(self, batch: list[Any]) -> Any:
         """One mini-batch from a list of examples: tensors stacked (tasks with variable-size targets pad them).
@@ -156,6 +162,25 @@ class Task:
             ['cat', 'dog']
         """
         return self.predictions(outputs).cpu().numpy()
+
+    def predict_with(self, predictor: Any, inputs: Any) -> Any:
+        """What `Predictor.predict` returns for raw `inputs` (a task that generates decodes step by step)."""
+        data = predictor.prepare(inputs)
+        return self.decode(predictor.forward(data), predictor.meta, predictor.pipeline.inverse_target, data.x)
+
+    def frame_with(self, predictor: Any, inputs: Any) -> tuple[dict[str, Any], list[str] | None]:
+        """The columns of `Predictor.predict_frame` for raw `inputs`, batch by batch (`prediction_columns`), and
+        the name of each row's input where they came from files (None otherwise)."""
+        import numpy as np
+
+        data = predictor.prepare(inputs)
+        parts = [self.prediction_columns(predictor.model, chunk.to(predictor.device), predictor.meta,
+                                         predictor.pipeline.inverse_target) for chunk in predictor.batches(data.x)]
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}, data.ids
+
+    def score_decoded(self, predictor: Any, data: Any) -> dict[str, Any]:
+        """Report metrics measured on decoded predictions rather than on outputs (BLEU of translations); none by default."""
+        return {}
 
     def prediction_columns(self, model: nn.Module, x: torch.Tensor, meta: dict[str, Any],
                            inverse_target: InverseTarget | None = None) -> dict[str, Any]:

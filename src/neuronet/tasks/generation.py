@@ -31,7 +31,7 @@ class Generation(Task):
     loss_in_report: ClassVar[bool] = False  # `score` computes the discriminator's loss itself
     offers: ClassVar[tuple[str, ...]] = ("sample",)
 
-    def forward(self, model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         fakes = model.sample(len(x), generator=torch.Generator().manual_seed(len(x)))
         return model.discriminator(x), model.discriminator(fakes)
 

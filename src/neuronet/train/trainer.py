@@ -213,7 +213,7 @@ class Trainer(LoopShell):
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, Any]:
         """One optimisation step on a batch; returns the data loss (float) and the (detached) outputs."""
         with self.precision.autocast():
-            out = self.model(x)
+            out = self.task.forward(self.model, x, y) if self.task else self.model(x)
             loss = self.loss_fn(out, self.task.targets(x, y))
         value = self.checked(loss)
         objective = loss + self.penalty() if (self.l1 or self.l2) else loss
@@ -286,7 +286,9 @@ class Trainer(LoopShell):
                 self._diverged(bad.value)
             if per_step:
                 self.schedule.step()
-            state.add(loss, lr, out if keep else None, seen if keep else None)
+            if keep:
+                seen = self.task.targets(x, seen)
+            state.add(loss, lr, self.task.compact(out, seen) if keep else None, seen if keep else None)
             for cb in after:
                 cb.after_batch(self, loss)
         logs: dict[str, Any] = {"epoch": self.epoch + 1, "train_loss": sum(state.losses) / max(1, len(state.losses))}
@@ -346,8 +348,9 @@ class Trainer(LoopShell):
         outs, ys = [], []
         size = getattr(self.model, "eval_batch_size", None) or max(self.batch_size, 1024)  # big networks: smaller
         for x, y in self.batches(data, shuffle=False, batch_size=size):
-            outs.append(task.forward(self.model, x))
-            ys.append(task.targets(x, y))
+            target = task.targets(x, y)
+            outs.append(task.compact(task.forward(self.model, x, y), target))
+            ys.append(target)
         return task.join(outs), task.join(ys)  # e.g. a VAE's (reconstruction, mu, logvar) part by part
 
     def evaluate(self, data: Data, metrics: Sequence[str] | None = None) -> dict[str, float]:

@@ -1,0 +1,164 @@
+"""Language tasks: a language model predicts each next token (and so generates text); a sequence-to-sequence
+model reads a sentence and writes another (translation), trained with teacher forcing.
+
+Both keep, for scoring a split, each target token's negative log-likelihood and the most likely
+token (`TokenScores`), not the logits; a translation's BLEU and chrF are measured on decoded
+text with sacrebleu (`score_decoded`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from neuronet.errors import ConfigError
+from neuronet.nn.losses import TokenScores
+from neuronet.tasks.base import TASKS, Task
+from neuronet.tasks.metrics import METRICS, Metric
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pydantic import BaseModel
+
+__all__ = ["LanguageModeling", "Seq2Seq"]
+
+PAD = 0
+EXAMPLES = 5  # decoded test examples kept in metrics.json and shown in reports
+
+
+def _token_scores(logits: torch.Tensor, targets: torch.Tensor) -> TokenScores:
+    nll = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), reduction="none", ignore_index=PAD)
+    return TokenScores(nll.view_as(targets), logits.argmax(dim=-1))
+
+
+def _mean_nll(outputs: Any, targets: torch.Tensor) -> float:
+    kept = targets != PAD
+    return float(outputs[0][kept].double().sum() / kept.sum().clamp(min=1))
+
+
+def _token_accuracy(outputs: Any, targets: torch.Tensor, task: Task) -> float:
+    kept = targets != PAD
+    return float((outputs[1][kept] == targets[kept]).double().mean()) if kept.any() else float("nan")
+
+
+_SEQ = ("language_modeling", "seq2seq")
+for _name, _metric in {
+    "perplexity": Metric(lambda out, y, task: math.exp(min(_mean_nll(out, y), 700.0)), _SEQ, False,
+                         "exp(mean negative log-likelihood per token): the number of tokens the model hesitates between."),
+    "bits_per_token": Metric(lambda out, y, task: _mean_nll(out, y) / math.log(2), _SEQ, False,
+                             "Mean negative log2-likelihood per token: bits per character when the tokens are characters."),
+    "token_accuracy": Metric(_token_accuracy, _SEQ, True, "Fraction of next tokens predicted exactly (padding left out)."),
+}.items():
+    METRICS.add(_name, _metric, _metric.help)
+
+
+class _SequenceTask(Task):
+    """What the two language tasks share: token-level loss, kept scores, no class labels or ONNX export."""
+
+    default_loss: ClassVar[str] = "token_cross_entropy"
+    losses: ClassVar[tuple[str, ...]] = ("token_cross_entropy",)
+    widget: ClassVar[dict[str, str]] = {"value": "text"}
+
+    def output_size(self, num_outputs: int, loss: Any = None) -> int:
+        return num_outputs  # the target vocabulary
+
+    def compact(self, outputs: Any, targets: torch.Tensor) -> Any:
+        if isinstance(outputs, tuple):  # already kept
+            return outputs
+        return _token_scores(outputs, targets)
+
+    def check_export(self) -> None:
+        raise ConfigError(f"A {self.name} model is not exported to ONNX: it decodes one token at a time with a "
+                          "cache; serve it with `neuronet serve RUN` (the torch backend).")
+
+    @staticmethod
+    def language_step(predictor: Any) -> Any:
+        """The pipeline's language step (its tokenizers)."""
+        return predictor.pipeline.steps[0]
+
+    def response_model(self, classes: list[str] | None) -> type[BaseModel]:
+        from pydantic import Field, create_model
+
+        return create_model("Prediction", text=(str, Field(description="The generated text.")))
+
+    def response(self, row: dict[str, Any], classes: list[str] | None) -> dict[str, Any]:
+        return {"text": str(row["prediction"])}
+
+
+@TASKS.register("language_modeling", "Predict each next token of a text, and so generate text (GPT).")
+class LanguageModeling(_SequenceTask):
+    """Outputs are next-token logits (B, T, vocabulary); targets the same windows one token later.
+
+    Example:
+        >>> task = LanguageModeling()
+        >>> scores = task.compact(torch.zeros(1, 2, 4), torch.tensor([[1, 2]]))
+        >>> round(task.score(scores, torch.tensor([[1, 2]]))["perplexity"], 3)  # uniform over 4 tokens
+        4.0
+    """
+
+    name: ClassVar[str] = "language_modeling"
+    metrics: ClassVar[tuple[str, ...]] = ("perplexity",)
+    report_metrics: ClassVar[tuple[str, ...]] = ("perplexity", "bits_per_token", "token_accuracy")
+    offers: ClassVar[tuple[str, ...]] = ("generate",)
+    baselines: ClassVar[tuple[str, ...]] = ("unigram", "ngram")
+
+    def predict_with(self, predictor: Any, inputs: Any) -> list[str]:
+        """The greedy continuation of each prompt (a text, a list of texts, or a .txt file: one prompt a line)."""
+        return [predictor.generate(text, temperature=0.0)[0] for text in predictor.read_texts(inputs)]
+
+    def frame_with(self, predictor: Any, inputs: Any) -> tuple[dict[str, Any], list[str] | None]:
+        texts = predictor.read_texts(inputs)
+        return {"prompt": np.asarray(texts, dtype=object),
+                "prediction": np.asarray([predictor.generate(t, temperature=0.0)[0] for t in texts], dtype=object)}, None
+
+
+@TASKS.register("seq2seq", "Read a sentence and write another: translation (encoder-decoder, teacher forcing).")
+class Seq2Seq(_SequenceTask):
+    """Outputs are the logits (B, T-1, target vocabulary) of each target token given the source and the
+    target tokens before it; targets are the target sentences without their `<bos>`.
+
+    Example:
+        >>> Seq2Seq().targets(torch.zeros(1, 3), torch.tensor([[2, 7, 8, 3]])).tolist()
+        [[7, 8, 3]]
+    """
+
+    name: ClassVar[str] = "seq2seq"
+    metrics: ClassVar[tuple[str, ...]] = ("token_accuracy",)
+    report_metrics: ClassVar[tuple[str, ...]] = ("perplexity", "token_accuracy")
+    offers: ClassVar[tuple[str, ...]] = ("translate",)
+    baselines: ClassVar[tuple[str, ...]] = ("copy",)
+    plot_files: ClassVar[tuple[str, ...]] = ("attention.png",)
+
+    def forward(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None) -> Any:
+        if y is None:
+            raise ConfigError("A translation model's outputs need the target sentence (teacher forcing); translate "
+                              "with predict() instead.")
+        return model(x, y[:, :-1])
+
+    def targets(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return y[:, 1:]
+
+    def predict_with(self, predictor: Any, inputs: Any) -> list[str]:
+        """The translation of each source sentence (greedy decoding, batched)."""
+        return predictor.translate(predictor.read_texts(inputs))
+
+    def frame_with(self, predictor: Any, inputs: Any) -> tuple[dict[str, Any], list[str] | None]:
+        texts = predictor.read_texts(inputs)
+        return {"source": np.asarray(texts, dtype=object),
+                "prediction": np.asarray(predictor.translate(texts), dtype=object)}, None
+
+    def score_decoded(self, predictor: Any, data: Any) -> dict[str, Any]:
+        """BLEU and chrF (sacrebleu's defaults) of greedy translations of the split against its references."""
+        try:
+            import sacrebleu
+        except ImportError:
+            return {}
+        step = self.language_step(predictor)
+        hypotheses = predictor.translate_prepared(data.x)
+        references = [step.target.decode(row) for row in data.y.tolist()]
+        return {"bleu": float(sacrebleu.corpus_bleu(hypotheses, [references]).score),
+                "chrf": float(sacrebleu.corpus_chrf(hypotheses, [references]).score)}
