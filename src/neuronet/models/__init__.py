@@ -7,17 +7,22 @@ Example:
 
 from neuronet.models.autoencoder import VAE, Autoencoder, ConvAutoencoder, anomaly_scores
 from neuronet.models.cnn import CNN
+from neuronet.models.decoding import beam_search, filter_logits, generate, sample_next
 from neuronet.models.gan import DCGAN
+from neuronet.models.gpt import GPT
 from neuronet.models.mlp import MLP
 from neuronet.models.perceptron import Perceptron, perceptron_rule
 from neuronet.models.pretrained import Pretrained
 from neuronet.models.recurrent import GRU, LSTM, RNN, RecurrentNet
 from neuronet.models.registry import MODELS, as_shape, build_model, init_seed
 from neuronet.models.resnet import ResNet
+from neuronet.models.rnn_seq2seq import RNNSeq2Seq
+from neuronet.models.seq2seq import TransformerSeq2Seq
 from neuronet.models.transformer import MultiHeadSelfAttention, TransformerEncoder
 from neuronet.models.vgg import VGG
 
 __all__ = [
-    "CNN", "DCGAN", "VAE", "Autoencoder", "ConvAutoencoder", "anomaly_scores", "GRU", "LSTM", "MLP", "MODELS", "MultiHeadSelfAttention", "Perceptron", "Pretrained", "RNN", "RecurrentNet", "ResNet",
-    "TransformerEncoder", "VGG", "as_shape", "build_model", "init_seed", "perceptron_rule",
+    "CNN", "DCGAN", "VAE", "Autoencoder", "ConvAutoencoder", "anomaly_scores", "GPT", "GRU", "LSTM", "MLP", "MODELS", "MultiHeadSelfAttention", "Perceptron", "Pretrained", "RNN", "RNNSeq2Seq", "RecurrentNet", "ResNet",
+    "TransformerEncoder", "TransformerSeq2Seq", "VGG", "as_shape", "beam_search", "build_model", "filter_logits", "generate", "init_seed", "perceptron_rule",
+    "sample_next",
 ]
