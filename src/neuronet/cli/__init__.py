@@ -2,6 +2,7 @@
 
 - `train`: train, cv, tune, lr-find (`neuronet.cli.train`)
 - reading a run: evaluate, predict, info, doctor, explain, report (`neuronet.cli.runs`)
+- writing text: generate, chat (`neuronet.cli.text`)
 - deploying: export, serve (`neuronet.cli.serve`)
 - the catalog: datasets, models, kinds (`neuronet.cli.catalog`)
 
@@ -21,6 +22,7 @@ import sys
 # Each module registers its commands on `app`, in the order `neuronet --help` lists them.
 from neuronet.cli import train  # noqa: F401, I001
 from neuronet.cli import runs  # noqa: F401
+from neuronet.cli import text  # noqa: F401
 from neuronet.cli import serve  # noqa: F401
 from neuronet.cli import catalog  # noqa: F401
 from neuronet.cli.common import app

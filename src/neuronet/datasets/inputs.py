@@ -354,7 +354,27 @@ def _numbers(value: Any, width: int) -> torch.Tensor:
     return torch.tensor(frame.interpolate(limit_direction="both").to_numpy(dtype=np.float32))
 
 
+def _read_corpus(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, torch.Tensor | None]:
+    """Text for a language model: a string, a list of them, or a .txt file (its whole text) or folder of them."""
+    path = _path(value)
+    a_file = path is not None and path.suffix.lower() == ".txt" and os.path.isfile(path)
+    if a_file or (path is not None and is_folder(path)):
+        files = sorted(p for p in folder_entries(path) if p.suffix.lower() == ".txt") if is_folder(path) else [path]
+        if not files:
+            raise DataError(f"Folder {shown_path(path)} has no .txt files; give a text, a .txt file or a folder of them.")
+        texts = ["\n".join(read_lines(p)) for p in files]
+        if not any(t.strip() for t in texts):
+            raise DataError(f"{shown_path(path)} holds no text (it is empty or blank).")
+        return texts, None, [str(p) for p in files]
+    if isinstance(value, str):
+        return [value], None
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
+        return list(value), None
+    raise DataError(f"Cannot read {shown(value)} as text; give a string, a list of strings, or a .txt file.")
+
+
 READERS: dict[str, Reader] = {
+    "corpus": _read_corpus,
     "frame": _read_frame, "table": _read_table, "text": _read_text, "image": _read_image, "audio": _read_audio,
     "sequence": _read_tensor, "tokens": _read_tensor, "tensor": _read_tensor, "series": _read_series,
 }

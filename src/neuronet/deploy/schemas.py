@@ -90,8 +90,9 @@ def instance_model(meta: dict[str, Any], steps: list[dict[str, Any]] | None = No
     config = ConfigDict(extra="ignore", populate_by_name=False)
     if kind in ("frame", "table"):
         return create_model("Row", __config__=ConfigDict(extra="ignore"), **_table_fields(meta, steps))
-    if kind == "text":
-        fields: dict[str, Any] = {"text": (str, Field(min_length=1, max_length=100_000, description="The text to classify."))}
+    if kind in ("text", "corpus"):
+        what = {"text": "The text to read.", "corpus": "The text to continue (the prompt)."}[kind]
+        fields: dict[str, Any] = {"text": (str, Field(min_length=1, max_length=100_000, description=what))}
     elif kind == "image":
         fields = {"image": (str, Field(min_length=1, description="The image file (PNG, JPEG, ...) as base64, or a "
                                                                   "data: URL; it is converted and resized as in training."))}
@@ -160,7 +161,7 @@ def to_inputs(kind: str, instances: list[BaseModel]) -> Any:
     """Validated instances → what the Predictor reads."""
     if kind in ("frame", "table"):
         return pd.DataFrame([item.model_dump(by_alias=True) for item in instances])
-    if kind == "text":
+    if kind in ("text", "corpus"):
         return [item.text for item in instances]
     if kind == "image":
         images, total = [], 0

@@ -305,6 +305,11 @@ def create_app(run: str | Path, backend: str = "torch", batch_window_ms: float =
         frame = await run_in_threadpool(_predict_upload, predictor, file.filename or "upload", data)
         return {"predictions": task.to_responses(frame, classes)}
 
+    if "generate" in task.offers:  # a language model also writes text after a prompt, streamed if asked
+        from neuronet.deploy.generation import add_generation
+
+        add_generation(app, predictor, ERRORS)
+
     class Health(BaseModel):
         status: str
 

@@ -174,7 +174,7 @@ def _model(config: RunConfig, train: Dataset, task: Task, loss: Any) -> tuple[nn
         kwargs = rebuilt
     try:  # a dry run on two examples: a shape the model cannot take is an error now, not mid-training
         with torch.no_grad():
-            task.forward(model.eval(), train.x[:2])
+            task.forward(model.eval(), train.x[:2], None if train.y is None else train.y[:2])
     except (RuntimeError, IndexError, ValueError) as err:
         raise ConfigError(f"Model '{config.model.type}' cannot read the inputs of '{train.name}' (shape "
                           f"{tuple(train.x.shape[1:])}): {str(err).splitlines()[0][:160]}.") from None

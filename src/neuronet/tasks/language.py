@@ -104,7 +104,7 @@ class LanguageModeling(_SequenceTask):
     metrics: ClassVar[tuple[str, ...]] = ("perplexity",)
     report_metrics: ClassVar[tuple[str, ...]] = ("perplexity", "bits_per_token", "token_accuracy")
     offers: ClassVar[tuple[str, ...]] = ("generate",)
-    baselines: ClassVar[tuple[str, ...]] = ("unigram", "ngram")
+    baselines: ClassVar[tuple[str, ...]] = ()
 
     def predict_with(self, predictor: Any, inputs: Any) -> list[str]:
         """The greedy continuation of each prompt (a text, a list of texts, or a .txt file: one prompt a line)."""
@@ -130,7 +130,7 @@ class Seq2Seq(_SequenceTask):
     metrics: ClassVar[tuple[str, ...]] = ("token_accuracy",)
     report_metrics: ClassVar[tuple[str, ...]] = ("perplexity", "token_accuracy")
     offers: ClassVar[tuple[str, ...]] = ("translate",)
-    baselines: ClassVar[tuple[str, ...]] = ("copy",)
+    baselines: ClassVar[tuple[str, ...]] = ()
     plot_files: ClassVar[tuple[str, ...]] = ("attention.png",)
 
     def forward(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None) -> Any:
