@@ -18,7 +18,7 @@ from matplotlib.image import imsave
 from neuronet.atomic import atomic_path
 
 __all__ = ["figure", "save_figure", "plot_curves", "plot_confusion_matrix", "plot_regression", "plot_forecast",
-           "plot_image_pairs", "image_grid", "save_image_grid"]
+           "plot_image_pairs", "image_grid", "save_image_grid", "plot_attention_pairs"]
 
 
 def figure(width: float, height: float) -> tuple[Figure, object]:
@@ -124,3 +124,21 @@ def plot_image_pairs(originals: np.ndarray, reconstructions: np.ndarray, path: P
     lo, hi = float(originals[:n].min()), float(originals[:n].max())
     scale = lambda a: (a - lo) / (hi - lo) if hi > lo else a  # noqa: E731 - show standardised data too
     return save_image_grid(np.concatenate([scale(originals[:n]), scale(reconstructions[:n])]), path, columns=n)
+
+
+def plot_attention_pairs(weights: np.ndarray, sources: list[str], outputs: list[str], path: Path) -> Path:
+    """A heat map of how much each output token (rows) attends to each source token (columns).
+
+    Args:
+        weights: (outputs, sources) attention weights, each row summing to 1.
+        sources, outputs: The tokens, as the vocabularies write them.
+    """
+    rows, cols = weights.shape
+    fig, ax = figure(max(4.0, 0.32 * cols + 1.5), max(3.0, 0.3 * rows + 1.2))
+    ax.imshow(weights, cmap="viridis", aspect="auto", vmin=0.0)
+    ax.set_xticks(range(cols), [repr(t)[1:-1] for t in sources], rotation=90, fontsize=7)
+    ax.set_yticks(range(rows), [repr(t)[1:-1] for t in outputs], fontsize=7)
+    ax.set_xlabel("source token")
+    ax.set_ylabel("output token")
+    ax.set_title("Attention between the source and its translation")
+    return save_figure(fig, path)

@@ -28,7 +28,7 @@ from neuronet.models import MODELS, build_model
 from neuronet.registry import check_arguments, suggest
 from neuronet.predict import Predictor
 from neuronet.tasks import TASKS, Task
-from neuronet.train import Callback, GANSamples, Trainer, trainer_for
+from neuronet.train import Callback, GANSamples, TextSamples, Trainer, trainer_for
 
 __all__ = ["RunPlan", "data_loaded_once", "load_data", "resolve_task", "plan_run", "make_trainer", "cached_features", "Fold"]
 
@@ -282,7 +282,11 @@ def make_trainer(plan: RunPlan, callbacks: list[Callback] | tuple = (), progress
         options["checkpoint"] = {**spec, "path": str(checkpoint), "on_save": on_save}
     if cls is Trainer:
         options["task"] = plan.task
-    extra = [GANSamples(samples, seed=plan.config.seed)] if samples is not None and plan.task.name == "generation" else []
+    extra: list[Callback] = []
+    if samples is not None and "sample" in plan.task.offers:  # a GAN's images, epoch by epoch
+        extra.append(GANSamples(samples, seed=plan.config.seed))
+    if samples is not None and "generate" in plan.task.offers:  # a language model's text, epoch by epoch
+        extra.append(TextSamples(samples, plan.pipeline.steps[0].tokenizer, seed=plan.config.seed))
     return cls(plan.model if model is None else model, seed=plan.config.seed, callbacks=[*callbacks, *extra], progress=progress, **options)
 
 

@@ -16,6 +16,14 @@ def _table(rows: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _quoted(text: str, limit: int = 600) -> str:
+    """A model's text on one Markdown line: line breaks shown as ⏎, Markdown's own characters escaped."""
+    text = text[:limit] + (" ..." if len(text) > limit else "")
+    for char in "\\`*_[]<>#|":
+        text = text.replace(char, "\\" + char)
+    return text.replace("\n", " ⏎ ")
+
+
 def _test_table(metrics: dict[str, Any]) -> list[str]:
     """The test metrics; with baselines (fitted on the same training rows), a column for each and what it is."""
     test, baselines = metrics.get("test", {}), metrics.get("baselines") or {}
@@ -33,9 +41,9 @@ def _test_table(metrics: dict[str, Any]) -> list[str]:
 
 def render_report(name: str, state: dict[str, Any], model: dict[str, Any], config_yaml: str, n_params: int,
                   history: History, metrics: dict[str, Any], plots: list[str], findings: list[Finding] = (),
-                  doctor: bool = True) -> str:
+                  doctor: bool = True, samples: list[tuple[str, str]] = ()) -> str:
     """Markdown text: what was trained on what, how the data was prepared, how it went, the doctor's findings,
-    the test metrics, the plots."""
+    the test metrics, texts the model wrote (`samples`: (epoch file, text) written during training), the plots."""
     meta, sizes = state["data"], metrics["sizes"]
     best = metrics.get("best_epoch")
     lines = [
@@ -53,6 +61,12 @@ def render_report(name: str, state: dict[str, Any], model: dict[str, Any], confi
                                                    if doctor else "The doctor was off (train.doctor: false)."]),
         "",
     ]
+    if metrics.get("examples"):  # texts the model wrote (generated samples, translations of test sentences)
+        lines += ["## Examples", ""]
+        for example in metrics["examples"]:
+            lines += [f"- **{key}**: {_quoted(str(value))}" for key, value in example.items()] + [""]
+    if samples:
+        lines += ["## Samples by epoch", "", *(f"- **{name}**: {_quoted(text)}" for name, text in samples), ""]
     if history.epochs:
         last = history.epochs[-1]
         lines += ["## Last epoch", "", *_table({k: v for k, v in last.items() if k != "epoch"}), ""]

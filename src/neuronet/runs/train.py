@@ -83,10 +83,16 @@ def _finish(files: RunFiles, trainer: Trainer, plan: RunPlan, elapsed: float,
         if beaten is not None:
             trainer.doctor.announce([beaten])
             data_findings = [*data_findings, beaten]
+    shown_plots: list[Path] = []
+    if plan.test is not None:  # texts the model wrote, and plots that need the model (attention)
+        examples, shown_plots = plan.task.showcase(predictor, plan.test, files.plots)
+        if examples:
+            metrics["examples"] = examples
     write_json(files.metrics, metrics)
     plots = plot_curves(trainer.history.epochs, files.plots)
     if test_outputs is not None:
         plots += plan.task.plots(*test_outputs, plan.train.meta(), files.plots)
+    plots += shown_plots
     findings = write_findings(files, trainer, data_findings)
     plots += plot_doctor(trainer.doctor.monitor.records if trainer.doctor else [], files.plots)
     n_params = sum(p.numel() for p in plan.model.parameters() if p.requires_grad)
@@ -94,9 +100,17 @@ def _finish(files: RunFiles, trainer: Trainer, plan: RunPlan, elapsed: float,
     state = read_json(files.preprocessing)
     write_text(files.report, render_report(files.root.name, state, read_json(files.model),
                                            to_yaml(resolved_config(plan, trainer)), n_params, trainer.history, metrics, rel,
-                                           findings, trainer.doctor is not None))
+                                           findings, trainer.doctor is not None, _samples(files.root / "samples")))
     _status(files, trainer, "completed")
     return metrics, findings
+
+
+def _samples(folder: Path) -> list[tuple[str, str]]:
+    """The texts a language model wrote after each epoch (samples/epoch_NNN.txt), oldest first."""
+    if not folder.is_dir():
+        return []
+    return [(p.stem, p.read_text(encoding="utf-8", errors="replace").rstrip("\n"))
+            for p in sorted(folder.glob("epoch_*.txt"))]
 
 
 def train_supervised(config: Any, resume: Path | None = None, callbacks: list[Callback] | tuple = (),

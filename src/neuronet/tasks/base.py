@@ -182,6 +182,11 @@ class Task:
         """Report metrics measured on decoded predictions rather than on outputs (BLEU of translations); none by default."""
         return {}
 
+    def showcase(self, predictor: Any, data: Any, folder: Path) -> tuple[list[dict[str, str]], list[Path]]:
+        """Decoded examples of the test split for the report (texts a model wrote), and plots that need the model
+        (attention between a source and its translation) written to `folder`; none by default."""
+        return [], []
+
     def prediction_columns(self, model: nn.Module, x: torch.Tensor, meta: dict[str, Any],
                            inverse_target: InverseTarget | None = None) -> dict[str, Any]:
         """Columns of a prediction table for one batch of prepared inputs (`Predictor.predict_frame`)."""

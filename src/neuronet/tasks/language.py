@@ -9,6 +9,7 @@ text with sacrebleu (`score_decoded`).
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -116,6 +117,12 @@ class LanguageModeling(_SequenceTask):
                 "prediction": np.asarray([predictor.generate(t, temperature=0.0)[0] for t in texts], dtype=object)}, None
 
 
+    def showcase(self, predictor: Any, data: Any, folder: Path) -> tuple[list[dict[str, str]], list[Path]]:
+        """Three texts written from nothing (a new document), sampled at temperature 0.8 with seeds 0, 1, 2."""
+        return [{"seed": str(seed), "text": predictor.generate("", max_tokens=200, temperature=0.8, seed=seed)[0]}
+                for seed in range(3)], []
+
+
 @TASKS.register("seq2seq", "Read a sentence and write another: translation (encoder-decoder, teacher forcing).")
 class Seq2Seq(_SequenceTask):
     """Outputs are the logits (B, T-1, target vocabulary) of each target token given the source and the
@@ -150,6 +157,29 @@ class Seq2Seq(_SequenceTask):
         texts = predictor.read_texts(inputs)
         return {"source": np.asarray(texts, dtype=object),
                 "prediction": np.asarray(predictor.translate(texts), dtype=object)}, None
+
+    def showcase(self, predictor: Any, data: Any, folder: Path) -> tuple[list[dict[str, str]], list[Path]]:
+        """The first test sentences with their references and translations, and the attention between the first
+        source and its translation (attention.png)."""
+        step = self.language_step(predictor)
+        rows = min(EXAMPLES, len(data.x))
+        translations = predictor.translate_prepared(data.x[:rows])
+        examples = [{"source": step.source.decode(data.x[i].tolist()), "reference": step.target.decode(data.y[i].tolist()),
+                     "translation": translations[i]} for i in range(rows)]
+        plots = []
+        if rows and hasattr(predictor.model, "cross_attention"):
+            from neuronet.plots import plot_attention_pairs
+
+            src = data.x[:1]
+            out = [2, *step.target.encode([translations[0]])[0][: step.target_len_ - 2], 3]
+            with torch.no_grad():
+                weights = predictor.model.cross_attention(src.to(predictor.device), torch.tensor([out[:-1]],
+                                                          device=predictor.device))[0].cpu()
+            length = int((src[0] != PAD).sum())
+            src_tokens = [step.source.token(t) for t in src[0, :length].tolist()]
+            out_tokens = [step.target.token(t) for t in out[1:]]
+            plots.append(plot_attention_pairs(weights[:, :length].numpy(), src_tokens, out_tokens, folder / "attention.png"))
+        return examples, plots
 
     def score_decoded(self, predictor: Any, data: Any) -> dict[str, Any]:
         """BLEU and chrF (sacrebleu's defaults) of greedy translations of the split against its references."""

@@ -23,6 +23,7 @@ from neuronet.train.doctor import Doctor
 from neuronet.train.finetune import fine_tune
 from neuronet.train.gan import GAN_UNSUPPORTED, GANSamples, GANTrainer
 from neuronet.train.history import History
+from neuronet.train.text_samples import TextSamples
 from neuronet.train.loop import LoopShell, NonFiniteLoss
 from neuronet.train.lr_find import LRFinderResult, lr_find
 from neuronet.train.options import TRAINER_PARAMS, resolve_device
@@ -32,7 +33,7 @@ from neuronet.train.unfreeze import GradualUnfreezing
 
 __all__ = [
     "GAN_UNSUPPORTED", "TRAINERS", "TRAINER_PARAMS", "Callback", "CallbackProtocol", "Doctor", "EarlyStopping",
-    "GANSamples", "GANTrainer", "GradualUnfreezing", "History", "LRFinderResult", "LoopShell", "ModelCheckpoint",
+    "GANSamples", "GANTrainer", "GradualUnfreezing", "History", "LRFinderResult", "LoopShell", "ModelCheckpoint", "TextSamples",
     "NonFiniteLoss", "ProgressBar", "SaveCheckpoint", "Trainer", "TrainerProtocol", "callbacks", "fine_tune",
     "load_state", "lr_find", "resolve_device", "save_state", "trainer_for",
 ]
