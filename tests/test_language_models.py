@@ -65,11 +65,13 @@ def test_cached_next_logits_equal_full_recompute_over_20_steps(kind):
     torch.manual_seed(0)
     model = make(kind).eval().double()
     src = None if kind.startswith("gpt") else source()
-    seq = torch.randint(4, 40, (3, 23))
+    seq = torch.randint(4, 40, (3, 27))
     with torch.no_grad():
         logits, state = model.next_logits(seq[:, :3], model.begin(src, 3))  # the prompt at once
         assert torch.allclose(logits, full(model, seq[:, :3], src)[:, -1], atol=1e-5)
-        for t in range(3, 23):  # then one token a step
+        logits, state = model.next_logits(seq[:, 3:7], state)  # several new tokens after a cache: masked attention
+        assert torch.allclose(logits, full(model, seq[:, :7], src)[:, -1], atol=1e-5)
+        for t in range(7, 27):  # then one token a step, 20 steps
             logits, state = model.next_logits(seq[:, t:t + 1], state)
             assert torch.allclose(logits, full(model, seq[:, :t + 1], src)[:, -1], atol=1e-5), t
 
