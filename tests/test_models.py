@@ -1,7 +1,10 @@
 """The shared contract every registered model must pass, on tiny slices of real data."""
 
+from pathlib import Path
+
 import pytest
 import torch
+import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 import neuronet as nt
@@ -17,12 +20,60 @@ def slices():
     binary = digits.subset(torch.nonzero(digits.y < 2).squeeze(1)[:8])
     mnist1d = nt.datasets.load("mnist1d")
     tweets = nt.datasets.prepare(nt.datasets.load("tweets", limit=400), preprocess={"max_len": 40}).train
+    text, pairs = token_slices()
     return {
+        "text": text,
+        "pairs": pairs,
         "image": (digits.x[:8], digits.y[:8], digits.model_inputs()),
         "binary": (binary.x, binary.y, {**binary.model_inputs(), "num_outputs": 1}),
         "sequence": (mnist1d.x[:8], mnist1d.y[:8], mnist1d.model_inputs()),
         "tokens": (tweets.x[:8], tweets.y[:8], tweets.model_inputs()),
     }
+
+
+def token_slices():
+    """Eight lines of real text (the GPL-3) as characters: ids 4.. after pad=0, unk=1, bos=2, eos=3.
+
+    "text" (language modelling): x = [bos] line, y = line [eos], each (8, T).
+    "pairs" (seq2seq, reversing each line): x = (source (8, S), [bos] reversed (8, T)), y = reversed [eos] (8, T).
+    """
+    licence = Path("/usr/share/common-licenses/GPL-3")
+    text = licence.read_text() if licence.exists() else "\n".join(f"line {i} of the GNU General Public License" for i in range(8))
+    found = [line.strip() for line in text.splitlines() if 20 <= len(line.strip()) <= 32][:8]
+    chars = sorted(set("".join(found)))
+
+    def encode(texts, bos=False, eos=False):
+        rows = [[2] * bos + [4 + chars.index(c) for c in t] + [3] * eos for t in texts]
+        return torch.tensor([r + [0] * (max(map(len, rows)) - len(r)) for r in rows])
+
+    vocab = 4 + len(chars)
+    lm = encode(found, bos=True, eos=True)
+    src, tgt = encode(found), encode([t[::-1] for t in found], bos=True, eos=True)
+    return ((lm[:, :-1], lm[:, 1:], {"input_shape": (lm.shape[1] - 1,), "num_outputs": vocab}),
+            ((src, tgt[:, :-1]), tgt[:, 1:], {"input_shape": (src.shape[1],), "num_outputs": vocab, "vocab_size": vocab,
+                                              "pad_index": 0}))
+
+
+def token_cross_entropy(logits, y):
+    """Cross-entropy of (B, T, V) logits against (B, T) next tokens, padding (0) left out."""
+    return F.cross_entropy(logits.flatten(0, 1), y.flatten(), ignore_index=0)
+
+
+def determined(x, y):
+    """(B, T) True where the next token y is a function of what the model reads: not padding, and (a language
+    model, which sees only the prefix) no other row with the same prefix goes on differently."""
+    if isinstance(x, tuple):
+        return y != 0
+    known = y != 0
+    for i, t in known.nonzero().tolist():
+        same = (x[:, : t + 1] == x[i, : t + 1]).all(dim=1)
+        known[i, t] = bool((y[same, t] == y[i, t]).all())
+    return known
+
+
+def call(module, x):
+    """A seq2seq model reads (source, target input); every other model one input."""
+    return module(*x) if isinstance(x, tuple) else module(x)
 
 
 # name: (input kind, tiny hyper-parameters, loss, what the output should look like)
@@ -42,6 +93,11 @@ CONTRACT = {
     "dcgan": ("image", {"latent": 8, "width": 8}, "adversarial", "images"),
     # MiniLM with its encoder frozen (features + a new head), on token ids below its vocabulary
     "pretrained": ("tokens", {"name": "minilm-l6", "dropout": 0.0, "freeze": "backbone"}, "cross_entropy", "logits"),
+    # language models and seq2seq: logits (B, T, V) for every next token
+    "gpt": ("text", {"dim": 32, "heads": 2, "layers": 2, "dropout": 0.0}, token_cross_entropy, "token logits"),
+    "transformer_seq2seq": ("pairs", {"dim": 32, "heads": 2, "layers": 1, "dropout": 0.0}, token_cross_entropy,
+                            "token logits"),
+    "rnn_seq2seq": ("pairs", {"hidden": 32, "embed_dim": 16, "dropout": 0.0}, token_cross_entropy, "token logits"),
 }
 
 
@@ -74,10 +130,11 @@ def problem(name, slices, model):
 def test_output_shape(name, slices):
     model = make(name, slices).eval()
     x, _, inputs = slices[CONTRACT[name][0]]
-    expected = {"logits": (8, inputs["num_outputs"]), "logit": (8, 1), "input": tuple(x.shape),
-                "images": (8, *inputs["input_shape"])}[CONTRACT[name][3]]
+    expected = {"logits": (8, inputs["num_outputs"]), "logit": (8, 1), "input": tuple(getattr(x, "shape", ())),
+                "images": (8, *inputs["input_shape"]),
+                "token logits": (8, slices[CONTRACT[name][0]][1].shape[1], inputs["num_outputs"])}[CONTRACT[name][3]]
     with torch.no_grad():
-        out = model.sample(8) if name == "dcgan" else model(x)
+        out = model.sample(8) if name == "dcgan" else call(model, x)
     out = out[0] if isinstance(out, tuple) else out
     assert tuple(out.shape) == expected
 
@@ -99,19 +156,30 @@ def test_one_step_lowers_the_loss(name, slices):
     loss_fn = nt.nn.loss_fn(loss)
     module.eval()  # fixed dropout / batch-norm statistics, so that the two losses compare
     torch.manual_seed(0)
-    before = loss_fn(module(x), y)
+    before = loss_fn(call(module, x), y)
     opt = torch.optim.SGD(module.parameters(), lr=0.01)
     opt.zero_grad()
     before.backward()
     opt.step()
     with torch.no_grad():
-        assert loss_fn(module(x), y) < before
+        assert loss_fn(call(module, x), y) < before
 
 
 @pytest.mark.parametrize("name", sorted(CONTRACT))
 def test_overfits_eight_examples(name, slices):
     model = make(name, slices)
     module, x, y, loss = problem(name, slices, model)
+    if loss is token_cross_entropy:  # every next token of the 8 lines learnt (a hand-written Adam loop)
+        opt = torch.optim.Adam(module.parameters(), lr=1e-2)
+        for _ in range(150):
+            opt.zero_grad()
+            token_cross_entropy(call(module, x), y).backward()
+            opt.step()
+        with torch.no_grad():
+            predicted = call(module.eval(), x).argmax(dim=-1)
+        known = determined(x, y)
+        assert known.sum() > 0.8 * (y != 0).sum() and torch.equal(predicted[known], y[known])
+        return
     task = "classification" if loss in ("cross_entropy", "binary_cross_entropy") else "regression"
     data = Dataset(x, y.long() if task == "classification" else y, task, "tiny",
                    class_names=[str(i) for i in range(max(2, int(y.max()) + 1))] if task == "classification" else None)
@@ -136,7 +204,7 @@ def test_save_load_gives_identical_outputs(name, slices, tmp_path):
     other.load_state_dict(load_file(tmp_path / "w.safetensors"))
     _, x_other, _, _ = problem(name, slices, other)
     with torch.no_grad():
-        out, again = module(x), problem(name, slices, other)[0](x)
+        out, again = call(module, x), call(problem(name, slices, other)[0], x)
     out, again = (out[0], again[0]) if isinstance(out, tuple) else (out, again)
     assert torch.equal(out, again)
 

@@ -139,6 +139,13 @@ def generate(model: Decoder, prompt: torch.Tensor, max_tokens: int, temperature:
     validate_params({"max_tokens": [Interval(int, 1, None)], "prompt": [InstanceOf(torch.Tensor, "a tensor")],
                      **_SAMPLING}, {"max_tokens": max_tokens, "prompt": prompt, "temperature": temperature,
                                     "top_k": top_k, "top_p": top_p}, "generate")
+    return _generate(model, prompt, max_tokens, temperature, top_k, top_p, generator, eos, src, use_cache)
+
+
+def _generate(model: Decoder, prompt: torch.Tensor, max_tokens: int, temperature: float, top_k: int | None,
+              top_p: float | None, generator: torch.Generator | None, eos: int | None, src: torch.Tensor | None,
+              use_cache: bool) -> Iterator[torch.Tensor]:
+    """The generator behind `generate` (arguments already checked, so that a bad one fails at the call)."""
     batch = prompt.shape[0]
     seq = prompt
     with torch.no_grad():
