@@ -62,7 +62,6 @@ class _SequenceTask(Task):
 
     default_loss: ClassVar[str] = "token_cross_entropy"
     losses: ClassVar[tuple[str, ...]] = ("token_cross_entropy",)
-    widget: ClassVar[dict[str, str]] = {"value": "text"}
 
     def output_size(self, num_outputs: int, loss: Any = None) -> int:
         return num_outputs  # the target vocabulary
@@ -81,13 +80,16 @@ class _SequenceTask(Task):
         """The pipeline's language step (its tokenizers)."""
         return predictor.pipeline.steps[0]
 
+    field: ClassVar[str] = "generated"  # the response's field holding the text
+    field_help: ClassVar[str] = "The text the model wrote."
+
     def response_model(self, classes: list[str] | None) -> type[BaseModel]:
         from pydantic import Field, create_model
 
-        return create_model("Prediction", text=(str, Field(description="The generated text.")))
+        return create_model("Prediction", **{self.field: (str, Field(description=self.field_help))})
 
     def response(self, row: dict[str, Any], classes: list[str] | None) -> dict[str, Any]:
-        return {"text": str(row["prediction"])}
+        return {self.field: str(row["prediction"])}
 
 
 @TASKS.register("language_modeling", "Predict each next token of a text, and so generate text (GPT).")
@@ -105,6 +107,7 @@ class LanguageModeling(_SequenceTask):
     metrics: ClassVar[tuple[str, ...]] = ("perplexity",)
     report_metrics: ClassVar[tuple[str, ...]] = ("perplexity", "bits_per_token", "token_accuracy")
     offers: ClassVar[tuple[str, ...]] = ("generate",)
+    widget: ClassVar[dict[str, str]] = {"value": "generated"}
     baselines: ClassVar[tuple[str, ...]] = ()
 
     def predict_with(self, predictor: Any, inputs: Any) -> list[str]:
@@ -137,6 +140,9 @@ class Seq2Seq(_SequenceTask):
     metrics: ClassVar[tuple[str, ...]] = ("token_accuracy",)
     report_metrics: ClassVar[tuple[str, ...]] = ("perplexity", "token_accuracy")
     offers: ClassVar[tuple[str, ...]] = ("translate",)
+    widget: ClassVar[dict[str, str]] = {"value": "translation"}
+    field: ClassVar[str] = "translation"
+    field_help: ClassVar[str] = "The translation of the text."
     baselines: ClassVar[tuple[str, ...]] = ()
     plot_files: ClassVar[tuple[str, ...]] = ("attention.png",)
 
