@@ -37,9 +37,11 @@ class Dataset(torch.utils.data.Dataset):
     Args:
         x: Inputs: a tensor (N, *input_shape), a DataFrame (N rows), or a list of N strings.
         y: Targets: class indices (N,) int64 for classification, values (N, k) float32 for
-            regression and forecasting; None for unlabelled inputs.
-        task: "classification", "regression", "forecasting" or "reconstruction"
-            (default: classification for integer targets, regression for float ones).
+            regression and forecasting, a list of N target texts for raw seq2seq data; None
+            for unlabelled inputs (and raw language-modelling passages).
+        task: "classification", "regression", "forecasting", "reconstruction",
+            "language_modeling" or "seq2seq" (default: classification for integer targets,
+            regression for float ones).
         name: Where the data came from, for reports.
         feature_names: One name per feature column (tabular) or pixel.
         class_names: One name per class (classification only).
@@ -125,8 +127,8 @@ class Dataset(torch.utils.data.Dataset):
         """Number of classes (classification) or target columns (regression, forecasting)."""
         if self.task == "classification":
             return len(self.class_names or [])
-        if self.y is None or self.task == "reconstruction":
-            return 0
+        if not isinstance(self.y, torch.Tensor) or self.task == "reconstruction":
+            return 0  # no targets, or raw target texts (seq2seq): the tokenizer decides the outputs
         return int(self.y.shape[1])
 
     def model_inputs(self) -> dict[str, Any]:
