@@ -37,9 +37,11 @@ class Dataset(torch.utils.data.Dataset):
     Args:
         x: Inputs: a tensor (N, *input_shape), a DataFrame (N rows), or a list of N strings.
         y: Targets: class indices (N,) int64 for classification, values (N, k) float32 for
-            regression and forecasting; None for unlabelled inputs.
-        task: "classification", "regression", "forecasting" or "reconstruction"
-            (default: classification for integer targets, regression for float ones).
+            regression and forecasting, a list of N target texts for raw seq2seq data; None
+            for unlabelled inputs (and raw language-modelling passages).
+        task: "classification", "regression", "forecasting", "reconstruction",
+            "language_modeling" or "seq2seq" (default: classification for integer targets,
+            regression for float ones).
         name: Where the data came from, for reports.
         feature_names: One name per feature column (tabular) or pixel.
         class_names: One name per class (classification only).
@@ -125,10 +127,10 @@ class Dataset(torch.utils.data.Dataset):
         """Number of classes (classification) or target columns (regression, forecasting)."""
         if self.task == "classification":
             return len(self.class_names or [])
-        if self.task in ("language_modeling", "seq2seq"):  # scores over the (target) vocabulary
+        if self.task in ("language_modeling", "seq2seq"):  # scores over the (target) vocabulary, once tokenized
             return int(self.inputs.get("target_vocab_size", self.inputs.get("vocab_size", 0)))
-        if self.y is None or self.task == "reconstruction":
-            return 0
+        if not isinstance(self.y, torch.Tensor) or self.task == "reconstruction":
+            return 0  # no targets
         return int(self.y.shape[1])
 
     def model_inputs(self) -> dict[str, Any]:

@@ -1,13 +1,18 @@
 """Where data comes from: one registry picks the loader for `data.source`, in one place.
 
-A source is a built-in data set name, a table file (.csv / .parquet), a folder of WAV files or
-a folder of images (one sub-folder per class each). Each loader returns raw data; the
-pipeline (`prepare`) does the fitted preprocessing.
+A source is a built-in data set name, a table file (.csv / .parquet), a .txt file or a folder
+of them (text to model), a folder of WAV files or a folder of images (one sub-folder per class
+each). Each loader returns raw data; the pipeline (`prepare`) does the fitted preprocessing.
+
+A table with `data.text` and `data.target` is text classification, or text pairs for
+translation (seq2seq) when `task: seq2seq` says so or the target column holds texts (more than
+half of its values distinct and at least 50 of them: `neuronet.datasets.pairs.is_text_target`).
 """
 
 from __future__ import annotations
 
 import inspect
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from itertools import islice
@@ -17,13 +22,16 @@ from typing import Any
 import numpy as np
 
 from neuronet.datasets.audio import load_audio_folder
+from neuronet.datasets import literature, verses  # noqa: F401 - they register their built-in data sets
 from neuronet.datasets.builtin import DATASETS
+from neuronet.datasets.corpus import load_text_corpus
 from neuronet.datasets.dataset import Dataset
-from neuronet.datasets.files import TABLE_SUFFIXES
+from neuronet.datasets.files import TABLE_SUFFIXES, read_table
 from neuronet.datasets.images import load_image_folder
+from neuronet.datasets.pairs import is_text_target, load_text_pairs, pairs_from_frame
 from neuronet.datasets.sequences import load_series
 from neuronet.datasets.table import load_table
-from neuronet.datasets.text import load_text_table
+from neuronet.datasets.text import load_text_table, text_table_from_frame
 from neuronet.datasets.userfiles import is_folder, shown_path
 from neuronet.errors import ConfigError, DataError
 from neuronet.params import shown
@@ -55,15 +63,35 @@ def _load_table(source: str, options: dict[str, Any], target: str | None = None,
             raise ConfigError("data.text does not apply to forecasting; a series is read from data.target.")
         _check_options(options, load_series, "a time series table")
         return load_series(source, target=target or "", **options)
+    if task == "language_modeling":
+        raise ConfigError(f"A language model learns from a .txt file or a folder of them, not from table {shown_path(source)}; "
+                          "give one as data.source (the table's texts saved one per paragraph), or set another task.")
+    if task == "seq2seq" and not text:
+        raise ConfigError(f"Reading {shown_path(source)} as text pairs (task: seq2seq) needs data.text (the source column) "
+                          "and data.target (the column of their translations); set both.")
     if text:
-        _check_options(options, load_text_table, "a text table")
-        return load_text_table(source, text=text, target=target or "")
+        return _load_text_table(source, options, text, target, task)
     series_only = sorted(set(options) & {"input_len", "horizon", "stride", "date"})
     if series_only:
         raise ConfigError(f"'{series_only[0]}' is an option of a time series: set task: forecasting to read "
                           f"{source} as one (data.target is the series to forecast).")
     _check_options(options, load_table, "a table")
     return load_table(source, target=target, task=task, **options)
+
+
+def _load_text_table(source: str, options: dict[str, Any], text: str, target: str | None,
+                     task: str | None) -> Dataset:
+    """A table with a text column: text pairs (seq2seq) or texts with class labels, read once."""
+    frame = read_table(source)
+    if frame.shape[1] < 2:
+        need = "their translations" if task == "seq2seq" else "their labels or translations"
+        raise DataError(f"Data file {shown_path(source)} has one column ({shown(str(frame.columns[0]), 40)}); "
+                        f"data.text and data.target need two: the texts and, in another column, {need}.")
+    if task == "seq2seq" or (task is None and is_text_target(frame, target)):
+        _check_options(options, load_text_pairs, "a table of text pairs")
+        return pairs_from_frame(frame, text, target, source, **options)
+    _check_options(options, load_text_table, "a text table")
+    return text_table_from_frame(frame, text, target or "", source)
 
 
 def _load_folder(loader: Callable[..., Dataset], what: str) -> Callable[..., Dataset]:
@@ -82,11 +110,32 @@ def _has_wavs(source: str) -> bool:
         return False
 
 
+def _is_text_folder(source: str) -> bool:
+    """A folder with .txt files at its top and no sub-folder of images or WAV files (those are classes)."""
+    from neuronet.datasets.images import IMAGE_SUFFIXES
+
+    if not is_folder(source):
+        return False
+    try:
+        with os.scandir(source) as it:
+            entries = list(islice(it, 10_000))
+        if not any(e.name.lower().endswith(".txt") and not e.name.startswith(".") for e in entries):
+            return False
+        media = (*IMAGE_SUFFIXES, ".wav")
+        return not any(Path(f).suffix.lower() in media for e in entries if e.is_dir()
+                       for f in islice(os.listdir(e.path), 200))
+    except OSError:  # a folder that cannot be listed: the folder loaders say so
+        return False
+
+
 SOURCES: Registry[Source] = Registry("data source")
 SOURCES.add("builtin", Source(lambda s: s in DATASETS, _load_builtin, ("data_dir",),
                               "A built-in data set by name (`neuronet datasets`)."))
 SOURCES.add("table", Source(lambda s: Path(s).suffix.lower() in TABLE_SUFFIXES, _load_table, ("target", "text", "task"),
                             "A CSV / Parquet table: features and a target column, a text column, or a time series."))
+SOURCES.add("text corpus", Source(lambda s: Path(s).suffix.lower() == ".txt" or _is_text_folder(s),
+                                  _load_folder(load_text_corpus, "a text corpus"), (),
+                                  "A .txt file or a folder of .txt files: text for a language model."))
 SOURCES.add("audio folder", Source(_has_wavs, _load_folder(load_audio_folder, "an audio folder"), (),
                                    "A folder of WAV files, one sub-folder per class."))
 SOURCES.add("image folder", Source(is_folder, _load_folder(load_image_folder, "an image folder"), (),
@@ -106,9 +155,12 @@ def _check_options(options: dict[str, Any], loader: Callable[..., Any], where: s
 def loader_defaults(source: str, text: str | None = None, task: str | None = None) -> dict[str, Any]:
     """The loader options of `source` that have defaults (what data.options leaves to the loader)."""
     kind, _ = find_source(source)
+    kind = "text corpus" if task == "language_modeling" and kind.endswith("folder") else kind
+    table = load_series if task == "forecasting" else load_text_pairs if text and task == "seq2seq" else \
+        load_text_table if text else load_table
     loader = {"builtin": lambda: DATASETS.get(source), "audio folder": lambda: load_audio_folder,
-              "image folder": lambda: load_image_folder,
-              "table": lambda: load_series if task == "forecasting" else load_text_table if text else load_table}[kind]()
+              "image folder": lambda: load_image_folder, "text corpus": lambda: load_text_corpus,
+              "table": lambda: table}[kind]()
     skip = ("path", "root", "target", "text", "task", "data_dir", "limit", "classes")
     return {name: p.default for name, p in inspect.signature(loader).parameters.items()
             if name not in skip and p.default is not inspect.Parameter.empty}
@@ -125,8 +177,8 @@ def find_source(source: str) -> tuple[str, Source]:
             return name, SOURCES.get(name)
     path = Path(str(source))
     if path.suffix or "/" in str(source):
-        raise ConfigError(f"Data source '{shown_path(source)}' is neither a {', '.join(TABLE_SUFFIXES)} table nor an "
-                          "existing folder of images or WAV files; check the path.")
+        raise ConfigError(f"Data source '{shown_path(source)}' is neither a {', '.join(TABLE_SUFFIXES)} table, a .txt "
+                          "file nor an existing folder of images, WAV or .txt files; check the path.")
     raise ConfigError(f"Unknown dataset {shown(source, 80)}.{suggest(str(source), DATASETS.names())} Valid dataset names: "
                       f"{', '.join(DATASETS.names())} (or a path to a table or a folder).")
 
@@ -147,7 +199,10 @@ def _check_images_inside(folder: Path) -> None:
 
 def load_source(source: str, *, target: str | None = None, text: str | None = None, task: str | None = None,
                 data_dir: str | None = None, limit: int | None = None, options: dict[str, Any] | None = None) -> Dataset:
-    """Load raw data from any source: a built-in name, a table file, or a folder of images or WAV files.
+    """Load raw data from any source: a built-in name, a table file, a .txt file, or a folder of images, WAV or .txt files.
+
+    `task: language_modeling` reads a folder as text (one sentence when it holds no .txt file);
+    `task: seq2seq` reads a table's data.text / data.target columns as text pairs.
 
     Raises:
         ConfigError: an option that does not apply to this kind of source (naming it).
@@ -158,9 +213,12 @@ def load_source(source: str, *, target: str | None = None, text: str | None = No
         'iris'
     """
     kind, src = find_source(source)
+    if task == "language_modeling" and kind.endswith("folder"):  # text wanted: a folder without .txt files says so
+        kind, src = "text corpus", SOURCES.get("text corpus")
     if kind == "image folder":
         _check_images_inside(Path(str(source)))
-    given = {"target": target, "text": text, "task": task if task in ("classification", "regression", "forecasting")
+    given = {"target": target, "text": text, "task": task if task in ("classification", "regression", "forecasting", "seq2seq",
+                                                                         "language_modeling")
              else None, "data_dir": data_dir}
     for key, value in given.items():
         if value is not None and key not in src.takes and key != "task":

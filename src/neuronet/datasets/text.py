@@ -22,7 +22,7 @@ from neuronet.errors import DataError, DataNote
 from neuronet.params import shown
 from neuronet.registry import suggest
 
-__all__ = ["load_text_table", "read_lines", "text_dataset", "tweets_frame"]
+__all__ = ["load_text_table", "read_lines", "read_text", "text_dataset", "text_table_from_frame", "tweets_frame"]
 
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
          (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))  # UTF-32 LE first: it starts like UTF-16 LE
@@ -57,22 +57,43 @@ def tweets(limit: int | None = None, seed: int = 0) -> Dataset:
 
 
 def read_lines(path: str | Path) -> list[str]:
-    """The lines of a text file (a .txt of texts to predict), decoded as people save text.
-
-    UTF-8, or UTF-8 / UTF-16 / UTF-32 with a byte-order mark; another 8-bit encoding is read as
-    Windows-1252 (Latin-1) and said. A binary file under a .txt name is refused, not read as words.
+    """The lines of a text file (a .txt of texts to predict), decoded as people save text (see `read_text`).
 
     Raises:
         DataError: not a regular file, or binary (NUL bytes or mostly control characters).
     """
-    path = check_file(path, "Input", "a .txt file with one text per line")
+    return read_text(path).split("\n")
+
+
+def read_text(path: str | Path, what: str = "Input", give: str = "a .txt file of UTF-8 text, one text per line") -> str:
+    """The text of a file, line ends made '\\n', decoded as people save text.
+
+    UTF-8, or UTF-8 / UTF-16 / UTF-32 with a byte-order mark; another 8-bit encoding is read as
+    Windows-1252 (Latin-1) and said. A binary file under a .txt name is refused, not read as words.
+
+    Args:
+        path: The file.
+        what: What the file is, for messages ("Input", "Text file").
+        give: What would be right, for messages.
+
+    Raises:
+        DataError: not a regular file, or binary (NUL bytes or mostly control characters).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+        >>> _ = p.write_bytes(b"one\\r\\ntwo\\n")
+        >>> read_text(p)
+        'one\\ntwo\\n'
+    """
+    path = check_file(path, what, give)
     raw = path.read_bytes()
     encoding = next((name for bom, name in _BOMS if raw.startswith(bom)), None)
     if encoding is None:
         controls = sum(raw.count(bytes([b])) for b in (*range(0, 9), 11, *range(14, 32)))
         if b"\x00" in raw or controls > len(raw) // 10:
-            raise DataError(f"Input {shown_path(path)} is not text but binary data ({controls:,} control bytes of "
-                            f"{len(raw):,}); give a .txt file of UTF-8 text, one text per line.")
+            raise DataError(f"{what} {shown_path(path)} is not text but binary data ({controls:,} control bytes of "
+                            f"{len(raw):,}); give {give}.")
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as err:
@@ -83,7 +104,7 @@ def read_lines(path: str | Path) -> list[str]:
                           "if its text looks wrong)", DataNote, stacklevel=2)
     else:
         text = raw.decode(encoding, errors="replace")
-    return text.replace("\r\n", "\n").split("\n")
+    return text.replace("\r\n", "\n")
 
 
 def _decodes(raw: bytes, encoding: str) -> bool:
@@ -100,7 +121,11 @@ def load_text_table(path: str | Path, text: str, target: str) -> Dataset:
     Raises:
         DataError: missing columns or empty texts.
     """
-    frame = read_table(path)
+    return text_table_from_frame(read_table(path), text, target, path)
+
+
+def text_table_from_frame(frame: pd.DataFrame, text: str, target: str, path: str | Path) -> Dataset:
+    """`load_text_table` of a table already read from `path`."""
     where = shown_path(path)
     text, target = str(text), str(target)
     for col in (text, target):
