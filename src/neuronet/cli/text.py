@@ -55,8 +55,9 @@ def generate(
     for i in range(num):
         if num > 1:
             err.print(f"--- text {i + 1} of {num} (seed {seed + i})")
+        pieces = predictor.stream(prompt, seed=seed + i, **options)  # checked before anything is printed
         sys.stdout.write(prompt)
-        for piece in predictor.stream(prompt, seed=seed + i, **options):
+        for piece in pieces:
             sys.stdout.write(piece)
             sys.stdout.flush()
         sys.stdout.write("\n")

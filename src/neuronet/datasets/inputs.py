@@ -357,7 +357,7 @@ def _numbers(value: Any, width: int) -> torch.Tensor:
 def _read_corpus(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, torch.Tensor | None]:
     """Text for a language model: a string, a list of them, or a .txt file (its whole text) or folder of them."""
     path = _path(value)
-    a_file = path is not None and path.suffix.lower() == ".txt" and os.path.isfile(path)
+    a_file = path is not None and os.path.isfile(path) and (isinstance(value, Path) or path.suffix.lower() == ".txt")
     if a_file or (path is not None and is_folder(path)):
         files = sorted(p for p in folder_entries(path) if p.suffix.lower() == ".txt") if is_folder(path) else [path]
         if not files:
@@ -370,7 +370,7 @@ def _read_corpus(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any,
         return [value], None
     if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
         return list(value), None
-    raise DataError(f"Cannot read {shown(value)} as text; give a string, a list of strings, or a .txt file.")
+    raise DataError(f"Cannot read {_shown(value)} as text; give a string, a list of strings, or a .txt file.")
 
 
 READERS: dict[str, Reader] = {

@@ -90,6 +90,11 @@ if (kind === "frame" || kind === "table") {
   canvas.addEventListener("pointermove", e => { if (down) { pen.lineTo(...at(e)); pen.stroke(); } });
   window.addEventListener("pointerup", () => { down = false; });
   clear.addEventListener("click", () => { pen.fillRect(0, 0, 160, 160); drawn = false; });
+} else if (kind === "corpus") {  // a language model: a prompt, and the text streams in as it is written
+  field("prompt", "textarea", "The text to continue (empty: a new document)").rows = 4;
+  const heat = field("temperature", "number", "0: always the most likely token; higher: more varied");
+  heat.value = "0.8"; heat.step = "0.1"; heat.min = "0";
+  const limit = field("max_tokens", "number", "Tokens to write at most"); limit.value = "200"; limit.min = "1";
 } else if (kind === "audio") {
   field("file", "file", "A WAV file").accept = ".wav,audio/wav";
 } else if (kind === "series") {
@@ -97,7 +102,8 @@ if (kind === "frame" || kind === "table") {
 } else {
   field("values", "textarea", "A JSON array of the input's shape").rows = 4;
 }
-const submit = document.createElement("button"); submit.type = "submit"; submit.textContent = "Predict";
+const submit = document.createElement("button"); submit.type = "submit";
+submit.textContent = kind === "corpus" ? "Generate" : "Predict";
 submit.id = "predict"; form.append(submit);
 
 const asBase64 = file => new Promise((ok, fail) => {
@@ -147,9 +153,37 @@ function show(prediction) {
   document.getElementById("result").hidden = false;
 }
 
+async function stream() {  // POST /generate with stream: server-sent events, one piece of text each
+  const out = document.getElementById("prediction");
+  out.textContent = ""; out.style.whiteSpace = "pre-wrap"; document.getElementById("bars").replaceChildren();
+  document.getElementById("result").hidden = false;
+  const response = await fetch("/generate", {method: "POST", headers: {"Content-Type": "application/json"},
+    body: JSON.stringify({prompt: form.elements.prompt.value, temperature: Number(form.elements.temperature.value),
+                          max_tokens: Number(form.elements.max_tokens.value), stream: true})});
+  if (!response.ok) { const answer = await response.json(); throw new Error(answer.detail || response.statusText); }
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const {value, done} = await reader.read();
+    if (done) break;
+    buffer += value;
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const event = buffer.slice(0, end); buffer = buffer.slice(end + 2);
+      const data = event.split("\n").find(line => line.startsWith("data: "));
+      if (data && !event.startsWith("event: done")) out.textContent += JSON.parse(data.slice(6)).text;
+    }
+  }
+}
+
 form.addEventListener("submit", async event => {
   event.preventDefault();
   const error = document.getElementById("error"); error.textContent = "";
+  if (kind === "corpus") {
+    submit.disabled = true;
+    try { await stream(); } catch (e) { error.textContent = e.message; } finally { submit.disabled = false; }
+    return;
+  }
   try {
     const [url, body] = await request();
     const response = await fetch(url, body instanceof FormData ? {method: "POST", body} :

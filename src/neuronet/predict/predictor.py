@@ -186,10 +186,12 @@ class Predictor:
 
     def stream(self, prompt: str = "", **options: Any) -> Any:
         """The text generated after `prompt`, piece by piece as it is made (same options as `generate`, one text)."""
-        from neuronet.predict.text import Decoding, stream_text
+        from neuronet.predict.text import Decoding, prompt_ids, stream_text
 
         self.task.require("generate")
-        return stream_text(self.model, self.pipeline.steps[0].tokenizer, prompt, Decoding(**options))
+        decoding, tokenizer = Decoding(**options), self.pipeline.steps[0].tokenizer
+        prompt_ids(tokenizer, prompt)  # a bad prompt is an error now, before the first piece is asked for
+        return stream_text(self.model, tokenizer, prompt, decoding)
 
     def translate(self, sentences: Any, beam: int = 1, length_penalty: float = 1.0,
                   max_tokens: int | None = None) -> list[str]:
