@@ -130,9 +130,10 @@ def problem(name, slices, model):
 def test_output_shape(name, slices):
     model = make(name, slices).eval()
     x, _, inputs = slices[CONTRACT[name][0]]
+    y = slices[CONTRACT[name][0]][1]
     expected = {"logits": (8, inputs["num_outputs"]), "logit": (8, 1), "input": tuple(getattr(x, "shape", ())),
                 "images": (8, *inputs["input_shape"]),
-                "token logits": (8, slices[CONTRACT[name][0]][1].shape[1], inputs["num_outputs"])}[CONTRACT[name][3]]
+                "token logits": (8, y.shape[-1], inputs["num_outputs"])}[CONTRACT[name][3]]
     with torch.no_grad():
         out = model.sample(8) if name == "dcgan" else call(model, x)
     out = out[0] if isinstance(out, tuple) else out
