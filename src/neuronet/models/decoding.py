@@ -97,6 +97,12 @@ def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | Non
         tensor([1])
     """
     validate_params(_SAMPLING, {"temperature": temperature, "top_k": top_k, "top_p": top_p}, "sample_next")
+    return _pick(logits, temperature, top_k, top_p, generator)
+
+
+def _pick(logits: torch.Tensor, temperature: float, top_k: int | None, top_p: float | None,
+          generator: torch.Generator | None) -> torch.Tensor:
+    """`sample_next` without checking its arguments again (generate checks them once)."""
     if temperature == 0:
         return logits.argmax(dim=-1)
     logits = filter_logits(logits.float() / temperature, top_k, top_p)
@@ -153,7 +159,7 @@ def _generate(model: Decoder, prompt: torch.Tensor, max_tokens: int, temperature
     done = torch.zeros(batch, dtype=torch.bool, device=prompt.device)
     for step in range(max_tokens):
         with torch.no_grad():
-            token = sample_next(logits, temperature, top_k, top_p, generator)
+            token = _pick(logits, temperature, top_k, top_p, generator)
             if eos is not None:
                 token = token.masked_fill(done, PAD)
                 done = done | (token == eos)
