@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["run_baselines", "baseline_finding", "baseline_grid", "check_stored_baselines", "HEADLINES"]
 
-HEADLINES = ("accuracy", "rmse", "mse", "d_real")  # the test metric a run is summed up by, first found
+HEADLINES = ("accuracy", "rmse", "mse", "d_real", "perplexity")  # the test metric a run is summed up by, first found
 
 
 def run_baselines(plan: RunPlan) -> Baselines | None:

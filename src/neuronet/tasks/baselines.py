@@ -272,7 +272,33 @@ def _mean_input(task: Task, rows: BaselineRows) -> tuple[torch.Tensor, str]:
     return mean.expand(len(rows.test), *mean.shape[1:]).clone(), "the mean training input, for every input"
 
 
+# --- language modelling ------------------------------------------------------------------------------
+def _ngram(order: int) -> Callable[[Any, BaselineRows], tuple[Any, str]]:
+    def fit_predict(task: Task, rows: BaselineRows) -> tuple[Any, str]:
+        """Each test window's next tokens scored by an n-gram fitted on the training windows' token stream, with
+        at most the window's own tokens as context (as the network reads them)."""
+        from neuronet.nn.losses import TokenScores
+        from neuronet.tasks.ngram import NGramLM
+
+        vocab = int(rows.train.num_outputs)
+        x, y = rows.train.x, rows.train.y
+        stream = torch.cat([x.flatten(), y[-1, -1:]])
+        model = NGramLM(order).fit([stream[stream != 0].numpy()], vocab)
+        nll = torch.zeros(rows.test.y.shape, dtype=torch.float32)
+        for i, (xi, yi) in enumerate(zip(rows.test.x, rows.test.y)):
+            kept = yi != 0
+            row = torch.cat([xi[:1], yi[kept]]).numpy()
+            nll[i, kept] = torch.from_numpy(-model.log_probs(row)[1:]).float()
+        predicted = torch.full(rows.test.y.shape, -1, dtype=torch.long)  # scores tokens, predicts none
+        return TokenScores(nll, predicted), (f"an interpolated Kneser-Ney {order}-gram model of the training tokens"
+                                             if order > 1 else "the training tokens' frequencies (a unigram model)")
+
+    return fit_predict
+
+
 for _name, _baseline, _help in (
+        ("unigram", Baseline(_ngram(1), trivial=True), "Token frequencies of the training text (language modelling)."),
+        ("ngram", Baseline(_ngram(5)), "An interpolated Kneser-Ney 5-gram model of the training text (language modelling)."),
         ("majority", Baseline(_majority, trivial=True), "The most frequent class of the training rows (classification)."),
         ("logistic", Baseline(_logistic), "Logistic regression on the prepared columns, TF-IDF of the texts, or the "
                                           "standardised pixels (classification)."),

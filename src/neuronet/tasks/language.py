@@ -43,6 +43,8 @@ def _mean_nll(outputs: Any, targets: torch.Tensor) -> float:
 
 def _token_accuracy(outputs: Any, targets: torch.Tensor, task: Task) -> float:
     kept = targets != PAD
+    if bool((outputs[1] < 0).all()):  # a baseline that scores tokens without predicting them (an n-gram model)
+        return float("nan")
     return float((outputs[1][kept] == targets[kept]).double().mean()) if kept.any() else float("nan")
 
 
@@ -108,7 +110,7 @@ class LanguageModeling(_SequenceTask):
     report_metrics: ClassVar[tuple[str, ...]] = ("perplexity", "bits_per_token", "token_accuracy")
     offers: ClassVar[tuple[str, ...]] = ("generate",)
     widget: ClassVar[dict[str, str]] = {"value": "generated"}
-    baselines: ClassVar[tuple[str, ...]] = ()
+    baselines: ClassVar[tuple[str, ...]] = ("unigram", "ngram")
 
     def predict_with(self, predictor: Any, inputs: Any) -> list[str]:
         """The greedy continuation of each prompt (a text, a list of texts, or a .txt file: one prompt a line)."""
