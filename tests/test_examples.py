@@ -17,7 +17,8 @@ def test_example_config_validates(path):
     load_config(path)
 
 
-SMALL = {"fashion_mnist": ["data.limit=300", "data.options.test_limit=100"], "tweets": ["data.limit=600"]}
+SMALL = {"fashion_mnist": ["data.limit=300", "data.options.test_limit=100"], "tweets": ["data.limit=600"],
+         "shakespeare": ["data.limit=12"], "fortunes": ["data.limit=300"], "verses_en_es": ["data.limit=300"]}
 
 
 def _train_agent_briefly(path, tmp_path):

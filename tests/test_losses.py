@@ -25,6 +25,9 @@ CASES = {  # name: (outputs, targets, formula)
     "binary_cross_entropy": (BIN_LOGITS, BIN_LABELS, lambda: -(
         BIN_LABELS * torch.sigmoid(BIN_LOGITS[:, 0]).log() + (1 - BIN_LABELS) * (1 - torch.sigmoid(BIN_LOGITS[:, 0])).log()
     ).mean()),
+    # next-token logits (2, 3, 4) against token ids, padding (id 0) left out of the mean
+    "token_cross_entropy": (LOGITS.view(2, 4, 4)[:, :3], torch.tensor([[2, 3, 0], [1, 0, 0]]), lambda: -torch.stack([
+        LOGITS.view(2, 4, 4)[b, t].log_softmax(0)[k] for b, t, k in ((0, 0, 2), (0, 1, 3), (1, 0, 1))]).mean()),
 }
 
 

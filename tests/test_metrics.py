@@ -23,6 +23,7 @@ REFERENCE = {  # every metric against scikit-learn
     "rmse": lambda t, p: skm.root_mean_squared_error(t, p),
     "r2": lambda t, p: skm.r2_score(t, p),
     "pr_auc": None,  # from probabilities: test_pr_auc_is_macro_average_precision
+    "perplexity": None, "bits_per_token": None, "token_accuracy": None,  # test_token_metrics_by_hand
 }
 
 
@@ -65,3 +66,18 @@ def test_balanced_accuracy_of_targets_missing_a_predicted_class_is_scikit_learns
     with pytest.warns(UserWarning, match="y_pred contains classes not in y_true"):
         expected = skm.balanced_accuracy_score(targets.numpy(), LOGITS.argmax(1).numpy())
     assert got == pytest.approx(expected)
+
+
+def test_token_metrics_by_hand():
+    """Three kept tokens (one padding): negative log-likelihoods 0.5, 1.0, 1.5 nats, two predicted right."""
+    task = TASKS.get("language_modeling")()
+    targets = torch.tensor([[5, 6, 0], [7, 0, 0]])
+    kept = (torch.tensor([[0.5, 1.0, 9.0], [1.5, 9.0, 9.0]]), torch.tensor([[5, 2, 0], [7, 1, 1]]))
+    got = compute_metrics(["perplexity", "bits_per_token", "token_accuracy"], kept, targets, task)
+    assert got["perplexity"] == pytest.approx(2.718281828459045)  # exp(mean 1.0)
+    assert got["bits_per_token"] == pytest.approx(1 / 0.6931471805599453)
+    assert got["token_accuracy"] == pytest.approx(2 / 3)
+    seq2seq = TASKS.get("seq2seq")()
+    assert compute_metrics(["token_accuracy"], kept, targets, seq2seq)["token_accuracy"] == pytest.approx(2 / 3)
+    with pytest.raises(Exception, match="does not apply"):
+        compute_metrics(["perplexity"], LOGITS, LABELS, CLASSIFICATION)

@@ -77,7 +77,7 @@ def fortunes(data_dir: str | os.PathLike | None = None, limit: int | None = None
 
     Example:
         >>> data = fortunes(limit=3)  # doctest: +SKIP
-        >>> len(data), data.task
+        >>> len(data), data.task  # doctest: +SKIP
         (3, 'language_modeling')
     """
     root = Path(data_dir or FORTUNES_DIR)
@@ -131,7 +131,7 @@ def shakespeare(data_dir: str | os.PathLike | None = None, limit: int | None = N
 
     Example:
         >>> data = shakespeare(limit=2)  # doctest: +SKIP
-        >>> data.x[0][:35]
+        >>> data.x[0][:35]  # doctest: +SKIP
         "ALL'S WELL THAT ENDS WELL\\n\\nby Willi"
     """
     archive = find_data_file(SHAKESPEARE_ARCHIVE, data_dir)

@@ -10,7 +10,7 @@ Example:
     >>> tok = TextTokenizer("char").fit(["to be or not to be"])
     >>> ids = tok.encode(["to be"])[0]
     >>> ids, tok.decode(ids)
-    ([9, 6, 4, 5, 8], 'to be')
+    ([6, 5, 4, 7, 8], 'to be')
 """
 
 from __future__ import annotations

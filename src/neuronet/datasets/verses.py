@@ -38,7 +38,7 @@ def clean_osis(markup: str) -> str:
     """A verse's OSIS markup as plain text: notes and titles dropped, tags stripped, whitespace made single spaces.
 
     Example:
-        >>> clean_osis('<w lemma="x">In</w> the <w>beginning</w>, God<note placement="foot">A note.</note>'
+        >>> clean_osis('<w lemma="x">In</w> the <w>beginning</w>, God<note placement="foot">A note.</note>'  # doctest: +SKIP
         ...            '<w>created</w>.<l eID="a"/><l sID="b"/>Amen')
         'In the beginning, God created. Amen'
     """
@@ -127,7 +127,7 @@ def verses_en_es(limit: int | None = None, max_words: int = 60) -> Dataset:
 
     Example:
         >>> data = verses_en_es(limit=1)  # doctest: +SKIP
-        >>> data.x[0], data.y[0][:20]
+        >>> data.x[0], data.y[0][:20]  # doctest: +SKIP
         ('In the beginning, God created the heavens and the earth.', 'EN el principio crió')
     """
     rows = verse_pairs()

@@ -176,7 +176,7 @@ class Predictor:
 
         Example:
             >>> nt.load("runs/shakespeare-gpt").generate("ROMEO:", max_tokens=80, temperature=0.8, seed=1)  # doctest: +SKIP
-            ['\nWhat light is this that breaks upon the night?...']
+            ['What light is this that breaks upon the night? ...']
         """
         from neuronet.predict.text import Decoding, generate_texts
 
