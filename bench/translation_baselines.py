@@ -135,18 +135,21 @@ def apertium(sentences: Sequence[str], pair: str = "eng-spa", batch: int = 500, 
     program = shutil.which("apertium")
     if program is None:
         raise FileNotFoundError("apertium is not installed; install it with `sudo apt-get install apertium-eng-spa`.")
-    out: list[str] = []
-    for start in range(0, len(sentences), batch):
-        part = [" ".join(str(s).split()) for s in sentences[start:start + batch]]  # one line each
+    lines = [" ".join(str(s).split()) for s in sentences]  # one line each
+    todo = [i for i, line in enumerate(lines) if line]  # empty sentences stay empty (apertium merges blank lines)
+    out = [""] * len(lines)
+    for start in range(0, len(todo), batch):
+        part = [lines[i] for i in todo[start:start + batch]]
         done = subprocess.run([program, "-u", pair], input="\n".join(part) + "\n", capture_output=True, text=True,
                               timeout=timeout, check=False)
         if done.returncode != 0:
             raise RuntimeError(f"apertium {pair} failed (exit {done.returncode}): {done.stderr.strip()[:200]}")
-        lines = done.stdout.rstrip("\n").split("\n")
-        if len(lines) != len(part):
-            raise RuntimeError(f"apertium {pair} returned {len(lines)} lines for {len(part)} sentences "
+        got = done.stdout.removesuffix("\n").split("\n")
+        if len(got) != len(part):
+            raise RuntimeError(f"apertium {pair} returned {len(got)} lines for {len(part)} sentences "
                                f"(batch starting at {start}); the line count must round-trip.")
-        out += [line.strip() for line in lines]
+        for i, line in zip(todo[start:start + batch], got):
+            out[i] = line.strip()
     return out
 
 

@@ -127,7 +127,7 @@ def verses_en_es(limit: int | None = None, max_words: int = 60) -> Dataset:
 
     Example:
         >>> data = verses_en_es(limit=1)  # doctest: +SKIP
-        >>> data.x[0], data.y[0][:20]
+        >>> data.x[0], data.y[0][:20]  # doctest: +SKIP
         ('In the beginning, God created the heavens and the earth.', 'EN el principio crió')
     """
     rows = verse_pairs()
