@@ -82,7 +82,9 @@ class TokenCrossEntropy(nn.Module):
             nll = outputs[0]
             kept = target != self.ignore_index
             return nll[kept].sum() / kept.sum().clamp(min=1)
-        return nn.functional.cross_entropy(outputs.flatten(0, 1).float(), target.flatten(), ignore_index=self.ignore_index,
+        logits = outputs.flatten(0, 1)
+        logits = logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits  # mixed precision
+        return nn.functional.cross_entropy(logits, target.flatten(), ignore_index=self.ignore_index,
                                            label_smoothing=self.label_smoothing)
 
 

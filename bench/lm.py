@@ -1,0 +1,121 @@
+"""Character-level language modelling: neuronet's GPT trained for at most 10 minutes vs an interpolated Kneser-Ney
+5-gram model fitted on the same training text, on the same held-out text.
+
+For each corpus (Shakespeare's works, Debian's fortunes): the passages are split as a run splits
+them (seed 0): 10% held out for validation, the rest trains. Both models read the same character
+stream (the run's tokenizer: one token per character, `<eos>` after each passage). The GPT is
+`examples/gpt_shakespeare.yaml`'s (dim 128, 4 heads, 4 layers, windows of 128 characters; AdamW
+1e-3, weight decay 0.1, batch 64, gradients clipped at 1), trained with the Trainer's `train_step`
+until the time budget is spent; its validation loss is measured every `EVAL_EVERY` steps (not
+counted as training time) and the best is reported. The 5-gram scores each held-out character
+with up to four before it; the GPT with up to 127 (a window's start has less).
+
+Goal: the GPT's held-out loss below the 5-gram's on both corpora. Prints a table, three samples,
+and writes bench/results/lm.json. One torch thread (the machine has 2 cores; another benchmark
+may run beside it).
+
+Run: python bench/lm.py [--minutes 10] [--corpora shakespeare fortunes]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+
+import torch
+
+from common import print_table, write_json
+import neuronet as nt
+from neuronet.datasets.language import CorpusWindows
+from neuronet.tasks.ngram import NGramLM
+
+EVAL_EVERY = 100  # steps between validation losses
+BATCH, BLOCK = 64, 128
+
+
+def split(corpus: str) -> tuple[list[str], list[str]]:
+    data = nt.datasets.load(corpus)
+    train, val, _ = data.split(val=0.1, test=0.0, seed=0)
+    return list(train.x), list(val.x)
+
+
+def ngram(step: CorpusWindows, train: list[str], val: list[str], order: int = 5) -> dict[str, float]:
+    start = time.perf_counter()
+    model = NGramLM(order).fit([step.stream(train).numpy()], step.tokenizer.size)
+    fitted = time.perf_counter() - start
+    held_out = step.stream(val).numpy()
+    nats = float(-model.log_probs(held_out)[1:].mean())  # each character after the first, given up to 4 before it
+    return {"nats_per_char": nats, "bits_per_char": nats / math.log(2), "fit_s": fitted,
+            "score_s": time.perf_counter() - start - fitted}
+
+
+def gpt(step: CorpusWindows, train: list[str], val: list[str], minutes: float, prompt: str) -> dict[str, object]:
+    windows = step.transform(nt.datasets.Dataset(train, None, "language_modeling"))
+    held_out = step.transform(nt.datasets.Dataset(val, None, "language_modeling"))
+    model = nt.models.GPT((BLOCK,), step.tokenizer.size, dim=128, heads=4, layers=4, dropout=0.1, seed=0)
+    trainer = nt.Trainer(model, task="language_modeling", optimizer="adamw", lr=1e-3, weight_decay=0.1,
+                         batch_size=BATCH, grad_clip=1.0, progress=False, seed=0)
+    budget, spent, steps, epoch, curve = minutes * 60, 0.0, 0, 0, []
+    best = math.inf
+    while spent < budget:
+        model.train()
+        for x, y in trainer.batches(windows, shuffle=True, epoch=epoch):
+            start = time.perf_counter()
+            trainer.train_step(x, y)
+            spent += time.perf_counter() - start
+            steps += 1
+            if steps % EVAL_EVERY == 0 or spent >= budget:
+                loss = trainer.evaluate(held_out)["loss"]
+                best = min(best, loss)
+                curve.append({"steps": steps, "train_s": round(spent, 1), "val_nats_per_char": loss})
+                print(f"  gpt {steps:6d} steps {spent:6.1f} s  held-out {loss:.4f} nats/char "
+                      f"({loss / math.log(2):.3f} bits)", flush=True)
+                model.train()
+            if spent >= budget:
+                break
+        epoch += 1
+    model.eval()
+    from neuronet.predict.text import Decoding, generate_texts
+
+    samples = generate_texts(model, step.tokenizer, prompt, Decoding(max_tokens=300, temperature=0.8, num=3))
+    return {"nats_per_char": best, "bits_per_char": best / math.log(2), "train_s": spent, "steps": steps,
+            "epochs": epoch, "parameters": sum(p.numel() for p in model.parameters()), "curve": curve,
+            "samples": [prompt + s for s in samples]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--corpora", nargs="+", default=["shakespeare", "fortunes"])
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    results, rows = {}, []
+    for corpus in args.corpora:
+        train, val = split(corpus)
+        step = CorpusWindows("char", block_size=BLOCK).fit(nt.datasets.Dataset(train, None, "language_modeling"))
+        chars = (sum(map(len, train)), sum(map(len, val)))
+        print(f"{corpus}: {chars[0]:,} training / {chars[1]:,} held-out characters, {step.tokenizer.size} tokens",
+              flush=True)
+        base = ngram(step, train, val)
+        print(f"  5-gram: {base['nats_per_char']:.4f} nats/char ({base['bits_per_char']:.3f} bits), fit "
+              f"{base['fit_s']:.1f} s", flush=True)
+        net = gpt(step, train, val, args.minutes, "ROMEO:" if corpus == "shakespeare" else "")
+        results[corpus] = {"characters": {"train": chars[0], "held_out": chars[1]}, "vocabulary": step.tokenizer.size,
+                           "ngram5": base, "gpt": net, "gpt_below_ngram": net["nats_per_char"] < base["nats_per_char"]}
+        rows += [[corpus, "5-gram (interpolated Kneser-Ney)", f"{base['fit_s']:.1f}", f"{base['nats_per_char']:.4f}",
+                  f"{base['bits_per_char']:.3f}", "1.00"],
+                 [corpus, f"gpt ({net['parameters']:,} parameters, {net['steps']:,} steps)", f"{net['train_s']:.0f}",
+                  f"{net['nats_per_char']:.4f}", f"{net['bits_per_char']:.3f}",
+                  f"{net['nats_per_char'] / base['nats_per_char']:.2f}"]]
+    print_table("Held-out loss per character (lower is better); ratio = loss / the 5-gram's",
+                ["corpus", "model", "train s", "nats/char", "bits/char", "ratio"], rows)
+    for corpus, result in results.items():
+        print(f"\nsamples of the gpt on {corpus} (temperature 0.8, seeds 0-2):")
+        for sample in result["gpt"]["samples"]:
+            print("---\n" + sample)
+    write_json("lm", {"minutes": args.minutes, "block": BLOCK, "batch": BATCH, "results": results})
+
+
+if __name__ == "__main__":
+    main()
