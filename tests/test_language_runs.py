@@ -139,9 +139,10 @@ def test_generation_is_seeded_streamed_and_stopped(lm_run):
     assert "".join(model.stream("This License", max_tokens=40, temperature=1.0, seed=7)) == one[0]
     greedy = model.generate("the", max_tokens=30, temperature=0.0)[0]
     assert greedy == model.generate("the", max_tokens=30, temperature=0.0, seed=123)[0]  # greedy needs no seed
-    stop = greedy[5:7]
-    if stop.strip():
-        assert stop not in model.generate("the", max_tokens=30, temperature=0.0, stop=[stop])[0]
+    for stop in (greedy[5:8], greedy[-4:], "\u2603 never"):  # nothing of a stop string is sent, even while it is
+        expected = greedy[: greedy.find(stop)] if stop in greedy else greedy  # still only a possible beginning
+        assert model.generate("the", max_tokens=30, temperature=0.0, stop=[stop])[0] == expected
+        assert "".join(model.stream("the", max_tokens=30, temperature=0.0, stop=[stop])) == expected
     three = model.generate("", max_tokens=20, beam=3, num=3)
     assert len(three) == 3
     with pytest.raises(nt.errors.ConfigError, match="'max_tokens' of generate must be an int in"):
@@ -156,6 +157,8 @@ def test_generate_chat_predict_and_evaluate_from_the_command_line(lm_run, tmp_pa
     first = invoke("generate", lm_run, "--prompt", "You may", "--max-tokens", "30", "--seed", "3")
     assert first.exit_code == 0 and first.output.startswith("You may")
     assert invoke("generate", lm_run, "--prompt", "You may", "--max-tokens", "30", "--seed", "3").output == first.output
+    line = invoke("generate", lm_run, "--prompt", "You may", "--max-tokens", "60", "--seed", "3", "--stop", "\\n")
+    assert line.exit_code == 0 and "\n" not in line.output.rstrip("\n")  # \\n typed in a shell is a line break
     bad = invoke("generate", lm_run, "--prompt", "Ωmega")
     assert bad.exit_code == 1 and "never saw in training" in bad.output and "Ωmega" not in bad.output.split("Error")[0]
     assert invoke("generate", lm_run, "--max-tokens", "-1").exit_code == 1
@@ -224,6 +227,18 @@ def test_a_pair_file_trains_a_translator(s2s_run, pairs_file, tmp_path):
 
     answer = TestClient(create_app(s2s_run)).post("/predict", json={"text": "And God said"})
     assert answer.status_code == 200 and answer.json() == {"translation": model.translate("And God said")[0]}
+
+
+def test_a_small_pair_table_is_read_as_pairs_for_a_translation_model(pairs_file, tmp_path):
+    small = tmp_path / "ten.tsv"
+    small.write_text("\n".join(pairs_file.read_text().splitlines()[:11]) + "\n")
+    result = invoke("train", "--set", f"data.source={small}", "--set", "data.text=en", "--set", "data.target=es",
+                    "--set", "model.type=rnn_seq2seq", "--set", "model.hidden=16", "--set", "model.embed_dim=8",
+                    "--set", "train.epochs=1", "--set", "data.preprocess.tokens=char", "--set", f"output_dir={tmp_path}",
+                    "--name", "ten")
+    assert result.exit_code == 0, result.output  # 10 rows: too few to tell texts from labels, but the model says
+    failed = invoke("generate", tmp_path / "ten", "--prompt", "a")
+    assert failed.exit_code == 1 and "not a language model; translate with `neuronet predict" in failed.output
 
 
 def test_a_pair_file_with_one_column_is_one_sentence(tmp_path):

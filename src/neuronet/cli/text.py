@@ -23,14 +23,26 @@ TopK = Annotated[Optional[int], typer.Option("--top-k", help="Sample among the k
 TopP = Annotated[Optional[float], typer.Option("--top-p", help="Sample among the most likely tokens whose "
                                                                "probabilities add up to p (nucleus sampling).")]
 Seed = Annotated[int, typer.Option(help="Seeds the sampling: the same seed gives the same text.")]
-Stop = Annotated[Optional[list[str]], typer.Option("--stop", help="End the text before this string (repeatable).")]
+Stop = Annotated[Optional[list[str]], typer.Option("--stop", help="End the text before this string (repeatable; "
+                                                                  "\\n is a line break, \\t a tab).")]
+
+
+def _unescaped(stops: list[str] | None) -> tuple[str, ...]:
+    """Stop strings as typed: the two characters \\n mean a line break (a shell passes them as they are)."""
+    return tuple(s.replace("\\\\", "\0").replace("\\n", "\n").replace("\\t", "\t").replace("\0", "\\")
+                 for s in stops or ())
 
 
 def _load(run: Path) -> Any:
     from neuronet.predict import Predictor
 
     predictor = Predictor.load(run)
-    predictor.task.require("generate")
+    if "generate" not in predictor.task.offers:
+        from neuronet.errors import ConfigError
+
+        hint = (f"translate with `neuronet predict {run} sentences.txt`" if "translate" in predictor.task.offers else
+                f"predict with `neuronet predict {run} INPUTS`")
+        raise ConfigError(f"{run} holds a {predictor.task.name} model, not a language model; {hint}.")
     return predictor
 
 
@@ -51,7 +63,7 @@ def generate(
     """Generate text with a trained language model, printing it as it comes."""
     predictor = _load(run)
     options = {"max_tokens": max_tokens, "temperature": temperature, "top_k": top_k, "top_p": top_p, "beam": beam,
-               "stop": tuple(stop or ())}
+               "stop": _unescaped(stop)}
     for i in range(num):
         if num > 1:
             err.print(f"--- text {i + 1} of {num} (seed {seed + i})")
@@ -81,7 +93,7 @@ def chat(
     Type a line and press Enter; an empty line, Ctrl-D or /quit ends the chat.
     """
     predictor = _load(run)
-    stops = tuple(stop or ("\n\n",))
+    stops = _unescaped(stop) or ("\n\n",)
     context, turn = "", 0
     err.print("Type a line and press Enter (an empty line, Ctrl-D or /quit ends the chat).")
     while True:

@@ -169,7 +169,7 @@ class Predictor:
         """Texts given as a string, a list of strings, or a .txt file (one text per line) or table column."""
         return list(read_inputs(inputs, {**self.meta, "inputs": {**self.meta["inputs"], "kind": "text"}}).x)
 
-    def generate(self, prompt: str = "", max_tokens: int = 200, temperature: float = 1.0, top_k: int | None = None,
+    def generate(self, prompt: str = "", max_tokens: int = 200, temperature: float = 0.8, top_k: int | None = None,
                  top_p: float | None = None, beam: int = 1, length_penalty: float = 1.0, seed: int = 0, num: int = 1,
                  stop: Any = ()) -> list[str]:
         """Texts a language model writes after `prompt` (`num` of them); see `neuronet.predict.text.Decoding`.

@@ -49,7 +49,7 @@ class Decoding:
     """
 
     max_tokens: int = 200
-    temperature: float = 1.0
+    temperature: float = 0.8
     top_k: int | None = None
     top_p: float | None = None
     beam: int = 1
@@ -73,7 +73,7 @@ class Decoding:
             self.length_penalty, bool) and -10 <= self.length_penalty <= 10, "a float in [-10, 10]")
         if isinstance(self.stop, str):
             self.stop = (self.stop,)
-        _check("stop", self.stop, all(isinstance(s, str) and s for s in self.stop), "a list of non-empty strings")
+        _check("stop", list(self.stop), all(isinstance(s, str) and s for s in self.stop), "a list of non-empty strings")
         if self.beam > 1 and self.num > self.beam:
             raise ConfigError(f"Beam search with {self.beam} beams returns at most {self.beam} texts; num is {self.num}.")
 
@@ -120,7 +120,7 @@ def stream_text(model: Any, tokenizer: Any, prompt: str, options: Decoding) -> I
         tokens = (int(t[0]) for t in generate(model, start, options.max_tokens, temperature=options.temperature,
                                               top_k=options.top_k, top_p=options.top_p, generator=generator, eos=EOS))
     out: list[int] = []
-    sent = ""
+    sent, text = "", ""
     for token in tokens:
         if token == EOS:
             break
@@ -128,14 +128,21 @@ def stream_text(model: Any, tokenizer: Any, prompt: str, options: Decoding) -> I
         text = tokenizer.decode(out)
         cut = _stopped(text, options.stop)
         if cut is not None:
-            if cut > len(sent):
-                yield text[len(sent):cut]
+            yield text[len(sent):cut]
             return
         if text.endswith("\ufffd"):  # a character whose bytes are not all here yet
             continue
-        if len(text) > len(sent):
-            yield text[len(sent):]
-            sent = text
+        safe = len(text) - _held_back(text, options.stop)  # the end of the text may be a stop string's start
+        if safe > len(sent):
+            yield text[len(sent):safe]
+            sent = text[:safe]
+    if len(text) > len(sent) and not text.endswith("\ufffd"):
+        yield text[len(sent):]
+
+
+def _held_back(text: str, stop: Sequence[str]) -> int:
+    """How many characters at the end of `text` could begin a stop string (not sent until the next tokens say)."""
+    return max((k for s in stop for k in range(min(len(s) - 1, len(text)), 0, -1) if text.endswith(s[:k])), default=0)
 
 
 def generate_texts(model: Any, tokenizer: Any, prompt: str, options: Decoding) -> list[str]:

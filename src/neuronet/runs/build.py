@@ -41,7 +41,8 @@ _HINTS = {"table": "mlp or perceptron", "image": "cnn, vgg, resnet or mlp", "seq
 def source_spec(config: RunConfig) -> dict[str, Any]:
     """Where the run's data comes from (stored in preprocessing.json, so `evaluate` can reload it)."""
     d = config.data
-    return {"source": _absolute(d.source), "target": d.target, "text": d.text, "task": config.task,
+    task = config.task or model_task(config.model.type)  # a translator's model reads its table as text pairs
+    return {"source": _absolute(d.source), "target": d.target, "text": d.text, "task": task,
             "data_dir": d.data_dir and _absolute(d.data_dir), "limit": d.limit, "options": d.options}
 
 
