@@ -256,3 +256,33 @@ def test_an_rnn_translator_with_attention_trains_through_the_run(pairs_file, tmp
                     "--set", f"output_dir={tmp_path}", "--name", "rnn")
     assert result.exit_code == 0, result.output
     assert isinstance(nt.load(tmp_path / "rnn").translate("And God said")[0], str)
+
+
+@pytest.mark.slow
+def test_the_pages_prompt_box_streams_the_text_in_a_real_browser(lm_run):
+    from test_deploy import Server, _browser
+
+    sync_api, chromium = _browser()
+    expected = nt.load(lm_run).generate("This", max_tokens=40, temperature=0.0)[0]
+    server, errors = Server(lm_run), []
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
+            page = browser.new_page()
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(server.url + "/", timeout=30_000)
+            page.fill("[name='prompt']", "This")
+            page.fill("[name='temperature']", "0")
+            page.fill("[name='max_tokens']", "40")
+            page.click("#predict")
+            page.wait_for_function("document.getElementById('predict').disabled === false && "
+                                   "document.getElementById('prediction').textContent.length > 0", timeout=30_000)
+            assert page.text_content("#prediction") == expected  # the streamed pieces, joined in the page
+            page.fill("[name='prompt']", "Ωmega")
+            page.click("#predict")
+            page.wait_for_function("document.getElementById('error').textContent.length > 0", timeout=30_000)
+            assert "never saw in training" in page.text_content("#error")
+            browser.close()
+    finally:
+        server.stop()
+    assert not errors, errors

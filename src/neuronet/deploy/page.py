@@ -168,9 +168,9 @@ async function stream() {  // POST /generate with stream: server-sent events, on
     if (done) break;
     buffer += value;
     let end;
-    while ((end = buffer.indexOf("\n\n")) >= 0) {
+    while ((end = buffer.indexOf("\\n\\n")) >= 0) {
       const event = buffer.slice(0, end); buffer = buffer.slice(end + 2);
-      const data = event.split("\n").find(line => line.startsWith("data: "));
+      const data = event.split("\\n").find(line => line.startsWith("data: "));
       if (data && !event.startsWith("event: done")) out.textContent += JSON.parse(data.slice(6)).text;
     }
   }
