@@ -26,19 +26,13 @@ import time
 
 import torch
 
-from common import print_table, write_json
+from common import print_table, train_for_time, write_json
 import neuronet as nt
 from neuronet.datasets.language import CorpusWindows
 from neuronet.tasks.ngram import NGramLM
 
 EVAL_EVERY = 100  # steps between validation losses
 BATCH, BLOCK, PEAK_LR, WARMUP = 64, 128, 2e-3, 100
-
-
-def lr_at(steps: int, spent: float, budget: float) -> float:
-    """Linear warm-up over WARMUP steps, then a cosine decay to a tenth over the time budget."""
-    warm = min(1.0, (steps + 1) / WARMUP)
-    return PEAK_LR * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, spent / budget))))
 
 
 def split(corpus: str) -> tuple[list[str], list[str]]:
@@ -63,34 +57,16 @@ def gpt(step: CorpusWindows, train: list[str], val: list[str], minutes: float, p
     model = nt.models.GPT((BLOCK,), step.tokenizer.size, dim=128, heads=4, layers=4, dropout=0.0, seed=0)
     trainer = nt.Trainer(model, task="language_modeling", optimizer="adamw", lr=PEAK_LR, weight_decay=0.1,
                          batch_size=BATCH, grad_clip=1.0, progress=False, seed=0)
-    budget, spent, steps, epoch, curve = minutes * 60, 0.0, 0, 0, []
-    best = math.inf
-    while spent < budget:
-        model.train()
-        for x, y in trainer.batches(windows, shuffle=True, epoch=epoch):
-            for group in trainer.optimizer.param_groups:
-                group["lr"] = lr_at(steps, spent, budget)
-            start = time.perf_counter()
-            trainer.train_step(x, y)
-            spent += time.perf_counter() - start
-            steps += 1
-            if steps % EVAL_EVERY == 0 or spent >= budget:
-                loss = trainer.evaluate(held_out)["loss"]
-                best = min(best, loss)
-                curve.append({"steps": steps, "train_s": round(spent, 1), "val_nats_per_char": loss})
-                print(f"  gpt {steps:6d} steps {spent:6.1f} s  held-out {loss:.4f} nats/char "
-                      f"({loss / math.log(2):.3f} bits)", flush=True)
-                model.train()
-            if spent >= budget:
-                break
-        epoch += 1
-    model.eval()
+    trained = train_for_time(trainer, windows, held_out, minutes, PEAK_LR, WARMUP, EVAL_EVERY, lambda steps, spent, loss:
+                             print(f"  gpt {steps:6d} steps {spent:6.1f} s  held-out {loss:.4f} nats/char "
+                                   f"({loss / math.log(2):.3f} bits)", flush=True))
+    best = trained["best_val_loss"]
     from neuronet.predict.text import Decoding, generate_texts
 
     samples = generate_texts(model, step.tokenizer, prompt, Decoding(max_tokens=300, temperature=0.8, num=3))
-    return {"nats_per_char": best, "bits_per_char": best / math.log(2), "train_s": spent, "steps": steps,
-            "epochs": epoch, "parameters": sum(p.numel() for p in model.parameters()), "curve": curve,
-            "samples": [prompt + s for s in samples]}
+    return {"nats_per_char": best, "bits_per_char": best / math.log(2), "train_s": trained["train_s"],
+            "steps": trained["steps"], "epochs": trained["epochs"], "parameters": sum(p.numel() for p in model.parameters()),
+            "curve": trained["curve"], "samples": [prompt + s for s in samples]}
 
 
 def main() -> None:

@@ -19,13 +19,11 @@ Run: python bench/translate.py [--minutes 15] [--threads 2] [--models transforme
 from __future__ import annotations
 
 import argparse
-import copy
-import math
 import time
 
 import torch
 
-from common import print_table, write_json
+from common import print_table, train_for_time, write_json
 from translation_baselines import WordByWord, apertium, copy_source, score
 import neuronet as nt
 from neuronet.datasets.language import SentencePairs
@@ -38,12 +36,6 @@ MODELS = {
 }
 
 
-def lr_at(peak: float, steps: int, spent: float, budget: float) -> float:
-    """Linear warm-up over WARMUP steps, then a cosine decay to a tenth over the time budget."""
-    warm = min(1.0, (steps + 1) / WARMUP)
-    return peak * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, spent / budget))))
-
-
 def train(name: str, step: SentencePairs, train_part: nt.datasets.Dataset, val: nt.datasets.Dataset,
           minutes: float) -> tuple[torch.nn.Module, dict[str, object]]:
     kind, kwargs, optimizer, peak = MODELS[name]
@@ -51,31 +43,11 @@ def train(name: str, step: SentencePairs, train_part: nt.datasets.Dataset, val: 
                                   **kwargs)
     trainer = nt.Trainer(model, task="seq2seq", optimizer=optimizer, lr=peak, batch_size=BATCH, grad_clip=1.0,
                          progress=False, seed=0)
-    budget, spent, steps, epoch, curve = minutes * 60, 0.0, 0, 0, []
-    best, best_state = math.inf, None
-    while spent < budget:
-        model.train()
-        for x, y in trainer.batches(train_part, shuffle=True, epoch=epoch):
-            for group in trainer.optimizer.param_groups:
-                group["lr"] = lr_at(peak, steps, spent, budget)
-            start = time.perf_counter()
-            trainer.train_step(x, y)
-            spent += time.perf_counter() - start
-            steps += 1
-            if steps % EVAL_EVERY == 0 or spent >= budget:
-                loss = trainer.evaluate(val)["loss"]
-                if loss < best:
-                    best, best_state = loss, copy.deepcopy(model.state_dict())
-                curve.append({"steps": steps, "train_s": round(spent, 1), "val_loss": loss})
-                print(f"  {name} {steps:6d} steps {spent:6.1f} s  validation loss {loss:.4f}", flush=True)
-                model.train()
-            if spent >= budget:
-                break
-        epoch += 1
-    model.load_state_dict(best_state)
-    model.eval()
-    return model, {"train_s": spent, "steps": steps, "epochs": epoch, "best_val_loss": best, "curve": curve,
-                   "parameters": sum(p.numel() for p in model.parameters())}
+    trained = train_for_time(trainer, train_part, val, minutes, peak, WARMUP, EVAL_EVERY, lambda steps, spent, loss:
+                             print(f"  {name} {steps:6d} steps {spent:6.1f} s  validation loss {loss:.4f}", flush=True),
+                             keep_best=True)
+    return model, {**trained, "parameters": sum(p.numel() for p in model.parameters())}
+
 
 
 def main() -> None:
