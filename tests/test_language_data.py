@@ -274,3 +274,25 @@ def test_apertium_round_trips_the_line_count():
 
     out = apertium(["The house is big.", "", "I have a dog."], batch=2)
     assert len(out) == 3 and "casa" in out[0] and out[1] == "" and "perro" in out[2]
+
+
+def test_a_folder_of_txt_files_in_sub_folders_is_a_text_corpus(tmp_path):
+    from neuronet.datasets.sources import find_source, load_source
+
+    for part, text in (("part1", "It was the best of times."), ("part2", "It was the worst of times.")):
+        (tmp_path / "book" / part).mkdir(parents=True)
+        (tmp_path / "book" / part / "chapter.txt").write_text(text)
+    assert find_source(str(tmp_path / "book"))[0] == "text corpus"
+    assert len(load_source(str(tmp_path / "book"))) == 2
+
+
+def test_a_folder_of_markdown_files_says_what_it_holds(tmp_path):
+    from neuronet.datasets.sources import load_source
+    from neuronet.errors import DataError
+
+    (tmp_path / "docs" / "guide").mkdir(parents=True)
+    for name in ("index.md", "guide/install.md", "guide/conf.py"):
+        (tmp_path / "docs" / name).write_text("# title\n")
+    with pytest.raises(DataError, match=r"holds no images, WAV or \.txt files \(it holds 2 \.md, 1 \.py files\).*"
+                                        r"convert \.md or \.rst files to \.txt"):
+        load_source(str(tmp_path / "docs"))

@@ -206,6 +206,56 @@ def test_the_served_language_model_generates_and_streams(lm_run):
 
 
 # --- translation from a pair file ----------------------------------------------------------------
+def test_explain_and_report_on_a_language_model_show_its_attention_and_nothing_that_cannot_apply(lm_run):
+    shown = invoke("explain", lm_run, "--examples", "0")
+    assert shown.exit_code == 0, shown.output
+    assert "skipped" not in shown.output and (lm_run / "explain" / "attention-0.png").stat().st_size > 2000
+    explained = json.loads((lm_run / "explain" / "explain.json").read_text())
+    assert set(explained) == {"attention", "skipped"} and explained["skipped"] == {}
+    tokens = explained["attention"][0]["tokens"]
+    assert len(tokens) == 32 and "".join(tokens).replace("␣", " ").replace("⏎", "\n") in GPL.read_text()
+    refused = invoke("explain", lm_run, "--tsne")
+    assert refused.exit_code == 1 and "tsne does not apply to a language_modeling run; what applies: attention" in \
+        refused.output
+    report = invoke("report", lm_run)
+    assert report.exit_code == 0 and "skipped" not in report.output and "self-attention" not in report.output
+
+
+def test_the_gpts_attention_weights_are_causal_and_give_the_same_logits():
+    model = nt.models.GPT((12,), 30, dim=16, heads=2, layers=3, seed=0).eval()
+    idx = torch.randint(4, 30, (2, 12))
+    logits, attention = model(idx, return_attention=True)
+    assert torch.allclose(logits, model(idx), atol=1e-5) and len(attention) == 3
+    for weights in attention:
+        assert weights.shape == (2, 2, 12, 12)
+        assert torch.allclose(weights.sum(-1), torch.ones(2, 2, 12), atol=1e-5)
+        assert weights.triu(1).abs().max() == 0  # no position attends to a later one
+
+
+def test_the_gpt_in_bfloat16_on_a_cpu_attends_as_in_float32():
+    model = nt.models.GPT((16,), 30, dim=32, heads=2, layers=2, dropout=0.0, seed=0)
+    idx = torch.randint(4, 30, (3, 16))
+    exact = model(idx)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # the written-out attention (see CausalSelfAttention)
+        approx = model(idx)
+        approx.float().logsumexp(-1).sum().backward()
+    assert approx.dtype == torch.bfloat16 and (approx.float() - exact).abs().max() < 0.05
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+def test_explain_on_a_translator_says_where_its_attention_is(s2s_run):
+    shown = invoke("explain", s2s_run)
+    assert shown.exit_code == 0 and "no explanation applies to a seq2seq run; its plots (attention.png)" in \
+        " ".join(shown.output.split())
+    refused = invoke("explain", s2s_run, "--attention")
+    assert refused.exit_code == 1 and "attention does not apply to a seq2seq run" in refused.output
+
+
+def test_a_character_tokenizer_records_no_vocabulary_cap(lm_run):
+    step = json.loads((lm_run / "preprocessing.json").read_text())["pipeline"]["steps"][0]
+    assert step["tokens"] == "char" and step["vocab_size"] is None and step["tokenizer"]["vocab_size"] is None
+
+
 def test_a_pair_file_trains_a_translator(s2s_run, pairs_file, tmp_path):
     metrics = json.loads((s2s_run / "metrics.json").read_text())
     assert {"bleu", "chrf", "perplexity", "token_accuracy"} <= set(metrics["test"])

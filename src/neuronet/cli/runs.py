@@ -25,8 +25,9 @@ __all__ = ["evaluate", "predict", "info", "doctor", "explain", "report"]
 @friendly
 def evaluate(
     run: Annotated[Path, typer.Argument(help="A run directory made by `neuronet train`.")],
-    data: Annotated[Optional[Path], typer.Option(help="Labelled data: a table with the target column, or a folder with "
-                                                      "one sub-folder per class (default: the run's test split).")] = None,
+    data: Annotated[Optional[Path], typer.Option(help="Labelled data: a table with the target column (text pairs for a "
+                                                      "translator), a folder with one sub-folder per class, or a .txt "
+                                                      "file for a language model (default: the run's test split).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     episodes: Annotated[Optional[int], typer.Option(min=1, help="RL runs: episodes to play (default: the run's "
                                                                "train.eval_episodes).")] = None,
@@ -37,7 +38,8 @@ def evaluate(
                                                                   "at all. Only for runs you trust as you would a "
                                                                   "script.")] = False,
 ) -> None:
-    """Evaluate a trained run on its test split or on labelled data; an RL run replays its policy over seeded episodes."""
+    """Evaluate a trained run on its test split or on labelled data: metrics (accuracy, RMSE, perplexity, BLEU and chrF
+    for a translator, ...) beside its baselines; an RL run replays its policy over seeded episodes."""
     from neuronet.rundir.files import json_text
     from neuronet.runs.kinds import kind_of_run
 
@@ -53,11 +55,13 @@ def evaluate(
 @friendly
 def predict(
     run: Annotated[Path, typer.Argument(help="A run directory made by `neuronet train`.")],
-    inputs: Annotated[list[Path], typer.Argument(help="What to predict: a .csv / .parquet / .npy / .txt file, images, "
-                                                      "WAV files, or a folder of them.")],
+    inputs: Annotated[list[Path], typer.Argument(help="What to predict: a .csv / .parquet / .npy / .txt file (text: one "
+                                                      "sentence or prompt a line), images, WAV files, or a folder of "
+                                                      "them.")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write predictions to this CSV (default: stdout).")] = None,
 ) -> None:
-    """Predict INPUTS with a trained run: labels and class probabilities, values, or anomaly scores."""
+    """Predict INPUTS with a trained run: labels and class probabilities, values, anomaly scores, translations (one a
+    line), or a language model's greedy continuation of each prompt (`neuronet generate` samples)."""
     from neuronet.atomic import write_text
     from neuronet.runs import predict_file
 
@@ -191,6 +195,8 @@ def print_explained(result: dict[str, Any], run: Path) -> None:
         out.print(f"wrote {path}", soft_wrap=True)
     for part, reason in result["skipped"].items():
         err.print(Text(f"explain: {part} skipped: {reason}", style="yellow"), soft_wrap=True)
+    if result.get("nothing"):
+        err.print(Text(f"explain: {result['nothing']}", style="yellow"), soft_wrap=True)
 
 
 @app.command()

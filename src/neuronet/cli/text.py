@@ -103,7 +103,7 @@ def chat(
             break
         if not line.strip() or line.strip() == "/quit":
             break
-        unknown = predictor.pipeline.steps[0].tokenizer.unknown(line)
+        unknown = predictor.pipeline.language.tokenizer.unknown(line)
         if unknown:  # said, and the chat goes on without the line
             err.print(f"The model never saw {', '.join(repr(c) for c in unknown[:8])} in training; say it with other "
                       "characters.")

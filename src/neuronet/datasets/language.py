@@ -41,16 +41,16 @@ class CorpusWindows:
 
     Args:
         tokens: "char" or "bpe" (see `TextTokenizer`).
-        vocab_size: The bpe vocabulary's size.
+        vocab_size: The bpe vocabulary's size (None for characters: every one the text has).
         block_size: Tokens a window holds: the context the model reads.
     """
 
     kind = "corpus_windows"  # its name in neuronet.datasets.PREPROCESSORS
 
-    def __init__(self, tokens: str = "char", vocab_size: int = 4000, block_size: int = 128) -> None:
-        self.tokens, self.vocab_size = tokens, vocab_size
+    def __init__(self, tokens: str = "char", vocab_size: int | None = 4000, block_size: int = 128) -> None:
         self.block_size = _positive("a language model's data (data.preprocess)", "block_size", block_size, 2, 8192)
         self.tokenizer = TextTokenizer(tokens, vocab_size)
+        self.tokens, self.vocab_size = tokens, self.tokenizer.vocab_size  # None for characters
 
     def fit(self, data: Any) -> CorpusWindows:
         self.tokenizer.fit(list(data.x))
@@ -109,11 +109,11 @@ class SentencePairs:
 
     kind = "sentence_pairs"
 
-    def __init__(self, tokens: str = "bpe", vocab_size: int = 8000, max_len: int | str = "auto") -> None:
+    def __init__(self, tokens: str = "bpe", vocab_size: int | None = 8000, max_len: int | str = "auto") -> None:
         if max_len != "auto":
             _positive("sentence pairs (data.preprocess)", "max_len", max_len, 1, 4096)
-        self.tokens, self.vocab_size, self.max_len = tokens, vocab_size, max_len
         self.source, self.target = TextTokenizer(tokens, vocab_size), TextTokenizer(tokens, vocab_size)
+        self.tokens, self.vocab_size, self.max_len = tokens, self.source.vocab_size, max_len  # None for characters
 
     def fit(self, data: Any) -> SentencePairs:
         if data.y is None:

@@ -111,6 +111,20 @@ class Pipeline:
                 y = step.inverse(y)
         return y
 
+    @property
+    def language(self) -> Any:
+        """The step that turns text into token ids for a language model (`CorpusWindows`: `.tokenizer`) or a
+        translator (`SentencePairs`: `.source`, `.target`).
+
+        Raises:
+            ConfigError: the pipeline has no such step (the run is not a language or translation run).
+        """
+        for step in self.steps:
+            if step.kind in ("corpus_windows", "sentence_pairs"):
+                return step
+        raise ConfigError("This run prepares no text for a language or translation model (its preprocessing has "
+                          "neither corpus_windows nor sentence_pairs).")
+
     def summary(self) -> list[str]:
         """One line per step saying what it does."""
         return [step.summary() for step in self.steps]

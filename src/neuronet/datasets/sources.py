@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import os
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from itertools import islice
@@ -111,19 +112,21 @@ def _has_wavs(source: str) -> bool:
 
 
 def _is_text_folder(source: str) -> bool:
-    """A folder with .txt files at its top and no sub-folder of images or WAV files (those are classes)."""
+    """A folder of .txt files: some at its top and no sub-folder of images or WAV files (those are classes),
+    or some anywhere inside it and no image or WAV file at all (a book kept as one folder per part)."""
     from neuronet.datasets.images import IMAGE_SUFFIXES
 
     if not is_folder(source):
         return False
+    media = (*IMAGE_SUFFIXES, ".wav")
     try:
         with os.scandir(source) as it:
             entries = list(islice(it, 10_000))
-        if not any(e.name.lower().endswith(".txt") and not e.name.startswith(".") for e in entries):
-            return False
-        media = (*IMAGE_SUFFIXES, ".wav")
-        return not any(Path(f).suffix.lower() in media for e in entries if e.is_dir()
-                       for f in islice(os.listdir(e.path), 200))
+        if any(e.name.lower().endswith(".txt") and not e.name.startswith(".") for e in entries):
+            return not any(Path(f).suffix.lower() in media for e in entries if e.is_dir()
+                           for f in islice(os.listdir(e.path), 200))
+        suffixes = {p.suffix.lower() for p in islice(Path(source).rglob("*"), 10_000) if not p.name.startswith(".")}
+        return ".txt" in suffixes and not suffixes & set(media)
     except OSError:  # a folder that cannot be listed: the folder loaders say so
         return False
 
@@ -195,6 +198,12 @@ def _check_images_inside(folder: Path) -> None:
         raise DataError(f"{shown_path(folder)} is a folder of {len(tables)} table file(s) and no images; give one table "
                         f"as data.source (e.g. {shown_path(tables[0])}), or a folder with one sub-folder of images per "
                         "class.")
+    kinds = Counter(p.suffix.lower() or "(no ending)" for p in files if not p.name.startswith("."))
+    if kinds:  # files, none of them a kind neuronet reads from a folder: say what the folder holds
+        held = ", ".join(f"{n} {suffix}" for suffix, n in kinds.most_common(3))
+        raise DataError(f"{shown_path(folder)} holds no images, WAV or .txt files (it holds {held} files); give a folder "
+                        "with one sub-folder of images or WAV files per class, or text for a language model as .txt "
+                        "files (e.g. convert .md or .rst files to .txt).")
 
 
 def load_source(source: str, *, target: str | None = None, text: str | None = None, task: str | None = None,

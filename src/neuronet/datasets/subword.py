@@ -34,16 +34,20 @@ class TextTokenizer:
         kind: "char" (one token per character: bits per character are measurable; characters not
             seen in training are `<unk>`) or "bpe" (byte-level byte-pair encoding as GPT-2's: no
             unknown characters, common words become one token).
-        vocab_size: The largest vocabulary of "bpe", special tokens included (ignored for "char").
+        vocab_size: The largest vocabulary of "bpe", special tokens included (ignored for "char", which
+            keeps every character of the training text: `size` says how many).
     """
 
-    def __init__(self, kind: str = "char", vocab_size: int = 4000) -> None:
+    pad_index: int = PAD
+
+    def __init__(self, kind: str = "char", vocab_size: int | None = 4000) -> None:
         if kind not in KINDS:
             raise ConfigError(f"The 'tokens' of a text must be one of {', '.join(KINDS)}. Got {kind!r} instead.")
-        if not isinstance(vocab_size, int) or isinstance(vocab_size, bool) or vocab_size < 300:
+        if kind == "bpe" and (not isinstance(vocab_size, int) or isinstance(vocab_size, bool) or vocab_size < 300):
             raise ConfigError(f"The 'vocab_size' of a bpe tokenizer must be an int >= 300 (256 bytes and the special "
                               f"tokens come first). Got {vocab_size!r} instead.")
-        self.kind, self.vocab_size = kind, vocab_size
+        self.kind = kind
+        self.vocab_size = vocab_size if kind == "bpe" else None  # characters: as many as the text has
 
     def fit(self, texts: Sequence[str]) -> TextTokenizer:
         """Learn the characters (or merges) of `texts`; returns self."""

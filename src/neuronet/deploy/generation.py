@@ -54,7 +54,7 @@ def _event(data: dict[str, Any], name: Optional[str] = None) -> str:
 
 def add_generation(app: FastAPI, predictor: Any, errors: dict[Any, Any]) -> None:
     """Add `POST /generate` (and its streaming form) for the language model `predictor`."""
-    tokenizer = predictor.pipeline.steps[0].tokenizer
+    tokenizer = predictor.pipeline.language.tokenizer
 
     @app.post("/generate", response_model=Generated, responses=errors, summary="Generate text after a prompt",
               description="With `stream: true` the answer is text/event-stream: a `data: {\"text\": piece}` event per "

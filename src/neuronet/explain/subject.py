@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from neuronet.datasets import Dataset
+from neuronet.datasets.subword import TextTokenizer
 from neuronet.datasets.vocab import Vocabulary
 from neuronet.errors import ConfigError, DataError
 from neuronet.predict import Predictor
@@ -36,7 +37,7 @@ class Subject:
             attributions apply); None when unknown.
         class_names: One name per class (classification).
         feature_names: One name per input feature (tables).
-        vocab: The vocabulary of token-id inputs (text).
+        vocab: The vocabulary of token-id inputs (text): a Vocabulary, or a language model's TextTokenizer.
         raw: The inputs before preparation (a raw Dataset), to show examples as the user knows them.
         predictor: The Predictor, when one was given (to turn outputs back into the data's units).
     """
@@ -46,7 +47,7 @@ class Subject:
     task: Task | None
     class_names: list[str] | None = None
     feature_names: list[str] | None = None
-    vocab: Vocabulary | None = None
+    vocab: Vocabulary | TextTokenizer | None = None
     raw: Dataset | None = None
     predictor: Predictor | None = None
 
@@ -79,7 +80,10 @@ class Subject:
         return self.vocab.pad_index if self.vocab is not None else int(getattr(self.model, "pad_index", 0))
 
     def token_names(self, ids: torch.Tensor) -> list[str]:
-        """The token of each id (the id as text where there is no vocabulary)."""
+        """The token of each id (the id as text where there is no vocabulary); a space shows as '␣', a line break
+        as '⏎'."""
+        if isinstance(self.vocab, TextTokenizer):
+            return [self.vocab.token(int(i)).replace(" ", "␣").replace("\n", "⏎") or str(int(i)) for i in ids]
         known = len(self.vocab) if self.vocab is not None else 0
         return [self.vocab.tokens[int(i)] if int(i) < known else str(int(i)) for i in ids]
 
@@ -143,7 +147,9 @@ def _from_predictor(predictor: Predictor, data: Any, labelled: bool, prepared: b
     raw = None if prepared or not isinstance(data, Dataset) else data
     meta = predictor.meta
     names = ready.feature_names or meta.get("feature_names") or (meta.get("inputs") or {}).get("columns")
-    vocab = ready.vocab or next((s.vocab_ for s in predictor.pipeline.steps if hasattr(s, "vocab_")), None)
+    vocab = ready.vocab or next((s.vocab_ for s in predictor.pipeline.steps if hasattr(s, "vocab_")), None) or \
+        next((s.tokenizer for s in predictor.pipeline.steps if isinstance(getattr(s, "tokenizer", None), TextTokenizer)),
+             None)  # a language model's (its inputs are token ids of its own tokenizer)
     return Subject(predictor.model, ready, predictor.task, predictor.classes, names, vocab, raw, predictor)
 
 

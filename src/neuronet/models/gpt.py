@@ -76,8 +76,10 @@ class CausalSelfAttention(nn.Module):
         self.c_proj = nn.Linear(dim, dim, bias=bias)
         self.resid_drop = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor, past: KV | None = None) -> tuple[torch.Tensor, KV]:
-        """x (B, T, C) at positions past_len..past_len+T-1; returns (B, T, C) and the keys/values so far."""
+    def forward(self, x: torch.Tensor, past: KV | None = None,
+                need_weights: bool = False) -> tuple[torch.Tensor, KV] | tuple[torch.Tensor, KV, torch.Tensor]:
+        """x (B, T, C) at positions past_len..past_len+T-1; returns (B, T, C) and the keys/values so far
+        (and, with `need_weights` and no cache, the attention weights (B, h, T, T), rows summing to 1)."""
         b, t, c = x.shape
         past_len = 0 if past is None else past[0].shape[2]
         q, k, v = self.c_attn(x).view(b, t, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)  # 3 x (B, h, T, d)
@@ -87,6 +89,18 @@ class CausalSelfAttention(nn.Module):
         if past is not None:
             k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)  # (B, h, past+T, d)
         p = self.dropout if self.training else 0.0
+        if need_weights and past is not None:
+            raise ValueError("Attention weights are computed without a key/value cache; pass past=None.")
+        if need_weights or (past_len == 0 and q.dtype == torch.bfloat16 and q.device.type == "cpu"):
+            # softmax(q kᵀ / √d) v written out: the weights themselves, for attention maps; and in bfloat16 on a
+            # CPU, where its matrix products are fast (AMX) but the backward of PyTorch's CPU flash attention in
+            # bfloat16 is about 5x slower than in float32 (bench/lm.py trains this way)
+            scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (B, h, T, T)
+            future = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
+            weights = scores.float().masked_fill(future, float("-inf")).softmax(dim=-1).to(v.dtype)
+            y = (F.dropout(weights, p) @ v).transpose(1, 2).reshape(b, t, c)
+            out = self.resid_drop(self.c_proj(y))
+            return (out, (k, v), weights) if need_weights else (out, (k, v))
         if past_len == 0:
             y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
         elif t == 1:  # one new query sees every key
@@ -127,6 +141,12 @@ class Block(nn.Module):
         attended, kv = self.attn(self.ln_1(x), past)
         x = x + attended
         return x + self.mlp(self.ln_2(x)), kv
+
+    def attention(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The block's output and its attention weights (B, h, T, T), for attention maps."""
+        attended, _, weights = self.attn(self.ln_1(x), None, need_weights=True)
+        x = x + attended
+        return x + self.mlp(self.ln_2(x)), weights
 
 
 @dataclass
@@ -197,27 +217,41 @@ class GPT(nn.Module):
         elif isinstance(module, nn.Embedding):
             nn.init.normal_(module.weight, mean=0.0, std=0.02)
 
-    def forward(self, idx: torch.Tensor) -> torch.Tensor:
-        """idx (B, T) token ids, T <= block_size → logits (B, T, V)."""
-        logits, _ = self._run(idx, None)
-        return logits
+    def forward(self, idx: torch.Tensor, return_attention: bool = False):
+        """idx (B, T) token ids, T <= block_size → logits (B, T, V); with `return_attention`, also each layer's
+        attention weights (B, heads, T, T) in a list (what attention maps show)."""
+        if not return_attention:
+            logits, _ = self._run(idx, None)
+            return logits
+        x = self._embed(idx, 0)
+        attention = []
+        for block in self.blocks:
+            x, weights = block.attention(x)
+            attention.append(weights)
+        return self._head(x), attention
 
     def _run(self, idx: torch.Tensor, cache: list[KV] | None) -> tuple[torch.Tensor, list[KV]]:
         """idx (B, T) following the cached positions → logits (B, T, V) and the updated cache."""
-        b, t = idx.shape
-        past_len = 0 if cache is None else cache[0][0].shape[2]
-        if past_len + t > self.block_size:
-            raise ValueError(f"Cannot read {past_len + t} tokens; the block size is {self.block_size}.")
-        x = self.wte(idx)  # (B, T, C)
-        if self.wpe is not None:
-            x = x + self.wpe(torch.arange(past_len, past_len + t, device=idx.device))  # (T, C) broadcast
-        x = self.drop(x)
+        x = self._embed(idx, 0 if cache is None else cache[0][0].shape[2])
         new_cache = []
         for i, block in enumerate(self.blocks):
             x, kv = block(x, None if cache is None else cache[i])
             new_cache.append(kv)
+        return self._head(x), new_cache
+
+    def _embed(self, idx: torch.Tensor, past_len: int) -> torch.Tensor:
+        """Token (+ learned position) embeddings of idx (B, T) at positions past_len.. → (B, T, C)."""
+        if past_len + idx.shape[1] > self.block_size:
+            raise ValueError(f"Cannot read {past_len + idx.shape[1]} tokens; the block size is {self.block_size}.")
+        x = self.wte(idx)  # (B, T, C)
+        if self.wpe is not None:
+            x = x + self.wpe(torch.arange(past_len, past_len + idx.shape[1], device=idx.device))  # (T, C) broadcast
+        return self.drop(x)
+
+    def _head(self, x: torch.Tensor) -> torch.Tensor:
+        """Final LayerNorm and the LM head (the token embedding, when tied): (B, T, C) → logits (B, T, V)."""
         head = self.wte.weight if self.lm_head is None else self.lm_head.weight  # (V, C)
-        return F.linear(self.ln_f(x), head), new_cache  # (B, T, V)
+        return F.linear(self.ln_f(x), head)
 
     # --- the decoding protocol (see neuronet.models.decoding) ---
 

@@ -182,14 +182,14 @@ class Predictor:
 
         self.task.require("generate")
         options = Decoding(max_tokens, temperature, top_k, top_p, beam, length_penalty, seed, num, stop)
-        return generate_texts(self.model, self.pipeline.steps[0].tokenizer, prompt, options)
+        return generate_texts(self.model, self.pipeline.language.tokenizer, prompt, options)
 
     def stream(self, prompt: str = "", **options: Any) -> Any:
         """The text generated after `prompt`, piece by piece as it is made (same options as `generate`, one text)."""
         from neuronet.predict.text import Decoding, prompt_ids, stream_text
 
         self.task.require("generate")
-        decoding, tokenizer = Decoding(**options), self.pipeline.steps[0].tokenizer
+        decoding, tokenizer = Decoding(**options), self.pipeline.language.tokenizer
         prompt_ids(tokenizer, prompt)  # a bad prompt is an error now, before the first piece is asked for
         return stream_text(self.model, tokenizer, prompt, decoding)
 
@@ -205,7 +205,7 @@ class Predictor:
         if not all(isinstance(t, str) for t in texts):
             raise DataError("Sentences to translate must be texts; got " + str(next(type(t).__name__ for t in texts
                                                                                   if not isinstance(t, str))) + ".")
-        step = self.pipeline.steps[0]
+        step = self.pipeline.language
         Decoding(max_tokens or 1, beam=beam, length_penalty=length_penalty)  # the options' own checks
         return self.translate_prepared(step.encode_sources(texts), beam, length_penalty, max_tokens)
 
@@ -214,7 +214,7 @@ class Predictor:
         """Translations of prepared source token ids (N, S)."""
         from neuronet.predict.text import translate_ids
 
-        step = self.pipeline.steps[0]
+        step = self.pipeline.language
         limit = max_tokens or step.target_len_ + step.target_len_ // 2
         return [step.target.decode(ids) for ids in translate_ids(self.model, x, limit, beam, length_penalty)]
 

@@ -287,7 +287,7 @@ def make_trainer(plan: RunPlan, callbacks: list[Callback] | tuple = (), progress
     if samples is not None and "sample" in plan.task.offers:  # a GAN's images, epoch by epoch
         extra.append(GANSamples(samples, seed=plan.config.seed))
     if samples is not None and "generate" in plan.task.offers:  # a language model's text, epoch by epoch
-        extra.append(TextSamples(samples, plan.pipeline.steps[0].tokenizer, seed=plan.config.seed))
+        extra.append(TextSamples(samples, plan.pipeline.language.tokenizer, seed=plan.config.seed))
     return cls(plan.model if model is None else model, seed=plan.config.seed, callbacks=[*callbacks, *extra], progress=progress, **options)
 
 

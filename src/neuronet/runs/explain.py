@@ -50,7 +50,9 @@ def explain_run(run: str | Path, parts: Sequence[str] | None = None, layer: str 
 
     Returns:
         {part: its result (paths, layer, method, mistakes...)} and "skipped": {part: the reason}. With
-        `parts` None, a part that does not apply is skipped with its reason; named, it is an error.
+        `parts` None, the parts the run's task can use (`Task.explains`) are tried and one that does not
+        apply to this run is skipped with its reason; named, it is an error. When no part applies to the
+        task, {"skipped": {}, "nothing": why} and nothing is written.
 
     Raises:
         DataError: not a completed run, or one without a test split.
@@ -74,6 +76,17 @@ def _explain(files: RunFiles, parts: Sequence[str] | None, layer: str | None, me
     if unknown:
         raise ConfigError(f"Unknown explain part {unknown[0]!r}; valid: {', '.join(PARTS)}.")
     predictor = Predictor.load(files.root)
+    task = predictor.task
+    applies = [p for p in PARTS if task is None or p in task.explains]
+    elsewhere = f"; its plots ({', '.join(task.plot_files)}) are made by `neuronet evaluate`" if task and task.plot_files \
+        else ""
+    if asked and any(p not in applies for p in parts):
+        part = next(p for p in parts if p not in applies)
+        raise ConfigError(f"{part} does not apply to a {task.name} run; what applies: {', '.join(applies) or 'none'}"
+                          f"{elsewhere}.")
+    parts = [p for p in parts if p in applies]  # all by default: only the parts that can apply to the task are tried
+    if not parts:
+        return {"skipped": {}, "nothing": f"no explanation applies to a {task.name} run{elsewhere}"}
     raw = test_split(files.root)
     data = predictor.prepare(raw, labelled=True)  # once, for every part
     folder = files.root / "explain"

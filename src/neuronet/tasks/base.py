@@ -55,6 +55,8 @@ class Task:
             prediction; `bars`, if given, a {name: probability} field drawn as bars.
         baselines: The classical baselines a run fits beside the network and reports with its
             test metrics (names in `neuronet.tasks.baselines.BASELINES`; empty: none).
+        explains: The parts of `neuronet explain` that can apply to its runs (`neuronet.runs.explain.PARTS`);
+            the others are neither tried nor listed.
     """
 
     name: ClassVar[str] = "task"
@@ -73,6 +75,7 @@ class Task:
     plot_files: ClassVar[tuple[str, ...]] = ()
     widget: ClassVar[dict[str, str]] = {"value": "prediction"}
     baselines: ClassVar[tuple[str, ...]] = ()
+    explains: ClassVar[tuple[str, ...]] = ("tsne", "attribution", "attention", "wrong", "per_class")
 
     # --- training ----------------------------------------------------------------------
     def loss_for(self, model: nn.Module | None = None) -> str:

@@ -77,11 +77,6 @@ class _SequenceTask(Task):
         raise ConfigError(f"A {self.name} model is not exported to ONNX: it decodes one token at a time with a "
                           "cache; serve it with `neuronet serve RUN` (the torch backend).")
 
-    @staticmethod
-    def language_step(predictor: Any) -> Any:
-        """The pipeline's language step (its tokenizers)."""
-        return predictor.pipeline.steps[0]
-
     field: ClassVar[str] = "generated"  # the response's field holding the text
     field_help: ClassVar[str] = "The text the model wrote."
 
@@ -111,6 +106,7 @@ class LanguageModeling(_SequenceTask):
     offers: ClassVar[tuple[str, ...]] = ("generate",)
     widget: ClassVar[dict[str, str]] = {"value": "generated"}
     baselines: ClassVar[tuple[str, ...]] = ("unigram", "ngram")
+    explains: ClassVar[tuple[str, ...]] = ("attention",)  # the GPT's own causal attention
 
     def predict_with(self, predictor: Any, inputs: Any) -> list[str]:
         """The greedy continuation of each prompt (a text, a list of texts, or a .txt file: one prompt a line)."""
@@ -120,7 +116,6 @@ class LanguageModeling(_SequenceTask):
         texts = predictor.read_texts(inputs)
         return {"prompt": np.asarray(texts, dtype=object),
                 "prediction": np.asarray([predictor.generate(t, temperature=0.0)[0] for t in texts], dtype=object)}, None
-
 
     def showcase(self, predictor: Any, data: Any, folder: Path) -> tuple[list[dict[str, str]], list[Path]]:
         """Three texts written from nothing (a new document), sampled at temperature 0.8 with seeds 0, 1, 2."""
@@ -147,6 +142,7 @@ class Seq2Seq(_SequenceTask):
     field_help: ClassVar[str] = "The translation of the text."
     baselines: ClassVar[tuple[str, ...]] = ()
     plot_files: ClassVar[tuple[str, ...]] = ("attention.png",)
+    explains: ClassVar[tuple[str, ...]] = ()  # its attention between source and target: attention.png (evaluate)
 
     def forward(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None) -> Any:
         if y is None:
@@ -169,7 +165,7 @@ class Seq2Seq(_SequenceTask):
     def showcase(self, predictor: Any, data: Any, folder: Path) -> tuple[list[dict[str, str]], list[Path]]:
         """The first test sentences with their references and translations, and the attention between the first
         source and its translation (attention.png)."""
-        step = self.language_step(predictor)
+        step = predictor.pipeline.language
         rows = min(EXAMPLES, len(data.x))
         translations = predictor.translate_prepared(data.x[:rows])
         examples = [{"source": step.source.decode(data.x[i].tolist()), "reference": step.target.decode(data.y[i].tolist()),
@@ -195,7 +191,7 @@ class Seq2Seq(_SequenceTask):
             import sacrebleu
         except ImportError:
             return {}
-        step = self.language_step(predictor)
+        step = predictor.pipeline.language
         hypotheses = predictor.translate_prepared(data.x)
         references = [step.target.decode(row) for row in data.y.tolist()]
         return {"bleu": float(sacrebleu.corpus_bleu(hypotheses, [references]).score),
