@@ -50,6 +50,9 @@ bench: $(STAMP)
 	$(PY) bench/tune.py
 	$(PY) bench/rl.py
 	$(PY) bench/soak.py
+	$(PY) bench/generate.py
+	$(PY) bench/lm.py
+	$(PY) bench/translate.py
 
 clean:
 	rm -rf $(VENV) runs bench/results .pytest_cache

@@ -222,7 +222,7 @@ def test_attention_maps_of_a_text_transformer(tweets_transformer, tmp_path):
         assert entry["path"] == tmp_path / f"attention-{entry['example']}.png" and entry["path"].stat().st_size > 0
     one = explain.attention_maps(predictor, test, examples=1, path=tmp_path / "one.png")
     assert one[0]["path"] == tmp_path / "one.png" and one[0]["path"].is_file()
-    with pytest.raises(nt.ConfigError, match="need a model with self-attention \\(transformer\\); this one is a MLP"):
+    with pytest.raises(nt.ConfigError, match="need a model with self-attention \\(gpt, transformer\\); this one is a MLP"):
         explain.attention_maps(build_model("mlp", (4,), 3), _slice(nt.datasets.load("iris"), 4))
 
 

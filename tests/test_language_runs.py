@@ -279,6 +279,23 @@ def test_a_pair_file_trains_a_translator(s2s_run, pairs_file, tmp_path):
     assert answer.status_code == 200 and answer.json() == {"translation": model.translate("And God said")[0]}
 
 
+@pytest.mark.parametrize("kind, options", [("transformer_seq2seq", {"dim": 16, "heads": 2, "layers": 1}),
+                                           ("rnn_seq2seq", {"embed_dim": 8, "hidden": 16})])
+def test_a_translation_batch_is_read_only_as_wide_as_its_longest_sentences(kind, options):
+    from neuronet.tasks.language import Seq2Seq
+
+    model = nt.models.build_model(kind, (8,), 20, vocab_size=20, dropout=0.0, seed=0, **options).eval()
+    x = torch.tensor([[5, 6, 7, 0, 0, 0, 0, 0], [8, 9, 0, 0, 0, 0, 0, 0]])
+    y = torch.tensor([[BOS, 10, 11, EOS, 0, 0, 0], [BOS, 12, EOS, 0, 0, 0, 0]])
+    task = Seq2Seq()
+    with torch.no_grad():
+        out, whole = task.forward(model, x, y), model(x, y[:, :-1])
+    assert out.shape[:2] == (2, 3) and task.targets(x, y).tolist() == [[10, 11, EOS], [12, EOS, 0]]
+    assert torch.allclose(out, whole[:, :3], atol=1e-5)  # the padding columns changed nothing
+    joined = task.join([task.targets(x, y), torch.tensor([[13, EOS]])])
+    assert joined.tolist() == [[10, 11, EOS], [12, EOS, 0], [13, EOS, 0]]
+
+
 def test_a_small_pair_table_is_read_as_pairs_for_a_translation_model(pairs_file, tmp_path):
     small = tmp_path / "ten.tsv"
     small.write_text("\n".join(pairs_file.read_text().splitlines()[:11]) + "\n")

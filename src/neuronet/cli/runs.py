@@ -158,7 +158,7 @@ def explain(
     run: Annotated[Path, typer.Argument(help="A run directory made by `neuronet train`.")],
     tsne: Annotated[bool, typer.Option("--tsne", help="t-SNE of a layer's features on the test split (PNG).")] = False,
     layer: Annotated[Optional[str], typer.Option(help="The layer t-SNE maps (default: the penultimate one).")] = None,
-    attention: Annotated[bool, typer.Option("--attention", help="Attention maps per layer and head (Transformer).")] = False,
+    attention: Annotated[bool, typer.Option("--attention", help="Attention maps per layer and head (Transformer, GPT).")] = False,
     attribution: Annotated[Optional[str], typer.Option(help="lrp, integrated_gradients or saliency (Captum): heat maps, "
                                                             "highlighted tokens or feature bars.")] = None,
     wrong: Annotated[bool, typer.Option("--wrong", help="The most confidently wrong test examples, and per-class "

@@ -25,7 +25,7 @@ def attention_maps(predictor: Predictor | nn.Module, data: Any, examples: Sequen
 
     Args:
         predictor: A Predictor (`nt.load(run)`), or a plain `nn.Module` with a prepared Dataset; the
-            model must take `return_attention=True` (the Transformer).
+            model must take `return_attention=True` (the Transformer, the GPT).
         data: The inputs (a raw Dataset such as a run's test split, or anything a Predictor accepts).
         examples: Indices of the examples to show.
         path: Where the PNGs go: a folder (one `attention-<i>.png` per example), or a .png file

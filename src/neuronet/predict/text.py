@@ -174,8 +174,10 @@ def translate_ids(model: Any, sources: torch.Tensor, max_tokens: int, beam: int 
 
     device = next(model.parameters()).device
     out: list[list[int]] = []
+    from neuronet.tasks.language import trimmed
+
     for chunk in sources.split(batch_size):
-        chunk = chunk.to(device)
+        chunk = trimmed(chunk).to(device)  # as wide as its longest sentence
         if beam > 1:
             for row in chunk:
                 best = beam_search(model, torch.tensor([[BOS]], device=device), beam=beam, max_tokens=max_tokens,

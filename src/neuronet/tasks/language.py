@@ -31,6 +31,18 @@ PAD = 0
 EXAMPLES = 5  # decoded test examples kept in metrics.json and shown in reports
 
 
+def trimmed(ids: torch.Tensor) -> torch.Tensor:
+    """Token ids (B, T) without the last columns that are padding in every row (a batch of short sentences
+    need not be as wide as the longest sentence of the data).
+
+    Example:
+        >>> trimmed(torch.tensor([[5, 6, 0, 0], [7, 0, 0, 0]])).tolist()
+        [[5, 6], [7, 0]]
+    """
+    used = (ids != PAD).any(dim=0).nonzero()
+    return ids[:, : int(used.max()) + 1 if len(used) else 1]
+
+
 def _token_scores(logits: torch.Tensor, targets: torch.Tensor) -> TokenScores:
     nll = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), reduction="none", ignore_index=PAD)
     return TokenScores(nll.view_as(targets), logits.argmax(dim=-1))
@@ -145,13 +157,22 @@ class Seq2Seq(_SequenceTask):
     explains: ClassVar[tuple[str, ...]] = ()  # its attention between source and target: attention.png (evaluate)
 
     def forward(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None) -> Any:
+        """The model reads each batch only as wide as its longest sentences (`trimmed`): padding is masked or
+        packed by the models, so this changes no output, only the work."""
         if y is None:
             raise ConfigError("A translation model's outputs need the target sentence (teacher forcing); translate "
                               "with predict() instead.")
-        return model(x, y[:, :-1])
+        return model(trimmed(x), trimmed(y)[:, :-1])
 
     def targets(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return y[:, 1:]
+        return trimmed(y)[:, 1:]
+
+    def join(self, parts: list[Any]) -> Any:
+        """Batches trimmed to different widths are padded back to the widest before they are joined."""
+        if parts and all(isinstance(p, torch.Tensor) and p.dim() == 2 for p in parts):
+            width = max(p.shape[1] for p in parts)
+            parts = [F.pad(p, (0, width - p.shape[1]), value=PAD) for p in parts]  # their targets: padding, ignored
+        return super().join(parts)
 
     def predict_with(self, predictor: Any, inputs: Any) -> list[str]:
         """The translation of each source sentence (greedy decoding, batched)."""
