@@ -7,6 +7,7 @@ Example:
 
 from neuronet.models.autoencoder import VAE, Autoencoder, ConvAutoencoder, anomaly_scores
 from neuronet.models.cnn import CNN
+from neuronet.models.ctc import ctc_beam_search, ctc_greedy
 from neuronet.models.decoding import beam_search, filter_logits, generate, sample_next
 from neuronet.models.gan import DCGAN
 from neuronet.models.gpt import GPT
@@ -23,6 +24,6 @@ from neuronet.models.vgg import VGG
 
 __all__ = [
     "CNN", "DCGAN", "VAE", "Autoencoder", "ConvAutoencoder", "anomaly_scores", "GPT", "GRU", "LSTM", "MLP", "MODELS", "MultiHeadSelfAttention", "Perceptron", "Pretrained", "RNN", "RNNSeq2Seq", "RecurrentNet", "ResNet",
-    "TransformerEncoder", "TransformerSeq2Seq", "VGG", "as_shape", "beam_search", "build_model", "filter_logits", "generate", "init_seed", "perceptron_rule",
+    "TransformerEncoder", "TransformerSeq2Seq", "VGG", "as_shape", "beam_search", "build_model", "ctc_beam_search", "ctc_greedy", "filter_logits", "generate", "init_seed", "perceptron_rule",
     "sample_next",
 ]
