@@ -1,0 +1,113 @@
+"""Transcripts for speech to text: written text → what was said, in a small alphabet a CTC model can emit.
+
+`normalize_transcript` writes a transcript the way it is read aloud: lower case, numbers as words
+("417" → "four hundred and seventeen", "3.5" → "three point five", "2nd" → "second", with
+num2words), a few symbols as words ("%" → "percent", "&" → "and"), other punctuation dropped
+(apostrophes inside words kept: "don't"), one space between words. `Alphabet` is the set of
+characters of the normalised training transcripts, after the CTC blank (id 0); it encodes and
+decodes, and is stored with the run as JSON.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from typing import Any
+
+from neuronet.errors import ConfigError, DataError
+
+__all__ = ["Alphabet", "normalize_transcript", "BLANK"]
+
+BLANK = "<blank>"
+SYMBOLS = {"%": " percent ", "&": " and ", "+": " plus ", "=": " equals ", "@": " at ", "$": " dollars "}
+_NUMBER = re.compile(r"(?<!\d)(\d+(?:[.,]\d+)*)(st|nd|rd|th)?\b")
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'"})
+
+
+def _spoken_number(match: re.Match[str]) -> str:
+    try:
+        from num2words import num2words
+    except ImportError:
+        raise ConfigError("Transcripts with numbers are read aloud with num2words: pip install 'neuronet[speech]'.") \
+            from None
+
+    digits, suffix = match.group(1), match.group(2)
+    if suffix:
+        return f" {num2words(int(digits.replace(',', '')), to='ordinal')} "
+    if re.fullmatch(r"\d{1,3}(,\d{3})+", digits):  # 1,000,000: thousands separators
+        return f" {num2words(int(digits.replace(',', '')))} "
+    if re.fullmatch(r"\d+\.\d+", digits):  # 3.5: a decimal number
+        whole, fraction = digits.split(".")
+        return f" {num2words(int(whole))} point {' '.join(num2words(int(d)) for d in fraction)} "
+    return " " + " ".join(num2words(int(part)) for part in re.split(r"[.,]", digits) if part) + " "
+
+
+def normalize_transcript(text: str) -> str:
+    """The transcript as it is read aloud: lower case, numbers and a few symbols as words, no other punctuation.
+
+    Example:
+        >>> normalize_transcript("Flight 417 leaves at 9:30 -- it's 50% full!")
+        "flight four hundred and seventeen leaves at nine thirty it's fifty percent full"
+        >>> normalize_transcript("The 2nd of 3.5 apples, 1,000 times.")
+        'the second of three point five apples one thousand times'
+    """
+    text = unicodedata.normalize("NFKC", str(text)).translate(_APOSTROPHES).lower()
+    text = _NUMBER.sub(_spoken_number, text)
+    for symbol, words in SYMBOLS.items():
+        text = text.replace(symbol, words)
+    text = text.replace("-", " ")  # "ninety-nine", "well-known": two words as said
+    text = "".join(c if c.isalpha() or c == "'" or c.isspace() else " " for c in text)
+    words = [w.strip("'") for w in text.split()]
+    return " ".join(w for w in words if w)
+
+
+class Alphabet:
+    """The characters a CTC model emits, learnt from the normalised training transcripts; id 0 is the blank.
+
+    Example:
+        >>> alphabet = Alphabet.fit(["hello world", "old"])
+        >>> alphabet.symbols[:4], alphabet.decode(alphabet.encode("hold"))
+        (['<blank>', ' ', 'd', 'e'], 'hold')
+    """
+
+    def __init__(self, symbols: Sequence[str]) -> None:
+        symbols = list(symbols)
+        if not symbols or symbols[0] != BLANK or len(set(symbols)) != len(symbols) or \
+                any(not isinstance(s, str) or len(s) != 1 for s in symbols[1:]):
+            raise DataError(f"An alphabet is '{BLANK}' followed by distinct single characters; got "
+                            f"{symbols[:6]!r}{'...' if len(symbols) > 6 else ''}.")
+        self.symbols = symbols
+        self.index = {s: i for i, s in enumerate(symbols)}
+
+    @classmethod
+    def fit(cls, transcripts: Sequence[str]) -> Alphabet:
+        """Every character of the (normalised) training transcripts, sorted, after the blank."""
+        chars = sorted({c for text in transcripts for c in text})
+        if not chars:
+            raise DataError("The training transcripts are empty; a speech model needs text to learn its characters.")
+        return cls([BLANK, *chars])
+
+    def __len__(self) -> int:
+        return len(self.symbols)
+
+    def encode(self, text: str) -> list[int]:
+        """The ids of `text`'s characters; characters not in the alphabet are left out (see `unknown`)."""
+        return [self.index[c] for c in text if c in self.index and c != BLANK]
+
+    def unknown(self, text: str) -> list[str]:
+        """The characters of `text` the alphabet lacks (they cannot be emitted, so they are left out)."""
+        return sorted({c for c in text if c not in self.index})
+
+    def decode(self, ids: Sequence[int]) -> str:
+        """The text of label ids (blanks and ids outside the alphabet left out)."""
+        return "".join(self.symbols[i] for i in map(int, ids) if 0 < i < len(self.symbols))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"symbols": self.symbols}
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> Alphabet:
+        if not isinstance(state, dict) or not isinstance(state.get("symbols"), list):
+            raise ConfigError("A stored alphabet must be {\"symbols\": [\"<blank>\", characters...]}; this one is not.")
+        return cls(state["symbols"])
