@@ -92,8 +92,9 @@ def _table(root: Path, table: Path) -> Transcribed:
     return Transcribed(paths, texts, "table", notes)
 
 
-def _pairs(root: Path, files: list[Path]) -> Transcribed:
-    wavs = sorted(p for p in files if p.suffix.lower() == ".wav" and not p.name.startswith("."))
+def _pairs(root: Path) -> Transcribed:
+    wavs = sorted(p for p in islice(root.rglob("*"), MAX_FILES)
+                  if p.suffix.lower() == ".wav" and not p.name.startswith(".") and p.is_file())
     paths, texts, alone = [], [], 0
     for wav in wavs:
         _inside(root, str(wav.relative_to(root)), f"The link {shown_path(wav)}")  # a link out of the folder: refused
@@ -125,7 +126,6 @@ def transcribed_clips(root: str | Path) -> Transcribed:
         ('wav+txt', ['four one seven'])
     """
     root = check_folder(root, "Recordings folder", "it needs WAV files with their transcripts")
-    files = [p for p in islice(root.rglob("*"), MAX_FILES) if p.is_file()]
     tables = sorted(p for p in root.iterdir() if p.suffix.lower() in (".csv", ".tsv") and p.name != "metadata.csv")
     if (root / "metadata.csv").is_file():
         found = _ljspeech(root, root / "metadata.csv")
@@ -133,7 +133,7 @@ def transcribed_clips(root: str | Path) -> Transcribed:
         table = next((p for p in tables if p.stem in ("transcripts", "metadata")), tables[0])
         found = _table(root, table)
     else:
-        found = _pairs(root, files)
+        found = _pairs(root)
     empty = sum(not t for t in found.texts)
     if empty:
         keep = [i for i, t in enumerate(found.texts) if t]

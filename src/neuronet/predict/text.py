@@ -171,11 +171,10 @@ def translate_ids(model: Any, sources: torch.Tensor, max_tokens: int, beam: int 
                   length_penalty: float = 1.0, batch_size: int = 256) -> list[list[int]]:
     """Target token ids for each source row (N, S): batched greedy decoding, or beam search row by row."""
     from neuronet.models.decoding import beam_search, generate
+    from neuronet.tasks.language import trimmed
 
     device = next(model.parameters()).device
     out: list[list[int]] = []
-    from neuronet.tasks.language import trimmed
-
     for chunk in sources.split(batch_size):
         chunk = trimmed(chunk).to(device)  # as wide as its longest sentence
         if beam > 1:
