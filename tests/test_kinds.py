@@ -161,3 +161,23 @@ def test_no_command_cv_or_tune_tests_which_kind_a_run_is():
              if isinstance(node, (ast.Compare, ast.Call)) and telling(node) and
              (isinstance(node, ast.Compare) or getattr(node.func, "id", "") == "is_rl_run")]
     assert found == []
+
+
+def test_a_stop_signal_during_an_import_is_raised_after_it(tmp_path, monkeypatch):
+    """Raised inside an import, the interruption could cross C++ that aborts on it (torch's start-up): it is sent
+    again until the import is over, and then raised as usual."""
+    import sys
+    import time
+
+    from neuronet.runs.lifecycle import _importing, stop_signals
+
+    (tmp_path / "slow_module.py").write_text("import os, signal, sys, time\nFRAME = sys._getframe()\n"
+                                             "os.kill(os.getpid(), signal.SIGINT)\nfor _ in range(20):\n"
+                                             "    time.sleep(0.01)\nLOADED = True\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(KeyboardInterrupt), stop_signals():
+        import slow_module  # noqa: F401 - the signal arrives while it loads
+        time.sleep(2)  # the signal again, now outside the import: raised here
+    assert sys.modules["slow_module"].LOADED  # the import was not cut short
+    assert _importing(sys.modules["slow_module"].FRAME) and not _importing(sys._getframe())
+    del sys.modules["slow_module"]

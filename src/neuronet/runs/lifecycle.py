@@ -53,8 +53,9 @@ def stop_signals() -> Iterator[None]:
 
     Each signal is also recorded: an interruption raised where Python drops it (inside a garbage
     collector's callback, deep in a database driver) is still seen by `stop_requested`, which loops
-    check between their steps. Outside the main thread (where Python cannot set handlers) the body
-    runs as it is.
+    check between their steps. A signal that arrives while a module loads is raised once the import
+    is over (an exception there can cross C++ code, such as torch's start-up, that aborts on it).
+    Outside the main thread (where Python cannot set handlers) the body runs as it is.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -62,6 +63,9 @@ def stop_signals() -> Iterator[None]:
 
     def stop(signum: int, frame: Any) -> None:
         _FIRED.append(signum)
+        if _importing(frame):  # raised here, it could cross C++ that cannot take it (torch's start-up): abort()
+            _deliver_again(signum)
+            return
         raise KeyboardInterrupt if signum == signal.SIGINT else Stopped(signum)
 
     if _DEPTH[0] == 0:
@@ -74,6 +78,23 @@ def stop_signals() -> Iterator[None]:
         _DEPTH[0] -= 1
         for s, handler in previous.items():
             signal.signal(s, handler)
+
+
+def _importing(frame: Any) -> bool:
+    """Whether the interrupted code runs inside an import (a module loading)."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _deliver_again(signum: int) -> None:
+    """Send `signum` to this process again in 50 ms: the import in progress then has finished, or it is deferred
+    once more (modules load in seconds, so this ends)."""
+    timer = threading.Timer(0.05, os.kill, (os.getpid(), signum))
+    timer.daemon = True
+    timer.start()
 
 
 def stop_requested() -> KeyboardInterrupt | None:
