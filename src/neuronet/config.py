@@ -122,9 +122,11 @@ def model_task(model_type: str) -> str | None:
 def default_model(layout: str, task: str | None) -> str:
     """The model `type: auto` picks for raw data of `layout`: a CNN for images and sounds, an MLP for
     tables, a GRU for text and sequences, an LSTM for a series to forecast, a GPT for a corpus to generate
-    from, an encoder-decoder Transformer for sentence pairs."""
+    from, an encoder-decoder Transformer for sentence pairs, a CTC speech model for recordings with transcripts."""
     if task == "forecasting":
         return "lstm"
+    if task == "transcription" or layout == "speech":
+        return "speech_ctc"
     if task in ("language_modeling", "seq2seq"):
         return "gpt" if task == "language_modeling" else "transformer_seq2seq"
     return {"image": "cnn", "frame": "mlp", "table": "mlp", "text": "gru", "tokens": "gru",
@@ -327,7 +329,8 @@ class RunConfig(_Strict):
     name: str | None = Field(None, description="Run directory name (default: <data>-<model>-<time>).")
     output_dir: str = Field("runs", description="Where run directories are created.")
     seed: int = Field(0, ge=0, lt=2**32, description="Seeds the split, the model's weights and the training order (0 to 2**32 - 1).")
-    task: str | None = Field(None, description="classification, regression, forecasting, reconstruction, generation or "
+    task: str | None = Field(None, description="classification, regression, forecasting, reconstruction, generation, "
+                                               "language_modeling, seq2seq, transcription or "
                                                "reinforcement (default: the model's own, else inferred from the data; "
                                                "reinforcement when there is an env: section).")
     data: DataConfig = Field(default_factory=DataConfig)

@@ -163,9 +163,13 @@ def explain(
                                                             "highlighted tokens or feature bars.")] = None,
     wrong: Annotated[bool, typer.Option("--wrong", help="The most confidently wrong test examples, and per-class "
                                                         "metrics.")] = False,
-    examples: Annotated[str, typer.Option(help="Test examples to attribute / show attention of: 0,1,2,3.")] = "0,1,2,3",
+    alignment: Annotated[bool, typer.Option("--alignment", help="Speech to text: each clip's spectrogram and the frames "
+                                                                "that emit each character (CTC).")] = False,
+    examples: Annotated[str, typer.Option(help="Test examples to attribute / show attention or alignment of: "
+                                               "0,1,2,3.")] = "0,1,2,3",
 ) -> None:
-    """Show what RUN learned (PNGs in RUN/explain/): t-SNE, attributions, attention maps, its mistakes. No option: all."""
+    """Show what RUN learned (PNGs in RUN/explain/): t-SNE, attributions, attention maps, its mistakes, a transcript's
+    alignment. No option: all that apply."""
     from neuronet.runs.explain import explain_run
     from neuronet.rundir.files import RunFiles
     from neuronet.runs.kinds import kind_of_run
@@ -174,7 +178,7 @@ def explain(
     if reason is not None:
         raise NeuronetError(f"Nothing to explain in {run}: {reason}.")
     parts = [p for p, on in (("tsne", tsne or layer), ("attribution", attribution), ("attention", attention),
-                             ("wrong", wrong), ("per_class", wrong)) if on]
+                             ("wrong", wrong), ("per_class", wrong), ("alignment", alignment)) if on]
     result = explain_run(run, parts or None, layer=layer, method=attribution, examples=examples_of(examples))
     print_explained(result, run)  # (explain_run holds the run's lock while it writes RUN/explain/)
 
@@ -191,6 +195,7 @@ def print_explained(result: dict[str, Any], run: Path) -> None:
     paths = [result["tsne"]["path"]] if result.get("tsne") else []
     paths += [result["attribution"]["path"]] if result.get("attribution") else []
     paths += [m["path"] for m in result.get("attention", [])]
+    paths += [m["path"] for m in result.get("alignment", [])]
     for path in paths:
         out.print(f"wrote {path}", soft_wrap=True)
     for part, reason in result["skipped"].items():

@@ -1,6 +1,8 @@
-"""Data augmentation for whole image batches, as tensor ops on the training device (training only).
+"""Data augmentation for whole batches, as tensor ops on the training device (training only).
 
-Each augmentation is called as `aug(x, y) -> (x, y)` on a batch x (B, C, H, W); randomness
+Each augmentation is called as `aug(x, y) -> (x, y)` on a batch x: images (B, C, H, W), or
+recordings (B, samples) for `volume`, `noise` and `speed` (a speech model's SpecAugment is in
+the model: `speech_ctc`'s freq_masks and time_masks); randomness
 comes from torch's global RNG, which the Trainer seeds per epoch (so runs are reproducible).
 `mixup` also mixes the targets, into class probabilities that `cross_entropy` accepts.
 """
@@ -115,6 +117,68 @@ def time_mask(width: int = 10) -> Augmentation:
     return lambda x, y: (_band_mask(x, width, 3), y)
 
 
+# --- recordings: waveforms (B, samples) at the data's rate, zero-padded at the end ---------------------------
+def _real(x: torch.Tensor) -> torch.Tensor:
+    """Which samples of a zero-padded batch of waveforms are real (up to each clip's last non-zero sample)."""
+    from neuronet.models.speech import wave_lengths
+
+    return torch.arange(x.shape[1], device=x.device)[None, :] < wave_lengths(x)[:, None]
+
+
+def _range(name: str, value: Any, low: float, high: float) -> tuple[float, float]:
+    pair = (value, value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+    if not isinstance(pair, (list, tuple)) or len(pair) != 2 or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and low <= v <= high for v in pair) or pair[0] > pair[1]:
+        raise ConfigError(f"The '{name}' of a recording augmentation must be a number or a [low, high] pair in "
+                          f"[{low:g}, {high:g}]. Got {value!r} instead.")
+    return float(pair[0]), float(pair[1])
+
+
+@AUGMENTATIONS.register("volume", "Recordings: each clip louder or quieter by up to ±`db` decibels.")
+def volume(db: float = 6.0) -> Augmentation:
+    low, high = _range("db", [-db, db] if isinstance(db, (int, float)) and not isinstance(db, bool) and db >= 0 else db,
+                       -40, 40)
+
+    def apply(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        gain = low + torch.rand(len(x), 1, device=x.device) * (high - low)
+        return (x * 10 ** (gain / 20)).clamp(-1, 1), y
+    return apply
+
+
+@AUGMENTATIONS.register("noise", "Recordings: white noise added at a signal-to-noise ratio drawn from `snr_db` (dB).")
+def noise(snr_db: Any = (20.0, 40.0)) -> Augmentation:
+    low, high = _range("snr_db", snr_db, -10, 100)
+
+    def apply(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        real = _real(x)
+        power = (x.pow(2) * real).sum(1, keepdim=True) / real.sum(1, keepdim=True).clamp(min=1)
+        snr = low + torch.rand(len(x), 1, device=x.device) * (high - low)
+        scale = (power / 10 ** (snr / 10)).sqrt()
+        return x + torch.randn_like(x) * scale * real, y
+    return apply
+
+
+@AUGMENTATIONS.register("speed", "Recordings: each clip played faster or slower by a factor in `factors` (pitch and "
+                                 "duration change together, as Kaldi's speed perturbation).")
+def speed(factors: Any = (0.9, 1.1)) -> Augmentation:
+    low, high = _range("factors", factors, 0.5, 2.0)
+
+    def apply(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        from neuronet.models.speech import wave_lengths
+
+        rates = low + torch.rand(len(x)) * (high - low)
+        clips = []
+        for clip, n, rate in zip(x, wave_lengths(x).tolist(), rates.tolist()):
+            size = max(1, round(n / rate))
+            clips.append(F.interpolate(clip[None, None, :max(n, 1)], size=size, mode="linear", align_corners=False)[0, 0]
+                         if n else clip[:1])
+        out = torch.zeros(len(x), max(len(c) for c in clips), device=x.device, dtype=x.dtype)
+        for i, clip in enumerate(clips):
+            out[i, : len(clip)] = clip
+        return out, y
+    return apply
+
+
 class Compose:
     """Apply augmentations in order."""
 
@@ -131,9 +195,10 @@ class Compose:
 APPLIES_TO: dict[str, tuple[str, ...]] = {
     "random_crop": ("image",), "hflip": ("image",), "rotation": ("image",), "color_jitter": ("image",),
     "cutout": ("image",), "freq_mask": ("image",), "time_mask": ("image",), "mixup": ("table", "sequence", "image"),
+    "volume": ("speech",), "noise": ("speech",), "speed": ("speech",),
 }
 _LAYOUT_NAMES = {"image": "images and spectrograms", "table": "table rows", "sequence": "sequences of numbers",
-                 "tokens": "token ids (text)"}
+                 "tokens": "token ids (text)", "speech": "recordings (waveforms)"}
 
 
 def check_augmentations(specs: Sequence[dict[str, Any]] | None, layout: str, where: str = "train.augment") -> None:

@@ -13,7 +13,8 @@ from neuronet.errors import ConfigError, DataError
 
 __all__ = ["Dataset", "split_indices", "take"]
 
-TASK_NAMES = ("classification", "regression", "forecasting", "reconstruction", "language_modeling", "seq2seq")
+TASK_NAMES = ("classification", "regression", "forecasting", "reconstruction", "language_modeling", "seq2seq",
+              "transcription")
 
 
 def take(x: Any, idx: np.ndarray) -> Any:
@@ -48,6 +49,8 @@ class Dataset(torch.utils.data.Dataset):
         target_names: One name per target column (regression only).
         official_test: A test set published with the data (e.g. Fashion-MNIST's 10k);
             `split` then uses it instead of carving one out.
+        official_val: A validation set kept apart by the data (other speakers' voices); `split` then
+            uses it instead of carving one out of the training rows.
         vocab: The vocabulary of token-id inputs (text).
         ordered: Rows are in time order: `split` keeps the order and takes validation and
             test data from the end (train on the past, evaluate on the future).
@@ -72,6 +75,7 @@ class Dataset(torch.utils.data.Dataset):
     class_names: list[str] | None = None
     target_names: list[str] | None = None
     official_test: Dataset | None = field(default=None, repr=False)
+    official_val: Dataset | None = field(default=None, repr=False)
     vocab: Vocabulary | None = field(default=None, repr=False)
     ordered: bool = False
     gap: int = 0
@@ -113,9 +117,11 @@ class Dataset(torch.utils.data.Dataset):
     @property
     def layout(self) -> str:
         """'frame' (raw table), 'text' (raw strings), 'tokens' (N, T) ids, 'table' (N, F),
-        'sequence' (N, T, F) or 'image' (N, C, H, W)."""
+        'sequence' (N, T, F), 'image' (N, C, H, W) or 'speech' (waveforms: a list, or (N, samples) padded)."""
         if hasattr(self.x, "iloc"):
             return "frame"
+        if self.inputs.get("kind") == "speech":
+            return "speech"
         if not isinstance(self.x, torch.Tensor):
             return "text"
         if not self.x.is_floating_point():
@@ -127,7 +133,7 @@ class Dataset(torch.utils.data.Dataset):
         """Number of classes (classification) or target columns (regression, forecasting)."""
         if self.task == "classification":
             return len(self.class_names or [])
-        if self.task in ("language_modeling", "seq2seq"):  # scores over the (target) vocabulary, once tokenized
+        if self.task in ("language_modeling", "seq2seq", "transcription"):  # scores over the (target) vocabulary
             return int(self.inputs.get("target_vocab_size", self.inputs.get("vocab_size", 0)))
         if not isinstance(self.y, torch.Tensor) or self.task == "reconstruction":
             return 0  # no targets
@@ -136,7 +142,7 @@ class Dataset(torch.utils.data.Dataset):
     def model_inputs(self) -> dict[str, Any]:
         """What a model constructor may need from the data: shape, outputs, vocabulary size."""
         extra = {"vocab_size": len(self.vocab), "pad_index": self.vocab.pad_index} if self.vocab else \
-            {k: self.inputs[k] for k in ("vocab_size", "pad_index") if k in (self.inputs or {})}  # a pretrained tokenizer
+            {k: self.inputs[k] for k in ("vocab_size", "pad_index", "rate") if k in (self.inputs or {})}  # a tokenizer, audio
         return {"input_shape": self.input_shape, "num_outputs": self.num_outputs, **extra}
 
     def meta(self) -> dict[str, Any]:
@@ -185,9 +191,12 @@ class Dataset(torch.utils.data.Dataset):
             elif isinstance(part, pd.DataFrame):
                 sha.update("\x1f".join(map(str, part.columns)).encode())
                 sha.update(pd.util.hash_pandas_object(part, index=False).to_numpy().tobytes())
-            else:  # texts, file paths
+            else:  # texts, file paths, waveforms
                 for item in part:
-                    sha.update(str(item).encode("utf-8", "surrogatepass") + b"\x1e")
+                    if isinstance(item, torch.Tensor):
+                        sha.update(item.detach().cpu().contiguous().numpy().tobytes() + b"\x1e")
+                    else:
+                        sha.update(str(item).encode("utf-8", "surrogatepass") + b"\x1e")
         return sha.hexdigest()
 
     # --- torch Dataset protocol ----------------------------------------------------
@@ -202,7 +211,7 @@ class Dataset(torch.utils.data.Dataset):
         """A new Dataset with only the rows at `indices` (metadata kept)."""
         idx = np.asarray(indices, dtype=np.int64)
         return replace(self, x=take(self.x, idx), y=None if self.y is None else take(self.y, idx), official_test=None,
-                       ids=None if self.ids is None else take(self.ids, idx))
+                       official_val=None, ids=None if self.ids is None else take(self.ids, idx))
 
     def with_tensors(self, x: Any, y: torch.Tensor | None = None) -> Dataset:
         """A new Dataset with other inputs (and targets) and the same metadata."""
@@ -244,13 +253,15 @@ class Dataset(torch.utils.data.Dataset):
             >>> len(train), len(val), len(test)
             (90, 30, 30)
         """
-        fixed_test = self.official_test
+        fixed_test, fixed_val = self.official_test, self.official_val
         stratify = self.task == "classification" and not self.ordered if stratify is None else stratify
         labels = self.y.cpu().numpy() if stratify and self.y is not None else None
-        train_idx, val_idx, test_idx = split_indices(len(self), val, 0.0 if fixed_test is not None else test, seed,
-                                                     labels, self.ordered, self.name, self.gap, self.class_names)
+        train_idx, val_idx, test_idx = split_indices(len(self), 0.0 if fixed_val is not None else val,
+                                                     0.0 if fixed_test is not None else test, seed, labels, self.ordered,
+                                                     self.name, self.gap, self.class_names)
         part = lambda ix: self.subset(ix) if len(ix) else None  # noqa: E731
-        return self.subset(train_idx), part(val_idx), fixed_test if fixed_test is not None else part(test_idx)
+        held_val = (fixed_val if val else None) if fixed_val is not None else part(val_idx)
+        return self.subset(train_idx), held_val, fixed_test if fixed_test is not None else part(test_idx)
 
 
 def split_indices(n: int, val: float, test: float, seed: int, labels: np.ndarray | None = None,

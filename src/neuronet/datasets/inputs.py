@@ -10,6 +10,7 @@ prediction input is read exactly as the training data was:
 | text | a string, a list of strings, a Series, a DataFrame or .csv with the text column, a .txt file (one per line) |
 | image | PIL images, arrays / tensors (H, W[, C]) or (N, ...), image files, a folder (with class sub-folders: labelled) |
 | audio | waveforms (samples,) at the training rate, (samples, channels), batches (N, samples), (waveform, rate), .wav files, a folder |
+| speech | the same as audio, each recording whole (at most 600 s); labelled: a folder of recordings with transcripts |
 | sequence, tokens, tensor | arrays / tensors of the training shape, .npy files |
 | series | a series (T,) or (T, F) (its last window is forecast), a list of them, a DataFrame / .csv |
 """
@@ -293,6 +294,61 @@ def _read_audio(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, 
     return waves_to_tensor(waves, spec["rate"], spec["duration"], spec["n_mels"]), y, ids if len(ids) == len(waves) else None
 
 
+MAX_PREDICT_SECONDS = 600  # a longer recording is split before it is transcribed
+MIN_SPEECH_RATE = 4_000  # Hz: below it a recording holds no speech band to read
+
+
+def _read_speech(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, Any]:
+    """Recordings to transcribe: WAV files, a folder of them (with transcripts when `labelled`), waveforms at the
+    training rate, (waveform, rate) pairs; each resampled to the training rate, as the training clips were."""
+    from neuronet.datasets.transcribed import load_transcribed
+
+    spec = meta["inputs"]
+    rate = int(spec["rate"])
+    path = _path(value)
+    if labelled:
+        if path is None or not is_folder(path):
+            raise DataError(f"Recordings to evaluate on come as a folder with their transcripts (LJSpeech's metadata.csv, "
+                            f"a path/text table, or name.wav beside name.txt); {_shown(value)} is not one.")
+        data = load_transcribed(path, rate, max(float(spec.get("max_seconds", 30)), MAX_PREDICT_SECONDS))
+        return data.x, data.y, data.ids
+    one_clip = isinstance(value, list) and value and all(isinstance(v, (int, float, np.number)) for v in value)
+    values = value if isinstance(value, list) and not one_clip else [value]
+    if not values:
+        raise DataError("There is nothing to transcribe: the inputs are empty.")
+    waves, ids = [], []
+    for item in values:
+        path = _path(item)
+        if path is not None and is_folder(path):
+            files = [p for p in folder_entries(path) if p.suffix.lower() == ".wav"]
+            if not files:
+                raise DataError(f"Folder {shown_path(path)} has no .wav files at its top; give WAV files or a folder of them.")
+            pairs = [(read_wav(p), str(p)) for p in files]
+        elif path is not None:
+            pairs = [(read_wav(path), str(path))]
+        elif isinstance(item, tuple) and len(item) == 2 and np.ndim(item[1]) == 0:
+            if isinstance(item[1], bool) or not isinstance(item[1], (int, np.integer)) or not 1 <= item[1] <= MAX_RATE:
+                raise DataError(f"The sample rate of an (array, rate) pair must be a positive whole number of Hz, e.g. "
+                                f"{rate}. Got {shown(item[1])} instead.")
+            pairs = [((w, int(item[1])), None) for w in waveforms_from_array(item[0])]
+        else:
+            pairs = [((w, rate), None) for w in waveforms_from_array(item)]
+        for (wave, clip_rate), name in pairs:
+            where = f"Recording {shown_path(name)}" if name else "A recording"
+            seconds = len(wave) / clip_rate
+            if clip_rate < MIN_SPEECH_RATE:
+                raise DataError(f"{where} is sampled at {clip_rate:,} Hz, too slow to hold speech (it needs at least "
+                                f"{MIN_SPEECH_RATE:,} Hz; {rate:,} Hz as in training is best).")
+            if seconds > MAX_PREDICT_SECONDS:
+                raise DataError(f"{where} lasts {seconds:,.0f} s; transcribe at most {MAX_PREDICT_SECONDS} s at once "
+                                "(split it, e.g. at pauses).")
+            if seconds < 0.1:
+                raise DataError(f"{where} lasts {seconds * 1000:,.0f} ms, too short to hold a word; give at least 0.1 s.")
+            waves.append(resample_wave(wave, clip_rate, rate))
+            ids.append(name)
+    return waves, None, ids if all(ids) else None
+
+
 def _read_tensor(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, torch.Tensor | None]:
     shape = tuple(meta["input_shape"])
     path = _path(value)
@@ -376,6 +432,7 @@ def _read_corpus(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any,
 READERS: dict[str, Reader] = {
     "corpus": _read_corpus,
     "frame": _read_frame, "table": _read_table, "text": _read_text, "image": _read_image, "audio": _read_audio,
+    "speech": _read_speech,
     "sequence": _read_tensor, "tokens": _read_tensor, "tensor": _read_tensor, "series": _read_series,
 }
 

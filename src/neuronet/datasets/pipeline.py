@@ -72,12 +72,20 @@ def _language(name: str) -> Any:
     return step
 
 
+def _transcripts() -> Any:
+    from neuronet.datasets.transcripts import SpeechTranscripts
+
+    return SpeechTranscripts
+
+
 PREPROCESSORS: Registry[Any] = Registry("preprocessor")
 PREPROCESSORS.add("table", _table_preprocessor, "Tables: missing values, categories, dates, scaling, per column.")
 PREPROCESSORS.add("text", lambda: TextEncoder, "Texts: vocabulary and length from the training texts, then token ids.")
 PREPROCESSORS.add("tokenizer", _pretrained_tokenizer, "Texts for a pretrained network: its own tokenizer, saved with the run.")
 PREPROCESSORS.add("corpus_windows", _language("CorpusWindows"), "A corpus: tokenizer learnt on the training text, next-token windows.")
 PREPROCESSORS.add("sentence_pairs", _language("SentencePairs"), "Sentence pairs: a tokenizer per side, padded token ids.")
+PREPROCESSORS.add("transcripts", lambda: _transcripts(), "Recordings and transcripts: an alphabet from the training "
+                  "transcripts, padded waveforms and label ids.")
 PREPROCESSORS.add("scaler", lambda: Scaler, "Float features: standard, min-max or robust scaling per feature / channel.")
 PREPROCESSORS.add("target_scaler", lambda: TargetScaler, "Regression targets: standardised for training, undone for reports.")
 
@@ -125,6 +133,20 @@ class Pipeline:
         raise ConfigError("This run prepares no text for a language or translation model (its preprocessing has "
                           "neither corpus_windows nor sentence_pairs).")
 
+    @property
+    def transcripts(self) -> Any:
+        """The step that turns recordings and transcripts into waveforms and label ids (`SpeechTranscripts`:
+        `.alphabet`).
+
+        Raises:
+            ConfigError: the pipeline has no such step (the run is not a speech-to-text run).
+        """
+        for step in self.steps:
+            if step.kind == "transcripts":
+                return step
+        raise ConfigError("This run prepares no recordings for a speech-to-text model (its preprocessing has no "
+                          "transcripts step).")
+
     def summary(self) -> list[str]:
         """One line per step saying what it does."""
         return [step.summary() for step in self.steps]
@@ -169,6 +191,11 @@ def default_pipeline(data: Dataset, scale: str = "standard", preprocess: dict[st
     """
     options = dict(preprocess or {})
     layout = data.layout
+    if data.task == "transcription":  # recordings in, text out: the alphabet learnt on the training part
+        if options:
+            raise ConfigError(f"data.preprocess does not apply to recordings ('{data.name}'); the alphabet is learnt "
+                              "from the training transcripts. Remove it.")
+        return Pipeline([_transcripts()()])
     if data.task in ("language_modeling", "seq2seq"):  # texts in, texts out: tokenizers learnt on the training part
         step = _language("CorpusWindows" if data.task == "language_modeling" else "SentencePairs")()
         check_arguments(f"data.preprocess (for {data.task})", options, _params(step))

@@ -1,8 +1,8 @@
 """Where data comes from: one registry picks the loader for `data.source`, in one place.
 
 A source is a built-in data set name, a table file (.csv / .parquet), a .txt file or a folder
-of them (text to model), a folder of WAV files or a folder of images (one sub-folder per class
-each). Each loader returns raw data; the pipeline (`prepare`) does the fitted preprocessing.
+of them (text to model), a folder of recordings with their transcripts (speech to text), a folder
+of WAV files or a folder of images (one sub-folder per class each). Each loader returns raw data; the pipeline (`prepare`) does the fitted preprocessing.
 
 A table with `data.text` and `data.target` is text classification, or text pairs for
 translation (seq2seq) when `task: seq2seq` says so or the target column holds texts (more than
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from neuronet.datasets.audio import load_audio_folder
-from neuronet.datasets import literature, verses  # noqa: F401 - they register their built-in data sets
+from neuronet.datasets import literature, speech, verses  # noqa: F401 - they register their built-in data sets
 from neuronet.datasets.builtin import DATASETS
 from neuronet.datasets.corpus import load_text_corpus
 from neuronet.datasets.dataset import Dataset
@@ -33,6 +33,7 @@ from neuronet.datasets.pairs import is_text_target, load_text_pairs, pairs_from_
 from neuronet.datasets.sequences import load_series
 from neuronet.datasets.table import load_table
 from neuronet.datasets.text import load_text_table, text_table_from_frame
+from neuronet.datasets.transcribed import is_transcribed_folder, load_transcribed
 from neuronet.datasets.userfiles import is_folder, shown_path
 from neuronet.errors import ConfigError, DataError
 from neuronet.params import shown
@@ -136,6 +137,9 @@ SOURCES.add("builtin", Source(lambda s: s in DATASETS, _load_builtin, ("data_dir
                               "A built-in data set by name (`neuronet datasets`)."))
 SOURCES.add("table", Source(lambda s: Path(s).suffix.lower() in TABLE_SUFFIXES, _load_table, ("target", "text", "task"),
                             "A CSV / Parquet table: features and a target column, a text column, or a time series."))
+SOURCES.add("recordings folder", Source(is_transcribed_folder, _load_folder(load_transcribed, "a recordings folder"), (),
+                                        "WAV files with their transcripts (LJSpeech's metadata.csv, a path/text table, "
+                                        "or name.wav beside name.txt): speech to text."))
 SOURCES.add("text corpus", Source(lambda s: Path(s).suffix.lower() == ".txt" or _is_text_folder(s),
                                   _load_folder(load_text_corpus, "a text corpus"), (),
                                   "A .txt file or a folder of .txt files: text for a language model."))
@@ -162,6 +166,7 @@ def loader_defaults(source: str, text: str | None = None, task: str | None = Non
     table = load_series if task == "forecasting" else load_text_pairs if text and task == "seq2seq" else \
         load_text_table if text else load_table
     loader = {"builtin": lambda: DATASETS.get(source), "audio folder": lambda: load_audio_folder,
+              "recordings folder": lambda: load_transcribed,
               "image folder": lambda: load_image_folder, "text corpus": lambda: load_text_corpus,
               "table": lambda: table}[kind]()
     skip = ("path", "root", "target", "text", "task", "data_dir", "limit", "classes")
@@ -237,6 +242,6 @@ def load_source(source: str, *, target: str | None = None, text: str | None = No
         kwargs["limit"] = limit  # the loader reads no more than it needs
     data = src.load(str(source), dict(options or {}), **kwargs)
     if limit is not None and len(data) > limit:  # any other source: its first `limit` examples
-        data = replace(data.subset(np.arange(limit)), official_test=data.official_test,
+        data = replace(data.subset(np.arange(limit)), official_test=data.official_test, official_val=data.official_val,
                        notes=[*data.notes, f"the first {limit} of {len(data)} examples used (data.limit)"])
     return data

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import random
 import shutil
 import subprocess
@@ -21,10 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from neuronet.atomic import write_text
+from neuronet.datasets.builtin import DATASETS
+from neuronet.datasets.dataset import Dataset
 from neuronet.errors import DataError
 
-__all__ = ["ACCENTS", "DIGIT_WORDS", "Speaker", "digit_strings", "speakers", "synthesize", "voice_variants",
-           "write_spoken_corpus"]
+__all__ = ["ACCENTS", "DIGIT_WORDS", "Speaker", "digit_strings", "speakers", "spoken_digit_strings", "spoken_sentences",
+           "spoken_sentences_texts", "synthesize", "voice_split", "voice_variants", "write_spoken_corpus"]
 
 ACCENTS = ("en-us", "en", "en-gb-scotland", "en-gb-x-rp", "en-029")  # American, British, Scottish, RP, Caribbean
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -136,3 +139,121 @@ def write_spoken_corpus(root: str | Path, items: Sequence[tuple[str, Speaker]]) 
     csv.writer(table, lineterminator="\n").writerows([("id", "speaker"), *((clip, name) for clip, _, name in rows)])
     write_text(root / "speakers.csv", table.getvalue())
     return root
+
+
+HELD_OUT_VARIANTS = 10  # voice variants kept for validation, and as many for test: voices training never hears
+
+
+def voice_split(seed: int = 0) -> dict[str, list[str]]:
+    """espeak-ng's voice variants shared out: `HELD_OUT_VARIANTS` for validation, as many for test, the rest for training.
+
+    Example:
+        >>> parts = voice_split()  # doctest: +SKIP
+        >>> len(parts["val"]), len(parts["test"]), set(parts["val"]) & set(parts["train"])  # doctest: +SKIP
+        (10, 10, set())
+    """
+    pool = voice_variants()
+    random.Random(seed).shuffle(pool)
+    n = HELD_OUT_VARIANTS
+    return {"val": sorted(pool[:n]), "test": sorted(pool[n:2 * n]), "train": sorted(pool[2 * n:])}
+
+
+def spoken_sentences_texts(count: int, seed: int, words: tuple[int, int] = (3, 14)) -> list[str]:
+    """`count` distinct sentences of `words[0]` to `words[1]` words from Debian's fortunes, drawn from `seed`:
+    one sentence per fortune at most, quotations and attributions left out, spaces collapsed.
+
+    Raises:
+        DataError: the fortunes are not installed.
+    """
+    import re
+
+    from neuronet.datasets.literature import FORTUNES_DIR, fortune_texts
+
+    if not FORTUNES_DIR.is_dir():
+        raise DataError(f"Spoken sentences are read from Debian's fortunes, which are not in {FORTUNES_DIR}; install "
+                        "them with `sudo apt-get install fortunes fortunes-min`.")
+    found: list[str] = []
+    seen: set[str] = set()
+    for fortune in fortune_texts(FORTUNES_DIR):
+        for sentence in re.split(r"(?<=[.!?])\s+", " ".join(fortune.split())):
+            n = len(sentence.split())
+            plain = all(c.isalnum() or c in " ,.;:!?'-$%&" for c in sentence)
+            if words[0] <= n <= words[1] and plain and sentence[0].isupper() and sentence.lower() not in seen:
+                seen.add(sentence.lower())
+                found.append(sentence)
+                break
+    random.Random(seed).shuffle(found)
+    return found[:count]
+
+
+def _spoken_corpus(name: str, texts: dict[str, list[str]], data_dir: str | os.PathLike | None, rate: int,
+                   seed: int) -> Dataset:
+    """Speak each part's texts with its own voices (whole variants held out) and load the three parts."""
+    from neuronet.datasets.literature import cache_dir
+    from neuronet.datasets.transcribed import load_transcribed
+
+    voices = voice_split(seed)
+    sizes = "-".join(str(len(texts[part])) for part in ("train", "val", "test"))
+    root = Path(data_dir or cache_dir()) / name / f"seed{seed}-{sizes}"
+    parts = {}
+    for number, part in enumerate(("train", "val", "test")):
+        people = speakers(len(texts[part]), seed * 1_000 + number, voices[part])
+        write_spoken_corpus(root / part, list(zip(texts[part], people)))
+        parts[part] = load_transcribed(root / part, rate)
+        parts[part].name = name
+    train = parts["train"]
+    train.official_val, train.official_test = parts["val"], parts["test"]
+    train.notes = [f"spoken by espeak-ng: {len(voices['train'])} voice variants for training, {HELD_OUT_VARIANTS} "
+                   f"others for validation and {HELD_OUT_VARIANTS} for test (whole voices held out); "
+                   f"{len(parts['val']):,} validation and {len(parts['test']):,} test clips", *train.notes]
+    return train
+
+
+def _sizes(limit: int | None, train: int, held_out: int) -> tuple[int, int]:
+    if limit is None:
+        return train, held_out
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 5:
+        raise DataError(f"data.limit must be a whole number of clips >= 5 for a spoken corpus. Got {limit!r} instead.")
+    return limit, max(2, min(held_out, limit // 5))
+
+
+@DATASETS.register("spoken_digit_strings", "Digit strings ('four one seven', 1-7 words) spoken by espeak-ng in ~80 "
+                                           "voices; validation and test by 10 held-out voices each (speech to text).")
+def spoken_digit_strings(data_dir: str | os.PathLike | None = None, clips: int = 4000, rate: int = 16_000,
+                         seed: int = 0, limit: int | None = None) -> Dataset:
+    """Digit strings spoken by synthetic speakers, made once in `data_dir` (default ~/.cache/neuronet).
+
+    Args:
+        data_dir: Where the WAV files are written and kept.
+        clips: Training clips (validation: 300, test: 500).
+        rate: The sample rate the clips are read at.
+        seed: Seed of the texts, the voices held out and the speakers.
+        limit: Make only this many training clips (and a fifth as many held out, at most 300 / 500).
+    """
+    train, held = _sizes(limit, clips, 300)
+    texts = {"train": digit_strings(train, seed), "val": digit_strings(held, seed + 1),
+             "test": digit_strings(held if limit else 500, seed + 2)}
+    return _spoken_corpus("spoken_digit_strings", texts, data_dir, rate, seed)
+
+
+@DATASETS.register("spoken_sentences", "Sentences of Debian's fortunes spoken by espeak-ng in ~80 voices; validation "
+                                       "and test: other sentences, by 10 held-out voices each (speech to text).")
+def spoken_sentences(data_dir: str | os.PathLike | None = None, clips: int = 6000, rate: int = 16_000, seed: int = 0,
+                     limit: int | None = None) -> Dataset:
+    """Sentences (3-14 words) of fortunes spoken by synthetic speakers; held-out sentences and voices for val / test.
+
+    Args:
+        data_dir: Where the WAV files are written and kept.
+        clips: Training clips (validation: 300, test: 500).
+        rate: The sample rate the clips are read at.
+        seed: Seed of the sentences, the voices held out and the speakers.
+        limit: Make only this many training clips (and a fifth as many held out, at most 300 / 500).
+    """
+    train, held = _sizes(limit, clips, 300)
+    test = held if limit else 500
+    sentences = spoken_sentences_texts(train + held + test, seed)
+    if len(sentences) < train + held + test:
+        raise DataError(f"The fortunes hold {len(sentences):,} usable sentences; ask for at most "
+                        f"{max(0, len(sentences) - held - test):,} training clips (data.options.clips).")
+    texts = {"train": sentences[:train], "val": sentences[train:train + held], "test": sentences[train + held:]}
+    return _spoken_corpus("spoken_sentences", texts, data_dir, rate, seed)

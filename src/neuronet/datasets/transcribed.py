@@ -14,16 +14,18 @@ absolute path, a link) is refused, so a received data set cannot make neuronet r
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
 import pandas as pd
 
+from neuronet.datasets.dataset import Dataset
 from neuronet.datasets.userfiles import check_folder, shown_path
-from neuronet.errors import DataError
+from neuronet.errors import ConfigError, DataError
 
-__all__ = ["Transcribed", "transcribed_clips"]
+__all__ = ["Transcribed", "is_transcribed_folder", "load_transcribed", "speech_dataset", "transcribed_clips"]
 
 MAX_FILES = 200_000  # a folder is not walked without end
 
@@ -144,3 +146,116 @@ def transcribed_clips(root: str | Path) -> Transcribed:
                         "(metadata.csv with id|text lines, wavs/<id>.wav), a table with 'path' and 'text' columns, "
                         "or name.wav beside name.txt.")
     return found
+
+
+MIN_SECONDS = 0.1  # shorter clips hold no word
+LABELS_PER_SECOND = 50  # the most characters a CTC model with 20 ms output frames can emit in a second
+
+
+def _check_number(name: str, value: object, low: float, high: float, example: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise ConfigError(f"The '{name}' of a recordings folder (data.options.{name}) must be a number in [{low:g}, "
+                          f"{high:g}], e.g. {example}. Got {value!r} instead.")
+
+
+def speech_dataset(paths: list[Path], texts: list[str], name: str, rate: int = 16_000, max_seconds: float = 30.0,
+                   normalize: bool = True, notes: list[str] | None = None, ids: list[str] | None = None) -> Dataset:
+    """Raw transcription data from WAV files and their transcripts: mono waveforms at `rate` Hz and normalised text.
+
+    Clips that cannot be learnt from are left out, and each kind counted in a note: longer than
+    `max_seconds`, shorter than 0.1 s, silent (all zero), or with more characters to say than
+    50 a second (more than a CTC model's 20 ms frames can emit).
+
+    Raises:
+        DataError: a file that is not a readable WAV (naming it), or no clip left.
+    """
+    from neuronet.datasets.audio import read_wav, resample_wave
+    from neuronet.datasets.transcripts import normalize_transcript
+
+    _check_number("rate", rate, 4000, 48_000, "16000")
+    if not isinstance(rate, int):
+        raise ConfigError(f"The 'rate' of a recordings folder (data.options.rate) must be a whole number of Hz, e.g. "
+                          f"16000. Got {rate!r} instead.")
+    _check_number("max_seconds", max_seconds, 1, 600, "30")
+    waves, kept, rates = [], [], Counter()
+    left = Counter()
+    said = [normalize_transcript(t) for t in texts] if normalize else [" ".join(t.split()) for t in texts]
+    for i, path in enumerate(paths):
+        wave, clip_rate = read_wav(path)
+        rates[clip_rate] += 1
+        seconds = len(wave) / clip_rate
+        if seconds > max_seconds:
+            left[f"longer than {max_seconds:g} s (data.options.max_seconds)"] += 1
+        elif seconds < MIN_SECONDS:
+            left[f"shorter than {MIN_SECONDS} s"] += 1
+        elif not bool((wave != 0).any()):
+            left["silent (every sample zero)"] += 1
+        elif not said[i]:
+            left["with nothing to say once the transcript is normalised"] += 1
+        elif len(said[i]) > LABELS_PER_SECOND * seconds:
+            left[f"with more than {LABELS_PER_SECOND} characters a second to say"] += 1
+        else:
+            waves.append(resample_wave(wave, clip_rate, rate))
+            kept.append(i)
+    if not kept:
+        why = "; ".join(f"{n} {what}" for what, n in left.items())
+        raise DataError(f"No recording of '{name}' can be learnt from: {why}.")
+    notes = list(notes or [])
+    changed = [(texts[i], said[i]) for i in kept if said[i] != texts[i]]
+    if normalize and changed:
+        before, after = max(changed[:200], key=lambda pair: sum(c.isdigit() for c in pair[0]))
+        notes.append(f"transcripts normalised as read aloud (lower case, numbers as words, punctuation dropped): "
+                     f"{len(changed):,} of {len(kept):,} changed, e.g. {before[:50]!r} -> {after[:60]!r} "
+                     "(data.options.normalize)")
+    seconds = sum(len(w) for w in waves) / rate
+    notes.insert(0, f"{len(kept):,} recordings, {seconds / 3600:,.2f} h, resampled to {rate:,} Hz mono (rates found: "
+                    f"{', '.join(f'{r:,} Hz x{n}' for r, n in sorted(rates.items()))})")
+    notes += [f"{n} clip(s) {what} left out" for what, n in left.items()]
+    return Dataset(waves, [said[i] for i in kept], "transcription", name, notes=notes,
+                   inputs={"kind": "speech", "rate": rate, "max_seconds": max_seconds},
+                   ids=[(ids or [str(p) for p in paths])[i] for i in kept])
+
+
+def load_transcribed(root: str | Path, rate: int = 16_000, max_seconds: float = 30.0, normalize: bool = True) -> Dataset:
+    """A folder of recordings with their transcripts (see the module's layouts) as raw transcription data.
+
+    Args:
+        root: The folder.
+        rate: The sample rate every clip is resampled to (Hz).
+        max_seconds: Longer clips are left out (and counted in a note).
+        normalize: Write transcripts as read aloud (`normalize_transcript`); False keeps them as they are.
+
+    Raises:
+        DataError: see `transcribed_clips` and `speech_dataset`.
+    """
+    found = transcribed_clips(root)
+    root = Path(root)
+    ids = [str(p.relative_to(root.resolve())) if p.is_relative_to(root.resolve()) else str(p) for p in found.paths]
+    return speech_dataset(found.paths, found.texts, root.resolve().name or "recordings", rate, max_seconds, normalize,
+                          [f"layout: {found.layout}", *found.notes], ids)
+
+
+def is_transcribed_folder(source: str) -> bool:
+    """Whether `source` is a folder laid out as recordings with transcripts (a cheap look, for picking a loader):
+    metadata.csv, a table with path and text columns, or a WAV file beside a .txt file of the same name."""
+    root = Path(source)
+    try:
+        if not root.is_dir():
+            return False
+        if (root / "metadata.csv").is_file():
+            return True
+        names = {p.name.lower() for p in islice(root.iterdir(), 10_000)}
+        for name in names:
+            if name.endswith((".csv", ".tsv")):
+                header = (root / name).open(encoding="utf-8", errors="replace").readline().lower()
+                if {"path", "text"} <= {c.strip().strip('"') for c in header.replace("\t", ",").split(",")}:
+                    return True
+        if any(n.endswith(".wav") and n[:-4] + ".txt" in names for n in names):
+            return True
+        for folder in islice((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")), 50):
+            inside = {p.name.lower() for p in islice(folder.iterdir(), 2_000)}  # one speaker or chapter per folder
+            if any(n.endswith(".wav") and n[:-4] + ".txt" in inside for n in inside):
+                return True
+        return False
+    except OSError:
+        return False

@@ -13,11 +13,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
-from neuronet.errors import ConfigError, DataError
+from neuronet.errors import ConfigError, DataError, NotFittedError
 
-__all__ = ["Alphabet", "normalize_transcript", "BLANK"]
+__all__ = ["Alphabet", "BLANK", "SpeechTranscripts", "normalize_transcript"]
 
 BLANK = "<blank>"
 SYMBOLS = {"%": " percent ", "&": " and ", "+": " plus ", "=": " equals ", "@": " at ", "$": " dollars "}
@@ -63,7 +64,8 @@ def normalize_transcript(text: str) -> str:
 
 
 class Alphabet:
-    """The characters a CTC model emits, learnt from the normalised training transcripts; id 0 is the blank.
+    """The characters a CTC model emits, learnt from the normalised training transcripts; id 0 is the blank and
+    id 1 the space between words (always there, so that words can be counted from label ids alone).
 
     Example:
         >>> alphabet = Alphabet.fit(["hello world", "old"])
@@ -73,9 +75,9 @@ class Alphabet:
 
     def __init__(self, symbols: Sequence[str]) -> None:
         symbols = list(symbols)
-        if not symbols or symbols[0] != BLANK or len(set(symbols)) != len(symbols) or \
+        if len(symbols) < 3 or symbols[0] != BLANK or symbols[1] != " " or len(set(symbols)) != len(symbols) or \
                 any(not isinstance(s, str) or len(s) != 1 for s in symbols[1:]):
-            raise DataError(f"An alphabet is '{BLANK}' followed by distinct single characters; got "
+            raise DataError(f"An alphabet is '{BLANK}', a space, then distinct single characters; got "
                             f"{symbols[:6]!r}{'...' if len(symbols) > 6 else ''}.")
         self.symbols = symbols
         self.index = {s: i for i, s in enumerate(symbols)}
@@ -83,10 +85,10 @@ class Alphabet:
     @classmethod
     def fit(cls, transcripts: Sequence[str]) -> Alphabet:
         """Every character of the (normalised) training transcripts, sorted, after the blank."""
-        chars = sorted({c for text in transcripts for c in text})
+        chars = sorted({c for text in transcripts for c in text} - {" "})
         if not chars:
             raise DataError("The training transcripts are empty; a speech model needs text to learn its characters.")
-        return cls([BLANK, *chars])
+        return cls([BLANK, " ", *chars])
 
     def __len__(self) -> int:
         return len(self.symbols)
@@ -111,3 +113,64 @@ class Alphabet:
         if not isinstance(state, dict) or not isinstance(state.get("symbols"), list):
             raise ConfigError("A stored alphabet must be {\"symbols\": [\"<blank>\", characters...]}; this one is not.")
         return cls(state["symbols"])
+
+
+class SpeechTranscripts:
+    """Recordings and their transcripts → waveforms (N, samples) padded with zeros, and label ids (N, L) padded
+    with 0 (the blank), through an `Alphabet` learnt from the training transcripts only.
+
+    The raw data holds mono waveforms at one rate (the loader resampled them) and normalised
+    transcripts. Characters a held-out transcript has and the training ones lack cannot be emitted;
+    they are left out of its labels (and so count as errors against the transcript as written).
+
+    Example:
+        >>> import torch
+        >>> from neuronet.datasets import Dataset
+        >>> raw = Dataset([torch.ones(3), torch.ones(5)], ["hi", "oh hi"], "transcription", inputs={"kind": "speech", "rate": 8000})
+        >>> ready = SpeechTranscripts().fit(raw).transform(raw)
+        >>> ready.x.shape, ready.y.tolist()
+        (torch.Size([2, 5]), [[3, 4, 0, 0, 0], [5, 3, 1, 3, 4]])
+    """
+
+    kind = "transcripts"  # its name in neuronet.datasets.PREPROCESSORS
+
+    def fit(self, data: Any) -> SpeechTranscripts:
+        if data.y is None:
+            raise DataError(f"'{data.name}' has no transcripts; a speech model learns from recordings with their text.")
+        self.alphabet = Alphabet.fit([str(t) for t in data.y])
+        self.clips_ = len(data.x)
+        self.seconds_ = float(sum(len(w) for w in data.x) / data.inputs["rate"])
+        return self
+
+    def transform(self, data: Any) -> Any:
+        import torch
+
+        if not hasattr(self, "clips_"):
+            raise NotFittedError("This SpeechTranscripts is not fitted yet; call fit(train) first.")
+        waves = list(data.x)
+        x = torch.zeros(len(waves), max([len(w) for w in waves] + [1]))
+        for i, wave in enumerate(waves):
+            x[i, : len(wave)] = torch.as_tensor(wave, dtype=torch.float32)
+        y = None
+        if data.y is not None:
+            rows = [self.alphabet.encode(str(t)) for t in data.y]
+            y = torch.zeros(len(rows), max([len(r) for r in rows] + [1]), dtype=torch.long)
+            for i, row in enumerate(rows):
+                y[i, : len(row)] = torch.tensor(row, dtype=torch.long)
+        inputs = {**data.inputs, "kind": "speech", "vocab_size": len(self.alphabet)}
+        return replace(data, x=x, y=y, task="transcription", inputs=inputs)
+
+    def summary(self) -> str:
+        letters = "".join(self.alphabet.symbols[2:])
+        return (f"alphabet: the blank, a space and {len(letters)} characters ({letters[:60]}) learnt from the "
+                f"{self.clips_:,} training transcripts; {self.seconds_ / 3600:,.2f} h of training audio")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"alphabet": self.alphabet.to_dict(), "clips": self.clips_, "seconds": self.seconds_}
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> SpeechTranscripts:
+        step = cls()
+        step.alphabet = Alphabet.from_dict(state["alphabet"])
+        step.clips_, step.seconds_ = int(state["clips"]), float(state["seconds"])
+        return step

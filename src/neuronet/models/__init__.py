@@ -19,11 +19,12 @@ from neuronet.models.registry import MODELS, as_shape, build_model, init_seed
 from neuronet.models.resnet import ResNet
 from neuronet.models.rnn_seq2seq import RNNSeq2Seq
 from neuronet.models.seq2seq import TransformerSeq2Seq
+from neuronet.models.speech import CTCOutput, SpeechCTC
 from neuronet.models.transformer import MultiHeadSelfAttention, TransformerEncoder
 from neuronet.models.vgg import VGG
 
 __all__ = [
-    "CNN", "DCGAN", "VAE", "Autoencoder", "ConvAutoencoder", "anomaly_scores", "GPT", "GRU", "LSTM", "MLP", "MODELS", "MultiHeadSelfAttention", "Perceptron", "Pretrained", "RNN", "RNNSeq2Seq", "RecurrentNet", "ResNet",
+    "CNN", "CTCOutput", "DCGAN", "VAE", "Autoencoder", "ConvAutoencoder", "anomaly_scores", "GPT", "GRU", "LSTM", "MLP", "MODELS", "MultiHeadSelfAttention", "Perceptron", "Pretrained", "RNN", "RNNSeq2Seq", "RecurrentNet", "ResNet", "SpeechCTC",
     "TransformerEncoder", "TransformerSeq2Seq", "VGG", "as_shape", "beam_search", "build_model", "ctc_beam_search", "ctc_greedy", "filter_logits", "generate", "init_seed", "perceptron_rule",
     "sample_next",
 ]

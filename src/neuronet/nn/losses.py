@@ -10,7 +10,7 @@ from torch import nn
 
 from neuronet.registry import Registry
 
-__all__ = ["LOSSES", "BinaryCrossEntropy", "TokenCrossEntropy", "TokenScores", "VAELoss", "loss_fn"]
+__all__ = ["LOSSES", "BinaryCrossEntropy", "CTCLoss", "TokenCrossEntropy", "TokenScores", "VAELoss", "loss_fn"]
 
 LOSSES: Registry[Callable[..., nn.Module]] = Registry("loss")
 
@@ -88,6 +88,39 @@ class TokenCrossEntropy(nn.Module):
                                            label_smoothing=self.label_smoothing)
 
 
+class CTCLoss(nn.Module):
+    """Connectionist temporal classification loss of a speech model's `CTCOutput` (log-probabilities and
+    each clip's frames) against label ids (B, L) padded with 0 (the blank, never a label): `torch.nn.CTCLoss`,
+    each clip's loss divided by its transcript's length, then averaged (`reduction="mean"`).
+
+    A transcript longer than its clip can say has infinite loss; `zero_infinity` drops it rather than
+    letting it stop training (the data loader leaves such clips out and says so). Also takes the kept form
+    of earlier outputs (each clip's loss so divided, and the decoded labels): their mean, the same number.
+
+    Example:
+        >>> out = (torch.zeros(1, 4, 3).log_softmax(-1), torch.tensor([4]))
+        >>> round(float(CTCLoss()(out, torch.tensor([[1, 2]]))), 4)  # -log(15 paths give "1 2" of 3**4) / 2 labels
+        0.8432
+    """
+
+    def __init__(self, blank: int = 0, zero_infinity: bool = True) -> None:
+        super().__init__()
+        self.blank, self.zero_infinity = blank, zero_infinity
+
+    def per_clip(self, outputs: tuple, target: torch.Tensor) -> torch.Tensor:
+        """Each clip's loss divided by its number of labels (B,)."""
+        log_probs, lengths = outputs[0], outputs[1]
+        target_lengths = (target != self.blank).sum(dim=1)
+        loss = nn.functional.ctc_loss(log_probs.float().transpose(0, 1), target, lengths, target_lengths, self.blank,
+                                      reduction="none", zero_infinity=self.zero_infinity)
+        return loss / target_lengths.clamp(min=1)
+
+    def forward(self, outputs: tuple, target: torch.Tensor) -> torch.Tensor:
+        if outputs[0].dim() == 1:  # kept: each clip's loss already
+            return outputs[0].mean()
+        return self.per_clip(outputs, target).mean()
+
+
 for _name, _factory, _help in [
     ("mse", nn.MSELoss, "Mean squared error, mean((y - y_hat)^2)."),
     ("mae", nn.L1Loss, "Mean absolute error, mean(|y - y_hat|)."),
@@ -95,6 +128,7 @@ for _name, _factory, _help in [
     ("binary_cross_entropy", BinaryCrossEntropy, "Binary cross-entropy on logits (one output, 0/1 targets)."),
     ("cross_entropy", nn.CrossEntropyLoss, "Softmax + negative log-likelihood on logits (class-index targets)."),
     ("token_cross_entropy", TokenCrossEntropy, "Cross-entropy of next-token logits, padding left out (language)."),
+    ("ctc", CTCLoss, "Connectionist temporal classification: per-frame labels of any alignment (speech to text)."),
     ("vae", VAELoss, "Negative ELBO of a VAE: reconstruction + KL divergence (outputs: recon, mu, logvar)."),
 ]:
     LOSSES.add(_name, _factory, _help)

@@ -218,6 +218,24 @@ class Predictor:
         limit = max_tokens or step.target_len_ + step.target_len_ // 2
         return [step.target.decode(ids) for ids in translate_ids(self.model, x, limit, beam, length_penalty)]
 
+    # --- speech to text ---------------------------------------------------------------------
+    def transcribe(self, inputs: Any, beam: int = 1) -> list[str]:
+        """What is said in each recording: a WAV file, a folder of them, a waveform at the training rate, a
+        (waveform, rate) pair or a list of these; greedy decoding, or prefix beam search with `beam` prefixes.
+
+        Example:
+            >>> nt.load("runs/digits-ctc").transcribe("clip.wav")  # doctest: +SKIP
+            ['four one seven']
+        """
+        self.task.require("transcribe")
+        return self.transcribe_prepared(self.prepare(inputs).x, beam)
+
+    def transcribe_prepared(self, x: torch.Tensor, beam: int = 1) -> list[str]:
+        """Transcripts of prepared, zero-padded waveforms (N, samples)."""
+        from neuronet.predict.speech import transcribe_waves
+
+        return transcribe_waves(self.model, x, self.pipeline.transcripts.alphabet, beam, self.batch_size, self.device)
+
     # --- evaluation ------------------------------------------------------------------------
     def evaluate(self, data: Any) -> dict[str, float]:
         """The loss and the report metrics on labelled data: a raw Dataset, or labelled inputs

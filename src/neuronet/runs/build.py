@@ -33,9 +33,9 @@ from neuronet.train import Callback, GANSamples, TextSamples, Trainer, trainer_f
 __all__ = ["RunPlan", "data_loaded_once", "load_data", "resolve_task", "plan_run", "make_trainer", "cached_features", "Fold"]
 
 Fold = tuple[np.ndarray, np.ndarray]  # (training rows, held-out rows)
-_SUPERVISED = ("classification", "regression", "forecasting")
+_SUPERVISED = ("classification", "regression", "forecasting", "transcription")
 _HINTS = {"table": "mlp or perceptron", "image": "cnn, vgg, resnet or mlp", "sequence": "rnn, lstm, gru, transformer or mlp",
-          "tokens": "rnn, lstm, gru or transformer"}
+          "tokens": "rnn, lstm, gru or transformer", "speech": "speech_ctc"}
 
 
 def source_spec(config: RunConfig) -> dict[str, Any]:
@@ -161,7 +161,7 @@ def _model(config: RunConfig, train: Dataset, task: Task, loss: Any) -> tuple[nn
     if "seed" in accepted:
         kwargs.setdefault("seed", config.seed)
     inputs = train.model_inputs()
-    for key in ("vocab_size", "pad_index"):
+    for key in ("vocab_size", "pad_index", "rate"):
         if key in inputs and key in accepted:
             kwargs.setdefault(key, inputs[key])
     outputs = task.output_size(train.num_outputs, loss)
@@ -322,7 +322,7 @@ def resolved_config(plan: RunPlan, trainer: Trainer) -> dict[str, Any]:
         data["preprocess"] = {k: v for k, v in options.items() if k != "scale"}
     elif step.kind == "tokenizer":
         data["preprocess"] = {"tokenizer": step.name, "max_len": step.max_len}
-    data_derived = ("vocab_size", "pad_index")
+    data_derived = ("vocab_size", "pad_index", "rate")
     config["model"] = {"type": plan.config.model.type,
                        **{k: v for k, v in getattr(plan.model, "hparams", plan.model_spec["kwargs"]).items()
                           if k not in data_derived}}

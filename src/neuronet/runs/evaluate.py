@@ -12,7 +12,7 @@ from neuronet.errors import DataError
 from neuronet.predict import Predictor
 from neuronet.rundir.files import RunFiles, read_json
 
-__all__ = ["evaluate_run", "predict_file", "test_split", "check_same_data", "SplitUnavailable"]
+__all__ = ["evaluate_in_full", "evaluate_run", "predict_file", "test_split", "check_same_data", "SplitUnavailable"]
 
 
 class SplitUnavailable(DataError):
@@ -67,8 +67,16 @@ def evaluate_run(path: str | Path, data: Any = None) -> dict[str, float]:
     Raises:
         DataError: not a completed run, or data that cannot be read as this model's labelled inputs.
     """
+    return evaluate_in_full(path, data)[0]
+
+
+def evaluate_in_full(path: str | Path, data: Any = None) -> tuple[dict[str, float], list[dict[str, str]]]:
+    """`evaluate_run`'s metrics and the examples the task shows beside them (the clips transcribed worst; none for
+    most tasks)."""
     predictor = Predictor.load(path)
-    return predictor.evaluate(test_split(path) if data is None else data)
+    prepared = predictor.prepare(test_split(path) if data is None else data, labelled=True)
+    metrics, outputs, targets = predictor.score(prepared)
+    return metrics, predictor.task.worst(predictor, prepared, outputs, targets)
 
 
 def predict_file(path: str | Path, inputs: Any) -> pd.DataFrame:

@@ -18,7 +18,7 @@ from neuronet.rundir.lock import RunLock
 
 __all__ = ["explain_run", "PARTS"]
 
-PARTS = ("tsne", "attribution", "attention", "wrong", "per_class")
+PARTS = ("tsne", "attribution", "attention", "wrong", "per_class", "alignment")
 
 
 def _default_method(model: Any) -> str:
@@ -39,7 +39,7 @@ def explain_run(run: str | Path, parts: Sequence[str] | None = None, layer: str 
 
     Args:
         run: The run directory.
-        parts: Which of "tsne", "attribution", "attention", "wrong", "per_class" to make (None: all).
+        parts: Which of "tsne", "attribution", "attention", "wrong", "per_class", "alignment" to make (None: all).
         layer: The layer whose features t-SNE maps (default: the penultimate one).
         method: "lrp", "integrated_gradients" or "saliency" (default: LRP for networks of ReLU modules,
             else integrated gradients).
@@ -104,6 +104,7 @@ def _explain(files: RunFiles, parts: Sequence[str] | None, layer: str | None, me
         "attention": lambda: explain.attention_maps(predictor, data, examples=shown, path=folder, prepared=True),
         "wrong": lambda: explain.confidently_wrong(predictor, raw, k=wrong, path=folder / "wrong.png"),  # texts as written
         "per_class": lambda: explain.per_class_metrics(predictor, data, prepared=True),
+        "alignment": lambda: _alignments(predictor, data, shown, folder),
     }
     result: dict[str, Any] = {"skipped": {}}
     for part in parts:
@@ -144,7 +145,22 @@ def _summary(result: dict[str, Any], root: Path) -> dict[str, Any]:
                         for m in result["wrong"]]
     if "per_class" in result:
         out["per_class"] = result["per_class"]
+    if "alignment" in result:
+        out["alignment"] = [{**m, "path": rel(m["path"])} for m in result["alignment"]]
     return out
+
+
+def _alignments(predictor: Any, data: Any, examples: Sequence[int], folder: Path) -> list[dict[str, Any]]:
+    """alignment_<i>.png for each test clip asked for: its spectrogram and where the model emits each character."""
+    from neuronet.explain.alignment import plot_alignment
+
+    alphabet = predictor.pipeline.transcripts.alphabet
+    made = []
+    for i in examples:
+        said = alphabet.decode(data.y[i].tolist())
+        path = plot_alignment(predictor, data.x[i:i + 1], folder / f"alignment_{i}.png", said)
+        made.append({"example": i, "said": said, "path": path})
+    return made
 
 
 def read_explained(run: str | Path) -> dict[str, Any] | None:

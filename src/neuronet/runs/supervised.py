@@ -49,7 +49,7 @@ class Supervised(RunKind):
 
     def evaluate(self, run: Path, data: Any = None, episodes: int | None = None, seed: int | None = None,
                  record: Path | None = None, trust_code: bool = False) -> Shown:
-        from neuronet.runs.evaluate import evaluate_run
+        from neuronet.runs.evaluate import evaluate_in_full
 
         if episodes is not None or seed is not None or record is not None:
             raise ConfigError(f"--episodes, --seed and --record apply to reinforcement-learning runs; {run} learned "
@@ -59,16 +59,20 @@ class Supervised(RunKind):
         files = RunFiles(run)
         stored = read_json(files.metrics) if files.metrics.is_file() else {}
         check_stored_baselines(stored, files.metrics)
-        metrics = evaluate_run(run, data)  # rows left out are said as `data:` lines (DataNote)
+        metrics, worst = evaluate_in_full(run, data)  # rows left out are said as `data:` lines (DataNote)
         title = f"{Path(run).name}: {'test split' if data is None else data}"
+        examples = [(f"{title}: the {len(worst)} examples with the most errors", list(worst[0]),
+                     [list(row.values()) for row in worst])] if worst else []
+        shown = {**metrics, "worst": worst} if worst else metrics
         grid = baseline_grid(metrics, stored)  # as stored at training (runs from before baselines have none)
         if grid is None:
-            return Shown(tables=[(title, metrics)], data=metrics)
+            return Shown(tables=[(title, metrics)], grids=examples, data=shown)
         if data is not None:  # the baselines were scored on other rows: not side by side with these
             return Shown(lines=[f"baselines: scored on the run's own test split, not on {data} "
                                 f"(`neuronet evaluate {run}` shows them beside the network)"],
-                         tables=[(title, metrics)], data=metrics)
-        return Shown(lines=baseline_lines(stored)[:-1], grids=[(f"{title}, beside the baselines", *grid)], data=metrics)
+                         tables=[(title, metrics)], grids=examples, data=shown)
+        return Shown(lines=baseline_lines(stored)[:-1], grids=[(f"{title}, beside the baselines", *grid), *examples],
+                     data=shown)
 
     def info(self, files: RunFiles, status: dict[str, Any]) -> Shown:
         state, model = files.preprocessing_state(), files.model_spec()

@@ -4,7 +4,7 @@ metrics, the prediction table, the server's response schema, the page's widget a
 Example:
     >>> from neuronet.tasks import TASKS
     >>> TASKS.names()
-    ['classification', 'regression', 'forecasting', 'reconstruction', 'generation', 'reinforcement', 'language_modeling', 'seq2seq']
+    ['classification', 'regression', 'forecasting', 'reconstruction', 'generation', 'reinforcement', 'language_modeling', 'seq2seq', 'transcription']
     >>> TASKS.get("classification")().default_loss
     'cross_entropy'
 """
@@ -17,8 +17,9 @@ from neuronet.tasks.reconstruction import Reconstruction
 from neuronet.tasks.generation import Generation
 from neuronet.tasks.reinforcement import Reinforcement
 from neuronet.tasks.language import LanguageModeling, Seq2Seq
+from neuronet.tasks.transcription import Transcription
 from neuronet.tasks.metrics import METRICS, Metric, check_metrics, compute_metrics
 from neuronet.tasks.baselines import BASELINES, BaselineRows, Baselines, fit_baselines
 
-__all__ = ["BASELINES", "METRICS", "TASKS", "BaselineRows", "Baselines", "Classification", "Forecasting", "Generation", "LanguageModeling", "Metric", "Reconstruction", "Regression", "Reinforcement", "Seq2Seq",
+__all__ = ["BASELINES", "METRICS", "TASKS", "BaselineRows", "Baselines", "Classification", "Forecasting", "Generation", "LanguageModeling", "Metric", "Reconstruction", "Regression", "Reinforcement", "Seq2Seq", "Transcription",
            "Task", "check_metrics", "compute_metrics", "fit_baselines", "get_task", "infer_task", "tasks_that"]

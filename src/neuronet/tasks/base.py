@@ -190,6 +190,11 @@ class Task:
         (attention between a source and its translation) written to `folder`; none by default."""
         return [], []
 
+    def worst(self, predictor: Any, data: Any, outputs: Any, targets: torch.Tensor) -> list[dict[str, str]]:
+        """The examples `neuronet evaluate` shows beside the metrics (the clips transcribed worst), from the outputs
+        `Predictor.score` kept for prepared `data`; none by default."""
+        return []
+
     def prediction_columns(self, model: nn.Module, x: torch.Tensor, meta: dict[str, Any],
                            inverse_target: InverseTarget | None = None) -> dict[str, Any]:
         """Columns of a prediction table for one batch of prepared inputs (`Predictor.predict_frame`)."""

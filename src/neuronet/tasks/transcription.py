@@ -1,0 +1,177 @@
+"""Speech to text: a CTC model's per-frame characters read as transcripts, scored by word and character error rate.
+
+Outputs are a `CTCOutput` (log-probabilities over the alphabet and the blank, and each clip's
+frames); targets the transcripts' label ids (B, L) padded with 0, the blank. For scoring a split
+each clip keeps its CTC loss and its greedy transcript's labels, not the log-probabilities
+(`compact`). WER and CER are jiwer's, on the labels read as text: the word separator, a space,
+is always label 1 (`neuronet.datasets.transcripts.SPACE`), so no alphabet is needed to count
+words.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from neuronet.errors import ConfigError
+from neuronet.tasks.base import TASKS, Task
+from neuronet.tasks.metrics import METRICS, Metric
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pydantic import BaseModel
+
+__all__ = ["Transcription", "error_rates", "label_texts"]
+
+SPACE = 1  # the word separator's label (the Alphabet puts it right after the blank)
+WORST = 5  # test clips with the highest error rates shown by `evaluate` and the report
+
+
+def label_texts(labels: torch.Tensor) -> list[str]:
+    """Rows of label ids (0: padding) as text: a space for label 1, another character for each other label.
+
+    Example:
+        >>> label_texts(torch.tensor([[3, 4, 1, 3, 0], [0, 0, 0, 0, 0]]))
+        ['ăĄ ă', '']
+    """
+    return ["".join(" " if i == SPACE else chr(0x100 + i) for i in row if i > 0) for row in labels.tolist()]
+
+
+def error_rates(references: list[str], hypotheses: list[str]) -> dict[str, float]:
+    """Word and character error rates (jiwer) over a corpus; a blank reference is left out of both.
+
+    Example:
+        >>> error_rates(["four one seven", "nine"], ["for one seven", "nine"])
+        {'wer': 0.25, 'cer': 0.05}
+    """
+    try:
+        import jiwer
+    except ImportError:
+        raise ConfigError("Word and character error rates are measured with jiwer: pip install 'neuronet[speech]'.") \
+            from None
+    pairs = [(r, h) for r, h in zip(references, hypotheses) if r.strip()]
+    if not pairs:
+        return {"wer": float("nan"), "cer": float("nan")}
+    refs, hyps = [r for r, _ in pairs], [h for _, h in pairs]
+    return {"wer": round(float(jiwer.wer(refs, hyps)), 6), "cer": round(float(jiwer.cer(refs, hyps)), 6)}
+
+
+def _rate(which: str):  # noqa: ANN202 - a metric function
+    def metric(outputs: Any, targets: torch.Tensor, task: Task) -> float:
+        return error_rates(label_texts(targets), label_texts(outputs[1]))[which]
+
+    return metric
+
+
+for _name, _help in (("wer", "Word error rate: (substituted + deleted + inserted words) / reference words (jiwer)."),
+                     ("cer", "Character error rate: the same over characters, spaces included (jiwer).")):
+    METRICS.add(_name, Metric(_rate(_name), ("transcription",), False, _help), _help)
+
+
+def padded(rows: list[list[int]], width: int | None = None) -> torch.Tensor:
+    """Label lists as one tensor (N, width), padded with 0.
+
+    Example:
+        >>> padded([[3, 4], [5]]).tolist()
+        [[3, 4], [5, 0]]
+    """
+    width = max([len(r) for r in rows] + [1]) if width is None else width
+    out = torch.zeros(len(rows), width, dtype=torch.long)
+    for i, row in enumerate(rows):
+        out[i, : len(row)] = torch.tensor(row[:width], dtype=torch.long)
+    return out
+
+
+@TASKS.register("transcription", "Speech to text: a transcript of each recording (CTC), scored by WER and CER.")
+class Transcription(Task):
+    """Outputs are a `CTCOutput`; targets label ids (B, L), 0-padded; predictions are transcripts (strings).
+
+    Example:
+        >>> from neuronet.models import CTCOutput
+        >>> frames = torch.tensor([[[0.1, 0.1, 0.8], [0.9, 0.05, 0.05], [0.1, 0.8, 0.1]]]).log()
+        >>> kept = Transcription().compact(CTCOutput(frames, torch.tensor([3])), torch.tensor([[2, 1]]))
+        >>> kept[1].tolist(), Transcription().score(kept, torch.tensor([[2, 1]]))
+        ([[2, 1]], {'wer': 0.0, 'cer': 0.0})
+    """
+
+    name: ClassVar[str] = "transcription"
+    default_loss: ClassVar[str] = "ctc"
+    losses: ClassVar[tuple[str, ...]] = ("ctc",)
+    metrics: ClassVar[tuple[str, ...]] = ("cer",)
+    report_metrics: ClassVar[tuple[str, ...]] = ("wer", "cer")
+    offers: ClassVar[tuple[str, ...]] = ("transcribe",)
+    widget: ClassVar[dict[str, str]] = {"value": "transcript"}
+    plot_files: ClassVar[tuple[str, ...]] = ("alignment.png",)
+    explains: ClassVar[tuple[str, ...]] = ("alignment",)
+
+    def compact(self, outputs: Any, targets: torch.Tensor) -> Any:
+        """Each clip's CTC loss (per label) and its greedy transcript's labels (B, L'), 0-padded."""
+        if outputs[0].dim() == 1:  # already kept
+            return outputs
+        from neuronet.models.ctc import ctc_greedy
+        from neuronet.nn.losses import CTCLoss
+
+        return CTCLoss().per_clip(outputs, targets), padded(ctc_greedy(outputs[0], outputs[1])).to(targets.device)
+
+    def join(self, parts: list[Any]) -> Any:
+        """Label rows of different widths are padded to the widest before they are joined."""
+        if parts and all(isinstance(p, torch.Tensor) and p.dim() == 2 for p in parts):
+            width = max(p.shape[1] for p in parts)
+            parts = [F.pad(p, (0, width - p.shape[1])) for p in parts]
+        return super().join(parts)
+
+    def check_export(self) -> None:
+        raise ConfigError("A transcription model is not exported to ONNX (its spectrogram and packed recurrent layers "
+                          "have no ONNX form here); serve it with `neuronet serve RUN` (the torch backend).")
+
+    # --- predictions ---------------------------------------------------------------------
+    def predict_with(self, predictor: Any, inputs: Any) -> list[str]:
+        """The transcript of each recording (greedy decoding)."""
+        return predictor.transcribe(inputs)
+
+    def frame_with(self, predictor: Any, inputs: Any) -> tuple[dict[str, Any], list[str] | None]:
+        data = predictor.prepare(inputs)
+        texts = predictor.transcribe_prepared(data.x)
+        seconds = [round(n / predictor.meta["inputs"]["rate"], 2) for n in _lengths(data.x)]
+        return {"seconds": np.asarray(seconds), "prediction": np.asarray(texts, dtype=object)}, data.ids
+
+    def response_model(self, classes: list[str] | None) -> type[BaseModel]:
+        from pydantic import Field, create_model
+
+        return create_model("Prediction", transcript=(str, Field(description="What was said, as text.")),
+                            seconds=(float, Field(description="The recording's length in seconds.")))
+
+    def response(self, row: dict[str, Any], classes: list[str] | None) -> dict[str, Any]:
+        return {"transcript": str(row["prediction"]), "seconds": float(row["seconds"])}
+
+    # --- the report --------------------------------------------------------------------------
+    def worst(self, predictor: Any, data: Any, outputs: Any, targets: torch.Tensor) -> list[dict[str, str]]:
+        """The clips with the highest character error rates: what was said beside what the model heard."""
+        alphabet = predictor.pipeline.transcripts.alphabet
+        heard = [alphabet.decode(row) for row in outputs[1].tolist()]
+        said = [alphabet.decode(row) for row in targets.tolist()]
+        rates = [error_rates([r], [h])["cer"] for r, h in zip(said, heard)]
+        order = sorted(range(len(rates)), key=lambda i: (-rates[i], i))[:WORST]
+        names = data.ids or [str(i) for i in range(len(rates))]
+        return [{"clip": str(names[i]), "said": said[i], "heard": heard[i], "cer": f"{rates[i]:.3f}"} for i in order]
+
+    def showcase(self, predictor: Any, data: Any, folder: Path) -> tuple[list[dict[str, str]], list[Path]]:
+        """The test clips transcribed worst (what was said and what was heard), and the CTC alignment of the first
+        test clip over its spectrogram (alignment.png)."""
+        from neuronet.explain.alignment import plot_alignment
+
+        if data is None or not len(data.x):
+            return [], []
+        _, outputs, targets = predictor.score(data)
+        said = predictor.pipeline.transcripts.alphabet.decode(data.y[0].tolist())
+        return self.worst(predictor, data, outputs, targets), [plot_alignment(predictor, data.x[:1],
+                                                                              folder / "alignment.png", said)]
+
+
+def _lengths(x: torch.Tensor) -> list[int]:
+    from neuronet.models.speech import wave_lengths
+
+    return wave_lengths(x).tolist()
