@@ -53,6 +53,7 @@ bench: $(STAMP)
 	$(PY) bench/generate.py
 	$(PY) bench/lm.py
 	$(PY) bench/translate.py
+	$(PY) bench/speech.py
 
 clean:
 	rm -rf $(VENV) runs bench/results .pytest_cache

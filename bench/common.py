@@ -74,7 +74,8 @@ def cosine_lr(peak: float, warmup: int, steps: int, spent: float, budget: float)
 
 def train_for_time(trainer: nt.Trainer, train: Any, val: Any, minutes: float, peak: float, warmup: int,
                    eval_every: int, report: Callable[[int, float, float], None], keep_best: bool = False) -> dict[str, Any]:
-    """Train with the Trainer's `train_step` until `minutes` of training time are spent (the learning rate by
+    """Train with the Trainer's `train_step` (after its augmentations, once `setup` bound them) until `minutes` of
+    training time are spent (the learning rate by
     `cosine_lr`); every `eval_every` steps, and at the end, the validation loss (not counted as training time) is
     measured and passed to `report(steps, seconds, loss)`. With `keep_best`, the best weights are loaded at the end.
 
@@ -93,6 +94,8 @@ def train_for_time(trainer: nt.Trainer, train: Any, val: Any, minutes: float, pe
             for group in trainer.optimizer.param_groups:
                 group["lr"] = cosine_lr(peak, warmup, steps, spent, budget)
             start = time.perf_counter()
+            if trainer.augment is not None:  # bound by trainer.setup(train)
+                x, y = trainer.augment(x, y)
             trainer.train_step(x, y)
             spent += time.perf_counter() - start
             steps += 1

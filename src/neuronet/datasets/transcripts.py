@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -21,6 +22,7 @@ from neuronet.errors import ConfigError, DataError, NotFittedError
 __all__ = ["Alphabet", "BLANK", "SpeechTranscripts", "normalize_transcript"]
 
 BLANK = "<blank>"
+MAX_WORDS = 100_000  # the most frequent training words kept as the run's word list
 SYMBOLS = {"%": " percent ", "&": " and ", "+": " plus ", "=": " equals ", "@": " at ", "$": " dollars "}
 _NUMBER = re.compile(r"(?<!\d)(\d+(?:[.,]\d+)*)(st|nd|rd|th)?\b")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'"})
@@ -129,7 +131,7 @@ class SpeechTranscripts:
         >>> raw = Dataset([torch.ones(3), torch.ones(5)], ["hi", "oh hi"], "transcription", inputs={"kind": "speech", "rate": 8000})
         >>> ready = SpeechTranscripts().fit(raw).transform(raw)
         >>> ready.x.shape, ready.y.tolist()
-        (torch.Size([2, 5]), [[3, 4, 0, 0, 0], [5, 3, 1, 3, 4]])
+        (torch.Size([2, 5]), [[2, 3, 0, 0, 0], [4, 2, 1, 2, 3]])
     """
 
     kind = "transcripts"  # its name in neuronet.datasets.PREPROCESSORS
@@ -138,6 +140,8 @@ class SpeechTranscripts:
         if data.y is None:
             raise DataError(f"'{data.name}' has no transcripts; a speech model learns from recordings with their text.")
         self.alphabet = Alphabet.fit([str(t) for t in data.y])
+        counts = Counter(w for t in data.y for w in str(t).split())
+        self.words_ = sorted(w for w, _ in counts.most_common(MAX_WORDS))  # the word list beam search may keep to
         self.clips_ = len(data.x)
         self.seconds_ = float(sum(len(w) for w in data.x) / data.inputs["rate"])
         return self
@@ -165,12 +169,29 @@ class SpeechTranscripts:
         return (f"alphabet: the blank, a space and {len(letters)} characters ({letters[:60]}) learnt from the "
                 f"{self.clips_:,} training transcripts; {self.seconds_ / 3600:,.2f} h of training audio")
 
+    def lexicon(self, words: Sequence[str] | None = None) -> Any:
+        """A `Lexicon` of `words` (default: the training transcripts' words) in this alphabet's labels.
+
+        Raises:
+            DataError: a word with a character the alphabet lacks (it could never be emitted).
+        """
+        from neuronet.models.ctc import Lexicon
+
+        chosen = self.words_ if words is None else [normalize_transcript(w) for w in words]
+        missing = sorted({c for w in chosen for c in self.alphabet.unknown(w)})
+        if missing:
+            raise DataError(f"The word list has characters the model never learnt to write ({''.join(missing[:10])}); "
+                            "give words spelt with the training transcripts' characters.")
+        return Lexicon([self.alphabet.encode(part) for w in chosen for part in w.split()], space=1)
+
     def to_dict(self) -> dict[str, Any]:
-        return {"alphabet": self.alphabet.to_dict(), "clips": self.clips_, "seconds": self.seconds_}
+        return {"alphabet": self.alphabet.to_dict(), "clips": self.clips_, "seconds": self.seconds_,
+                "words": self.words_}
 
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> SpeechTranscripts:
         step = cls()
         step.alphabet = Alphabet.from_dict(state["alphabet"])
         step.clips_, step.seconds_ = int(state["clips"]), float(state["seconds"])
+        step.words_ = [str(w) for w in state["words"]]
         return step

@@ -1,7 +1,8 @@
 """The page at `/`: try the model in a browser. One self-contained HTML file (no CDN, works offline).
 
 It reads /metadata and builds the form for this run: a field per table column, a text box, an
-image upload with a drawing canvas, a WAV upload. How it shows a response is the task's widget
+image upload with a drawing canvas, a WAV upload (and, to transcribe, a recording from the
+browser's microphone: MediaRecorder, decoded and sent as a 16-bit WAV file). How it shows a response is the task's widget
 (`Task.widget`): the field shown as the prediction and, for classes, the field of probabilities
 drawn as bars.
 """
@@ -97,6 +98,34 @@ if (kind === "frame" || kind === "table") {
   const limit = field("max_tokens", "number", "Tokens to write at most"); limit.value = "200"; limit.min = "1";
 } else if (kind === "audio") {
   field("file", "file", "A WAV file").accept = ".wav,audio/wav";
+} else if (kind === "speech") {  // a WAV file, or a recording from the microphone sent as WAV
+  field("file", "file", "A WAV recording").accept = ".wav,audio/wav";
+  const label = document.createElement("label"); label.textContent = "or record from the microphone";
+  const rec = document.createElement("button"); rec.type = "button"; rec.id = "record"; rec.textContent = "Record";
+  const status = document.createElement("span"); status.id = "recorded"; status.style.marginLeft = ".6rem";
+  const player = document.createElement("audio"); player.controls = true; player.hidden = true; player.id = "playback";
+  form.append(label, rec, status, document.createElement("br"), player);
+  let recorder = null;
+  rec.addEventListener("click", async () => {
+    const error = document.getElementById("error"); error.textContent = "";
+    if (recorder && recorder.state === "recording") { recorder.stop(); return; }
+    let stream;
+    try { stream = await navigator.mediaDevices.getUserMedia({audio: true}); }
+    catch (e) { error.textContent = "The microphone is not available (" + e.message + "); upload a WAV file instead."; return; }
+    const chunks = [];
+    recorder = new MediaRecorder(stream);
+    recorder.ondataavailable = e => { if (e.data.size) chunks.push(e.data); };
+    recorder.onstop = async () => {
+      stream.getTracks().forEach(track => track.stop());
+      rec.textContent = "Record";
+      try {
+        recording = await toWav(new Blob(chunks, {type: recorder.mimeType}));
+        player.src = URL.createObjectURL(recording); player.hidden = false;
+        status.textContent = `${recordedSeconds.toFixed(1)} s recorded`;
+      } catch (e) { error.textContent = "The recording could not be read (" + e.message + "); record again."; }
+    };
+    recorder.start(); rec.textContent = "Stop"; status.textContent = "recording…"; recording = null;
+  });
 } else if (kind === "series") {
   field("series", "textarea", "Numbers, oldest first, separated by commas or spaces").rows = 4;
 } else {
@@ -105,6 +134,28 @@ if (kind === "frame" || kind === "table") {
 const submit = document.createElement("button"); submit.type = "submit";
 submit.textContent = kind === "corpus" ? "Generate" : "Predict";
 submit.id = "predict"; form.append(submit);
+
+let recording = null, recordedSeconds = 0;
+
+async function toWav(blob) {  // what MediaRecorder made (WebM / Ogg) → 16-bit mono PCM WAV; the server resamples it
+  const context = new AudioContext();
+  const audio = await context.decodeAudioData(await blob.arrayBuffer());
+  context.close();
+  const n = audio.length, rate = audio.sampleRate, mono = new Float32Array(n);
+  for (let c = 0; c < audio.numberOfChannels; c++) {
+    const samples = audio.getChannelData(c);
+    for (let i = 0; i < n; i++) mono[i] += samples[i] / audio.numberOfChannels;
+  }
+  const bytes = new ArrayBuffer(44 + 2 * n), view = new DataView(bytes);
+  const ascii = (at, text) => [...text].forEach((ch, i) => view.setUint8(at + i, ch.charCodeAt(0)));
+  ascii(0, "RIFF"); view.setUint32(4, 36 + 2 * n, true); ascii(8, "WAVE"); ascii(12, "fmt ");
+  view.setUint32(16, 16, true); view.setUint16(20, 1, true); view.setUint16(22, 1, true); view.setUint32(24, rate, true);
+  view.setUint32(28, 2 * rate, true); view.setUint16(32, 2, true); view.setUint16(34, 16, true);
+  ascii(36, "data"); view.setUint32(40, 2 * n, true);
+  for (let i = 0; i < n; i++) view.setInt16(44 + 2 * i, Math.round(Math.max(-1, Math.min(1, mono[i])) * 32767), true);
+  recordedSeconds = n / rate;
+  return new Blob([bytes], {type: "audio/wav"});
+}
 
 const asBase64 = file => new Promise((ok, fail) => {
   const reader = new FileReader(); reader.onload = () => ok(reader.result); reader.onerror = fail;
@@ -126,10 +177,10 @@ async function request() {
     if (!file && !drawn) throw new Error("Choose an image file or draw one.");
     return ["/predict", {image: file ? await asBase64(file) : canvas.toDataURL("image/png")}];
   }
-  if (kind === "audio") {
-    const file = form.elements.file.files[0];
-    if (!file) throw new Error("Choose a WAV file.");
-    const body = new FormData(); body.append("file", file);
+  if (kind === "audio" || kind === "speech") {
+    const file = form.elements.file.files[0] || (kind === "speech" ? recording : null);
+    if (!file) throw new Error(kind === "speech" ? "Choose a WAV file or record one." : "Choose a WAV file.");
+    const body = new FormData(); body.append("file", file, file.name || "recording.wav");
     return ["/predict/file", body];
   }
   if (kind === "series") {

@@ -96,7 +96,7 @@ def instance_model(meta: dict[str, Any], steps: list[dict[str, Any]] | None = No
     elif kind == "image":
         fields = {"image": (str, Field(min_length=1, description="The image file (PNG, JPEG, ...) as base64, or a "
                                                                   "data: URL; it is converted and resized as in training."))}
-    elif kind == "audio":
+    elif kind in ("audio", "speech"):  # a recording to classify or to transcribe
         fields = {"waveform": (list[Finite], Field(min_length=1, max_length=10_000_000,
                                                    description="Mono samples in [-1, 1].")),
                   "rate": (Union[Annotated[int, Field(gt=0, le=1_000_000)], None],
@@ -169,7 +169,7 @@ def to_inputs(kind: str, instances: list[BaseModel]) -> Any:
             image, total = _image(item.image, i, total)
             images.append(image)
         return images
-    if kind == "audio":
+    if kind in ("audio", "speech"):
         return [(np.asarray(item.waveform, dtype=np.float32), item.rate) if item.rate else
                 np.asarray(item.waveform, dtype=np.float32) for item in instances]
     if kind == "series":

@@ -15,12 +15,12 @@ sequence, and its probability is the sum over all of them (what `torch.nn.CTCLos
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import torch
 
-__all__ = ["ctc_beam_search", "ctc_greedy", "merge_path"]
+__all__ = ["Lexicon", "ctc_beam_search", "ctc_greedy", "merge_path"]
 
 NEG_INF = -math.inf
 
@@ -71,8 +71,39 @@ def _add(*values: float) -> float:
     return top + math.log(sum(math.exp(v - top) for v in values))
 
 
+class Lexicon:
+    """The words a transcript may hold, as label sequences, for `ctc_beam_search`: a word grows only along a
+    listed word, and a space (or the end) may follow only a whole one.
+
+    Args:
+        words: Each word's labels (no spaces).
+        space: The label of the space between words.
+
+    Example:
+        >>> lexicon = Lexicon([[3, 4], [3]], space=1)
+        >>> lexicon.allows((3,), 4), lexicon.allows((3, 4), 4), lexicon.allows((3, 4), 1), lexicon.allows((), 1)
+        (True, False, True, False)
+    """
+
+    def __init__(self, words: Iterable[Sequence[int]], space: int = 1) -> None:
+        self.space = space
+        self.words = {tuple(int(c) for c in w) for w in words if len(w)}
+        if any(space in w for w in self.words):
+            raise ValueError("a word of a lexicon holds the space label")
+        self.prefixes = {w[:i] for w in self.words for i in range(1, len(w) + 1)}
+
+    def allows(self, word: tuple[int, ...], label: int) -> bool:
+        """Whether `label` may follow the current (partial) word `word`."""
+        if label == self.space:
+            return word in self.words
+        return (*word, label) in self.prefixes
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+
 def ctc_beam_search(log_probs: torch.Tensor | np.ndarray, beam: int = 8, blank: int = 0,
-                    prune: float | None = -12.0) -> list[tuple[list[int], float]]:
+                    prune: float | None = -12.0, lexicon: Lexicon | None = None) -> list[tuple[list[int], float]]:
     """Prefix beam search over one sequence's frames.
 
     Each prefix carries two log-probabilities: of the paths so far that end in a blank, and of
@@ -85,6 +116,8 @@ def ctc_beam_search(log_probs: torch.Tensor | np.ndarray, beam: int = 8, blank: 
         beam: Prefixes kept after each frame.
         blank: The blank's index.
         prune: Labels whose log-probability at a frame is below this are not tried there (None: all).
+        lexicon: Only sequences of its words (None: any labels). The prefixes that end inside a word
+            are dropped at the end, unless no other is left.
 
     Returns:
         [(labels, log-probability)], the most likely first, at most `beam` of them.
@@ -99,6 +132,7 @@ def ctc_beam_search(log_probs: torch.Tensor | np.ndarray, beam: int = 8, blank: 
     frames = log_probs.detach().cpu().double().numpy() if isinstance(log_probs, torch.Tensor) else \
         np.asarray(log_probs, dtype=np.float64)
     beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, NEG_INF)}  # prefix: (ends in blank, ends in label)
+    word_of: dict[tuple[int, ...], tuple[int, ...]] = {(): ()}  # each prefix's last (partial) word, for the lexicon
     for row in frames:
         labels = range(len(row)) if prune is None else [c for c in range(len(row)) if row[c] >= prune or c == blank]
         grown: dict[tuple[int, ...], tuple[float, float]] = {}
@@ -112,12 +146,24 @@ def ctc_beam_search(log_probs: torch.Tensor | np.ndarray, beam: int = 8, blank: 
                 p = float(row[c])
                 if c == blank:  # the prefix stays; its paths now end in a blank
                     extend(prefix, with_blank=_add(p_blank, p_label) + p)
-                elif prefix and c == prefix[-1]:
+                    continue
+                repeat = bool(prefix) and c == prefix[-1]
+                if repeat:
                     extend(prefix, with_label=p_label + p)  # the same label again: merged into the last one
+                if lexicon is not None:
+                    if not lexicon.allows(word_of[prefix], c):
+                        continue
+                    word_of.setdefault((*prefix, c), () if c == lexicon.space else (*word_of[prefix], c))
+                if repeat:
                     extend((*prefix, c), with_label=p_blank + p)  # after a blank: a new, repeated label
                 else:
                     extend((*prefix, c), with_label=_add(p_blank, p_label) + p)
         ranked = sorted(((k, v) for k, v in grown.items() if _add(*v) > NEG_INF), key=lambda item: _add(*item[1]),
                         reverse=True)  # (a prefix reached by no path is not kept)
         beams = dict(ranked[:beam])
-    return [(list(prefix), _add(*scores)) for prefix, scores in beams.items()]
+    found = [(list(prefix), _add(*scores)) for prefix, scores in beams.items()]
+    if lexicon is not None:  # the transcript may not end inside a word
+        whole = [(labels, score) for labels, score in found if not word_of[tuple(labels)] or
+                 word_of[tuple(labels)] in lexicon.words]
+        found = whole or found
+    return found

@@ -76,7 +76,10 @@ class LogMel(nn.Module):
         return samples.clamp(min=1) // self.hop + 1
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        spectrum = torch.stft(x.float(), self.n_fft, self.hop, self.win, self.window, return_complex=True)
+        if x.shape[1] <= self.n_fft:  # the frame's reflected edges need more samples than a very short clip has
+            x = F.pad(x, (0, self.n_fft + 1 - x.shape[1]))
+        spectrum = torch.stft(x.float(), self.n_fft, self.hop, self.win, self.window, pad_mode="constant",
+                              return_complex=True)  # zeros beyond the ends: a clip reads the same alone or padded
         mel = torch.log(self.filters @ spectrum.abs().pow(2) + 1e-6)  # (B, n_mels, T)
         frames = self.frames(lengths).clamp(max=mel.shape[-1])
         real = (torch.arange(mel.shape[-1], device=x.device)[None, :] < frames[:, None]).unsqueeze(1)  # (B, 1, T)
@@ -175,9 +178,10 @@ class SpeechCTC(nn.Module):
         self.augment = (freq_masks, freq_width, time_masks, time_width)
         with init_seed(seed):
             self.features = LogMel(rate, n_mels)
-            self.conv = nn.Sequential(
-                nn.Conv2d(1, channels, 3, stride=(2, 2), padding=1), nn.BatchNorm2d(channels), nn.GELU(),
-                nn.Conv2d(channels, channels, 3, stride=(2, 1), padding=1), nn.BatchNorm2d(channels), nn.GELU())
+            self.conv = nn.ModuleList([
+                nn.Sequential(nn.Conv2d(1, channels, 3, stride=(2, 2), padding=1), nn.BatchNorm2d(channels), nn.GELU()),
+                nn.Sequential(nn.Conv2d(channels, channels, 3, stride=(2, 1), padding=1), nn.BatchNorm2d(channels),
+                              nn.GELU())])
             bands = (n_mels + 1) // 2
             bands = (bands + 1) // 2
             self.project = nn.Linear(channels * bands, hidden)
@@ -205,9 +209,13 @@ class SpeechCTC(nn.Module):
         mel, frames = self.features(x, lengths)
         if self.training and any(self.augment[::2]):
             mel = spec_augment(mel, frames, *self.augment)
-        h = self.conv(mel.unsqueeze(1))  # (B, C, bands, T/2)
+        h = mel.unsqueeze(1)  # (B, 1, bands, T)
+        out_lengths = None
+        for block in self.conv:  # the frames after a clip's end are zeroed after each block, as they were before it
+            h = block(h)
+            out_lengths = self.output_lengths(lengths).clamp(max=h.shape[-1])
+            h = h * (torch.arange(h.shape[-1], device=h.device) < out_lengths[:, None])[:, None, None, :]
         h = self.project(h.flatten(1, 2).transpose(1, 2))  # (B, T/2, width)
-        out_lengths = self.output_lengths(lengths).clamp(max=h.shape[1])
         if self.encoder_kind == "transformer":
             pad = torch.arange(h.shape[1], device=h.device)[None, :] >= out_lengths[:, None]
             h = self.encoder(self.positions(h), src_key_padding_mask=pad)

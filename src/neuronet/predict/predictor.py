@@ -50,6 +50,7 @@ class Predictor:
                  loss_kwargs: dict[str, Any] | None = None, batch_size: int = 1024) -> None:
         self.model, self.pipeline, self.task, self.meta = model.eval(), pipeline, task, meta
         self.loss, self.loss_kwargs = loss, dict(loss_kwargs or {})
+        self.decoding: dict[str, Any] = {}  # how text is decoded when not said per call: {"beam": 8, "words": True}
         self.batch_size = min(batch_size, getattr(model, "eval_batch_size", None) or batch_size)  # 224 px inside
         self.device = next(model.parameters(), torch.empty(0)).device
         self.backend = "onnx" if isinstance(model, OnnxModel) else "torch"
@@ -219,22 +220,34 @@ class Predictor:
         return [step.target.decode(ids) for ids in translate_ids(self.model, x, limit, beam, length_penalty)]
 
     # --- speech to text ---------------------------------------------------------------------
-    def transcribe(self, inputs: Any, beam: int = 1) -> list[str]:
+    def transcribe(self, inputs: Any, beam: int | None = None, words: bool | list[str] | None = None) -> list[str]:
         """What is said in each recording: a WAV file, a folder of them, a waveform at the training rate, a
-        (waveform, rate) pair or a list of these; greedy decoding, or prefix beam search with `beam` prefixes.
+        (waveform, rate) pair or a list of these.
+
+        Args:
+            inputs: The recordings.
+            beam: 1: greedy decoding; more: prefix beam search keeping `beam` prefixes (default: the
+                predictor's `decoding`, else 1).
+            words: Write only words of a word list: True for the training transcripts' words, or a list
+                (beam search, 8 prefixes unless `beam` says otherwise). Default: the predictor's `decoding`.
 
         Example:
-            >>> nt.load("runs/digits-ctc").transcribe("clip.wav")  # doctest: +SKIP
+            >>> nt.load("runs/digits-ctc").transcribe("clip.wav", beam=8, words=True)  # doctest: +SKIP
             ['four one seven']
         """
         self.task.require("transcribe")
-        return self.transcribe_prepared(self.prepare(inputs).x, beam)
+        return self.transcribe_prepared(self.prepare(inputs).x, beam, words)
 
-    def transcribe_prepared(self, x: torch.Tensor, beam: int = 1) -> list[str]:
+    def transcribe_prepared(self, x: torch.Tensor, beam: int | None = None,
+                            words: bool | list[str] | None = None) -> list[str]:
         """Transcripts of prepared, zero-padded waveforms (N, samples)."""
         from neuronet.predict.speech import transcribe_waves
 
-        return transcribe_waves(self.model, x, self.pipeline.transcripts.alphabet, beam, self.batch_size, self.device)
+        beam = self.decoding.get("beam", 1) if beam is None else beam
+        words = self.decoding.get("words") if words is None else words
+        step = self.pipeline.transcripts
+        lexicon = None if not words else step.lexicon(None if words is True else list(words))
+        return transcribe_waves(self.model, x, step.alphabet, beam, self.batch_size, self.device, lexicon)
 
     # --- evaluation ------------------------------------------------------------------------
     def evaluate(self, data: Any) -> dict[str, float]:

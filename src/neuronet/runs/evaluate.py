@@ -79,6 +79,11 @@ def evaluate_in_full(path: str | Path, data: Any = None) -> tuple[dict[str, floa
     return metrics, predictor.task.worst(predictor, prepared, outputs, targets)
 
 
-def predict_file(path: str | Path, inputs: Any) -> pd.DataFrame:
-    """A table of predictions for `inputs` (a file, a folder, or in-memory values)."""
-    return Predictor.load(path).predict_frame(inputs)
+def predict_file(path: str | Path, inputs: Any, decoding: dict[str, Any] | None = None) -> pd.DataFrame:
+    """A table of predictions for `inputs` (a file, a folder, or in-memory values); `decoding` says how a speech
+    model writes its transcripts ({"beam": 8, "words": True}: see `Predictor.transcribe`)."""
+    predictor = Predictor.load(path)
+    if decoding:
+        predictor.task.require("transcribe")
+        predictor.decoding = dict(decoding)
+    return predictor.predict_frame(inputs)

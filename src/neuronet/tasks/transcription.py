@@ -45,7 +45,7 @@ def error_rates(references: list[str], hypotheses: list[str]) -> dict[str, float
 
     Example:
         >>> error_rates(["four one seven", "nine"], ["for one seven", "nine"])
-        {'wer': 0.25, 'cer': 0.05}
+        {'wer': 0.25, 'cer': 0.055556}
     """
     try:
         import jiwer
