@@ -32,7 +32,7 @@ CASES = {  # name: (outputs, targets, formula)
 
 
 def test_every_registered_loss_is_checked():
-    assert set(LOSSES.names()) == set(CASES) | {"vae"}  # the VAE's ELBO: test_vae_gan.py
+    assert set(LOSSES.names()) == set(CASES) | {"vae", "ctc"}  # the VAE's ELBO: test_vae_gan.py; CTC: test_transcription.py
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -24,6 +24,7 @@ REFERENCE = {  # every metric against scikit-learn
     "r2": lambda t, p: skm.r2_score(t, p),
     "pr_auc": None,  # from probabilities: test_pr_auc_is_macro_average_precision
     "perplexity": None, "bits_per_token": None, "token_accuracy": None,  # test_token_metrics_by_hand
+    "wer": None, "cer": None,  # against jiwer: test_transcription.py
 }
 
 

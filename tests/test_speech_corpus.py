@@ -61,3 +61,23 @@ def test_an_unknown_accent_is_one_sentence(tmp_path):  # (an unknown variant: es
                                         "not exist"):
         synthesize("hello", Speaker("xx-nowhere", "f3", 150, 50), tmp_path / "x.wav")
     assert not list(tmp_path.iterdir())
+
+
+@needs_espeak
+def test_spoken_corpora_hold_out_whole_voices_for_validation_and_test(tmp_path):
+    from neuronet.datasets.speech import spoken_digit_strings, spoken_sentences, voice_split
+
+    data = spoken_digit_strings(data_dir=tmp_path, limit=10)
+    assert (len(data), len(data.official_val), len(data.official_test)) == (10, 2, 2)
+    assert data.task == "transcription" and data.layout == "speech" and "held out" in data.notes[0]
+    voices = voice_split()
+    assert not set(voices["train"]) & (set(voices["val"]) | set(voices["test"])) and len(voices["test"]) == 10
+    corpus = next(tmp_path.glob("spoken_digit_strings/*"))
+    heard = {part: {row.split("+")[1].split("@")[0] for row in (corpus / part / "speakers.csv").read_text().split()[1:]}
+             for part in ("train", "val", "test")}
+    assert heard["train"] <= set(voices["train"]) and heard["val"] <= set(voices["val"])
+    assert heard["test"] <= set(voices["test"])
+    again = spoken_digit_strings(data_dir=tmp_path, limit=10)  # made once, read again: the same clips
+    assert again.y == data.y and all(torch.equal(a, b) for a, b in zip(again.x, data.x))
+    sentences = spoken_sentences(data_dir=tmp_path, limit=5)
+    assert not set(sentences.y) & set(sentences.official_test.y)  # other sentences, not only other voices

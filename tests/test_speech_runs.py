@@ -78,6 +78,19 @@ def test_a_folder_of_recordings_trains_and_evaluates_with_wer_cer_and_the_worst_
     assert shown["wer"] == pytest.approx(metrics["test"]["wer"]) and len(shown["worst"]) == 5
 
 
+def test_evaluate_on_another_folder_of_recordings(run, recordings, tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    for name in ("clip03", "clip04", "clip05"):
+        for suffix in (".wav", ".txt"):
+            shutil.copy(recordings / f"{name}{suffix}", other / f"{name}{suffix}")
+    result = invoke("evaluate", run, "--data", other, "--json")
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    assert {"wer", "cer"} <= set(shown) and len(shown["worst"]) == 3
+    assert invoke("evaluate", run, "--data", recordings / "clip03.wav").exit_code != 0  # no transcripts: refused
+
+
 def test_predict_a_clip_a_folder_and_a_waveform(run, recordings, tmp_path):
     clip = recordings / "clip02.wav"  # 44.1 kHz stereo
     result = invoke("predict", run, clip)
@@ -93,6 +106,11 @@ def test_predict_a_clip_a_folder_and_a_waveform(run, recordings, tmp_path):
     samples, rate = read_wav(clip)
     assert nt.load(run).predict((samples.numpy(), rate)) == [expected]
     assert invoke("predict", run, tmp_path / "out.csv").exit_code != 0  # not a recording: refused
+    searched = invoke("predict", run, clip, "--beam", "4", "--words")
+    assert searched.exit_code == 0, searched.output
+    heard = searched.output.strip().splitlines()[-1].split(",", 2)[2]
+    assert set(heard.split()) <= set("zero one two three four five six seven eight nine".split())
+    assert heard == nt.load(run).transcribe(str(clip), beam=4, words=True)[0]
 
 
 def test_explain_draws_the_alignment_of_test_clips(run):

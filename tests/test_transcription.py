@@ -201,7 +201,8 @@ def test_recordings_folders_are_told_from_class_folders_and_text(tmp_path):
     write_wav(table / "c.wav", tone(0.5).numpy())
     (table / "clips.tsv").write_text("path\ttext\nc.wav\thi\n")
     assert [find_source(str(p))[0] for p in (ljspeech, pairs.parent, classes.parent, table)] == \
-        ["recordings folder", "recordings folder", "audio folder", "recordings folder"]
+        ["recordings", "recordings", "audio folder", "recordings"]
+    assert find_source(str(table / "clips.tsv"))[0] == "recordings"  # the table itself
     assert not is_transcribed_folder(str(tmp_path / "nowhere"))
 
 

@@ -18,7 +18,7 @@ from matplotlib.image import imsave
 from neuronet.atomic import atomic_path
 
 __all__ = ["figure", "save_figure", "plot_curves", "plot_confusion_matrix", "plot_regression", "plot_forecast",
-           "plot_image_pairs", "image_grid", "save_image_grid", "plot_attention_pairs"]
+           "plot_image_pairs", "image_grid", "save_image_grid", "plot_attention_pairs", "plot_alignment"]
 
 
 def figure(width: float, height: float) -> tuple[Figure, object]:
@@ -141,4 +141,35 @@ def plot_attention_pairs(weights: np.ndarray, sources: list[str], outputs: list[
     ax.set_xlabel("source token")
     ax.set_ylabel("output token")
     ax.set_title("Attention between the source and its translation")
+    return save_figure(fig, path)
+
+
+def plot_alignment(spectrogram: np.ndarray, confidence: Sequence[float], emitted: Sequence[tuple[int, str]],
+                   heard: str, said: str | None, path: Path) -> Path:
+    """A clip's spectrogram and, below it, where a CTC model emits each character along it.
+
+    Args:
+        spectrogram: (mel bands, frames) the model read.
+        confidence: The probability of each output frame's most likely symbol (blank included).
+        emitted: (output frame, character) where the best frame path starts each character.
+        heard: The transcript the path reads as; said: the reference (None: unknown).
+    """
+    frames, outs = spectrogram.shape[1], max(len(confidence), 1)
+    step = frames / outs  # spectrogram frames per output frame
+    fig = Figure(figsize=(max(8.0, min(24.0, frames / 25)), 5.2))
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.3]})
+    top.imshow(spectrogram, origin="lower", aspect="auto", cmap="magma", extent=(0, frames, 0, spectrogram.shape[0]))
+    top.set_ylabel("mel band")
+    top.set_title(f"heard: {heard!r}" + (f"\nsaid: {said!r}" if said is not None else ""), fontsize=10, loc="left")
+    bottom.plot([(t + 0.5) * step for t in range(len(confidence))], confidence, color="0.6", lw=1)
+    for t, char in emitted:
+        at = (t + 0.5) * step
+        top.axvline(at, color="white", lw=0.6, alpha=0.6)
+        bottom.text(at, 0.5, "␣" if char == " " else char, ha="center", va="center", fontsize=11, color="tab:blue",
+                    fontweight="bold")
+    bottom.set_ylim(0, 1.05)
+    bottom.set_ylabel("p(symbol)")
+    bottom.set_xlabel("10 ms frame (each character is drawn where the model emits it; blank frames are empty)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
     return save_figure(fig, path)

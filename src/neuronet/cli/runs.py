@@ -74,9 +74,13 @@ def predict(
         from neuronet.rundir.files import refuse_run_file
 
         refuse_run_file(output, "output")
+        if output.suffix.lower() != ".csv":
+            raise NeuronetError(f"The output {output} must be a .csv file (the predictions are a table); e.g. "
+                                f"{output.with_suffix('.csv').name}.")
         if any(os.path.realpath(output) == os.path.realpath(path) for path in inputs):
             raise NeuronetError(f"The output {output} is also an input; write the predictions to a new file.")
-    decoding = {k: v for k, v in (("beam", beam), ("words", words)) if v not in (1, False)}
+        _refuse_training_data(run, output)
+    decoding: dict[str, Any] = {**({"beam": beam} if beam != 1 else {}), **({"words": True} if words else {})}
     frame = predict_file(run, [str(p) for p in inputs] if len(inputs) > 1 else str(inputs[0]), decoding)
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False)
@@ -85,6 +89,22 @@ def predict(
     else:
         write_text(output, buffer.getvalue())
         err.print(f"{len(frame)} predictions written to {output}")
+
+
+def _refuse_training_data(run: Path, output: Path) -> None:
+    """Refuse an output that would overwrite the data `run` was trained on (a file of it, or one in its folder)."""
+    from neuronet.rundir.files import RunFiles
+
+    try:
+        source = str(RunFiles(run).preprocessing_state().get("source", {}).get("source") or "")
+    except NeuronetError:
+        return  # not a run: predict_file says so
+    if not source or not os.path.exists(source):
+        return  # a built-in data set, or data that is gone
+    data, target = os.path.realpath(source), os.path.realpath(output)
+    if target == data or target.startswith(data.rstrip(os.sep) + os.sep):
+        raise NeuronetError(f"The output {output} is inside the data {run} was trained on ({source}); write the "
+                            "predictions elsewhere, so that the data stays as it was.")
 
 
 @app.command()

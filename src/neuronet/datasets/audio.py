@@ -26,7 +26,7 @@ from neuronet.datasets.userfiles import check_file, shown_path
 from neuronet.errors import ConfigError, DataError
 from neuronet.params import shown
 
-__all__ = ["read_wav", "mel_filterbank", "log_mel", "waves_to_tensor", "load_audio_folder", "synthesize_spoken_digits"]
+__all__ = ["wave_lengths", "read_wav", "mel_filterbank", "log_mel", "waves_to_tensor", "load_audio_folder", "synthesize_spoken_digits"]
 
 DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 TRAIN_VOICES = ["en-us+m1", "en-us+f2", "en-gb+m3", "en-gb+f4", "en-gb-scotland+m2", "en-gb-scotland+f1",
@@ -35,6 +35,7 @@ TEST_VOICES = ["en-gb-x-rp+m5", "en-gb-x-gbcwmd+f5"]
 
 
 MAX_RATE = 768_000  # Hz: the highest rate audio interfaces record at
+MIN_SPEECH_RATE = 4_000  # Hz: a recording sampled more slowly holds no speech band to read
 
 
 def read_wav(path: str | Path) -> tuple[torch.Tensor, int]:
@@ -236,3 +237,14 @@ def spoken_digits(data_dir: str | os.PathLike | None = None, n_mels: int = 40) -
     train.official_test = load_audio_folder(root / "test", n_mels=n_mels, classes=classes)
     train.name = train.official_test.name = "spoken_digits"
     return train
+
+
+def wave_lengths(x: torch.Tensor) -> torch.Tensor:
+    """Samples of each waveform in a zero-padded batch (B, S): up to its last non-zero sample.
+
+    Example:
+        >>> wave_lengths(torch.tensor([[0.1, 0.0, 0.2, 0.0], [0.0, 0.0, 0.0, 0.0]])).tolist()
+        [3, 0]
+    """
+    position = torch.arange(1, x.shape[1] + 1, device=x.device)
+    return (position * (x != 0)).amax(dim=1) if x.shape[1] else torch.zeros(len(x), dtype=torch.long, device=x.device)

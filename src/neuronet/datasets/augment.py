@@ -120,7 +120,7 @@ def time_mask(width: int = 10) -> Augmentation:
 # --- recordings: waveforms (B, samples) at the data's rate, zero-padded at the end ---------------------------
 def _real(x: torch.Tensor) -> torch.Tensor:
     """Which samples of a zero-padded batch of waveforms are real (up to each clip's last non-zero sample)."""
-    from neuronet.models.speech import wave_lengths
+    from neuronet.datasets.audio import wave_lengths
 
     return torch.arange(x.shape[1], device=x.device)[None, :] < wave_lengths(x)[:, None]
 
@@ -164,7 +164,7 @@ def speed(factors: Any = (0.9, 1.1)) -> Augmentation:
     low, high = _range("factors", factors, 0.5, 2.0)
 
     def apply(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        from neuronet.models.speech import wave_lengths
+        from neuronet.datasets.audio import wave_lengths
 
         rates = low + torch.rand(len(x)) * (high - low)
         clips = []

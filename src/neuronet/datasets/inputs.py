@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from neuronet.datasets.audio import MAX_RATE, read_wav, resample_wave, waveforms_from_array, waves_to_tensor
+from neuronet.datasets.audio import MAX_RATE, MIN_SPEECH_RATE, read_wav, resample_wave, waveforms_from_array, waves_to_tensor
 from neuronet.datasets.dataset import Dataset
 from neuronet.datasets.files import TABLE_SUFFIXES, read_table
 from neuronet.datasets.folders import class_files
@@ -295,7 +295,6 @@ def _read_audio(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, 
 
 
 MAX_PREDICT_SECONDS = 600  # a longer recording is split before it is transcribed
-MIN_SPEECH_RATE = 4_000  # Hz: below it a recording holds no speech band to read
 
 
 def _read_speech(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, Any]:

@@ -135,11 +135,11 @@ def _is_text_folder(source: str) -> bool:
 SOURCES: Registry[Source] = Registry("data source")
 SOURCES.add("builtin", Source(lambda s: s in DATASETS, _load_builtin, ("data_dir",),
                               "A built-in data set by name (`neuronet datasets`)."))
+SOURCES.add("recordings", Source(is_transcribed_folder, _load_folder(load_transcribed, "recordings"), (),
+                                 "WAV files with their transcripts (a folder with LJSpeech's metadata.csv, a path/text "
+                                 "table, or name.wav beside name.txt; or the table itself): speech to text."))
 SOURCES.add("table", Source(lambda s: Path(s).suffix.lower() in TABLE_SUFFIXES, _load_table, ("target", "text", "task"),
                             "A CSV / Parquet table: features and a target column, a text column, or a time series."))
-SOURCES.add("recordings folder", Source(is_transcribed_folder, _load_folder(load_transcribed, "a recordings folder"), (),
-                                        "WAV files with their transcripts (LJSpeech's metadata.csv, a path/text table, "
-                                        "or name.wav beside name.txt): speech to text."))
 SOURCES.add("text corpus", Source(lambda s: Path(s).suffix.lower() == ".txt" or _is_text_folder(s),
                                   _load_folder(load_text_corpus, "a text corpus"), (),
                                   "A .txt file or a folder of .txt files: text for a language model."))
@@ -166,7 +166,7 @@ def loader_defaults(source: str, text: str | None = None, task: str | None = Non
     table = load_series if task == "forecasting" else load_text_pairs if text and task == "seq2seq" else \
         load_text_table if text else load_table
     loader = {"builtin": lambda: DATASETS.get(source), "audio folder": lambda: load_audio_folder,
-              "recordings folder": lambda: load_transcribed,
+              "recordings": lambda: load_transcribed,
               "image folder": lambda: load_image_folder, "text corpus": lambda: load_text_corpus,
               "table": lambda: table}[kind]()
     skip = ("path", "root", "target", "text", "task", "data_dir", "limit", "classes")
@@ -198,6 +198,15 @@ def _check_images_inside(folder: Path) -> None:
     files = [p for p in islice(folder.rglob("*"), 10_000) if p.is_file()]  # bounded: a huge folder is not walked whole
     if any(p.suffix.lower() in IMAGE_SUFFIXES for p in files):
         return
+    if not files:
+        raise DataError(f"{shown_path(folder)} is empty; give a folder with one sub-folder of images or WAV files per "
+                        "class, recordings with their transcripts (name.wav beside name.txt, or a metadata.csv), or "
+                        ".txt files.")
+    wavs = sum(p.suffix.lower() == ".wav" for p in files)
+    if wavs:  # WAV files, but neither class sub-folders nor transcripts
+        raise DataError(f"{shown_path(folder)} holds {wavs} WAV file(s) but no transcripts and no class sub-folders; to "
+                        "transcribe, put name.txt beside each name.wav (or a metadata.csv with id|text lines); to "
+                        "classify, put them in one sub-folder per class.")
     tables = sorted(p for p in files if p.suffix.lower() in TABLE_SUFFIXES)
     if tables:
         raise DataError(f"{shown_path(folder)} is a folder of {len(tables)} table file(s) and no images; give one table "

@@ -105,7 +105,7 @@ def synthesize(text: str, speaker: Speaker, path: str | Path) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")  # two processes making one corpus do not clash
     try:
         subprocess.run([_espeak(), "-v", speaker.voice, "-s", str(speaker.speed), "-p", str(speaker.pitch),
                         "--stdin", "-w", str(partial)], input=text, text=True, check=True, capture_output=True,

@@ -14,6 +14,8 @@ absolute path, a link) is refused, so a received data set cannot make neuronet r
 
 from __future__ import annotations
 
+import io
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import islice
@@ -42,17 +44,31 @@ class Transcribed:
 
 
 def _inside(root: Path, relative: str, where: str) -> Path:
-    """`relative` resolved under `root`, or a DataError when it leads outside it."""
+    """`relative` resolved under `root`, or a DataError when it leads outside it (by its name, or through a link)."""
     path = (root / relative).resolve()
     if not path.is_relative_to(root.resolve()):
+        if os.path.abspath(root / relative).startswith(os.path.abspath(root) + os.sep):
+            raise DataError(f"{where} names {relative!r}, a link that leads outside {shown_path(root)}; put the "
+                            "recording itself in the folder.")
         raise DataError(f"{where} names {relative!r}, which is outside {shown_path(root)}; give paths inside the "
                         "folder, relative to it.")
     return path
 
 
+def _text(path: Path) -> str:
+    """A transcript file's text, which must be UTF-8 (a wrong guess would write other characters)."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise DataError(f"{shown_path(path)} is not UTF-8 text (byte 0x{raw[err.start]:02x} on line {line}); save it "
+                        "as UTF-8.") from None
+
+
 def _ljspeech(root: Path, metadata: Path) -> Transcribed:
     paths, texts, missing = [], [], []
-    for number, line in enumerate(metadata.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
+    for number, line in enumerate(_text(metadata).splitlines(), start=1):
         if not line.strip():
             continue
         if "|" not in line:
@@ -74,8 +90,9 @@ def _ljspeech(root: Path, metadata: Path) -> Transcribed:
 
 def _table(root: Path, table: Path) -> Transcribed:
     try:
-        frame = pd.read_csv(table, sep="\t" if table.suffix.lower() == ".tsv" else ",", dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
+        frame = pd.read_csv(io.StringIO(_text(table)), sep="\t" if table.suffix.lower() == ".tsv" else ",", dtype=str,
+                            keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise DataError(f"{shown_path(table)} cannot be read as a table: {str(err).splitlines()[0][:160]}.") from None
     lacking = [c for c in ("path", "text") if c not in frame.columns]
     if lacking:
@@ -103,7 +120,7 @@ def _pairs(root: Path) -> Transcribed:
         text = wav.with_suffix(".txt")
         if text.is_file() and not text.is_symlink():
             paths.append(wav)
-            texts.append(" ".join(text.read_text(encoding="utf-8", errors="replace").split()))
+            texts.append(" ".join(_text(text).split()))
         else:
             alone += 1
     notes = [f"{alone} WAV file(s) without a .txt transcript beside them were left out"] if alone else []
@@ -127,6 +144,9 @@ def transcribed_clips(root: str | Path) -> Transcribed:
         >>> found.layout, found.texts
         ('wav+txt', ['four one seven'])
     """
+    if Path(root).is_file() and Path(root).suffix.lower() in (".csv", ".tsv"):  # the table itself
+        found = _table(Path(root).parent, Path(root))
+        return _checked(found, Path(root))
     root = check_folder(root, "Recordings folder", "it needs WAV files with their transcripts")
     tables = sorted(p for p in root.iterdir() if p.suffix.lower() in (".csv", ".tsv") and p.name != "metadata.csv")
     if (root / "metadata.csv").is_file():
@@ -136,6 +156,11 @@ def transcribed_clips(root: str | Path) -> Transcribed:
         found = _table(root, table)
     else:
         found = _pairs(root)
+    return _checked(found, root)
+
+
+def _checked(found: Transcribed, root: Path) -> Transcribed:
+    """`found` without its empty transcripts (counted in a note), or a DataError when no clip is left."""
     empty = sum(not t for t in found.texts)
     if empty:
         keep = [i for i, t in enumerate(found.texts) if t]
@@ -169,7 +194,7 @@ def speech_dataset(paths: list[Path], texts: list[str], name: str, rate: int = 1
     Raises:
         DataError: a file that is not a readable WAV (naming it), or no clip left.
     """
-    from neuronet.datasets.audio import read_wav, resample_wave
+    from neuronet.datasets.audio import MIN_SPEECH_RATE, read_wav, resample_wave
     from neuronet.datasets.transcripts import normalize_transcript
 
     _check_number("rate", rate, 4000, 48_000, "16000")
@@ -188,6 +213,8 @@ def speech_dataset(paths: list[Path], texts: list[str], name: str, rate: int = 1
             left[f"longer than {max_seconds:g} s (data.options.max_seconds)"] += 1
         elif seconds < MIN_SECONDS:
             left[f"shorter than {MIN_SECONDS} s"] += 1
+        elif clip_rate < MIN_SPEECH_RATE:
+            left[f"sampled below {MIN_SPEECH_RATE:,} Hz (too slowly to hold speech)"] += 1
         elif not bool((wave != 0).any()):
             left["silent (every sample zero)"] += 1
         elif not said[i]:
@@ -220,7 +247,7 @@ def load_transcribed(root: str | Path, rate: int = 16_000, max_seconds: float = 
     """A folder of recordings with their transcripts (see the module's layouts) as raw transcription data.
 
     Args:
-        root: The folder.
+        root: The folder (or a .csv / .tsv table of `path` and `text` itself).
         rate: The sample rate every clip is resampled to (Hz).
         max_seconds: Longer clips are left out (and counted in a note).
         normalize: Write transcripts as read aloud (`normalize_transcript`); False keeps them as they are.
@@ -230,16 +257,27 @@ def load_transcribed(root: str | Path, rate: int = 16_000, max_seconds: float = 
     """
     found = transcribed_clips(root)
     root = Path(root)
-    ids = [str(p.relative_to(root.resolve())) if p.is_relative_to(root.resolve()) else str(p) for p in found.paths]
-    return speech_dataset(found.paths, found.texts, root.resolve().name or "recordings", rate, max_seconds, normalize,
+    folder = (root.parent if root.is_file() else root).resolve()  # a table's paths are relative to its folder
+    ids = [str(p.relative_to(folder)) if p.is_relative_to(folder) else str(p) for p in found.paths]
+    name = (root.stem if root.is_file() else root.resolve().name) or "recordings"
+    return speech_dataset(found.paths, found.texts, name, rate, max_seconds, normalize,
                           [f"layout: {found.layout}", *found.notes], ids)
 
 
 def is_transcribed_folder(source: str) -> bool:
-    """Whether `source` is a folder laid out as recordings with transcripts (a cheap look, for picking a loader):
-    metadata.csv, a table with path and text columns, or a WAV file beside a .txt file of the same name."""
+    """Whether `source` is recordings with transcripts (a cheap look, for picking a loader): a folder with
+    metadata.csv, a table with path and text columns, or a WAV file beside a .txt file of the same name; or such a
+    table itself (its first path a .wav file)."""
     root = Path(source)
     try:
+        if root.is_file() and root.suffix.lower() in (".csv", ".tsv"):  # a table of recordings: path ends in .wav
+            lines = root.open(encoding="utf-8", errors="replace").read(4096).lower().splitlines()
+            sep = "\t" if root.suffix.lower() == ".tsv" else ","
+            header = [c.strip().strip('"') for c in (lines[0].split(sep) if lines else [])]
+            if {"path", "text"} <= set(header) and len(lines) > 1:
+                first = lines[1].split(sep)
+                return len(first) > header.index("path") and first[header.index("path")].strip().strip('"').endswith(".wav")
+            return False
         if not root.is_dir():
             return False
         if (root / "metadata.csv").is_file():

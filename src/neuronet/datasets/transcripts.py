@@ -19,9 +19,10 @@ from typing import Any
 
 from neuronet.errors import ConfigError, DataError, NotFittedError
 
-__all__ = ["Alphabet", "BLANK", "SpeechTranscripts", "normalize_transcript"]
+__all__ = ["Alphabet", "BLANK", "SPACE", "SpeechTranscripts", "normalize_transcript"]
 
 BLANK = "<blank>"
+SPACE = 1  # the label of the space between words: an Alphabet always puts it right after the blank
 MAX_WORDS = 100_000  # the most frequent training words kept as the run's word list
 SYMBOLS = {"%": " percent ", "&": " and ", "+": " plus ", "=": " equals ", "@": " at ", "$": " dollars "}
 _NUMBER = re.compile(r"(?<!\d)(\d+(?:[.,]\d+)*)(st|nd|rd|th)?\b")
@@ -169,21 +170,6 @@ class SpeechTranscripts:
         return (f"alphabet: the blank, a space and {len(letters)} characters ({letters[:60]}) learnt from the "
                 f"{self.clips_:,} training transcripts; {self.seconds_ / 3600:,.2f} h of training audio")
 
-    def lexicon(self, words: Sequence[str] | None = None) -> Any:
-        """A `Lexicon` of `words` (default: the training transcripts' words) in this alphabet's labels.
-
-        Raises:
-            DataError: a word with a character the alphabet lacks (it could never be emitted).
-        """
-        from neuronet.models.ctc import Lexicon
-
-        chosen = self.words_ if words is None else [normalize_transcript(w) for w in words]
-        missing = sorted({c for w in chosen for c in self.alphabet.unknown(w)})
-        if missing:
-            raise DataError(f"The word list has characters the model never learnt to write ({''.join(missing[:10])}); "
-                            "give words spelt with the training transcripts' characters.")
-        return Lexicon([self.alphabet.encode(part) for w in chosen for part in w.split()], space=1)
-
     def to_dict(self) -> dict[str, Any]:
         return {"alphabet": self.alphabet.to_dict(), "clips": self.clips_, "seconds": self.seconds_,
                 "words": self.words_}
@@ -193,5 +179,8 @@ class SpeechTranscripts:
         step = cls()
         step.alphabet = Alphabet.from_dict(state["alphabet"])
         step.clips_, step.seconds_ = int(state["clips"]), float(state["seconds"])
-        step.words_ = [str(w) for w in state["words"]]
+        words = state["words"]
+        if not isinstance(words, list) or not all(isinstance(w, str) and w and " " not in w for w in words):
+            raise DataError("The stored word list must be a list of words (strings without spaces); this one is not.")
+        step.words_ = words
         return step

@@ -81,7 +81,7 @@ def _bigger(e: TrainingEvidence) -> str:
         parts.append(f"model.channels: {[2 * c for c in channels]}")
     if isinstance(e.model.get("dim"), int):
         parts.append(f"model.dim: {2 * e.model['dim']}")
-    return " or ".join(parts) or "a bigger model"
+    return " or ".join(parts)
 
 
 def diverged(e: TrainingEvidence) -> Finding | None:
@@ -169,7 +169,8 @@ def underfitting(e: TrainingEvidence) -> Finding | None:
         f"{start:.4g} it started at, and improved under 5% over the last {third} epoch(s)"
         + (f"; validation loss {val[-1]:.4g}." if val else "."),
         "The model cannot fit even the training data: it is too small or too constrained, or it needs longer.",
-        f"a bigger model ({_bigger(e)}), more train.epochs, a higher train.lr, less regularisation (model.dropout, "
+        f"a bigger model{f' ({_bigger(e)})' if _bigger(e) else ''}, more train.epochs, a higher train.lr, less "
+        "regularisation (model.dropout, "
         "train.l2).",
         epoch=len(train), values={"start_loss": start, "train_loss": train[-1]})
 

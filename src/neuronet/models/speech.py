@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from neuronet.datasets.audio import wave_lengths
 from neuronet.errors import ConfigError
 from neuronet.models.registry import MODELS, init_seed
 
@@ -38,17 +39,6 @@ class CTCOutput(NamedTuple):
 
     log_probs: torch.Tensor
     lengths: torch.Tensor
-
-
-def wave_lengths(x: torch.Tensor) -> torch.Tensor:
-    """Samples of each waveform in a zero-padded batch (B, S): up to its last non-zero sample.
-
-    Example:
-        >>> wave_lengths(torch.tensor([[0.1, 0.0, 0.2, 0.0], [0.0, 0.0, 0.0, 0.0]])).tolist()
-        [3, 0]
-    """
-    position = torch.arange(1, x.shape[1] + 1, device=x.device)
-    return (position * (x != 0)).amax(dim=1) if x.shape[1] else torch.zeros(len(x), dtype=torch.long, device=x.device)
 
 
 class LogMel(nn.Module):
@@ -175,6 +165,9 @@ class SpeechCTC(nn.Module):
         if encoder == "transformer" and hidden % heads:
             raise ConfigError(f"A Transformer encoder's width (hidden={hidden}) must divide by its heads ({heads}).")
         self.rate, self.encoder_kind = rate, encoder
+        self.hparams = {"rate": rate, "n_mels": n_mels, "channels": channels, "encoder": encoder, "hidden": hidden,
+                        "layers": layers, "heads": heads, "dropout": dropout, "freq_masks": freq_masks,
+                        "freq_width": freq_width, "time_masks": time_masks, "time_width": time_width, "seed": seed}
         self.augment = (freq_masks, freq_width, time_masks, time_width)
         with init_seed(seed):
             self.features = LogMel(rate, n_mels)
@@ -189,6 +182,7 @@ class SpeechCTC(nn.Module):
                 self.positions = _Positions(hidden)
                 layer = nn.TransformerEncoderLayer(hidden, heads, 4 * hidden, dropout, batch_first=True, norm_first=True,
                                                    activation="gelu")
+                layer.self_attn.dropout = 0.0  # on a CPU, dropping attention weights (B, heads, T, T) costs a third of a step
                 self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
                 out = hidden
             else:

@@ -93,7 +93,9 @@ class Predictor:
             model = build_model(spec["type"], tuple(spec["input_shape"]), spec["num_outputs"], **spec["kwargs"])
             load_weights(model, files.load_weights(), where=str(files.weights))
         loss_kwargs = {k: torch.tensor(v) if isinstance(v, list) else v for k, v in spec.get("loss_kwargs", {}).items()}
-        return cls(model, Pipeline.stored(state, files.preprocessing), TASKS.get(spec["task"])(), state["data"], spec.get("loss"), loss_kwargs)
+        pipeline, task = Pipeline.stored(state, files.preprocessing), TASKS.get(spec["task"])()
+        task.check_stored(pipeline, int(spec["num_outputs"]), files.preprocessing)
+        return cls(model, pipeline, task, state["data"], spec.get("loss"), loss_kwargs)
 
     @property
     def classes(self) -> list[str] | None:
@@ -241,12 +243,12 @@ class Predictor:
     def transcribe_prepared(self, x: torch.Tensor, beam: int | None = None,
                             words: bool | list[str] | None = None) -> list[str]:
         """Transcripts of prepared, zero-padded waveforms (N, samples)."""
-        from neuronet.predict.speech import transcribe_waves
+        from neuronet.predict.speech import lexicon as word_list, transcribe_waves
 
         beam = self.decoding.get("beam", 1) if beam is None else beam
         words = self.decoding.get("words") if words is None else words
         step = self.pipeline.transcripts
-        lexicon = None if not words else step.lexicon(None if words is True else list(words))
+        lexicon = None if not words else word_list(step, None if words is True else list(words))
         return transcribe_waves(self.model, x, step.alphabet, beam, self.batch_size, self.device, lexicon)
 
     # --- evaluation ------------------------------------------------------------------------

@@ -2,15 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
-from neuronet.datasets.transcripts import Alphabet
+from neuronet.datasets.audio import wave_lengths
+from neuronet.datasets.transcripts import SPACE, Alphabet, SpeechTranscripts, normalize_transcript
+from neuronet.errors import ConfigError, DataError
 from neuronet.models.ctc import Lexicon, ctc_beam_search, ctc_greedy
-from neuronet.models.speech import wave_lengths
-from neuronet.errors import ConfigError
 
-__all__ = ["transcribe_waves"]
+__all__ = ["lexicon", "transcribe_waves"]
+
+
+def lexicon(step: SpeechTranscripts, words: Sequence[str] | None = None) -> Lexicon:
+    """A `Lexicon` of `words` (default: the run's word list, the training transcripts' words) in the labels of the
+    run's alphabet; each word is normalised as the transcripts were.
+
+    Raises:
+        DataError: a word with a character the alphabet lacks (it could never be written), or no word at all.
+    """
+    given = words is not None
+    chosen = [normalize_transcript(str(w)) for w in (step.words_ if words is None else words)]
+    missing = sorted({c for w in chosen for c in step.alphabet.unknown(w)})
+    whose = "The word list given" if given else "The run's word list (preprocessing.json)"
+    if missing:
+        raise DataError(f"{whose} has characters the model never learnt to write ({''.join(missing[:10])!r}); "
+                        + ("give words spelt with the training transcripts' characters." if given else
+                           "it was edited: restore it, or train the run again."))
+    found = Lexicon([step.alphabet.encode(part) for w in chosen for part in w.split()], space=SPACE)
+    if not len(found):
+        raise DataError(f"{whose} holds no word; give at least one word to keep the transcripts to.")
+    return found
 
 
 @torch.no_grad()
@@ -46,5 +69,5 @@ def transcribe_waves(model: nn.Module, x: torch.Tensor, alphabet: Alphabet, beam
         else:
             labels = [ctc_beam_search(log_probs[i, : int(lengths[i])], beam, lexicon=lexicon)[0][0]
                       for i in range(len(rows))]
-        texts.update({row: alphabet.decode(found) for row, found in zip(rows, labels)})
+        texts.update({row: " ".join(alphabet.decode(found).split()) for row, found in zip(rows, labels)})  # one space
     return [texts[i] for i in range(len(x))]

@@ -152,7 +152,7 @@ def _summary(result: dict[str, Any], root: Path) -> dict[str, Any]:
 
 def _alignments(predictor: Any, data: Any, examples: Sequence[int], folder: Path) -> list[dict[str, Any]]:
     """alignment_<i>.png for each test clip asked for: its spectrogram and where the model emits each character."""
-    from neuronet.explain.alignment import plot_alignment
+    from neuronet.tasks.transcription import plot_alignment
 
     alphabet = predictor.pipeline.transcripts.alphabet
     made = []

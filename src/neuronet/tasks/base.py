@@ -211,6 +211,10 @@ class Task:
             owners = tasks_that(lambda task: what in task.offers, "or") or "different"
             raise ConfigError(f"{what}() needs a {owners} model; this one is {self.name}.")
 
+    def check_stored(self, pipeline: Any, num_outputs: int, source: Any) -> None:
+        """Raise a DataError when a stored run's pipeline cannot go with its model of `num_outputs` outputs (an
+        edited preprocessing.json, `source`); nothing is checked by default."""
+
     def check_export(self) -> None:
         """Raise a ConfigError when models of this task cannot be exported for serving (none by default)."""
 

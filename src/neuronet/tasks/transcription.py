@@ -17,6 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from neuronet.datasets.transcripts import SPACE
 from neuronet.errors import ConfigError
 from neuronet.tasks.base import TASKS, Task
 from neuronet.tasks.metrics import METRICS, Metric
@@ -24,9 +25,7 @@ from neuronet.tasks.metrics import METRICS, Metric
 if TYPE_CHECKING:  # pragma: no cover
     from pydantic import BaseModel
 
-__all__ = ["Transcription", "error_rates", "label_texts"]
-
-SPACE = 1  # the word separator's label (the Alphabet puts it right after the blank)
+__all__ = ["Transcription", "ctc_alignment", "error_rates", "label_texts", "plot_alignment"]
 WORST = 5  # test clips with the highest error rates shown by `evaluate` and the report
 
 
@@ -123,6 +122,15 @@ class Transcription(Task):
             parts = [F.pad(p, (0, width - p.shape[1])) for p in parts]
         return super().join(parts)
 
+    def check_stored(self, pipeline: Any, num_outputs: int, source: Any) -> None:
+        """The alphabet must have one symbol per model output (a shorter one would misname every character)."""
+        from neuronet.errors import DataError
+
+        size = len(pipeline.transcripts.alphabet)
+        if size != num_outputs:
+            raise DataError(f"{source} holds an alphabet of {size} symbols, but the model writes {num_outputs}; it was "
+                            "edited: restore it, or train the run again.")
+
     def check_export(self) -> None:
         raise ConfigError("A transcription model is not exported to ONNX (its spectrogram and packed recurrent layers "
                           "have no ONNX form here); serve it with `neuronet serve RUN` (the torch backend).")
@@ -133,10 +141,13 @@ class Transcription(Task):
         return predictor.transcribe(inputs)
 
     def frame_with(self, predictor: Any, inputs: Any) -> tuple[dict[str, Any], list[str] | None]:
-        data = predictor.prepare(inputs)
-        texts = predictor.transcribe_prepared(data.x)
-        seconds = [round(n / predictor.meta["inputs"]["rate"], 2) for n in _lengths(data.x)]
-        return {"seconds": np.asarray(seconds), "prediction": np.asarray(texts, dtype=object)}, data.ids
+        from neuronet.datasets import Dataset
+        from neuronet.datasets.inputs import read_inputs
+
+        raw = inputs if isinstance(inputs, Dataset) else read_inputs(inputs, predictor.meta)
+        seconds = [round(len(wave) / predictor.meta["inputs"]["rate"], 2) for wave in raw.x]  # silence included
+        texts = predictor.transcribe_prepared(predictor.pipeline.transform(raw).x)
+        return {"seconds": np.asarray(seconds), "prediction": np.asarray(texts, dtype=object)}, raw.ids
 
     def response_model(self, classes: list[str] | None) -> type[BaseModel]:
         from pydantic import Field, create_model
@@ -161,8 +172,6 @@ class Transcription(Task):
     def showcase(self, predictor: Any, data: Any, folder: Path) -> tuple[list[dict[str, str]], list[Path]]:
         """The test clips transcribed worst (what was said and what was heard), and the CTC alignment of the first
         test clip over its spectrogram (alignment.png)."""
-        from neuronet.explain.alignment import plot_alignment
-
         if data is None or not len(data.x):
             return [], []
         _, outputs, targets = predictor.score(data)
@@ -171,7 +180,28 @@ class Transcription(Task):
                                                                               folder / "alignment.png", said)]
 
 
-def _lengths(x: torch.Tensor) -> list[int]:
-    from neuronet.models.speech import wave_lengths
+@torch.no_grad()
+def ctc_alignment(predictor: Any, x: torch.Tensor) -> dict[str, Any]:
+    """Where a CTC model hears each character of one prepared clip x (1, samples): the normalised spectrogram it
+    read (mel bands, frames), its best frame path (each output frame's most likely symbol) and that symbol's
+    probability, the frames that start each character, and the transcript the path reads as."""
+    model = predictor.model.eval()
+    alphabet = predictor.pipeline.transcripts.alphabet
+    clip = x[:1].to(predictor.device)
+    out = model(clip)
+    probs = out.log_probs[0, : int(out.lengths[0])].float().exp().cpu()
+    best = probs.argmax(dim=-1).tolist()
+    starts = [t for t, s in enumerate(best) if s != 0 and (t == 0 or s != best[t - 1])]
+    return {"spectrogram": model.spectrogram(clip)[0].cpu(), "path": best,
+            "confidence": probs.max(dim=-1).values.tolist(),
+            "emitted": [(t, alphabet.symbols[best[t]]) for t in starts],
+            "transcript": alphabet.decode([best[t] for t in starts])}
 
-    return wave_lengths(x).tolist()
+
+def plot_alignment(predictor: Any, x: torch.Tensor, path: Path, said: str | None = None) -> Path:
+    """The spectrogram of clip x (1, samples) and the characters the model emits along it, as a PNG at `path`."""
+    from neuronet.plots import plot_alignment as draw
+
+    found = ctc_alignment(predictor, x)
+    return draw(found["spectrogram"].numpy(), found["confidence"], found["emitted"], found["transcript"], said, path)
+
