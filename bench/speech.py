@@ -25,7 +25,7 @@ Goal (the issue): digit strings WER <= 0.03 after at most 10 minutes; sentences 
 at most 20 minutes.
 
 Run: python bench/speech.py [--corpora digits sentences] [--minutes 10 20] [--threads 2]
-Writes bench/results/speech.json.
+Writes bench/results/speech.json (speech_<corpus>.json for one corpus).
 """
 
 from __future__ import annotations
@@ -245,7 +245,7 @@ def main() -> None:
         print_table(f"real speech: pocketsphinx-testdata, {r['clips']} clips, {r['seconds']} s (neuronet trained on "
                     f"{r['model_from']})", ["system", "WER", "CER"],
                     [[name, f"{r[name]['wer']:.3f}", f"{r[name]['cer']:.3f}"] for name in ("neuronet", "pocketsphinx")])
-    write_json("speech", results)
+    write_json("speech" if len(args.corpora) > 1 else f"speech_{args.corpora[0]}", results)
 
 
 if __name__ == "__main__":
