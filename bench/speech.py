@@ -57,9 +57,10 @@ AUGMENT = [{"type": "volume", "db": 6}, {"type": "noise", "snr_db": [15, 40]}, {
 PEAK_LR, WARMUP, BATCH, EVAL_EVERY = 2e-3, 200, 32, 200
 
 
-def prepared(corpus: str):
+def prepared(corpus: str, test_clips: int):
     data = nt.datasets.load(CORPORA[corpus])
     train, val, test = data.split()
+    test = test.subset(range(min(test_clips, len(test))))
     step = SpeechTranscripts().fit(train)
     return step, step.transform(train), step.transform(val), step.transform(test), test
 
@@ -202,11 +203,12 @@ def main() -> None:
     parser.add_argument("--minutes", nargs="+", type=float, default=[10.0, 20.0], help="Training minutes per corpus.")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--requests", type=int, default=100, help="Requests to the server (5-second clips).")
+    parser.add_argument("--test-clips", type=int, default=500, help="The first N test clips are transcribed.")
     args = parser.parse_args()
     results, rows = {}, []
     for corpus, minutes in zip(args.corpora, args.minutes):
         torch.set_num_threads(args.threads)
-        step, train, val, test, raw_test = prepared(corpus)
+        step, train, val, test, raw_test = prepared(corpus, args.test_clips)
         print(f"{corpus}: {len(train):,} training clips ({step.seconds_ / 3600:.2f} h), {len(val)} validation, "
               f"{len(test)} test; {args.threads} threads, {minutes:g} minutes", flush=True)
         model, run = train_model(corpus, minutes, train, val, len(step.alphabet))

@@ -198,7 +198,7 @@ def _check_images_inside(folder: Path) -> None:
     files = [p for p in islice(folder.rglob("*"), 10_000) if p.is_file()]  # bounded: a huge folder is not walked whole
     if any(p.suffix.lower() in IMAGE_SUFFIXES for p in files):
         return
-    if not files:
+    if not files and not any(p.is_dir() for p in islice(folder.iterdir(), 100)):  # class folders: the loader says
         raise DataError(f"{shown_path(folder)} is empty; give a folder with one sub-folder of images or WAV files per "
                         "class, recordings with their transcripts (name.wav beside name.txt, or a metadata.csv), or "
                         ".txt files.")

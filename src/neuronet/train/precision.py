@@ -78,10 +78,11 @@ class Precision:
         self.scaler.update()
 
     def float32(self, out: Any) -> Any:
-        """Outputs as float32, for metrics."""
+        """Outputs as float32, for metrics (integer outputs, such as a CTC model's frame counts, as they are)."""
         if self.dtype is None:
             return out
-        return tuple(o.float() for o in out) if isinstance(out, tuple) else out.float()
+        as_float = lambda o: o.float() if o.is_floating_point() else o  # noqa: E731 - lengths stay whole numbers
+        return tuple(as_float(o) for o in out) if isinstance(out, tuple) else as_float(out)
 
     def state_dict(self) -> dict[str, Any] | None:
         return self.scaler.state_dict() if self.scaler is not None else None
