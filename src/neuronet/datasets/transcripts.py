@@ -19,7 +19,7 @@ from typing import Any
 
 from neuronet.errors import ConfigError, DataError, NotFittedError
 
-__all__ = ["Alphabet", "BLANK", "SPACE", "SpeechTranscripts", "normalize_transcript"]
+__all__ = ["Alphabet", "BLANK", "SPACE", "SpeechTranscripts", "normalize_transcript", "padded"]
 
 BLANK = "<blank>"
 SPACE = 1  # the label of the space between words: an Alphabet always puts it right after the blank
@@ -64,6 +64,22 @@ def normalize_transcript(text: str) -> str:
     text = "".join(c if c.isalpha() or c == "'" or c.isspace() else " " for c in text)
     words = [w.strip("'") for w in text.split()]
     return " ".join(w for w in words if w)
+
+
+def padded(rows: list[list[int]], width: int | None = None) -> torch.Tensor:
+    """Label lists as one tensor (N, width), padded with 0 (the blank, never a label).
+
+    Example:
+        >>> padded([[3, 4], [5]]).tolist()
+        [[3, 4], [5, 0]]
+    """
+    import torch
+
+    width = max([len(r) for r in rows] + [1]) if width is None else width
+    out = torch.zeros(len(rows), width, dtype=torch.long)
+    for i, row in enumerate(rows):
+        out[i, : len(row)] = torch.tensor(row[:width], dtype=torch.long)
+    return out
 
 
 class Alphabet:
@@ -158,10 +174,7 @@ class SpeechTranscripts:
             x[i, : len(wave)] = torch.as_tensor(wave, dtype=torch.float32)
         y = None
         if data.y is not None:
-            rows = [self.alphabet.encode(str(t)) for t in data.y]
-            y = torch.zeros(len(rows), max([len(r) for r in rows] + [1]), dtype=torch.long)
-            for i, row in enumerate(rows):
-                y[i, : len(row)] = torch.tensor(row, dtype=torch.long)
+            y = padded([self.alphabet.encode(str(t)) for t in data.y])
         inputs = {**data.inputs, "kind": "speech", "vocab_size": len(self.alphabet)}
         return replace(data, x=x, y=y, task="transcription", inputs=inputs)
 

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from neuronet.datasets.transcripts import SPACE
+from neuronet.datasets.transcripts import SPACE, padded
 from neuronet.errors import ConfigError
 from neuronet.tasks.base import TASKS, Task
 from neuronet.tasks.metrics import METRICS, Metric
@@ -68,20 +68,6 @@ def _rate(which: str):  # noqa: ANN202 - a metric function
 for _name, _help in (("wer", "Word error rate: (substituted + deleted + inserted words) / reference words (jiwer)."),
                      ("cer", "Character error rate: the same over characters, spaces included (jiwer).")):
     METRICS.add(_name, Metric(_rate(_name), ("transcription",), False, _help), _help)
-
-
-def padded(rows: list[list[int]], width: int | None = None) -> torch.Tensor:
-    """Label lists as one tensor (N, width), padded with 0.
-
-    Example:
-        >>> padded([[3, 4], [5]]).tolist()
-        [[3, 4], [5, 0]]
-    """
-    width = max([len(r) for r in rows] + [1]) if width is None else width
-    out = torch.zeros(len(rows), width, dtype=torch.long)
-    for i, row in enumerate(rows):
-        out[i, : len(row)] = torch.tensor(row[:width], dtype=torch.long)
-    return out
 
 
 @TASKS.register("transcription", "Speech to text: a transcript of each recording (CTC), scored by WER and CER.")
