@@ -18,6 +18,7 @@ from neuronet import explain
 from neuronet.datasets import Dataset
 from neuronet.explain.tsne import sample
 from neuronet.models import build_model
+from neuronet.models.inception import InceptionModule
 from neuronet.models.layers import Add
 from neuronet.runs.evaluate import test_split as held_out  # a run's raw test split
 
@@ -87,6 +88,46 @@ def test_lrp_conserves_relevance_through_a_residual_add_but_not_through_plus(dig
         np.testing.assert_allclose(relevance, output, rtol=1e-6, atol=1e-9)
 
 
+def _without_biases(model: nn.Module) -> nn.Module:
+    """The model in eval mode with every bias 0 and each batch norm a plain positive scaling (mean 0, variance 1,
+    random scales): a ReLU network without biases, whose whole output LRP must hand back to the input."""
+    generator = torch.Generator().manual_seed(1)
+    for module in model.eval().modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.running_mean.zero_()
+            module.running_var.fill_(1.0)
+            nn.init.zeros_(module.bias)
+            module.weight.data = 0.5 + torch.rand(module.weight.shape, generator=generator, dtype=module.weight.dtype)
+        elif isinstance(module, nn.Linear):
+            nn.init.zeros_(module.bias)
+    return model
+
+
+@needs_captum
+@pytest.mark.parametrize("aux", [False, True])
+def test_lrp_conserves_relevance_through_inception_and_splits_it_between_the_branches(digits, aux):
+    from captum.attr import LayerLRP
+
+    from neuronet.explain.lrp import lrp_rules
+
+    model = build_model("inception", (1, 8, 8), 10, stem=8, stages=[[16], [16]], aux=aux, seed=0).double()
+    model = _without_biases(model)  # the auxiliary classifier does not run in eval mode: LRP never sees it
+    data = _slice(digits, 4, torch.float64)
+    result = explain.attribute(model, data, method="lrp", examples=range(4))
+    output = model(data.x).max(dim=1)
+    relevance = result["attributions"].reshape(4, -1).sum(axis=1)
+    np.testing.assert_allclose(relevance, output.values.detach().numpy(), rtol=1e-6, atol=1e-9)
+    join = model.stages[-1][-1].concat  # the last module's Concat: each branch's share (Captum lists the last first)
+    with lrp_rules(model):
+        shares = LayerLRP(model, join).attribute(data.x.clone().requires_grad_(), target=output.indices,
+                                                 attribute_to_layer_input=True)
+    ones, _, threes, _, fives, pool = InceptionModule.widths(16)
+    assert sorted(s.shape[1] for s in shares) == sorted([ones, threes, fives, pool])
+    total = sum(s.flatten(1).sum(dim=1) for s in shares).detach().numpy()
+    np.testing.assert_allclose(total, output.values.detach().numpy(), rtol=1e-6, atol=1e-9)
+    assert not any(hasattr(m, "rule") or hasattr(m, "activations") for m in model.modules())
+
+
 @needs_captum
 def test_integrated_gradients_add_up_to_the_output_change(digits):
     torch.manual_seed(0)
@@ -99,7 +140,7 @@ def test_integrated_gradients_add_up_to_the_output_change(digits):
 
 
 @needs_captum
-@pytest.mark.parametrize("name", ["mlp", "cnn", "vgg", "resnet"])
+@pytest.mark.parametrize("name", ["mlp", "cnn", "vgg", "resnet", "inception"])
 def test_every_zoo_image_model_runs_lrp_and_is_left_as_it_was(digits, name):
     model = build_model(name, (1, 8, 8), 10, seed=0)
     model.train()  # LRP runs in eval mode; the model's own mode comes back
@@ -108,8 +149,8 @@ def test_every_zoo_image_model_runs_lrp_and_is_left_as_it_was(digits, name):
         before = model.eval()(data.x).clone()
     model.train()
     state = {k: v.clone() for k, v in model.state_dict().items()}
-    if name == "resnet":  # `Add` holds no weights: runs saved before it load as they are
-        assert not any(".add" in key for key in state)
+    if name in ("resnet", "inception"):  # `Add` and `Concat` hold no weights: runs saved before them load as they are
+        assert not any(".add" in key or ".concat" in key for key in state)
     result = explain.attribute(model, data, method="lrp")
     assert result["attributions"].shape == (4, 1, 8, 8) and np.isfinite(result["attributions"]).all()
     assert np.abs(result["attributions"]).sum() > 0

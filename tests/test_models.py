@@ -26,6 +26,7 @@ def slices():
         "text": text,
         "pairs": pairs,
         "image": (digits.x[:8], digits.y[:8], digits.model_inputs()),
+        "mask": mask_slice(digits),
         "binary": (binary.x, binary.y, {**binary.model_inputs(), "num_outputs": 1}),
         "sequence": (mnist1d.x[:8], mnist1d.y[:8], mnist1d.model_inputs()),
         "tokens": (tweets.x[:8], tweets.y[:8], tweets.model_inputs()),
@@ -53,6 +54,15 @@ def token_slices():
     return ((lm[:, :-1], lm[:, 1:], {"input_shape": (lm.shape[1] - 1,), "num_outputs": vocab}),
             ((src, tgt[:, :-1]), tgt[:, 1:], {"input_shape": (src.shape[1],), "num_outputs": vocab, "vocab_size": vocab,
                                               "pad_index": 0}))
+
+
+def mask_slice(digits):
+    """The 8 digits of "image" with a per-pixel target (segmentation): 0 (background) where a pixel is below its
+    image's mean, else 1 + the digit's class, so (8, H, W) masks over 11 classes."""
+    x, y = digits.x[:8], digits.y[:8]
+    foreground = x.mean(dim=1) >= x.mean(dim=(1, 2, 3))[:, None, None]  # (8, H, W)
+    masks = torch.where(foreground, 1 + y[:, None, None], 0)
+    return x, masks, {**digits.model_inputs(), "num_outputs": 11}
 
 
 def speech_slice():
@@ -104,6 +114,7 @@ CONTRACT = {
     "cnn": ("image", {"channels": [8, 16], "hidden": 32}, "cross_entropy", "logits"),
     "vgg": ("image", {"stacks": [[8, 8], [16]], "hidden": 32, "dropout": 0.1}, "cross_entropy", "logits"),
     "resnet": ("image", {"channels": [8, 16], "blocks": 1}, "cross_entropy", "logits"),
+    "inception": ("image", {"stem": 8, "stages": [[16], [16]], "dropout": 0.1}, "cross_entropy", "logits"),
     "rnn": ("sequence", {"hidden": 32, "layers": 2, "dropout": 0.1}, "cross_entropy", "logits"),
     "lstm": ("sequence", {"hidden": 32, "bidirectional": True}, "cross_entropy", "logits"),
     "gru": ("tokens", {"hidden": 32, "embed_dim": 16}, "cross_entropy", "logits"),
@@ -122,6 +133,8 @@ CONTRACT = {
     # speech to text: per-frame log-probabilities over the alphabet (B, T, C) and each clip's frames
     "speech_ctc": ("speech", {"n_mels": 40, "channels": 8, "hidden": 48, "layers": 2, "dropout": 0.0, "freq_masks": 0,
                               "time_masks": 0}, "ctc", "frames"),
+    # segmentation: a class per pixel, logits (B, C, H, W)
+    "unet": ("mask", {"channels": [8, 16], "dropout": 0.1}, "cross_entropy", "mask logits"),
 }
 
 
@@ -160,7 +173,8 @@ def test_output_shape(name, slices):
     expected = {"logits": (8, inputs["num_outputs"]), "logit": (8, 1), "input": tuple(getattr(x, "shape", ())),
                 "images": (8, *inputs["input_shape"]),
                 "token logits": (8, y.shape[-1], inputs["num_outputs"]),
-                "frames": (8, inputs["num_outputs"])}[CONTRACT[name][3]]
+                "frames": (8, inputs["num_outputs"]),
+                "mask logits": (8, inputs["num_outputs"], *inputs["input_shape"][1:])}[CONTRACT[name][3]]
     with torch.no_grad():
         out = model.sample(8) if name == "dcgan" else call(model, x)
     if CONTRACT[name][3] == "frames":  # (B, T, C): T covers the longest clip's frames (the batch is padded)
@@ -212,6 +226,16 @@ def test_overfits_eight_examples(name, slices):
         with torch.no_grad():
             out = call(module.eval(), x)
         assert ctc_greedy(out.log_probs, out.lengths) == [[int(c) for c in row if c] for row in y]
+        return
+    if CONTRACT[name][3] == "mask logits":  # >= 99% of the pixels right (a hand-written Adam loop: no segmentation task)
+        opt = torch.optim.Adam(module.parameters(), lr=1e-2)
+        for _ in range(150):
+            opt.zero_grad()
+            F.cross_entropy(call(module, x), y).backward()  # per pixel: (8, C, H, W) logits, (8, H, W) classes
+            opt.step()
+        with torch.no_grad():
+            predicted = call(module.eval(), x).argmax(dim=1)
+        assert (predicted == y).double().mean() >= 0.99
         return
     if loss is token_cross_entropy:  # every next token of the 8 lines learnt (a hand-written Adam loop)
         opt = torch.optim.Adam(module.parameters(), lr=1e-2)
@@ -284,6 +308,51 @@ def test_resnet_blocks_have_residual_shortcuts():
     x = torch.randn(2, 8, 28, 28)
     with torch.no_grad():
         assert torch.allclose(block(x), torch.relu(x))
+
+
+def test_inception_modules_join_four_branches_on_channels():
+    model = nt.models.Inception((1, 28, 28), 10, stem=8, stages=[[16, 16], [32]], seed=0).eval()
+    modules = [m for m in model.modules() if isinstance(m, nt.models.inception.InceptionModule)]
+    assert len(modules) == 3 and sum(isinstance(m, torch.nn.MaxPool2d) and m.stride == 2 for m in model.modules()) == 2
+    module, x = modules[-1], torch.randn(2, 16, 7, 7)  # 28 -> 14 (stem) -> 7 (second stage)
+    branches = [module.ones, module.threes, module.fives, module.pool]
+    assert [sum(isinstance(m, torch.nn.Conv2d) for m in b.modules()) for b in branches] == [1, 2, 3, 1]
+    assert [m.kernel_size for m in module.fives.modules() if isinstance(m, torch.nn.Conv2d)] == [(1, 1), (3, 3), (3, 3)]
+    with torch.no_grad():
+        parts = [b(x) for b in branches]
+        assert [p.shape[1] for p in parts] == [8, 16, 4, 4] and torch.equal(module(x), torch.cat(parts, dim=1))
+    with pytest.raises(ValueError, match="at least 4 channels"):
+        nt.models.Inception((1, 28, 28), 10, stages=[[16], [2]])
+    with pytest.raises(ValueError, match="aux needs at least two stages"):
+        nt.models.Inception((1, 28, 28), 10, stages=[[16]], aux=True)
+
+
+def test_inception_aux_classifier_changes_only_the_training_objective(digits):
+    x, y = digits.x[:16], digits.y[:16]
+
+    def build(aux):
+        return nt.models.Inception((1, 8, 8), 10, stem=8, stages=[[16], [16]], dropout=0.0, aux=aux, seed=0)
+
+    plain, aux = build(False), build(True)
+    assert all(torch.equal(v, aux.state_dict()[k]) for k, v in plain.state_dict().items())  # the same main weights
+    with torch.no_grad():
+        assert torch.equal(plain.eval()(x), aux.eval()(x)) and aux.auxiliary_outputs() == []  # eval: no side head
+        out = aux.train()(x)
+        assert torch.equal(out, plain.train()(x))  # in training, too, the output is the plain (B, 10) logits
+    [(weight, side)] = aux.auxiliary_outputs()
+    assert weight == 0.3 and side.shape == (16, 10) and aux.auxiliary_outputs() == []  # handed over once
+    # the Trainer's step minimises loss + 0.3 * the side head's loss: the same weights as a hand-written step
+    hand, trained = build(True).train(), build(True).train()
+    opt = torch.optim.SGD(hand.parameters(), lr=0.1)
+    main = F.cross_entropy(hand(x), y)
+    (main + 0.3 * F.cross_entropy(hand.auxiliary_outputs()[0][1], y)).backward()
+    opt.step()
+    trainer = nt.Trainer(trained, task="classification", optimizer="sgd", lr=0.1, progress=False, doctor=False)
+    loss, _ = trainer.train_step(x, y)
+    assert loss == pytest.approx(main.item(), rel=1e-6)  # the reported loss is the main output's alone
+    assert trained.aux_head[-1].weight.grad.abs().sum() > 0
+    for (k, v), w in zip(hand.state_dict().items(), trained.state_dict().values()):
+        assert torch.allclose(v, w, atol=1e-6), k
 
 
 def test_build_model_errors_name_the_problem():

@@ -61,6 +61,47 @@ def test_l1_penalty_is_the_sum_of_absolute_weights():
     assert float(trainer.penalty().detach()) == pytest.approx(float(expected.detach()), rel=1e-6)
 
 
+class _SideHead(torch.nn.Module):
+    """A network with a side head on its hidden layer (as Inception's auxiliary classifier), whose outputs it hands
+    to the Trainer once through `auxiliary_outputs`."""
+
+    def __init__(self, scale: float = 1.0) -> None:
+        super().__init__()
+        self.body, self.head, self.side = torch.nn.Linear(13, 8), torch.nn.Linear(8, 3), torch.nn.Linear(8, 3)
+        self.scale, self.kept = scale, []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        hidden = torch.relu(self.body(x))
+        self.kept = [self.side(hidden) * self.scale] if self.training else []
+        return self.head(hidden)
+
+    def auxiliary_outputs(self) -> list:
+        found, self.kept = self.kept, []
+        return [(0.5, out) for out in found]
+
+
+def test_auxiliary_outputs_join_the_objective_but_not_the_reported_loss(wine):
+    x, y = wine[0].x, wine[0].y
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        model = _SideHead()
+    hand = copy.deepcopy(model)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    main = loss_fn(hand(x), y)
+    (main + 0.5 * loss_fn(hand.auxiliary_outputs()[0][1], y)).backward()
+    trainer = nt.Trainer(model, task="classification", optimizer="sgd", lr=0.1, progress=False, doctor=False)
+    assert trainer.train_step(x, y)[0] == pytest.approx(main.item(), rel=1e-6)
+    for name, ours in model.named_parameters():
+        theirs = dict(hand.named_parameters())[name]
+        assert torch.allclose(ours, (theirs - 0.1 * theirs.grad).detach(), atol=1e-6), name
+    assert model.kept == [] and trainer.auxiliary_loss(y) is None  # handed over once
+    model.scale = math.inf  # a diverging side head stops training before the weights change
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(TrainingDivergedError, match="became"):
+        trainer.fit(wine[0])
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+
+
 def test_training_learns_and_history_has_every_record(wine):
     train, val, test = wine
     trainer = nt.Trainer(nt.models.MLP(13, 3, seed=0), lr=0.01, batch_size=16, epochs=5, progress=False,

@@ -122,11 +122,13 @@ def model_task(model_type: str) -> str | None:
 def default_model(layout: str, task: str | None) -> str:
     """The model `type: auto` picks for raw data of `layout`: a CNN for images and sounds, an MLP for
     tables, a GRU for text and sequences, an LSTM for a series to forecast, a GPT for a corpus to generate
-    from, an encoder-decoder Transformer for sentence pairs, a CTC speech model for recordings with transcripts."""
+    from, an encoder-decoder Transformer for sentence pairs, a CTC speech model for recordings with transcripts, CenterNet for boxes and a U-Net for masks."""
     if task == "forecasting":
         return "lstm"
     if task == "transcription" or layout == "speech":
         return "speech_ctc"
+    if task in ("detection", "segmentation"):
+        return "centernet" if task == "detection" else "unet"
     if task in ("language_modeling", "seq2seq"):
         return "gpt" if task == "language_modeling" else "transformer_seq2seq"
     return {"image": "cnn", "frame": "mlp", "table": "mlp", "text": "gru", "tokens": "gru",

@@ -2,7 +2,10 @@
 
 Each augmentation is called as `aug(x, y) -> (x, y)` on a batch x: images (B, C, H, W), or
 recordings (B, samples) for `volume`, `noise` and `speed` (a speech model's SpecAugment is in
-the model: `speech_ctc`'s freq_masks and time_masks); randomness
+the model: `speech_ctc`'s freq_masks and time_masks). The geometric ones move the targets with
+the pixels where the targets are places in the image: boxes (B, M, 5) of (class, x0, y0, x1, y1)
+in pixels, class -1 for padding (detection), or class masks (B, H, W) (segmentation); a box
+pushed mostly out of the image is dropped (its class set to -1). Randomness
 comes from torch's global RNG, which the Trainer seeds per epoch (so runs are reproducible).
 `mixup` also mixes the targets, into class probabilities that `cross_entropy` accepts.
 """
@@ -19,18 +22,48 @@ import torch.nn.functional as F
 from neuronet.errors import ConfigError
 from neuronet.registry import Registry
 
-__all__ = ["AUGMENTATIONS", "APPLIES_TO", "build_augmentations", "check_augmentations", "Compose"]
+__all__ = ["AUGMENTATIONS", "APPLIES_TO", "augment_layout", "build_augmentations", "check_augmentations", "Compose"]
 
 Augmentation = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 AUGMENTATIONS: Registry[Callable[..., Augmentation]] = Registry("augmentation")
 
 
-def _affine(x: torch.Tensor, angle: torch.Tensor, shift: torch.Tensor, mode: str) -> torch.Tensor:
-    """Rotate each image by `angle` (radians) and shift it by `shift` (fractions of the size), zeros outside."""
+def _affine(x: torch.Tensor, angle: torch.Tensor, shift: torch.Tensor, mode: str,
+            zoom: torch.Tensor | None = None) -> torch.Tensor:
+    """Rotate each image by `angle` (radians), shift it by `shift` (in grid units: 2 is the whole width) and
+    magnify it `zoom` times about its centre; zeros outside."""
     cos, sin = torch.cos(angle), torch.sin(angle)
-    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+    inv = 1 / zoom if zoom is not None else torch.ones_like(angle)
+    theta = torch.stack([torch.stack([cos * inv, -sin * inv, shift[:, 0]], 1),
+                         torch.stack([sin * inv, cos * inv, shift[:, 1]], 1)], 1)
     grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode=mode, padding_mode="zeros", align_corners=False)
+
+
+def _targets(x: torch.Tensor, y: torch.Tensor) -> str | None:
+    """What the targets of image batch x are: "boxes" (B, M, 5) floats, "mask" (B, H, W) class indices, or None
+    (labels, values: they do not move with the pixels)."""
+    if y.ndim == 3 and y.shape[-1] == 5 and y.is_floating_point():
+        return "boxes"
+    if y.ndim == 3 and tuple(y.shape[1:]) == tuple(x.shape[-2:]) and not y.is_floating_point():
+        return "mask"
+    return None
+
+
+def _kept(boxes: torch.Tensor, width: int, height: int, least: float = 2.0) -> torch.Tensor:
+    """Boxes (B, M, 5) clipped to the image; one left less than `least` pixels wide or high is dropped (class -1)."""
+    out = boxes.clone()
+    out[..., 1::2] = out[..., 1::2].clamp(0, width)
+    out[..., 2::2] = out[..., 2::2].clamp(0, height)
+    small = ((out[..., 3] - out[..., 1]) < least) | ((out[..., 4] - out[..., 2]) < least)
+    out[..., 0] = torch.where(small | (boxes[..., 0] < 0), torch.full_like(out[..., 0], -1), out[..., 0])
+    return out
+
+
+def _moved_mask(y: torch.Tensor, angle: torch.Tensor, shift: torch.Tensor, zoom: torch.Tensor | None) -> torch.Tensor:
+    """Class masks (B, H, W) moved as their images were (nearest neighbour; uncovered pixels are background, 0)."""
+    moved = _affine(y.unsqueeze(1).float(), angle, shift, "nearest", zoom)
+    return moved.squeeze(1).round().to(y.dtype)
 
 
 @AUGMENTATIONS.register("random_crop", "Random crop after zero-padding by `padding` pixels (a random shift).")
@@ -39,7 +72,38 @@ def random_crop(padding: int = 2) -> Augmentation:
         b, _, h, w = x.shape
         pixels = torch.randint(-padding, padding + 1, (b, 2), device=x.device).to(x.dtype)
         shift = pixels * 2 / torch.tensor([w, h], device=x.device, dtype=x.dtype)  # in grid units [-1, 1]
-        return _affine(x, torch.zeros(b, device=x.device, dtype=x.dtype), shift, "nearest"), y
+        angle = torch.zeros(b, device=x.device, dtype=x.dtype)
+        kind = _targets(x, y)
+        if kind == "boxes":  # the content moves by -pixels
+            moved = y.clone()
+            moved[..., 1::2] -= pixels[:, None, 0:1]
+            moved[..., 2::2] -= pixels[:, None, 1:2]
+            y = _kept(moved, w, h)
+        elif kind == "mask":
+            y = _moved_mask(y, angle, shift, None)
+        return _affine(x, angle, shift, "nearest"), y
+    return apply
+
+
+@AUGMENTATIONS.register("zoom", "Random magnification by a factor in [1 - `amount`, 1 + `amount`] about the centre "
+                                "(boxes and masks move with the pixels).")
+def zoom(amount: float = 0.25) -> Augmentation:
+    if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not 0 <= amount < 1:
+        raise ConfigError(f"The 'amount' of zoom must be a number in [0, 1). Got {amount!r} instead.")
+
+    def apply(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        b, _, h, w = x.shape
+        factor = 1 + (torch.rand(b, device=x.device, dtype=x.dtype) * 2 - 1) * amount
+        angle, shift = torch.zeros(b, device=x.device, dtype=x.dtype), torch.zeros(b, 2, device=x.device, dtype=x.dtype)
+        kind = _targets(x, y)
+        if kind == "boxes":
+            moved = y.clone()
+            moved[..., 1::2] = (moved[..., 1::2] - w / 2) * factor[:, None, None] + w / 2
+            moved[..., 2::2] = (moved[..., 2::2] - h / 2) * factor[:, None, None] + h / 2
+            y = _kept(moved, w, h)
+        elif kind == "mask":
+            y = _moved_mask(y, angle, shift, factor)
+        return _affine(x, angle, shift, "bilinear", factor), y
     return apply
 
 
@@ -47,6 +111,13 @@ def random_crop(padding: int = 2) -> Augmentation:
 def hflip(p: float = 0.5) -> Augmentation:
     def apply(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         flip = torch.rand(len(x), device=x.device) < p
+        kind = _targets(x, y)
+        if kind == "boxes":  # x0' = W - x1, x1' = W - x0
+            mirrored = y.clone()
+            mirrored[..., 1], mirrored[..., 3] = x.shape[-1] - y[..., 3], x.shape[-1] - y[..., 1]
+            y = torch.where(flip[:, None, None] & (y[..., :1] >= 0), mirrored, y)
+        elif kind == "mask":
+            y = torch.where(flip[:, None, None], y.flip(-1), y)
         return torch.where(flip[:, None, None, None], x.flip(-1), x), y
     return apply
 
@@ -55,7 +126,10 @@ def hflip(p: float = 0.5) -> Augmentation:
 def rotation(degrees: float = 10.0) -> Augmentation:
     def apply(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         angle = (torch.rand(len(x), device=x.device, dtype=x.dtype) * 2 - 1) * math.radians(degrees)
-        return _affine(x, angle, torch.zeros(len(x), 2, device=x.device, dtype=x.dtype), "bilinear"), y
+        shift = torch.zeros(len(x), 2, device=x.device, dtype=x.dtype)
+        if _targets(x, y) == "mask":
+            y = _moved_mask(y, angle, shift, None)
+        return _affine(x, angle, shift, "bilinear"), y
     return apply
 
 
@@ -192,13 +266,21 @@ class Compose:
 
 
 # The input layouts each augmentation is defined on (spectrograms are images of one channel).
+# "boxes" and "masks" are images with boxes (detection) or class masks (segmentation) as targets.
 APPLIES_TO: dict[str, tuple[str, ...]] = {
-    "random_crop": ("image",), "hflip": ("image",), "rotation": ("image",), "color_jitter": ("image",),
-    "cutout": ("image",), "freq_mask": ("image",), "time_mask": ("image",), "mixup": ("table", "sequence", "image"),
+    "random_crop": ("image", "boxes", "masks"), "hflip": ("image", "boxes", "masks"), "zoom": ("image", "boxes", "masks"),
+    "rotation": ("image", "masks"), "color_jitter": ("image", "boxes", "masks"), "cutout": ("image",),
+    "freq_mask": ("image",), "time_mask": ("image",), "mixup": ("table", "sequence", "image"),
     "volume": ("speech",), "noise": ("speech",), "speed": ("speech",),
 }
 _LAYOUT_NAMES = {"image": "images and spectrograms", "table": "table rows", "sequence": "sequences of numbers",
-                 "tokens": "token ids (text)", "speech": "recordings (waveforms)"}
+                 "tokens": "token ids (text)", "speech": "recordings (waveforms)",
+                 "boxes": "images with boxes (detection)", "masks": "images with class masks (segmentation)"}
+
+
+def augment_layout(data: Any) -> str:
+    """The layout whose augmentations fit a Dataset: "boxes" for detection, "masks" for segmentation, else its own."""
+    return {"detection": "boxes", "segmentation": "masks"}.get(getattr(data, "task", None) or "", data.layout)
 
 
 def check_augmentations(specs: Sequence[dict[str, Any]] | None, layout: str, where: str = "train.augment") -> None:

@@ -14,7 +14,7 @@ from neuronet.errors import ConfigError, DataError
 __all__ = ["Dataset", "split_indices", "take"]
 
 TASK_NAMES = ("classification", "regression", "forecasting", "reconstruction", "language_modeling", "seq2seq",
-              "transcription")
+              "transcription", "detection", "segmentation")
 
 
 def take(x: Any, idx: np.ndarray) -> Any:
@@ -60,6 +60,8 @@ class Dataset(torch.utils.data.Dataset):
             "mode": "L"}, {"kind": "text", "column": "review"}, {"kind": "frame"}, ...
         notes: What loading did that a user should know (rows left out, values filled).
         ids: A name per row where inputs came from files (prediction tables show them).
+        sizes: Each image's (width, height) as given, before it was resized (boxes and masks are
+            predicted back in the image's own pixels).
 
     Example:
         >>> ds = Dataset(torch.zeros(4, 2), torch.tensor([0, 1, 0, 1]), "classification")
@@ -82,6 +84,7 @@ class Dataset(torch.utils.data.Dataset):
     inputs: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     ids: list[str] | None = None
+    sizes: list[tuple[int, int]] | None = None
 
     def __post_init__(self) -> None:
         if self.task is None and self.y is not None:
@@ -132,6 +135,8 @@ class Dataset(torch.utils.data.Dataset):
     def num_outputs(self) -> int:
         """Number of classes (classification) or target columns (regression, forecasting)."""
         if self.task == "classification":
+            return len(self.class_names or [])
+        if self.task in ("detection", "segmentation"):  # a heatmap / a score map per class
             return len(self.class_names or [])
         if self.task in ("language_modeling", "seq2seq", "transcription"):  # scores over the (target) vocabulary
             return int(self.inputs.get("target_vocab_size", self.inputs.get("vocab_size", 0)))
@@ -211,7 +216,8 @@ class Dataset(torch.utils.data.Dataset):
         """A new Dataset with only the rows at `indices` (metadata kept)."""
         idx = np.asarray(indices, dtype=np.int64)
         return replace(self, x=take(self.x, idx), y=None if self.y is None else take(self.y, idx), official_test=None,
-                       official_val=None, ids=None if self.ids is None else take(self.ids, idx))
+                       official_val=None, ids=None if self.ids is None else take(self.ids, idx),
+                       sizes=None if self.sizes is None else take(self.sizes, idx))
 
     def with_tensors(self, x: Any, y: torch.Tensor | None = None) -> Dataset:
         """A new Dataset with other inputs (and targets) and the same metadata."""

@@ -247,7 +247,8 @@ def _read_image(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, 
         raise DataError("Give images either as float arrays of the training shape or as pictures, not both at once.")
     if exact:
         return torch.cat(exact), None
-    return images_to_tensor(images, spec["size"], spec["mode"]), y, ids if len(ids) == len(images) else None
+    sizes = [im.size for im in images]  # (width, height) before resizing: boxes and masks go back to them
+    return images_to_tensor(images, spec["size"], spec["mode"]), y, ids if len(ids) == len(images) else None, sizes
 
 
 def _read_audio(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, torch.Tensor | None]:
@@ -450,9 +451,10 @@ def read_inputs(inputs: Any, meta: dict[str, Any], labelled: bool = False) -> Da
     kind = meta["inputs"].get("kind", meta.get("layout"))
     if kind not in READERS:
         raise DataError(f"Cannot read inputs of kind {kind!r}; known kinds: {', '.join(READERS)}.")
-    x, y, *ids = READERS[kind](inputs, meta, labelled)
+    x, y, *extra = READERS[kind](inputs, meta, labelled)  # and, where read from files, ids (and image sizes)
+    ids, sizes = (list(extra) + [None, None])[:2]
     if len(x) == 0:
         raise DataError("There is nothing to predict: the inputs are empty.")
     task = meta["task"] if meta["task"] != "reconstruction" else None
     return Dataset(x, y, task if y is not None else None, meta["name"], meta.get("feature_names"),
-                   meta.get("class_names"), meta.get("target_names"), inputs=meta["inputs"], ids=ids[0] if ids else None)
+                   meta.get("class_names"), meta.get("target_names"), inputs=meta["inputs"], ids=ids, sizes=sizes)

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from neuronet.datasets.audio import load_audio_folder
-from neuronet.datasets import literature, speech, verses  # noqa: F401 - they register their built-in data sets
+from neuronet.datasets import literature, speech, verses, vision  # noqa: F401 - they register their built-in data sets
 from neuronet.datasets.builtin import DATASETS
 from neuronet.datasets.corpus import load_text_corpus
 from neuronet.datasets.dataset import Dataset
@@ -35,6 +35,7 @@ from neuronet.datasets.table import load_table
 from neuronet.datasets.text import load_text_table, text_table_from_frame
 from neuronet.datasets.transcribed import is_transcribed_folder, load_transcribed
 from neuronet.datasets.userfiles import is_folder, shown_path
+from neuronet.datasets.vision import is_annotated, load_annotated
 from neuronet.errors import ConfigError, DataError
 from neuronet.params import shown
 from neuronet.registry import Registry, check_arguments, suggest
@@ -138,6 +139,9 @@ SOURCES.add("builtin", Source(lambda s: s in DATASETS, _load_builtin, ("data_dir
 SOURCES.add("recordings", Source(is_transcribed_folder, _load_folder(load_transcribed, "recordings"), (),
                                  "WAV files with their transcripts (a folder with LJSpeech's metadata.csv, a path/text "
                                  "table, or name.wav beside name.txt; or the table itself): speech to text."))
+SOURCES.add("annotated images", Source(is_annotated, lambda source, options, task=None: _load_annotated(source, options, task),
+                                       ("task",), "Images with their boxes (a COCO .json, or a folder in COCO or YOLO "
+                                                  "layout: detection) or class masks (images/ and masks/: segmentation)."))
 SOURCES.add("table", Source(lambda s: Path(s).suffix.lower() in TABLE_SUFFIXES, _load_table, ("target", "text", "task"),
                             "A CSV / Parquet table: features and a target column, a text column, or a time series."))
 SOURCES.add("text corpus", Source(lambda s: Path(s).suffix.lower() == ".txt" or _is_text_folder(s),
@@ -147,6 +151,11 @@ SOURCES.add("audio folder", Source(_has_wavs, _load_folder(load_audio_folder, "a
                                    "A folder of WAV files, one sub-folder per class."))
 SOURCES.add("image folder", Source(is_folder, _load_folder(load_image_folder, "an image folder"), (),
                                    "A folder of images (PNG / JPEG), one sub-folder per class."))
+
+
+def _load_annotated(source: str, options: dict[str, Any], task: str | None = None) -> Dataset:
+    _check_options(options, load_annotated, "images with boxes or masks")
+    return load_annotated(source, task=task, **options)
 
 
 def _check_options(options: dict[str, Any], loader: Callable[..., Any], where: str, given: dict | None = None) -> None:
@@ -166,7 +175,7 @@ def loader_defaults(source: str, text: str | None = None, task: str | None = Non
     table = load_series if task == "forecasting" else load_text_pairs if text and task == "seq2seq" else \
         load_text_table if text else load_table
     loader = {"builtin": lambda: DATASETS.get(source), "audio folder": lambda: load_audio_folder,
-              "recordings": lambda: load_transcribed,
+              "recordings": lambda: load_transcribed, "annotated images": lambda: load_annotated,
               "image folder": lambda: load_image_folder, "text corpus": lambda: load_text_corpus,
               "table": lambda: table}[kind]()
     skip = ("path", "root", "target", "text", "task", "data_dir", "limit", "classes")
@@ -241,7 +250,7 @@ def load_source(source: str, *, target: str | None = None, text: str | None = No
     if kind == "image folder":
         _check_images_inside(Path(str(source)))
     given = {"target": target, "text": text, "task": task if task in ("classification", "regression", "forecasting", "seq2seq",
-                                                                         "language_modeling")
+                                                                         "language_modeling", "detection", "segmentation")
              else None, "data_dir": data_dir}
     for key, value in given.items():
         if value is not None and key not in src.takes and key != "task":

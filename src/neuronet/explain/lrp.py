@@ -4,8 +4,9 @@ Captum's LRP propagates relevance through the leaf modules it has rules for (lin
 convolution, pooling, 2-D batch norm) and passes it through ReLU, Tanh and Dropout unchanged;
 any other leaf is a TypeError deep inside it. `lrp_rules` attaches rules to the leaves that
 neuronet's models add (shape-only layers, 1-D convolution, pooling and batch norm, the residual
-`Add`), says in one sentence which module cannot be explained by LRP, and removes everything it
-and Captum attached afterwards, so that the model predicts exactly as before.
+`Add`, Inception's branch-joining `Concat`), says in one sentence which module cannot be explained
+by LRP, and removes everything it and Captum attached afterwards, so that the model predicts
+exactly as before.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from torch import nn
 
 from neuronet.errors import ConfigError
 from neuronet.explain.subject import captum
-from neuronet.models.layers import Add
+from neuronet.models.layers import Add, Concat
 
 __all__ = ["leaves", "lrp_rules"]
 
 SHAPE_ONLY = (nn.Flatten, nn.Unflatten, nn.Identity)  # relevance passes through unchanged
-AFFINE = (nn.BatchNorm1d, nn.Conv1d, nn.AdaptiveAvgPool1d, nn.AvgPool1d, Add)  # the epsilon rule
+AFFINE = (nn.BatchNorm1d, nn.Conv1d, nn.AdaptiveAvgPool1d, nn.AvgPool1d, Add, Concat)  # the epsilon rule
 
 
 def leaves(model: nn.Module) -> list[tuple[str, nn.Module]]:

@@ -7,7 +7,7 @@ from torch import nn
 
 from neuronet.nn.activations import activation as make_activation
 
-__all__ = ["Add", "conv_block"]
+__all__ = ["Add", "Concat", "conv_block"]
 
 
 class Add(nn.Module):
@@ -22,6 +22,29 @@ class Add(nn.Module):
 
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return a + b
+
+
+class Concat(nn.Module):
+    """`torch.cat(tensors, dim)` as a module: parallel branches joined so that attribution methods (LRP) can see
+    the join and hand each branch the relevance of its own channels.
+
+    The tensors are separate arguments (not one list), so that forward hooks see each branch's output. It has no
+    parameters.
+
+    Args:
+        dim: The dimension to join along (1: channels of (B, C, H, W) images).
+
+    Example:
+        >>> Concat()(torch.ones(2, 1, 3), torch.zeros(2, 2, 3)).shape
+        torch.Size([2, 3, 3])
+    """
+
+    def __init__(self, dim: int = 1) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
+        return torch.cat(tensors, dim=self.dim)
 
 
 def conv_block(in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1, batch_norm: bool = True,

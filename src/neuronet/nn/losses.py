@@ -10,7 +10,7 @@ from torch import nn
 
 from neuronet.registry import Registry
 
-__all__ = ["LOSSES", "BinaryCrossEntropy", "CTCLoss", "TokenCrossEntropy", "TokenScores", "VAELoss", "loss_fn"]
+__all__ = ["LOSSES", "BinaryCrossEntropy", "CTCLoss", "PixelCrossEntropy", "TokenCrossEntropy", "TokenScores", "VAELoss", "loss_fn"]
 
 LOSSES: Registry[Callable[..., nn.Module]] = Registry("loss")
 
@@ -121,6 +121,27 @@ class CTCLoss(nn.Module):
         return self.per_clip(outputs, target).mean()
 
 
+class PixelCrossEntropy(nn.Module):
+    """Cross-entropy of each pixel's class logits (B, C, H, W) against class masks (B, H, W), averaged per image and
+    then over the batch (segmentation). Also takes the kept form of earlier outputs (each image's loss and its
+    predicted mask): their mean, the same number.
+
+    Example:
+        >>> round(float(PixelCrossEntropy()(torch.zeros(1, 4, 2, 2), torch.zeros(1, 2, 2, dtype=torch.long))), 4)  # log 4
+        1.3863
+    """
+
+    def __init__(self, label_smoothing: float = 0.0) -> None:
+        super().__init__()
+        self.label_smoothing = label_smoothing
+
+    def forward(self, outputs: torch.Tensor | tuple, target: torch.Tensor) -> torch.Tensor:
+        if isinstance(outputs, tuple):  # kept: each image's loss already
+            return outputs[0].mean()
+        logits = outputs.float() if outputs.dtype in (torch.float16, torch.bfloat16) else outputs
+        return nn.functional.cross_entropy(logits, target.long(), label_smoothing=self.label_smoothing)
+
+
 for _name, _factory, _help in [
     ("mse", nn.MSELoss, "Mean squared error, mean((y - y_hat)^2)."),
     ("mae", nn.L1Loss, "Mean absolute error, mean(|y - y_hat|)."),
@@ -130,8 +151,17 @@ for _name, _factory, _help in [
     ("token_cross_entropy", TokenCrossEntropy, "Cross-entropy of next-token logits, padding left out (language)."),
     ("ctc", CTCLoss, "Connectionist temporal classification: per-frame labels of any alignment (speech to text)."),
     ("vae", VAELoss, "Negative ELBO of a VAE: reconstruction + KL divergence (outputs: recon, mu, logvar)."),
+    ("pixel_cross_entropy", PixelCrossEntropy, "Segmentation: cross-entropy of every pixel's class (logits (B, C, H, W))."),
+    ("centernet", lambda **kw: _centernet()(**kw), "Object detection (CenterNet): focal loss on centre heatmaps + L1 "
+                                                   "on box sizes and offsets."),
 ]:
     LOSSES.add(_name, _factory, _help)
+
+
+def _centernet() -> type[nn.Module]:
+    from neuronet.nn.centernet import CenterNetLoss  # box drawing is imported only where boxes are trained on
+
+    return CenterNetLoss
 
 
 def loss_fn(name: str | nn.Module | Callable, **kwargs: Any) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:

@@ -251,6 +251,80 @@ class Predictor:
         lexicon = None if not words else word_list(step, None if words is True else list(words))
         return transcribe_waves(self.model, x, step.alphabet, beam, self.batch_size, self.device, lexicon)
 
+    # --- detection -------------------------------------------------------------------------
+    def detect(self, inputs: Any, threshold: float | None = None) -> list[list[dict[str, Any]]]:
+        """The objects found in each image (an image file, a folder of them, a PIL image, an array or a list of
+        these): per image a list of {"class", "score", "x0", "y0", "x1", "y1"}, best first, in the image's own
+        pixels (x to the right, y down, from its top-left corner).
+
+        Args:
+            inputs: The images.
+            threshold: The score from which a box is reported (default: the predictor's `decoding`, else 0.3).
+
+        Example:
+            >>> nt.load("runs/scenes-centernet").detect("street.png")  # doctest: +SKIP
+            [[{'class': 'Sneaker', 'score': 0.91, 'x0': 12.0, 'y0': 40.5, 'x1': 38.2, 'y1': 61.0}]]
+        """
+        from neuronet.predict.vision import boxes_in_images
+
+        self.task.require("detect")
+        names = self.meta.get("class_names") or []
+        found = boxes_in_images(self, self.prepare(inputs), self._threshold(threshold))
+        return [[{"class": names[int(c)], "score": round(s, 4), "x0": round(x0, 2), "y0": round(y0, 2),
+                  "x1": round(x1, 2), "y1": round(y1, 2)} for c, s, x0, y0, x1, y1 in rows.tolist()] for rows in found]
+
+    def detect_frame(self, inputs: Any, threshold: float | None = None) -> tuple[dict[str, Any], list[str] | None]:
+        """The columns of `predict_frame` for a detector: one row per box (image, class, score, x0, y0, x1, y1,
+        objects: the image's number of boxes), and one row with objects 0 for an image without any; and each
+        row's input file where the images came from files."""
+        from neuronet.predict.vision import boxes_in_images
+
+        self.task.require("detect")
+        data = self.prepare(inputs)
+        names = self.meta.get("class_names") or []
+        rows, owners = [], []
+        for i, found in enumerate(boxes_in_images(self, data, self._threshold(threshold))):
+            for c, s, x0, y0, x1, y1 in found.tolist() or [(-1, 0.0, 0.0, 0.0, 0.0, 0.0)]:
+                rows.append((i, names[int(c)] if c >= 0 else "", round(s, 4), round(x0, 2), round(y0, 2),
+                             round(x1, 2), round(y1, 2), len(found)))
+                owners.append(i)
+        columns = dict(zip(("image", "class", "score", "x0", "y0", "x1", "y1", "objects"),
+                           (np.asarray(c) for c in zip(*rows))))
+        return columns, None if data.ids is None else [data.ids[i] for i in owners]
+
+    # --- segmentation ----------------------------------------------------------------------
+    def segment(self, inputs: Any) -> list[np.ndarray]:
+        """The class of every pixel of each image: a list of (height, width) uint8 arrays of class indices (into
+        `meta["class_names"]`, 0 the background), each the size of its image as given.
+
+        Example:
+            >>> masks = nt.load("runs/scenes-unet").segment("street.png")  # doctest: +SKIP
+            >>> masks[0].shape  # doctest: +SKIP
+            (480, 640)
+        """
+        self.task.require("segment")
+        return self.segment_prepared(self.prepare(inputs))
+
+    @torch.no_grad()
+    def segment_prepared(self, data: Dataset) -> list[np.ndarray]:
+        """Masks of prepared images, each resized (nearest neighbour) to its image's size as given (`data.sizes`)."""
+        from PIL import Image
+
+        masks = [self.model(chunk.to(self.device)).argmax(dim=1).to(torch.uint8).cpu() for chunk in self.batches(data.x)]
+        found = [m.numpy() for m in torch.cat(masks)]
+        if data.sizes is None:
+            return found
+        return [m if (m.shape[1], m.shape[0]) == tuple(size) else
+                np.asarray(Image.fromarray(m).resize(tuple(size), Image.NEAREST)) for m, size in zip(found, data.sizes)]
+
+    def _threshold(self, threshold: float | None) -> float:
+        from neuronet.tasks.detection import THRESHOLD
+
+        value = self.decoding.get("threshold", THRESHOLD) if threshold is None else threshold
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise ConfigError(f"The detection threshold must be a score in [0, 1]. Got {value!r} instead.")
+        return float(value)
+
     # --- evaluation ------------------------------------------------------------------------
     def evaluate(self, data: Any) -> dict[str, float]:
         """The loss and the report metrics on labelled data: a raw Dataset, or labelled inputs

@@ -22,7 +22,7 @@ from torch import nn
 
 from neuronet.config import AUTO_MODEL, TRAIN_SECTION_EXCLUDES, ModelConfig, RunConfig, default_model, model_task
 from neuronet.datasets import Dataset, Pipeline, Prepared, load_source, loader_defaults, prepare, resample
-from neuronet.datasets.augment import check_augmentations
+from neuronet.datasets.augment import augment_layout, check_augmentations
 from neuronet.errors import ConfigError, DataError
 from neuronet.models import MODELS, build_model
 from neuronet.registry import check_arguments, suggest
@@ -33,7 +33,7 @@ from neuronet.train import Callback, GANSamples, TextSamples, Trainer, trainer_f
 __all__ = ["RunPlan", "data_loaded_once", "load_data", "resolve_task", "plan_run", "make_trainer", "cached_features", "Fold"]
 
 Fold = tuple[np.ndarray, np.ndarray]  # (training rows, held-out rows)
-_SUPERVISED = ("classification", "regression", "forecasting", "transcription")
+_SUPERVISED = ("classification", "regression", "forecasting", "transcription", "detection", "segmentation")
 _HINTS = {"table": "mlp or perceptron", "image": "cnn, vgg, resnet or mlp", "sequence": "rnn, lstm, gru, transformer or mlp",
           "tokens": "rnn, lstm, gru or transformer", "speech": "speech_ctc"}
 
@@ -261,7 +261,7 @@ def plan_run(config: RunConfig, pipeline: Pipeline | None = None, fold: Fold | N
                         "training example(s); there is nothing to learn (more data, or other val / test fractions).")
     _check_layout(config, prepared.train)
     check_augmentations(config.train.augment if isinstance(config.train.augment, list) else None,
-                        prepared.train.layout)
+                        augment_layout(prepared.train))
     loss = config.train.loss or task.loss_for(MODELS.get(config.model.type))
     task.check_loss(loss)
     model, spec = _model(config, prepared.train, task, loss)

@@ -4,7 +4,7 @@ metrics, the prediction table, the server's response schema, the page's widget a
 Example:
     >>> from neuronet.tasks import TASKS
     >>> TASKS.names()
-    ['classification', 'regression', 'forecasting', 'reconstruction', 'generation', 'reinforcement', 'language_modeling', 'seq2seq', 'transcription']
+    ['classification', 'regression', 'forecasting', 'reconstruction', 'generation', 'reinforcement', 'language_modeling', 'seq2seq', 'transcription', 'detection', 'segmentation']
     >>> TASKS.get("classification")().default_loss
     'cross_entropy'
 """
@@ -18,8 +18,10 @@ from neuronet.tasks.generation import Generation
 from neuronet.tasks.reinforcement import Reinforcement
 from neuronet.tasks.language import LanguageModeling, Seq2Seq
 from neuronet.tasks.transcription import Transcription
+from neuronet.tasks.detection import Detection
+from neuronet.tasks.segmentation import Segmentation
 from neuronet.tasks.metrics import METRICS, Metric, check_metrics, compute_metrics
 from neuronet.tasks.baselines import BASELINES, BaselineRows, Baselines, fit_baselines
 
-__all__ = ["BASELINES", "METRICS", "TASKS", "BaselineRows", "Baselines", "Classification", "Forecasting", "Generation", "LanguageModeling", "Metric", "Reconstruction", "Regression", "Reinforcement", "Seq2Seq", "Transcription",
+__all__ = ["BASELINES", "METRICS", "TASKS", "BaselineRows", "Baselines", "Classification", "Detection", "Forecasting", "Generation", "LanguageModeling", "Metric", "Reconstruction", "Regression", "Reinforcement", "Segmentation", "Seq2Seq", "Transcription",
            "Task", "check_metrics", "compute_metrics", "fit_baselines", "get_task", "infer_task", "tasks_that"]

@@ -20,7 +20,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from neuronet.datasets import Dataset, build_augmentations, class_weights, iterate_batches, num_batches
-from neuronet.datasets.augment import check_augmentations
+from neuronet.datasets.augment import augment_layout, check_augmentations
 from neuronet.errors import ConfigError, DataError, TrainingDivergedError
 from neuronet.nn import loss_fn
 from neuronet.optim import Schedule, build_optimizer
@@ -187,7 +187,7 @@ class Trainer(LoopShell):
         if self._augment_spec is not None and self.augment is None:
             spec = self._augment_spec
             if isinstance(train, Dataset) and not callable(spec):
-                check_augmentations(spec, train.layout, "augment")
+                check_augmentations(spec, augment_layout(train), "augment")
             classes = train.num_outputs if isinstance(train, Dataset) and task.name == "classification" else 0
             self.augment = spec if callable(spec) else build_augmentations(spec, num_classes=classes)
         self.steps_per_epoch = len(train) if isinstance(train, DataLoader) else num_batches(len(train), self.batch_size)
@@ -210,13 +210,27 @@ class Trainer(LoopShell):
             raise NonFiniteLoss(value)
         return value
 
+    def auxiliary_loss(self, targets: Any) -> torch.Tensor | None:
+        """This trainer's loss on the side outputs of the model's last forward pass, weighted (None: none): a model
+        with side heads (Inception's auxiliary classifier) hands them over once, as [(weight, outputs), ...], from
+        `auxiliary_outputs()`. They join the training objective only; the reported loss is the main output's."""
+        hand_over = getattr(self.model, "auxiliary_outputs", None)
+        found = hand_over() if callable(hand_over) else []
+        return sum(weight * self.loss_fn(out, targets) for weight, out in found) if found else None
+
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, Any]:
         """One optimisation step on a batch; returns the data loss (float) and the (detached) outputs."""
         with self.precision.autocast():
             out = self.task.forward(self.model, x, y) if self.task else self.model(x)
-            loss = self.loss_fn(out, self.task.targets(x, y))
+            targets = self.task.targets(x, y)
+            loss = self.loss_fn(out, targets)
+            side = self.auxiliary_loss(targets)
         value = self.checked(loss)
-        objective = loss + self.penalty() if (self.l1 or self.l2) else loss
+        objective = loss
+        if side is not None:
+            self.checked(side)  # a diverging side head, too, stops training before any weight changes
+            objective = objective + side
+        objective = objective + self.penalty() if (self.l1 or self.l2) else objective
         self.optimizer.zero_grad(set_to_none=True)
         self.precision.backward(objective)
         if self.grad_clip:
