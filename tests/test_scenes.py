@@ -380,6 +380,13 @@ def test_a_label_file_without_its_image_is_refused(folder):
 
 
 @needs_fashion
+def test_two_yolo_images_of_one_name_are_refused(folder):
+    shutil.copy(folder / "images" / "scene_00003.png", folder / "images" / "scene_00003.jpg")
+    with pytest.raises(DataError, match=r"scene_00003\.jpg and .*scene_00003\.png share a name"):
+        read_yolo(folder)
+
+
+@needs_fashion
 def test_a_yolo_label_file_that_is_not_utf8_is_refused(folder):
     (folder / "labels" / "scene_00001.txt").write_bytes(b"0 0.5 0.5 0.2 0.2 # \xff\n")
     with pytest.raises(DataError, match=r"scene_00001\.txt is not UTF-8 text"):
@@ -431,7 +438,7 @@ def test_a_palette_mask_is_read_as_its_indices_not_its_colours(tmp_path):
     with Image.open(tmp_path / "m.png") as image:
         assert image.mode == "P" and image.getpalette()[:6] == mask_palette()[:6]
     assert np.array_equal(read_mask(tmp_path / "m.png", size=(3, 2), classes=4), mask)
-    Image.fromarray(mask * 60, mode="L").save(tmp_path / "grey.png")
+    Image.fromarray(mask * 60).save(tmp_path / "grey.png")
     assert read_mask(tmp_path / "grey.png").tolist() == [[0, 60, 120], [180, 0, 60]]
 
 

@@ -63,6 +63,11 @@ def predict(
                                                            "transcripts (1: greedy).")] = 1,
     words: Annotated[bool, typer.Option("--words", help="Speech to text: write only words of the training "
                                                         "transcripts (beam search).")] = False,
+    threshold: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help="Detection: the score from which a box "
+                                                                              "is reported (default 0.3).")] = None,
+    draw: Annotated[Optional[Path], typer.Option("--draw", help="Detection / segmentation: also write each image with "
+                                                                "its boxes drawn (or its mask over it) into this new "
+                                                                "folder, as PNG files.")] = None,
 ) -> None:
     """Predict INPUTS with a trained run: labels and class probabilities, values, anomaly scores, translations (one a
     line), transcripts of recordings, or a language model's greedy continuation of each prompt (`neuronet generate`
@@ -80,8 +85,14 @@ def predict(
         if any(os.path.realpath(output) == os.path.realpath(path) for path in inputs):
             raise NeuronetError(f"The output {output} is also an input; write the predictions to a new file.")
         _refuse_training_data(run, output)
-    decoding: dict[str, Any] = {**({"beam": beam} if beam != 1 else {}), **({"words": True} if words else {})}
-    frame = predict_file(run, [str(p) for p in inputs] if len(inputs) > 1 else str(inputs[0]), decoding)
+    if draw is not None:
+        from neuronet.rundir.files import refuse_run_file
+
+        refuse_run_file(draw, "drawing folder")
+        _refuse_training_data(run, draw)
+    decoding: dict[str, Any] = {**({"beam": beam} if beam != 1 else {}), **({"words": True} if words else {}),
+                                **({"threshold": threshold} if threshold is not None else {})}
+    frame = predict_file(run, [str(p) for p in inputs] if len(inputs) > 1 else str(inputs[0]), decoding, draw)
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False)
     if output is None:
@@ -89,6 +100,8 @@ def predict(
     else:
         write_text(output, buffer.getvalue())
         err.print(f"{len(frame)} predictions written to {output}")
+    if draw is not None:
+        err.print(f"images with their predictions drawn written to {draw}/")
 
 
 def _refuse_training_data(run: Path, output: Path) -> None:
@@ -191,11 +204,14 @@ def explain(
                                                         "metrics.")] = False,
     alignment: Annotated[bool, typer.Option("--alignment", help="Speech to text: each clip's spectrogram and the frames "
                                                                 "that emit each character (CTC).")] = False,
+    boxes: Annotated[bool, typer.Option("--boxes", help="Detection: each image's best box and the attributions of its "
+                                                        "pixels to the box's score (integrated gradients, or "
+                                                        "--attribution saliency).")] = False,
     examples: Annotated[str, typer.Option(help="Test examples to attribute / show attention or alignment of: "
                                                "0,1,2,3.")] = "0,1,2,3",
 ) -> None:
     """Show what RUN learned (PNGs in RUN/explain/): t-SNE, attributions, attention maps, its mistakes, a transcript's
-    alignment. No option: all that apply."""
+    alignment, why a box was found. No option: all that apply."""
     from neuronet.runs.explain import explain_run
     from neuronet.rundir.files import RunFiles
     from neuronet.runs.kinds import kind_of_run
@@ -204,7 +220,9 @@ def explain(
     if reason is not None:
         raise NeuronetError(f"Nothing to explain in {run}: {reason}.")
     parts = [p for p, on in (("tsne", tsne or layer), ("attribution", attribution), ("attention", attention),
-                             ("wrong", wrong), ("per_class", wrong), ("alignment", alignment)) if on]
+                             ("wrong", wrong), ("per_class", wrong), ("alignment", alignment), ("boxes", boxes)) if on]
+    if boxes and "attribution" in parts:  # --attribution picks the method of the boxes' attributions
+        parts.remove("attribution")
     result = explain_run(run, parts or None, layer=layer, method=attribution, examples=examples_of(examples))
     print_explained(result, run)  # (explain_run holds the run's lock while it writes RUN/explain/)
 
@@ -222,6 +240,7 @@ def print_explained(result: dict[str, Any], run: Path) -> None:
     paths += [result["attribution"]["path"]] if result.get("attribution") else []
     paths += [m["path"] for m in result.get("attention", [])]
     paths += [m["path"] for m in result.get("alignment", [])]
+    paths += [result["boxes"]["path"]] if result.get("boxes") else []
     for path in paths:
         out.print(f"wrote {path}", soft_wrap=True)
     for part, reason in result["skipped"].items():

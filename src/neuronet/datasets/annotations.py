@@ -28,7 +28,7 @@ from neuronet.datasets.images import IMAGE_SUFFIXES
 from neuronet.datasets.userfiles import check_file, check_folder, is_folder, shown_path
 from neuronet.errors import DataError
 
-__all__ = ["Annotations", "ImageBoxes", "read_coco", "read_yolo"]
+__all__ = ["Annotations", "ImageBoxes", "read_coco", "read_yolo", "yolo_names"]
 
 FEW_PIXELS = 3.0  # a box reaching this far outside its image is clipped, whatever its size
 MAX_FILES = 1_000_000  # a folder is not walked without end
@@ -187,41 +187,23 @@ def read_coco(json_path: str | Path, images: str | Path | None = None) -> Annota
     """
     path = Path(json_path)
     data = _coco_json(path)
-    shown = shown_path(path)
     category_index = _categories(data, path)
     names = {c["id"]: c["name"] for c in data["categories"]}
-    root = Path(images) if images is not None else path.parent / "images" if is_folder(path.parent / "images") \
-        else path.parent
-    check_folder(root, "Image folder", f"the images of {shown}")
-    found: dict[int, ImageBoxes] = {}
-    missing: list[str] = []
-    for number, entry in enumerate(data["images"]):
-        if not isinstance(entry, dict) or not _whole(entry.get("id")) or not isinstance(entry.get("file_name"), str):
-            raise DataError(f"Image entry {number} of {shown} is {str(entry)[:60]}; a COCO image is {{\"id\": whole "
-                            "number, \"file_name\": text, \"width\", \"height\"}.")
-        if entry["id"] in found or entry["id"] in missing:
-            raise DataError(f"{shown} gives two images the id {entry['id']}; image ids must differ.")
-        where = f"image id {entry['id']} of {shown}"
-        file = _inside(root, entry["file_name"], f"Image id {entry['id']} of {shown}")
-        if not file.exists() and images is None and root != path.parent:  # file_name relative to the file's folder
-            file = _inside(path.parent, entry["file_name"], f"Image id {entry['id']} of {shown}")
-        if not file.exists():
-            missing.append(entry["id"])
-            continue
-        width, height = _image_size(file, where)
-        given = (entry.get("width", width), entry.get("height", height))
-        if given != (width, height):
-            raise DataError(f"Image id {entry['id']} of {shown} is said to be {given[0]} x {given[1]} pixels, but "
-                            f"{shown_path(file)} is {width} x {height}; correct its width and height.")
-        found[entry["id"]] = ImageBoxes(file, width, height, [], [])
+    beside = path.parent / "images"
+    root = Path(images) if images is not None else beside if is_folder(beside) else path.parent
+    check_folder(root, "Image folder", f"the images of {shown_path(path)}")
+    found, missing = _coco_images(data, path, root, fallback=images is None and root != path.parent)
+    if not found:
+        raise DataError(f"None of the {len(data['images'])} images of {shown_path(path)} is in {shown_path(root)}; "
+                        "give the folder holding them (images=).")
     crowd, clipped = 0, _Clipped()
     for number, note in enumerate(data.get("annotations", [])):
-        name = note.get("id", f"#{number}") if isinstance(note, dict) else f"#{number}"
-        where = f"Annotation {name} of {shown}"
+        where = f"Annotation {note.get('id', f'#{number}') if isinstance(note, dict) else f'#{number}'} of " \
+                f"{shown_path(path)}"
         if not isinstance(note, dict):
             raise DataError(f"{where} is {str(note)[:60]}; a COCO annotation is an object with image_id, category_id "
                             "and bbox.")
-        image_id, category_id, bbox = note.get("image_id"), note.get("category_id"), note.get("bbox")
+        image_id, category_id = note.get("image_id"), note.get("category_id")
         if image_id in missing:
             continue
         if image_id not in found:
@@ -233,28 +215,56 @@ def read_coco(json_path: str | Path, images: str | Path | None = None) -> Annota
         if note.get("iscrowd", 0):
             crowd += 1
             continue
-        if not (isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(v, (int, float)) and
-                                                                   not isinstance(v, bool) and math.isfinite(v)
-                                                                   for v in bbox)):
-            raise DataError(f"{where} has bbox {str(bbox)[:60]}; a COCO bbox is [x, y, width, height], 4 numbers in "
-                            "pixels.")
-        x, y, w, h = (float(v) for v in bbox)
-        if w <= 0 or h <= 0:
-            raise DataError(f"{where} has bbox {bbox} with a {'width' if w <= 0 else 'height'} of "
-                            f"{w if w <= 0 else h:g}; a COCO bbox is [x, y, width, height] with width and height > 0.")
         image = found[image_id]
-        image.boxes.append(_box(x, y, x + w, y + h, image.width, image.height, where, clipped, str(bbox)))
+        image.boxes.append(_coco_box(note.get("bbox"), image.width, image.height, where, clipped))
         image.classes.append(category_index[category_id])
     notes = clipped.note()
     notes += [f"{crowd} crowd annotation(s) (iscrowd 1, regions to ignore) were left out"] if crowd else []
     if missing:
         notes.append(f"{len(missing)} image(s) of {path.name} are not in {shown_path(root)} and were left out with "
-                     f"their boxes (e.g. image id {missing[0]})")
-    if not found:
-        raise DataError(f"None of the {len(data['images'])} images of {shown} is in {shown_path(root)}; give the "
-                        "folder holding them (images=).")
-    class_names = [names[k] for k in sorted(names)]
-    return Annotations([_arrays(image) for image in found.values()], class_names, notes)
+                     f"their boxes (e.g. image id {min(missing)})")
+    return Annotations([_arrays(image) for image in found.values()], [names[k] for k in sorted(names)], notes)
+
+
+def _coco_images(data: dict, path: Path, root: Path, fallback: bool) -> tuple[dict[int, ImageBoxes], set[int]]:
+    """The images of a COCO file found under `root` (or, with `fallback`, beside the file), by id, with their sizes
+    checked; and the ids of those not found."""
+    found: dict[int, ImageBoxes] = {}
+    missing: set[int] = set()
+    for number, entry in enumerate(data["images"]):
+        if not isinstance(entry, dict) or not _whole(entry.get("id")) or not isinstance(entry.get("file_name"), str):
+            raise DataError(f"Image entry {number} of {shown_path(path)} is {str(entry)[:60]}; a COCO image is "
+                            "{\"id\": whole number, \"file_name\": text, \"width\", \"height\"}.")
+        image_id = entry["id"]
+        if image_id in found or image_id in missing:
+            raise DataError(f"{shown_path(path)} gives two images the id {image_id}; image ids must differ.")
+        where = f"Image id {image_id} of {shown_path(path)}"
+        file = _inside(root, entry["file_name"], where)
+        if not file.exists() and fallback:  # a file_name relative to the annotation file's folder
+            file = _inside(path.parent, entry["file_name"], where)
+        if not file.exists():
+            missing.add(image_id)
+            continue
+        width, height = _image_size(file, f"image id {image_id} of {shown_path(path)}")
+        given = (entry.get("width", width), entry.get("height", height))
+        if given != (width, height):
+            raise DataError(f"{where} is said to be {given[0]} x {given[1]} pixels, but {shown_path(file)} is {width} x "
+                            f"{height}; correct its width and height.")
+        found[image_id] = ImageBoxes(file, width, height, [], [])
+    return found, missing
+
+
+def _coco_box(bbox: object, width: int, height: int, where: str, clipped: _Clipped) -> list[float]:
+    """A COCO bbox [x, y, width, height] as (x0, y0, x1, y1) inside its image."""
+    if not (isinstance(bbox, list) and len(bbox) == 4 and
+            all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in bbox)):
+        raise DataError(f"{where} has bbox {str(bbox)[:60]}; a COCO bbox is [x, y, width, height], 4 numbers in "
+                        "pixels.")
+    x, y, w, h = (float(v) for v in bbox)
+    if w <= 0 or h <= 0:
+        raise DataError(f"{where} has bbox {bbox} with a {'width' if w <= 0 else 'height'} of "
+                        f"{w if w <= 0 else h:g}; a COCO bbox is [x, y, width, height] with width and height > 0.")
+    return _box(x, y, x + w, y + h, width, height, where, clipped, str(bbox))
 
 
 def _arrays(image: ImageBoxes) -> ImageBoxes:
@@ -277,11 +287,15 @@ def _files(root: Path, suffixes: tuple[str, ...]) -> dict[Path, Path]:
             file = Path(folder) / name
             relative = file.relative_to(root)
             _inside(root, str(relative), f"The link {shown_path(file)}")  # a link out of the folder: refused
-            found[relative.with_suffix("")] = file
+            key = relative.with_suffix("")
+            if key in found:
+                raise DataError(f"{shown_path(found[key])} and {shown_path(file)} share a name; one label file cannot "
+                                "say which it belongs to: rename one.")
+            found[key] = file
     return found
 
 
-def _yolo_names(root: Path) -> list[str] | None:
+def yolo_names(root: Path) -> list[str] | None:
     """Class names from data.yaml's `names` (a list, or {id: name} with ids 0..K-1), or classes.txt; None without."""
     for spec in (root / "data.yaml", root / "data.yml", root / "dataset.yaml"):
         if not spec.is_file():
@@ -374,7 +388,7 @@ def read_yolo(folder: str | Path) -> Annotations:
                         "file.")
     if not pictures:
         raise DataError(f"YOLO folder {shown_path(root)} has no image in images/; give PNG / JPEG images there.")
-    names = _yolo_names(root)
+    names = yolo_names(root)
     found, clipped = [], _Clipped()
     for key in sorted(pictures):
         file = pictures[key]

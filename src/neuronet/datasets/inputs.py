@@ -208,6 +208,31 @@ def _image_files(path: Path, labelled: bool, meta: dict[str, Any]) -> tuple[list
     return files, None
 
 
+def _read_annotated(value: Any, meta: dict[str, Any]) -> tuple[Any, torch.Tensor, list[str] | None, list | None]:
+    """Labelled images for a detector or a segmenter: a COCO / YOLO / masks folder, resized to the training size, its
+    class names matched to the model's by name."""
+    from neuronet.datasets.vision import load_annotated
+
+    path = _path(value)
+    if path is None:
+        raise DataError(f"Labelled images for a {meta['task']} model come as a folder (COCO, YOLO or images/ + masks/) "
+                        f"or a COCO .json file; got {_shown(value)}.")
+    data = load_annotated(str(path), task=meta["task"], size=list(meta["inputs"]["size"]))
+    known = list(meta.get("class_names") or [])
+    unknown = [c for c in data.class_names or [] if c not in known]
+    if unknown:
+        raise DataError(f"{shown_path(path)} names class(es) the model never saw: {', '.join(unknown[:5])}; it knows "
+                        f"{', '.join(known[:12])}.")
+    remap = torch.tensor([known.index(c) for c in data.class_names or []] or [0])
+    y = data.y.clone()
+    if meta["task"] == "detection":
+        real = y[..., 0] >= 0
+        y[..., 0][real] = remap[y[..., 0][real].long()].float()
+    else:
+        y = remap[y]
+    return data.x, y, data.ids, data.sizes
+
+
 def _read_image(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, torch.Tensor | None]:
     """Images as (N, C, H, W) floats in [0, 1]. Float arrays of the training shape are taken as they are
     (the loader's own representation); anything else goes through Pillow, converted and resized."""
@@ -215,6 +240,8 @@ def _read_image(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, 
 
     spec, shape = meta["inputs"], tuple(meta["input_shape"])
     path = _path(value)
+    if labelled and meta.get("task") in ("detection", "segmentation"):  # images with their boxes or masks
+        return _read_annotated(value, meta)
     if path is not None and path.suffix.lower() in TABLE_SUFFIXES and meta.get("feature_names"):
         x, y = _read_table(value, {**meta, "inputs": {"columns": meta["feature_names"]}}, False)
         return x.reshape(-1, *shape), y  # one column per pixel, as the training table had

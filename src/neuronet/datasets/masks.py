@@ -56,7 +56,7 @@ def write_mask(path: str | Path | BinaryIO, mask: np.ndarray) -> None:
     if mask.ndim != 2 or (mask.size and (mask.min() < 0 or mask.max() > 255)):
         raise ValueError(f"A mask to write is (H, W) class indices 0-255; got shape {mask.shape} with values "
                          f"{mask.min() if mask.size else 0}-{mask.max() if mask.size else 0}.")
-    image = Image.fromarray(np.ascontiguousarray(mask, dtype=np.uint8), mode="L")
+    image = Image.fromarray(np.ascontiguousarray(mask, dtype=np.uint8))  # (H, W) uint8: mode L
     image.putpalette(_voc_palette())  # L -> P: the same bytes, now shown in colour
     image.save(path, format="PNG", compress_level=1)
 

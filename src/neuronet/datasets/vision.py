@@ -122,9 +122,9 @@ def _annotations(source: Path, format: str | None) -> Annotations:
 
 def _mask_names(root: Path, count: int) -> list[str]:
     """Class names of a masks folder: classes.txt (one a line, background first), data.yaml `names`, else numbers."""
-    from neuronet.datasets.annotations import _yolo_names
+    from neuronet.datasets.annotations import yolo_names
 
-    names = _yolo_names(root)
+    names = yolo_names(root)
     if names is None:
         return [str(i) for i in range(count)]
     if len(names) < count:

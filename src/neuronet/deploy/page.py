@@ -4,7 +4,7 @@ It reads /metadata and builds the form for this run: a field per table column, a
 image upload with a drawing canvas, a WAV upload (and, to transcribe, a recording from the
 browser's microphone: MediaRecorder, decoded and sent as a 16-bit WAV file). How it shows a response is the task's widget
 (`Task.widget`): the field shown as the prediction and, for classes, the field of probabilities
-drawn as bars.
+drawn as bars; for a detector the boxes drawn over the image sent, for a segmenter its mask painted over it.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ _PAGE = """<!doctype html>
 <p class="sub" id="about"></p>
 <form id="form"></form>
 <div id="error" role="alert"></div>
-<div id="result" hidden><div>Prediction: <span id="prediction"></span></div><div id="bars"></div></div>
+<div id="result" hidden><div>Prediction: <span id="prediction"></span></div><div id="bars"></div>
+<canvas id="picture" hidden style="background:#fff; max-width:100%"></canvas></div>
 <script>
 const info = __INFO__;
 const widget = __WIDGET__;  // the task's: which response field is the prediction, which are bars
@@ -175,7 +176,9 @@ async function request() {
   if (kind === "image") {
     const file = form.elements.image.files[0];
     if (!file && !drawn) throw new Error("Choose an image file or draw one.");
-    return ["/predict", {image: file ? await asBase64(file) : canvas.toDataURL("image/png")}];
+    const image = file ? await asBase64(file) : canvas.toDataURL("image/png");
+    sent = image.startsWith("data:") ? image : "data:image/png;base64," + image;
+    return ["/predict", {image}];
   }
   if (kind === "audio" || kind === "speech") {
     const file = form.elements.file.files[0] || (kind === "speech" ? recording : null);
@@ -189,7 +192,54 @@ async function request() {
   return ["/predict", {values: JSON.parse(form.elements.values.value)}];
 }
 
+const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+                 "#17becf"];
+let sent = null;  // the image last sent (a data: URL), to draw boxes or a mask over
+
+async function picture() {  // the image sent, drawn on the result canvas at its own size (at most 640 px wide)
+  const image = new Image(); image.src = sent;
+  await image.decode();
+  const scale = Math.min(1, 640 / image.naturalWidth);
+  const board = document.getElementById("picture");
+  board.width = Math.round(image.naturalWidth * scale); board.height = Math.round(image.naturalHeight * scale);
+  const pen = board.getContext("2d"); pen.drawImage(image, 0, 0, board.width, board.height);
+  board.hidden = false;
+  return [pen, scale];
+}
+
+async function drawBoxes(boxes) {  // each box in its class's colour, labelled with the class and score
+  const [pen, scale] = await picture();
+  const names = [...new Set(boxes.map(b => b.label))];
+  pen.lineWidth = 2; pen.font = "12px system-ui, sans-serif";
+  for (const b of boxes) {
+    const [x0, y0, x1, y1] = b.box.map(v => v * scale);
+    pen.strokeStyle = pen.fillStyle = PALETTE[names.indexOf(b.label) % PALETTE.length];
+    pen.strokeRect(x0, y0, x1 - x0, y1 - y0);
+    const label = `${b.label} ${b.score.toFixed(2)}`;
+    const width = pen.measureText(label).width + 6, top = Math.max(0, y0 - 15);
+    pen.fillRect(x0, top, width, 15); pen.fillStyle = "#fff"; pen.fillText(label, x0 + 3, top + 11);
+  }
+}
+
+async function drawMask(png) {  // the mask's classes painted half-transparent over the image (class 0 left clear)
+  const [pen, scale] = await picture();
+  const mask = new Image(); mask.src = "data:image/png;base64," + png;
+  await mask.decode();
+  const layer = document.createElement("canvas"); layer.width = pen.canvas.width; layer.height = pen.canvas.height;
+  const ink = layer.getContext("2d"); ink.imageSmoothingEnabled = false;
+  ink.drawImage(mask, 0, 0, layer.width, layer.height);
+  const pixels = ink.getImageData(0, 0, layer.width, layer.height), shown = pen.getImageData(0, 0, layer.width, layer.height);
+  for (let i = 0; i < pixels.data.length; i += 4) {  // the PNG's palette colours each class; black is the background
+    if (pixels.data[i] + pixels.data[i + 1] + pixels.data[i + 2] === 0) continue;
+    for (let c = 0; c < 3; c++) shown.data[i + c] = (shown.data[i + c] + pixels.data[i + c]) / 2;
+  }
+  pen.putImageData(shown, 0, 0);
+}
+
 function show(prediction) {
+  document.getElementById("picture").hidden = true;
+  if (widget.boxes && sent) drawBoxes(prediction[widget.boxes] || []);
+  if (widget.mask && sent) drawMask(prediction[widget.mask]);
   const text = prediction[widget.value];
   document.getElementById("prediction").textContent =
     typeof text === "object" && text !== null ? JSON.stringify(text) : String(text);

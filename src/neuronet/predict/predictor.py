@@ -317,6 +317,25 @@ class Predictor:
         return [m if (m.shape[1], m.shape[0]) == tuple(size) else
                 np.asarray(Image.fromarray(m).resize(tuple(size), Image.NEAREST)) for m, size in zip(found, data.sizes)]
 
+    def draw(self, inputs: Any, folder: str | Path) -> list[Path]:
+        """Write each image of `inputs` with its boxes drawn on it (detection) or its mask over it (segmentation) to
+        `folder` as PNG files, at the image's own size; returns their paths.
+
+        Raises:
+            ConfigError: the model neither detects nor segments.
+            DataError: `folder` exists and is not empty (nothing of a user's is replaced).
+        """
+        from neuronet.predict.vision import draw_predictions
+
+        if not {"detect", "segment"} & set(self.task.offers):
+            raise ConfigError(f"Drawing predictions on images needs a detection or segmentation model; this one is "
+                              f"{self.task.name}.")
+        target = Path(folder)
+        if target.exists() and (not target.is_dir() or any(target.iterdir())):
+            raise DataError(f"{target} already exists and is not an empty folder; give a new folder to draw into, so "
+                            "that nothing in it is replaced.")
+        return draw_predictions(self, inputs, target)
+
     def _threshold(self, threshold: float | None) -> float:
         from neuronet.tasks.detection import THRESHOLD
 

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["PALETTE", "boxes_in_images", "draw_boxes", "overlay_mask", "plot_detections", "plot_segmentation"]
+__all__ = ["PALETTE", "boxes_in_images", "draw_boxes", "draw_predictions", "overlay_mask", "plot_detections",
+           "plot_segmentation"]
 
 # Distinct colours for classes (Tableau 10, then repeated), as RGB.
 PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
@@ -131,3 +132,28 @@ def plot_segmentation(data: Any, masks: torch.Tensor, path: Path, count: int = 6
     path.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(path)
     return path
+
+
+def draw_predictions(predictor: Any, inputs: Any, folder: Path) -> list[Path]:
+    """Each image of `inputs` with what the model found drawn on it (boxes, or the mask over it), written to `folder`
+    as NAME.png (the image's own name where it came from a file, else image_0000.png...), at its own size."""
+    from neuronet.atomic import atomic_dir
+    from neuronet.datasets.images import open_image
+
+    data = predictor.prepare(inputs)
+    names = predictor.meta.get("class_names") or []
+    if predictor.task.name == "detection":
+        found = boxes_in_images(predictor, data, predictor._threshold(None))
+    else:
+        found = predictor.segment_prepared(data)
+    stems = [Path(i).stem for i in data.ids] if data.ids else [f"image_{i:04d}" for i in range(len(data.x))]
+    stems = [s if stems.count(s) == 1 else f"{s}_{i}" for i, s in enumerate(stems)]  # two a.png from two folders
+    written = []
+    with atomic_dir(folder, replace=True) as staging:
+        for i, (stem, what) in enumerate(zip(stems, found)):
+            picture = open_image(data.ids[i]) if data.ids else _picture(data.x[i])
+            drawn = draw_boxes(picture, what, names) if predictor.task.name == "detection" else \
+                overlay_mask(picture.convert("RGB"), what.astype(np.int64))
+            drawn.save(Path(staging) / f"{stem}.png")
+            written.append(Path(folder) / f"{stem}.png")
+    return written

@@ -79,11 +79,17 @@ def evaluate_in_full(path: str | Path, data: Any = None) -> tuple[dict[str, floa
     return metrics, predictor.task.worst(predictor, prepared, outputs, targets)
 
 
-def predict_file(path: str | Path, inputs: Any, decoding: dict[str, Any] | None = None) -> pd.DataFrame:
+def predict_file(path: str | Path, inputs: Any, decoding: dict[str, Any] | None = None,
+                 draw: str | Path | None = None) -> pd.DataFrame:
     """A table of predictions for `inputs` (a file, a folder, or in-memory values); `decoding` says how a speech
-    model writes its transcripts ({"beam": 8, "words": True}: see `Predictor.transcribe`)."""
+    model writes its transcripts ({"beam": 8, "words": True}: see `Predictor.transcribe`) or from which score a
+    detector reports a box ({"threshold": 0.5}); `draw`, a new folder to write the images into with their boxes or
+    masks drawn."""
     predictor = Predictor.load(path)
     if decoding:
-        predictor.task.require("transcribe")
+        predictor.task.require("detect" if set(decoding) == {"threshold"} else "transcribe")
         predictor.decoding = dict(decoding)
-    return predictor.predict_frame(inputs)
+    frame = predictor.predict_frame(inputs)
+    if draw is not None:
+        predictor.draw(inputs, draw)
+    return frame

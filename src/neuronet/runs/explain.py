@@ -18,7 +18,7 @@ from neuronet.rundir.lock import RunLock
 
 __all__ = ["explain_run", "PARTS"]
 
-PARTS = ("tsne", "attribution", "attention", "wrong", "per_class", "alignment")
+PARTS = ("tsne", "attribution", "attention", "wrong", "per_class", "alignment", "boxes")
 
 
 def _default_method(model: Any) -> str:
@@ -39,7 +39,8 @@ def explain_run(run: str | Path, parts: Sequence[str] | None = None, layer: str 
 
     Args:
         run: The run directory.
-        parts: Which of "tsne", "attribution", "attention", "wrong", "per_class", "alignment" to make (None: all).
+        parts: Which of "tsne", "attribution", "attention", "wrong", "per_class", "alignment", "boxes" to make (None:
+            all).
         layer: The layer whose features t-SNE maps (default: the penultimate one).
         method: "lrp", "integrated_gradients" or "saliency" (default: LRP for networks of ReLU modules,
             else integrated gradients).
@@ -105,6 +106,7 @@ def _explain(files: RunFiles, parts: Sequence[str] | None, layer: str | None, me
         "wrong": lambda: explain.confidently_wrong(predictor, raw, k=wrong, path=folder / "wrong.png"),  # texts as written
         "per_class": lambda: explain.per_class_metrics(predictor, data, prepared=True),
         "alignment": lambda: _alignments(predictor, data, shown, folder),
+        "boxes": lambda: _boxes(predictor, data, shown, method, folder),
     }
     result: dict[str, Any] = {"skipped": {}}
     for part in parts:
@@ -147,7 +149,17 @@ def _summary(result: dict[str, Any], root: Path) -> dict[str, Any]:
         out["per_class"] = result["per_class"]
     if "alignment" in result:
         out["alignment"] = [{**m, "path": rel(m["path"])} for m in result["alignment"]]
+    if "boxes" in result:
+        b = result["boxes"]
+        out["boxes"] = {"method": b["method"], "examples": list(b["examples"]), "boxes": b["boxes"], "path": rel(b["path"])}
     return out
+
+
+def _boxes(predictor: Any, data: Any, examples: Sequence[int], method: str | None, folder: Path) -> dict[str, Any]:
+    """boxes.png: for each test image asked for, its best box and the pixels' attributions to that box's score."""
+    from neuronet.explain.boxes import box_attributions
+
+    return box_attributions(predictor, data, examples, method or "integrated_gradients", folder / "boxes.png")
 
 
 def _alignments(predictor: Any, data: Any, examples: Sequence[int], folder: Path) -> list[dict[str, Any]]:
