@@ -274,7 +274,8 @@ def write_scenes(folder: str | Path, scenes: Scenes, layouts: Sequence[str] = LA
       with ids from 1);
     - "yolo": `labels/scene_00000.txt` (`class cx cy w h`, normalised, classes from 0; an empty file for an
       empty scene), `data.yaml` (`names:` as Ultralytics writes it) and `classes.txt`;
-    - "masks": `masks/scene_00000.png`, 8-bit palette PNGs of class indices (0 = background).
+    - "masks": `masks/scene_00000.png`, 8-bit palette PNGs of class indices (0 = background), and
+      `masks/classes.txt` naming them, background first.
 
     The folder is filled beside its place and renamed into it when whole, so nothing is half-written.
 
@@ -311,6 +312,8 @@ def write_scenes(folder: str | Path, scenes: Scenes, layouts: Sequence[str] = LA
                 (staging / "labels" / f"{Path(name).stem}.txt").write_text(text, encoding="utf-8")
             if "masks" in layouts:
                 write_mask(staging / "masks" / name, scenes.semantic[i])
+        if "masks" in layouts:
+            (staging / "masks" / "classes.txt").write_text("".join(f"{n}\n" for n in scenes.mask_names), encoding="utf-8")
         if "coco" in layouts:
             (staging / "annotations.json").write_text(json.dumps(_coco(scenes, names)), encoding="utf-8")
         if "yolo" in layouts:

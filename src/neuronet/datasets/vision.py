@@ -120,16 +120,23 @@ def _annotations(source: Path, format: str | None) -> Annotations:
                     "and labels/ (YOLO).")
 
 
-def _mask_names(root: Path, count: int) -> list[str]:
-    """Class names of a masks folder: classes.txt (one a line, background first), data.yaml `names`, else numbers."""
+def _mask_names(root: Path, count: int, notes: list[str]) -> list[str]:
+    """Class names of a masks folder, background first: masks/classes.txt (one a line), else the folder's own names
+    (classes.txt, data.yaml), with "background" put first when they name the objects only (as YOLO's do), else
+    numbers."""
     from neuronet.datasets.annotations import yolo_names
 
-    names = yolo_names(root)
+    own = root / "masks" / "classes.txt"
+    names = [line.strip() for line in own.read_text(encoding="utf-8").splitlines() if line.strip()] \
+        if own.is_file() else yolo_names(root)
     if names is None:
+        notes.append(f"classes named by number (0-{count - 1}): name them in masks/classes.txt, background first")
         return [str(i) for i in range(count)]
+    if not own.is_file() and names and names[0].lower() not in ("background", "_background_", "bg"):
+        names = ["background", *names]  # the objects' names: class 0 of a mask is the background
     if len(names) < count:
         raise DataError(f"The masks in {shown_path(root / 'masks')} use class {count - 1}, but {shown_path(root)} names "
-                        f"{len(names)} classes; name every class, background first.")
+                        f"{len(names)} classes; name every class in masks/classes.txt, background first.")
     return names
 
 
@@ -163,7 +170,8 @@ def load_segmentation(source: str | Path, size: list[int] | None = None) -> Data
         raise DataError(f"{shown_path(root / 'images')} holds no images ({', '.join(IMAGE_SUFFIXES)}).")
     pictures = [open_image(p) for p in images.values()]
     arrays = [read_mask(masks[stem], size=picture.size, ignore=None) for stem, picture in zip(images, pictures)]
-    names = _mask_names(root, int(max(int(a.max()) for a in arrays)) + 1)
+    notes: list[str] = []
+    names = _mask_names(root, int(max(int(a.max()) for a in arrays)) + 1, notes)
     too_high = next(((stem, int(a.max())) for stem, a in zip(images, arrays) if a.max() >= len(names)), None)
     if too_high:
         raise DataError(f"Mask {shown_path(masks[too_high[0]])} holds class {too_high[1]}, beyond the {len(names)} named "
@@ -171,7 +179,7 @@ def load_segmentation(source: str | Path, size: list[int] | None = None) -> Data
     height, width = _size([p.size for p in pictures], size, root)
     y = torch.from_numpy(np.stack([np.asarray(Image.fromarray(a).resize((width, height), Image.NEAREST)) for a in arrays]))
     return Dataset(images_to_tensor(pictures, [height, width], "RGB"), y.long(), "segmentation", root.name,
-                   class_names=names, inputs={"kind": "image", "size": [height, width], "mode": "RGB"},
+                   class_names=names, inputs={"kind": "image", "size": [height, width], "mode": "RGB"}, notes=notes,
                    ids=[str(p.relative_to(root)) for p in images.values()], sizes=[p.size for p in pictures])
 
 
