@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(PY) bench/serve.py
 	$(PY) bench/fashion_mnist.py
 	$(PY) bench/fashion_resnet.py
+	$(PY) bench/vision.py
 	$(PY) bench/airline.py
 	$(PY) bench/tweets.py
 	$(PY) bench/tune.py

@@ -33,7 +33,8 @@ def zoo(input_shape: tuple[int, ...]) -> dict[str, tuple[str, torch.nn.Module]]:
         "vgg": ("VGG (32-32, 64-64, dense 256)", nt.models.VGG(input_shape, 10, seed=0)),
         "resnet": ("ResNet (16-32-64, 1 block per stage)",
                    nt.models.ResNet(input_shape, 10, channels=[16, 32, 64], blocks=1, seed=0)),
-        "inception": ("Inception (defaults: stem 32, modules 64-64, 128-128)", nt.models.Inception(input_shape, 10, seed=0)),
+        "inception": ("Inception (defaults: stem 32, modules 64-64, 128-128)",
+                      nt.models.Inception(input_shape, 10, seed=0)),
     }
 
 
@@ -60,9 +61,12 @@ def inception(args: argparse.Namespace) -> None:
     """Fashion-MNIST: the zoo's CNN, VGG, ResNet and Inception, each for its CPU budget."""
     data = nt.datasets.load("fashion_mnist", data_dir=args.data_dir)
     train, _, test = data.split(val=0)
+    models = zoo(data.input_shape)
     chosen = args.models.split(",") if args.models else None
+    if chosen is not None and not set(chosen) <= set(models):
+        raise SystemExit(f"--models takes a comma-separated subset of {','.join(models)}; got {args.models!r}.")
     results: dict[str, dict[str, Any]] = {}
-    for key, (label, model) in zoo(data.input_shape).items():
+    for key, (label, model) in models.items():
         if chosen is not None and key not in chosen:
             continue
         budget_s = args.budget_s if key == "inception" else (args.others_s or args.budget_s)
@@ -97,7 +101,8 @@ def main() -> None:
     parser.add_argument("--budget-s", type=float, default=600.0, help="training seconds of the section's own model")
     parser.add_argument("--others-s", type=float, default=None, help="training seconds of each other model "
                                                                      "(default: --budget-s)")
-    parser.add_argument("--models", default=None, help="inception: a comma-separated subset of cnn,vgg,resnet,inception")
+    parser.add_argument("--models", default=None,
+                        help="inception: a comma-separated subset of cnn,vgg,resnet,inception (default: all)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--data-dir", default=None)
     args = parser.parse_args()

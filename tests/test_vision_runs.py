@@ -166,7 +166,14 @@ def test_the_page_draws_boxes_and_paints_the_mask(detector, segmenter, folders, 
                 drawn = page.evaluate("""() => { const c = document.getElementById('picture');
                     const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let s = 0;
                     for (let i = 0; i < d.length; i += 4) s += d[i] + d[i + 1] + d[i + 2]; return [c.width, s]; }""")
-                assert drawn[0] == 64 and drawn[1] > 0
+                assert drawn[0] == 320 and drawn[1] > 0  # a 64 px scene shown 5 times as large
+                if run == detector:  # a box drawn where the response puts it, in its class's colour
+                    colour = page.evaluate("""async () => { await drawBoxes([{label: 'Bag', score: 0.9,
+                        box: [10, 10, 40, 40]}]); return Array.from(document.getElementById('picture')
+                        .getContext('2d').getImageData(50, 125, 1, 1).data.slice(0, 3)); }""")
+                    assert colour == [31, 119, 180]  # #1f77b4 on the box's left edge, x 10 * 5, y 25 * 5
+                else:
+                    assert page.evaluate("document.querySelector('canvas#canvas') === null")  # no drawing pad
                 assert page.text_content("#error") == ""
                 page.screenshot(path=str(tmp_path / f"{run.name}.png"), full_page=True)
                 browser.close()

@@ -78,6 +78,8 @@ if (kind === "frame" || kind === "table") {
   }
 } else if (kind === "text") {
   field("text", "textarea", "The text to classify").rows = 5;
+} else if (kind === "image" && (widget.boxes || widget.mask)) {  // a photo to find objects in, or to segment
+  field("image", "file", "An image file").accept = "image/*";
 } else if (kind === "image") {
   field("image", "file", "An image file").accept = "image/*";
   const label = document.createElement("label"); label.textContent = "or draw (white on black)";
@@ -196,13 +198,14 @@ const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b
                  "#17becf"];
 let sent = null;  // the image last sent (a data: URL), to draw boxes or a mask over
 
-async function picture() {  // the image sent, drawn on the result canvas at its own size (at most 640 px wide)
+async function picture() {  // the image sent, on the result canvas: at least 320 px wide, at most 640
   const image = new Image(); image.src = sent;
   await image.decode();
-  const scale = Math.min(1, 640 / image.naturalWidth);
+  const scale = Math.min(640 / image.naturalWidth, Math.max(1, 320 / image.naturalWidth));
   const board = document.getElementById("picture");
   board.width = Math.round(image.naturalWidth * scale); board.height = Math.round(image.naturalHeight * scale);
-  const pen = board.getContext("2d"); pen.drawImage(image, 0, 0, board.width, board.height);
+  const pen = board.getContext("2d"); pen.imageSmoothingEnabled = scale < 1;  // small images stay sharp
+  pen.drawImage(image, 0, 0, board.width, board.height);
   board.hidden = false;
   return [pen, scale];
 }

@@ -34,7 +34,7 @@ __all__ = ["RunPlan", "data_loaded_once", "load_data", "resolve_task", "plan_run
 
 Fold = tuple[np.ndarray, np.ndarray]  # (training rows, held-out rows)
 _SUPERVISED = ("classification", "regression", "forecasting", "transcription", "detection", "segmentation")
-_HINTS = {"table": "mlp or perceptron", "image": "cnn, vgg, resnet or mlp", "sequence": "rnn, lstm, gru, transformer or mlp",
+_HINTS = {"table": "mlp or perceptron", "image": "cnn, vgg, resnet, inception or mlp", "sequence": "rnn, lstm, gru, transformer or mlp",
           "tokens": "rnn, lstm, gru or transformer", "speech": "speech_ctc"}
 
 
