@@ -57,6 +57,8 @@ class Task:
             test metrics (names in `neuronet.tasks.baselines.BASELINES`; empty: none).
         explains: The parts of `neuronet explain` that can apply to its runs (`neuronet.runs.explain.PARTS`);
             the others are neither tried nor listed.
+        train_metrics: Its metrics are also measured on the training batches each epoch (False where that costs a
+            large part of the epoch: a detector would decode every training batch and COCO-evaluate them).
     """
 
     name: ClassVar[str] = "task"
@@ -76,6 +78,7 @@ class Task:
     widget: ClassVar[dict[str, str]] = {"value": "prediction"}
     baselines: ClassVar[tuple[str, ...]] = ()
     explains: ClassVar[tuple[str, ...]] = ("tsne", "attribution", "attention", "wrong", "per_class")
+    train_metrics: ClassVar[bool] = True
 
     # --- training ----------------------------------------------------------------------
     def loss_for(self, model: nn.Module | None = None) -> str:

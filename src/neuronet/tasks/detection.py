@@ -114,6 +114,7 @@ class Detection(Task):
     widget: ClassVar[dict[str, str]] = {"value": "summary", "boxes": "boxes"}
     plot_files: ClassVar[tuple[str, ...]] = ("detections.png",)
     explains: ClassVar[tuple[str, ...]] = ("boxes",)
+    train_metrics: ClassVar[bool] = False  # decoding every training batch and COCO-evaluating them: ~20% of an epoch
 
     def compact(self, outputs: Any, targets: torch.Tensor) -> Any:
         """Each image's loss and its decoded boxes (B, 100, 6): class, score, x0, y0, x1, y1 (class -1: none)."""

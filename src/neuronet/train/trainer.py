@@ -282,7 +282,7 @@ class Trainer(LoopShell):
         frozen_batchnorm_eval(self.model)  # frozen (pretrained) batch norms keep their statistics
         self.emit("before_epoch")
         per_step = self.schedule is not None and self.schedule.interval == "step"
-        keep = self.train_metrics and bool(self.metrics)
+        keep = self.train_metrics and (self.task is None or self.task.train_metrics) and bool(self.metrics)
         before, after = self.callbacks_for("before_batch"), self.callbacks_for("after_batch")
         lr = self.optimizer.param_groups[0]["lr"]
         for x, y in self.batches(train, shuffle=True, epoch=self.epoch, start=state.batch):
