@@ -25,7 +25,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from neuronet.datasets.images import IMAGE_SUFFIXES
-from neuronet.datasets.userfiles import check_file, check_folder, is_folder, shown_path
+from neuronet.datasets.userfiles import check_file, check_folder, inside, is_folder, shown_path
 from neuronet.errors import DataError
 
 __all__ = ["Annotations", "ImageBoxes", "read_coco", "read_yolo", "yolo_names"]
@@ -85,21 +85,6 @@ def _box(x0: float, y0: float, x1: float, y1: float, width: int, height: int, wh
         return box
     raise DataError(f"{where} has the box {shown}, which reaches {out:.4g} px outside its {width} x {height} image; a "
                     f"box must lie inside its image (up to {FEW_PIXELS:g} px or half of the box outside is clipped).")
-
-
-def _inside(root: Path, relative: str, where: str) -> Path:
-    """`relative` resolved under `root`, or a DataError when it leads outside it (by its name, or through a link)."""
-    if os.path.isabs(relative):
-        raise DataError(f"{where} names the absolute path {shown_path(relative)}; give paths inside "
-                        f"{shown_path(root)}, relative to it.")
-    path = (root / relative).resolve()
-    if not path.is_relative_to(root.resolve()):
-        if os.path.abspath(root / relative).startswith(os.path.abspath(root) + os.sep):
-            raise DataError(f"{where} names '{shown_path(relative)}', a link that leads outside {shown_path(root)}; put "
-                            "the image itself in the folder.")
-        raise DataError(f"{where} names '{shown_path(relative)}', which is outside {shown_path(root)}; give paths inside "
-                        "the folder, relative to it.")
-    return path
 
 
 def _image_size(path: Path, where: str) -> tuple[int, int]:
@@ -239,9 +224,9 @@ def _coco_images(data: dict, path: Path, root: Path, fallback: bool) -> tuple[di
         if image_id in found or image_id in missing:
             raise DataError(f"{shown_path(path)} gives two images the id {image_id}; image ids must differ.")
         where = f"Image id {image_id} of {shown_path(path)}"
-        file = _inside(root, entry["file_name"], where)
+        file = inside(root, entry["file_name"], where, "image")
         if not file.exists() and fallback:  # a file_name relative to the annotation file's folder
-            file = _inside(path.parent, entry["file_name"], where)
+            file = inside(path.parent, entry["file_name"], where, "image")
         if not file.exists():
             missing.add(image_id)
             continue
@@ -286,7 +271,7 @@ def _files(root: Path, suffixes: tuple[str, ...]) -> dict[Path, Path]:
                 continue
             file = Path(folder) / name
             relative = file.relative_to(root)
-            _inside(root, str(relative), f"The link {shown_path(file)}")  # a link out of the folder: refused
+            inside(root, str(relative), f"The link {shown_path(file)}", "image")  # a link out of the folder: refused
             key = relative.with_suffix("")
             if key in found:
                 raise DataError(f"{shown_path(found[key])} and {shown_path(file)} share a name; one label file cannot "

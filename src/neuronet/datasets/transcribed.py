@@ -15,7 +15,6 @@ absolute path, a link) is refused, so a received data set cannot make neuronet r
 from __future__ import annotations
 
 import io
-import os
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import islice
@@ -24,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from neuronet.datasets.dataset import Dataset
-from neuronet.datasets.userfiles import check_folder, shown_path
+from neuronet.datasets.userfiles import check_folder, inside, shown_path
 from neuronet.errors import ConfigError, DataError
 
 __all__ = ["Transcribed", "is_transcribed_folder", "load_transcribed", "speech_dataset", "transcribed_clips"]
@@ -41,18 +40,6 @@ class Transcribed:
     texts: list[str]
     layout: str
     notes: list[str] = field(default_factory=list)
-
-
-def _inside(root: Path, relative: str, where: str) -> Path:
-    """`relative` resolved under `root`, or a DataError when it leads outside it (by its name, or through a link)."""
-    path = (root / relative).resolve()
-    if not path.is_relative_to(root.resolve()):
-        if os.path.abspath(root / relative).startswith(os.path.abspath(root) + os.sep):
-            raise DataError(f"{where} names {relative!r}, a link that leads outside {shown_path(root)}; put the "
-                            "recording itself in the folder.")
-        raise DataError(f"{where} names {relative!r}, which is outside {shown_path(root)}; give paths inside the "
-                        "folder, relative to it.")
-    return path
 
 
 def _text(path: Path) -> str:
@@ -75,8 +62,8 @@ def _ljspeech(root: Path, metadata: Path) -> Transcribed:
             raise DataError(f"Line {number} of {shown_path(metadata)} has no '|'; LJSpeech's metadata.csv lines are "
                             "id|text.")
         clip, text = line.split("|")[:2]
-        candidates = [_inside(root, f"wavs/{clip.strip()}.wav", shown_path(metadata)),
-                      _inside(root, f"{clip.strip()}.wav", shown_path(metadata))]
+        candidates = [inside(root, f"wavs/{clip.strip()}.wav", shown_path(metadata), "recording"),
+                      inside(root, f"{clip.strip()}.wav", shown_path(metadata), "recording")]
         found = next((p for p in candidates if p.is_file()), None)
         if found is None:
             missing.append(clip.strip())
@@ -100,7 +87,7 @@ def _table(root: Path, table: Path) -> Transcribed:
                         f"recordings has a 'path' and a 'text' column (it has {', '.join(map(str, frame.columns[:8]))}).")
     paths, texts, missing = [], [], []
     for relative, text in zip(frame["path"], frame["text"]):
-        path = _inside(table.parent, relative, shown_path(table))
+        path = inside(table.parent, relative, shown_path(table), "recording")
         if path.is_file():
             paths.append(path)
             texts.append(text.strip())
@@ -116,7 +103,7 @@ def _pairs(root: Path) -> Transcribed:
                   if p.suffix.lower() == ".wav" and not p.name.startswith(".") and p.is_file())
     paths, texts, alone = [], [], 0
     for wav in wavs:
-        _inside(root, str(wav.relative_to(root)), f"The link {shown_path(wav)}")  # a link out of the folder: refused
+        inside(root, str(wav.relative_to(root)), f"The link {shown_path(wav)}", "recording")  # a link out of the folder: refused
         text = wav.with_suffix(".txt")
         if text.is_file() and not text.is_symlink():
             paths.append(wav)

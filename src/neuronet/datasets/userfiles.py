@@ -19,7 +19,8 @@ import numpy as np
 
 from neuronet.errors import DataError
 
-__all__ = ["shown_path", "shown_names", "check_file", "check_folder", "folder_entries", "is_folder", "read_head", "read_npy"]
+__all__ = ["shown_path", "shown_names", "check_file", "check_folder", "folder_entries", "inside", "is_folder", "read_head",
+           "read_npy"]
 
 NPY_MAGIC = b"\x93NUMPY"
 _KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
@@ -200,3 +201,30 @@ def read_npy(path: str | Path, what: str = "Input") -> np.ndarray:
             return np.load(f, allow_pickle=False)
         except Exception as err:  # noqa: BLE001
             raise DataError(f"{what} {shown_path(path)} cannot be read as a .npy array ({str(err)[:80]}); {fix}.") from None
+
+
+def inside(root: Path, relative: str, where: str, thing: str = "file") -> Path:
+    """`relative` resolved under `root`, or a DataError when it leads outside it: an absolute path, `..`, or a link.
+
+    Args:
+        root: The folder a data set's files must stay in.
+        relative: A path named by the data (a table's row, an annotation's file name).
+        where: What names it, for the message (e.g. "Image entry 3 of annotations.json").
+        thing: What the file is, for the message ("image", "recording").
+
+    Example:
+        >>> inside(Path("/data"), "../etc/passwd", "Row 2 of list.csv")  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        neuronet.errors.DataError: Row 2 of list.csv names '../etc/passwd', which is outside /data; ...
+    """
+    if os.path.isabs(relative):
+        raise DataError(f"{where} names the absolute path {shown_path(relative)}; give paths inside "
+                        f"{shown_path(root)}, relative to it.")
+    path = (root / relative).resolve()
+    if not path.is_relative_to(root.resolve()):
+        if os.path.abspath(root / relative).startswith(os.path.abspath(root) + os.sep):
+            raise DataError(f"{where} names '{shown_path(relative)}', a link that leads outside {shown_path(root)}; put "
+                            f"the {thing} itself in the folder.")
+        raise DataError(f"{where} names '{shown_path(relative)}', which is outside {shown_path(root)}; give paths inside "
+                        "the folder, relative to it.")
+    return path
