@@ -146,7 +146,7 @@ def test_every_name_the_readme_gives_exists():
     readme = (ROOT / "README.md").read_text()
     named = set(re.findall(r"examples/([\w.-]+\.yaml)", readme)) | set(re.findall(r"`([\w-]+\.yaml)`", readme))
     examples = {p.name for p in (ROOT / "examples").glob("*.yaml")}
-    assert named - {"config.yaml"} <= examples, named - examples
+    assert named - {"config.yaml", "data.yaml"} <= examples, named - examples  # a run's config; YOLO's class names
     commands = set(re.findall(r"^neuronet ([a-z-]+)", readme, flags=re.M))
     registered = {c.name or c.callback.__name__ for c in app.registered_commands}
     assert commands and commands <= registered, commands - registered

@@ -11,13 +11,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.image import imsave
 
 from neuronet.atomic import atomic_path
 
-__all__ = ["figure", "save_figure", "plot_curves", "plot_confusion_matrix", "plot_regression", "plot_forecast",
+__all__ = ["figure", "save_figure", "plot_detections", "plot_segmentation", "plot_curves", "plot_confusion_matrix", "plot_regression", "plot_forecast",
            "plot_image_pairs", "image_grid", "save_image_grid", "plot_attention_pairs", "plot_alignment"]
 
 
@@ -172,4 +173,65 @@ def plot_alignment(spectrogram: np.ndarray, confidence: Sequence[float], emitted
     bottom.set_xlabel("10 ms frame (each character is drawn where the model emits it; blank frames are empty)")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
+    return save_figure(fig, path)
+
+
+def _shown(image: np.ndarray) -> np.ndarray:
+    """A prepared image (C, H, W), whatever its scaling, as (H, W, 3) in [0, 1] for imshow."""
+    low, high = image.min(axis=(1, 2), keepdims=True), image.max(axis=(1, 2), keepdims=True)
+    scaled = ((image - low) / np.maximum(high - low, 1e-6)).transpose(1, 2, 0)
+    return np.repeat(scaled, 3, axis=2) if scaled.shape[2] == 1 else scaled
+
+
+def plot_detections(images: np.ndarray, found: np.ndarray, truth: np.ndarray, names: Sequence[str], path: Path,
+                    threshold: float = 0.3) -> Path:
+    """Images (N, C, H, W) with the boxes found (N, k, 6: class, score, x0, y0, x1, y1) scoring at least `threshold`
+    in their class's colour and labelled, over the true boxes (N, M, 5) in dashed white, four to a row."""
+    from matplotlib.patches import Rectangle
+
+    n = len(images)
+    columns = min(4, n)
+    rows = -(-n // columns)
+    fig = Figure(figsize=(3.2 * columns, 3.2 * rows))
+    axes = np.atleast_1d(fig.subplots(rows, columns)).ravel()
+    colours = matplotlib.colormaps["tab10"]
+    for ax, image, boxes, true in zip(axes, images, found, truth):
+        ax.imshow(_shown(image))
+        for cls, x0, y0, x1, y1 in true[true[:, 0] >= 0]:
+            ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, ec="white", ls="--", lw=1))
+        for cls, score, x0, y0, x1, y1 in boxes[(boxes[:, 0] >= 0) & (boxes[:, 1] >= threshold)]:
+            colour = colours(int(cls) % 10)
+            ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, ec=colour, lw=1.8))
+            ax.text(x0, y0, f"{names[int(cls)] if int(cls) < len(names) else int(cls)} {score:.2f}", fontsize=7,
+                    color="white", va="bottom", bbox={"fc": colour, "ec": "none", "pad": 1})
+    for ax in axes:
+        ax.axis("off")
+    fig.suptitle(f"test images: boxes found (score >= {threshold:g}) over the true boxes (dashed)", fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def plot_segmentation(images: np.ndarray, predicted: np.ndarray, truth: np.ndarray, names: Sequence[str],
+                      path: Path) -> Path:
+    """Each image (N, C, H, W) beside its predicted and its true class masks (N, H, W), one row per image, with a
+    legend of the classes that appear."""
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    classes = max(len(names), int(max(predicted.max(), truth.max())) + 1)
+    palette = ListedColormap(["black", *[matplotlib.colormaps["tab10"](k % 10) for k in range(classes - 1)]])
+    fig = Figure(figsize=(7.5, 2.5 * len(images) + 0.6))
+    axes = np.atleast_2d(fig.subplots(len(images), 3))
+    for row, image, guess, true in zip(axes, images, predicted, truth):
+        row[0].imshow(_shown(image))
+        row[1].imshow(guess, cmap=palette, vmin=0, vmax=classes - 1, interpolation="nearest")
+        row[2].imshow(true, cmap=palette, vmin=0, vmax=classes - 1, interpolation="nearest")
+        for ax in row:
+            ax.axis("off")
+    for ax, title in zip(axes[0], ("image", "predicted", "true")):
+        ax.set_title(title, fontsize=10)
+    seen = sorted(set(np.unique(predicted).tolist()) | set(np.unique(truth).tolist()))
+    fig.legend(handles=[Patch(color=palette(k), label=names[k] if k < len(names) else str(k)) for k in seen],
+               loc="lower center", ncol=min(6, len(seen)), fontsize=8)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     return save_figure(fig, path)

@@ -289,7 +289,8 @@ def check_augmentations(specs: Sequence[dict[str, Any]] | None, layout: str, whe
         name = spec.get("type") if isinstance(spec, dict) else None
         layouts = APPLIES_TO.get(name)
         if layouts is not None and layout not in layouts:
-            raise ConfigError(f"Augmentation '{name}' ({where}) applies to {' or '.join(_LAYOUT_NAMES[k] for k in layouts)}, "
+            shown = [k for k in layouts if k == "image" or "image" not in layouts]  # images: with boxes or masks too
+            raise ConfigError(f"Augmentation '{name}' ({where}) applies to {' or '.join(_LAYOUT_NAMES[k] for k in shown)}, "
                               f"not to {_LAYOUT_NAMES.get(layout, layout)}; remove it for this data.")
 
 

@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["PALETTE", "boxes_in_images", "draw_boxes", "draw_predictions", "overlay_mask", "plot_detections",
-           "plot_segmentation"]
+__all__ = ["PALETTE", "boxes_in_images", "draw_boxes", "draw_predictions", "overlay_mask"]
 
 # Distinct colours for classes (Tableau 10, then repeated), as RGB.
 PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
@@ -84,54 +83,6 @@ def _picture(x: torch.Tensor) -> Any:
     pixels = ((pixels - low) / (high - low).clamp(min=1e-6) * 255).round().byte()
     array = pixels.permute(1, 2, 0).numpy()
     return Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array).convert("RGB")
-
-
-def plot_detections(predictor: Any, data: Any, found: torch.Tensor, path: Path, count: int = 8,
-                    threshold: float | None = None) -> Path:
-    """The first `count` prepared images of `data` with the boxes `found` (N, k, 6) over their true boxes, as one PNG."""
-    from PIL import Image
-
-    from neuronet.tasks.detection import THRESHOLD
-
-    names = predictor.meta.get("class_names") or []
-    limit = THRESHOLD if threshold is None else threshold
-    tiles = []
-    for i in range(min(count, len(data.x))):
-        rows = found[i][(found[i][:, 0] >= 0) & (found[i][:, 1] >= limit)]
-        picture = _picture(data.x[i]).resize((data.x.shape[-1] * 2, data.x.shape[-2] * 2), Image.NEAREST)
-        rows, truth = rows.clone(), data.y[i].clone()
-        rows[:, 2:] *= 2
-        truth[:, 1:] *= 2
-        tiles.append(draw_boxes(picture, rows, names, truth))
-    width, height = tiles[0].size
-    columns = min(4, len(tiles))
-    sheet = Image.new("RGB", (columns * width, -(-len(tiles) // columns) * height), (255, 255, 255))
-    for i, tile in enumerate(tiles):
-        sheet.paste(tile, ((i % columns) * width, (i // columns) * height))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(path)
-    return path
-
-
-def plot_segmentation(data: Any, masks: torch.Tensor, path: Path, count: int = 6) -> Path:
-    """The first `count` prepared images of `data`: each image, its predicted mask over it and its true mask over it,
-    side by side, one row per image, as one PNG."""
-    from PIL import Image
-
-    tiles = []
-    for i in range(min(count, len(data.x))):
-        picture = _picture(data.x[i])
-        tiles.append([picture, overlay_mask(picture, masks[i].numpy().astype(np.int64)),
-                      overlay_mask(picture, data.y[i].numpy().astype(np.int64))])
-    width, height = tiles[0][0].size
-    scale = max(1, 192 // max(width, height))
-    sheet = Image.new("RGB", (3 * width * scale, len(tiles) * height * scale), (255, 255, 255))
-    for r, row in enumerate(tiles):
-        for c, tile in enumerate(row):
-            sheet.paste(tile.resize((width * scale, height * scale), Image.NEAREST), (c * width * scale, r * height * scale))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(path)
-    return path
 
 
 def draw_predictions(predictor: Any, inputs: Any, folder: Path) -> list[Path]:

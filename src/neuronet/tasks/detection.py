@@ -1,7 +1,7 @@
 """Object detection: labelled boxes around every object in an image, scored by COCO mean average precision.
 
 Targets are (B, M, 5) rows of (class, x0, y0, x1, y1) in input pixels, padded with class -1
-(`neuronet.datasets.detection`); outputs a `DetectionOutput` (`neuronet.nn.centernet`). For
+(`neuronet.datasets.vision`); outputs a `DetectionOutput` (`neuronet.nn.centernet`). For
 scoring a split each image keeps its loss and its decoded boxes (B, 100, 6) of (class, score,
 x0, y0, x1, y1), not the heatmaps (`compact`). mAP is pycocotools' COCOeval, the reference
 implementation: mAP@[.5:.95] (`map`), mAP@0.5 (`map50`) and AP@0.5 per class.
@@ -171,10 +171,12 @@ class Detection(Task):
         """AP@0.5 per class on the test split, and the first test images with their boxes (detections.png)."""
         if data is None or not len(data.x):
             return [], []
-        from neuronet.predict.vision import plot_detections
+        from neuronet.plots import plot_detections
 
         _, outputs, targets = predictor.score(data)
         names = predictor.meta.get("class_names") or []
         per_class = coco_map(outputs[1], targets, len(names))["per_class50"]
         rows = [{"class": name, "ap50": "-" if np.isnan(ap) else f"{ap:.3f}"} for name, ap in zip(names, per_class)]
-        return rows, [plot_detections(predictor, data, outputs[1], folder / "detections.png")]
+        shown = slice(0, 8)
+        return rows, [plot_detections(data.x[shown].float().numpy(), outputs[1][shown].numpy(), targets[shown].numpy(),
+                                      names, folder / "detections.png", THRESHOLD)]

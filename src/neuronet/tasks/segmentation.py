@@ -1,7 +1,7 @@
 """Semantic segmentation: a class for every pixel, scored by mean intersection over union and Dice.
 
 Outputs are logits (B, classes, H, W); targets class masks (B, H, W), class 0 the background
-(`neuronet.datasets.segmentation`). For scoring a split each image keeps its loss and its
+(`neuronet.datasets.vision`). For scoring a split each image keeps its loss and its
 predicted mask (uint8), not the logits (`compact`). Mean IoU averages the classes' IoU over the
 classes present in the prediction or the truth, background included (as PASCAL VOC and
 Cityscapes report it); Dice is 2 |A ∩ B| / (|A| + |B|) per class.
@@ -127,7 +127,7 @@ class Segmentation(Task):
         masks (segmentation.png)."""
         if data is None or not len(data.x):
             return [], []
-        from neuronet.predict.vision import plot_segmentation
+        from neuronet.plots import plot_segmentation
 
         _, outputs, targets = predictor.score(data)
         conf = _confusion(outputs, targets)
@@ -135,4 +135,6 @@ class Segmentation(Task):
         iou, dice = iou_per_class(conf).tolist(), dice_per_class(conf).tolist()
         rows = [{"class": name, "iou": "-" if np.isnan(i) else f"{i:.3f}", "dice": "-" if np.isnan(d) else f"{d:.3f}"}
                 for name, i, d in zip(names, iou, dice)]
-        return rows, [plot_segmentation(data, outputs[1], folder / "segmentation.png")]
+        shown = slice(0, 6)
+        return rows, [plot_segmentation(data.x[shown].float().numpy(), outputs[1][shown].numpy(), targets[shown].numpy(),
+                                        names, folder / "segmentation.png")]
