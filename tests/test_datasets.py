@@ -36,10 +36,11 @@ def test_builtin_sets_have_the_documented_shape(name):
 def test_every_registered_set_is_covered():
     # fashion_mnist: below; airline, gunpoint, mnist1d, tweets: test_sequences_text.py; spoken_digits: test_audio.py;
     # fortunes, shakespeare, verses_en_es: test_language_data.py; spoken_digit_strings, spoken_sentences:
-    # test_speech_corpus.py
+    # test_speech_corpus.py; fashion_scenes, fashion_scene_masks: test_scenes.py, test_vision_runs.py
     assert set(nt.datasets.names()) == set(EXPECTED) | {"fashion_mnist", "airline", "gunpoint", "mnist1d", "tweets",
                                                           "spoken_digits", "fortunes", "shakespeare", "verses_en_es",
-                                                          "spoken_digit_strings", "spoken_sentences"}
+                                                          "spoken_digit_strings", "spoken_sentences", "fashion_scenes",
+                                                          "fashion_scene_masks"}
 
 
 def test_digits_pixels_are_scaled_to_unit_range(digits):

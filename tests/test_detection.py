@@ -187,3 +187,20 @@ def test_bad_detection_files_are_one_sentence_naming_the_file(scene_folder, tmp_
         load_detection(copy)
     with pytest.raises(ConfigError, match="size"):
         load_detection(folder, size=[0, 10])
+
+
+def test_built_in_scenes_hold_out_validation_and_test_scenes_of_unseen_garments():
+    from neuronet.datasets.vision import HELD_OUT, fashion_scene_masks, fashion_scenes
+
+    try:
+        boxes, masks = fashion_scenes(scenes=20, size=64), fashion_scene_masks(scenes=20, size=64)
+    except DataError as err:
+        pytest.skip(str(err))
+    assert (len(boxes), len(boxes.official_val), len(boxes.official_test)) == (20, HELD_OUT, HELD_OUT)
+    assert boxes.task == "detection" and masks.task == "segmentation" and masks.class_names[0] == "background"
+    assert torch.equal(boxes.x, masks.x)  # the same scenes: boxes and masks agree
+    for i in range(20):
+        real = boxes.y[i][boxes.y[i, :, 0] >= 0]
+        found = set((masks.y[i].unique() - 1).clamp(min=-1).tolist()) - {-1}
+        assert found <= set(real[:, 0].long().tolist())  # every garment class painted has a box
+    assert "never seen in training" in boxes.notes[0]

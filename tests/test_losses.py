@@ -26,13 +26,19 @@ CASES = {  # name: (outputs, targets, formula)
         BIN_LABELS * torch.sigmoid(BIN_LOGITS[:, 0]).log() + (1 - BIN_LABELS) * (1 - torch.sigmoid(BIN_LOGITS[:, 0])).log()
     ).mean()),
     # next-token logits (2, 3, 4) against token ids, padding (id 0) left out of the mean
+    "pixel_cross_entropy": (LOGITS.view(2, 4, 2, 2)[:, :3], torch.tensor([[[0, 2], [1, 1]], [[2, 2], [0, 1]]]),
+                            lambda: -torch.stack([LOGITS.view(2, 4, 2, 2)[b, :3, i, j].log_softmax(0)[k]
+                                                  for b, (i, j, k) in [(0, (0, 0, 0)), (0, (0, 1, 2)), (0, (1, 0, 1)),
+                                                                       (0, (1, 1, 1)), (1, (0, 0, 2)), (1, (0, 1, 2)),
+                                                                       (1, (1, 0, 0)), (1, (1, 1, 1))]]).mean()),
     "token_cross_entropy": (LOGITS.view(2, 4, 4)[:, :3], torch.tensor([[2, 3, 0], [1, 0, 0]]), lambda: -torch.stack([
         LOGITS.view(2, 4, 4)[b, t].log_softmax(0)[k] for b, t, k in ((0, 0, 2), (0, 1, 3), (1, 0, 1))]).mean()),
 }
 
 
 def test_every_registered_loss_is_checked():
-    assert set(LOSSES.names()) == set(CASES) | {"vae", "ctc"}  # the VAE's ELBO: test_vae_gan.py; CTC: test_transcription.py
+    # the VAE's ELBO: test_vae_gan.py; CTC: test_transcription.py; centernet: test_detection.py
+    assert set(LOSSES.names()) == set(CASES) | {"vae", "ctc", "centernet"}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

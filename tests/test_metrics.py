@@ -25,6 +25,8 @@ REFERENCE = {  # every metric against scikit-learn
     "pr_auc": None,  # from probabilities: test_pr_auc_is_macro_average_precision
     "perplexity": None, "bits_per_token": None, "token_accuracy": None,  # test_token_metrics_by_hand
     "wer": None, "cer": None,  # against jiwer: test_transcription.py
+    "map": None, "map50": None,  # pycocotools on hand-worked boxes: test_detection.py
+    "mean_iou": None, "dice": None,  # by hand: test_segmentation.py, test_segmentation_metrics.py
 }
 
 

@@ -122,6 +122,8 @@ def test_segmentation_from_images_and_masks(segmenter, folders, tmp_path):
     decoded = np.asarray(Image.open(io.BytesIO(base64.b64decode(row["mask"]))))
     assert decoded.shape == (64, 100) and np.array_equal(decoded, masks[1])
     assert row[[c for c in row.index if c.startswith("share_")]].sum() == pytest.approx(1, abs=1e-3)
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "drawn" / "wide_mask.png")), masks[1])
+    assert Image.open(tmp_path / "drawn" / "wide.png").size == (100, 64)
     evaluated = invoke("evaluate", segmenter, "--data", folders[2])
     assert evaluated.exit_code == 0 and "mean_iou" in evaluated.output, evaluated.output
 

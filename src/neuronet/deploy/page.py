@@ -78,7 +78,7 @@ if (kind === "frame" || kind === "table") {
   }
 } else if (kind === "text") {
   field("text", "textarea", "The text to classify").rows = 5;
-} else if (kind === "image" && (widget.boxes || widget.mask)) {  // a photo to find objects in, or to segment
+} else if (kind === "image" && (widget.rectangles || widget.overlay)) {  // a photo to find objects in, or to segment
   field("image", "file", "An image file").accept = "image/*";
 } else if (kind === "image") {
   field("image", "file", "An image file").accept = "image/*";
@@ -196,7 +196,7 @@ async function request() {
 
 const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
                  "#17becf"];
-let sent = null;  // the image last sent (a data: URL), to draw boxes or a mask over
+let sent = null;  // the image last sent (a data: URL), to draw rectangles or an overlay on
 
 async function picture() {  // the image sent, on the result canvas: at least 320 px wide, at most 640
   const image = new Image(); image.src = sent;
@@ -210,11 +210,11 @@ async function picture() {  // the image sent, on the result canvas: at least 32
   return [pen, scale];
 }
 
-async function drawBoxes(boxes) {  // each box in its class's colour, labelled with the class and score
+async function drawBoxes(found) {  // each box in its class's colour, labelled with the class and score
   const [pen, scale] = await picture();
-  const names = [...new Set(boxes.map(b => b.label))];
+  const names = [...new Set(found.map(b => b.label))];
   pen.lineWidth = 2; pen.font = "12px system-ui, sans-serif";
-  for (const b of boxes) {
+  for (const b of found) {
     const [x0, y0, x1, y1] = b.box.map(v => v * scale);
     pen.strokeStyle = pen.fillStyle = PALETTE[names.indexOf(b.label) % PALETTE.length];
     pen.strokeRect(x0, y0, x1 - x0, y1 - y0);
@@ -224,13 +224,13 @@ async function drawBoxes(boxes) {  // each box in its class's colour, labelled w
   }
 }
 
-async function drawMask(png) {  // the mask's classes painted half-transparent over the image (class 0 left clear)
+async function drawMask(png) {  // the classes painted half-transparent over the image (class 0 left clear)
   const [pen, scale] = await picture();
-  const mask = new Image(); mask.src = "data:image/png;base64," + png;
-  await mask.decode();
+  const classes = new Image(); classes.src = "data:image/png;base64," + png;
+  await classes.decode();
   const layer = document.createElement("canvas"); layer.width = pen.canvas.width; layer.height = pen.canvas.height;
   const ink = layer.getContext("2d"); ink.imageSmoothingEnabled = false;
-  ink.drawImage(mask, 0, 0, layer.width, layer.height);
+  ink.drawImage(classes, 0, 0, layer.width, layer.height);
   const pixels = ink.getImageData(0, 0, layer.width, layer.height), shown = pen.getImageData(0, 0, layer.width, layer.height);
   for (let i = 0; i < pixels.data.length; i += 4) {  // the PNG's palette colours each class; black is the background
     if (pixels.data[i] + pixels.data[i + 1] + pixels.data[i + 2] === 0) continue;
@@ -241,8 +241,8 @@ async function drawMask(png) {  // the mask's classes painted half-transparent o
 
 function show(prediction) {
   document.getElementById("picture").hidden = true;
-  if (widget.boxes && sent) drawBoxes(prediction[widget.boxes] || []);
-  if (widget.mask && sent) drawMask(prediction[widget.mask]);
+  if (widget.rectangles && sent) drawBoxes(prediction[widget.rectangles] || []);
+  if (widget.overlay && sent) drawMask(prediction[widget.overlay]);
   const text = prediction[widget.value];
   document.getElementById("prediction").textContent =
     typeof text === "object" && text !== null ? JSON.stringify(text) : String(text);

@@ -87,13 +87,16 @@ def _picture(x: torch.Tensor) -> Any:
 
 def draw_predictions(predictor: Any, inputs: Any, folder: Path) -> list[Path]:
     """Each image of `inputs` with what the model found drawn on it (boxes, or the mask over it), written to `folder`
-    as NAME.png (the image's own name where it came from a file, else image_0000.png...), at its own size."""
+    as NAME.png (the image's own name where it came from a file, else image_0000.png...), at its own size; a
+    segmenter's masks also as NAME_mask.png (class indices, a palette PNG: what a masks folder holds)."""
     from neuronet.atomic import atomic_dir
     from neuronet.datasets.images import open_image
+    from neuronet.datasets.masks import write_mask
 
     data = predictor.prepare(inputs)
     names = predictor.meta.get("class_names") or []
-    if predictor.task.name == "detection":
+    boxes = "detect" in predictor.task.offers  # a detector, else a segmenter
+    if boxes:
         found = boxes_in_images(predictor, data, predictor._threshold(None))
     else:
         found = predictor.segment_prepared(data)
@@ -103,8 +106,11 @@ def draw_predictions(predictor: Any, inputs: Any, folder: Path) -> list[Path]:
     with atomic_dir(folder, replace=True) as staging:
         for i, (stem, what) in enumerate(zip(stems, found)):
             picture = open_image(data.ids[i]) if data.ids else _picture(data.x[i])
-            drawn = draw_boxes(picture, what, names) if predictor.task.name == "detection" else \
-                overlay_mask(picture.convert("RGB"), what.astype(np.int64))
-            drawn.save(Path(staging) / f"{stem}.png")
+            if boxes:
+                draw_boxes(picture, what, names).save(Path(staging) / f"{stem}.png")
+            else:  # the mask itself (class indices, a palette PNG) and the image with the mask painted over it
+                write_mask(Path(staging) / f"{stem}_mask.png", what)
+                overlay_mask(picture.convert("RGB"), what.astype(np.int64)).save(Path(staging) / f"{stem}.png")
+                written.append(Path(folder) / f"{stem}_mask.png")
             written.append(Path(folder) / f"{stem}.png")
     return written

@@ -52,7 +52,9 @@ class Task:
         offers: Predictor methods beyond `predict` this task's models answer ("scores", "sample").
         plot_files: The files `plots` writes, in the order a report shows them.
         widget: How the web page shows one response: `value` names the field shown as the
-            prediction; `bars`, if given, a {name: probability} field drawn as bars.
+            prediction; `bars`, if given, a {name: probability} field drawn as bars; `rectangles`, a field
+            of boxes [{"label", "score", "box": [x0, y0, x1, y1]}] drawn over the image sent; `overlay`, a
+            field holding a base64 PNG of class indices painted over it.
         baselines: The classical baselines a run fits beside the network and reports with its
             test metrics (names in `neuronet.tasks.baselines.BASELINES`; empty: none).
         explains: The parts of `neuronet explain` that can apply to its runs (`neuronet.runs.explain.PARTS`);

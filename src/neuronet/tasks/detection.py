@@ -111,7 +111,7 @@ class Detection(Task):
     metrics: ClassVar[tuple[str, ...]] = ("map50",)
     report_metrics: ClassVar[tuple[str, ...]] = ("map", "map50")
     offers: ClassVar[tuple[str, ...]] = ("detect",)
-    widget: ClassVar[dict[str, str]] = {"value": "summary", "boxes": "boxes"}
+    widget: ClassVar[dict[str, str]] = {"value": "summary", "rectangles": "boxes"}
     plot_files: ClassVar[tuple[str, ...]] = ("detections.png",)
     explains: ClassVar[tuple[str, ...]] = ("boxes",)
     train_metrics: ClassVar[bool] = False  # decoding every training batch and COCO-evaluating them: ~20% of an epoch

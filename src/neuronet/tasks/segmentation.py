@@ -70,7 +70,7 @@ class Segmentation(Task):
     metrics: ClassVar[tuple[str, ...]] = ("mean_iou",)
     report_metrics: ClassVar[tuple[str, ...]] = ("mean_iou", "dice")
     offers: ClassVar[tuple[str, ...]] = ("segment",)
-    widget: ClassVar[dict[str, str]] = {"value": "summary", "mask": "mask"}
+    widget: ClassVar[dict[str, str]] = {"value": "summary", "overlay": "mask"}
     plot_files: ClassVar[tuple[str, ...]] = ("segmentation.png",)
     explains: ClassVar[tuple[str, ...]] = ()
 
