@@ -63,8 +63,14 @@ def render_report(name: str, state: dict[str, Any], model: dict[str, Any], confi
     ]
     if metrics.get("examples"):  # texts the model wrote (generated samples, translations of test sentences)
         lines += ["## Examples", ""]
-        for example in metrics["examples"]:
-            lines += [f"- **{key}**: {_quoted(str(value))}" for key, value in example.items()] + [""]
+        rows = metrics["examples"]
+        if len({tuple(row) for row in rows}) == 1 and all(len(str(v)) <= 40 for row in rows for v in row.values()):
+            columns = list(rows[0])  # short values under the same keys (AP per class): one table
+            lines += ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns),
+                      *("| " + " | ".join(str(row[c]).replace("|", "\\|") for c in columns) + " |" for row in rows), ""]
+        else:
+            for example in rows:
+                lines += [f"- **{key}**: {_quoted(str(value))}" for key, value in example.items()] + [""]
     if samples:
         lines += ["## Samples by epoch", "", *(f"- **{name}**: {_quoted(text)}" for name, text in samples), ""]
     if history.epochs:
