@@ -25,6 +25,21 @@ def test_kept_outputs_score_like_the_logits():
     assert Segmentation().score(kept, masks)["mean_iou"] == pytest.approx(float(torch.stack(ious).mean()), abs=1e-6)
 
 
+def test_the_dice_term_against_a_float64_reference():
+    from neuronet.nn.losses import PixelCrossEntropy
+
+    torch.manual_seed(1)
+    logits, masks = torch.randn(2, 3, 4, 5, dtype=torch.float64), torch.randint(0, 3, (2, 4, 5))
+    p = logits.softmax(1)
+    dice = torch.stack([torch.stack([(2 * (p[b, k] * (masks[b] == k)).sum() + 1) / (p[b, k].sum() + (masks[b] == k).sum() + 1)
+                                     for k in range(3)]).mean() for b in range(2)])
+    ce = torch.stack([torch.nn.functional.cross_entropy(logits[b:b + 1], masks[b:b + 1]) for b in range(2)])
+    assert torch.allclose(PixelCrossEntropy(dice=0.5).per_image(logits, masks).double(), ce + 0.5 * (1 - dice),
+                          rtol=1e-5)
+    perfect = torch.nn.functional.one_hot(masks, 3).permute(0, 3, 1, 2).double() * 40
+    assert PixelCrossEntropy()(perfect, masks) < 1e-6
+
+
 def folder(tmp_path, sizes=((20, 16), (20, 16)), names="background\ncat\ndog\n", values=(0, 1, 2)):
     root = tmp_path / "pets"
     (root / "images").mkdir(parents=True)

@@ -122,24 +122,44 @@ class CTCLoss(nn.Module):
 
 
 class PixelCrossEntropy(nn.Module):
-    """Cross-entropy of each pixel's class logits (B, C, H, W) against class masks (B, H, W), averaged per image and
-    then over the batch (segmentation). Also takes the kept form of earlier outputs (each image's loss and its
+    """Segmentation: cross-entropy of each pixel's class logits (B, C, H, W) against class masks (B, H, W), plus
+    `dice` times the soft Dice loss, per image, averaged over the batch.
+
+    Cross-entropy alone is ruled by the background, most of the pixels; the soft Dice loss (Milletari et al.,
+    2016), 1 - mean over classes of 2 sum(p t) / (sum p + sum t), weighs every class alike, as mean IoU does
+    (nnU-Net trains on the sum of both). Also takes the kept form of earlier outputs (each image's loss and its
     predicted mask): their mean, the same number.
 
+    Args:
+        label_smoothing: Of the cross-entropy.
+        dice: Weight of the Dice term (0: cross-entropy alone).
+
     Example:
-        >>> round(float(PixelCrossEntropy()(torch.zeros(1, 4, 2, 2), torch.zeros(1, 2, 2, dtype=torch.long))), 4)  # log 4
+        >>> round(float(PixelCrossEntropy(dice=0)(torch.zeros(1, 4, 2, 2), torch.zeros(1, 2, 2, dtype=torch.long))), 4)
         1.3863
     """
 
-    def __init__(self, label_smoothing: float = 0.0) -> None:
+    def __init__(self, label_smoothing: float = 0.0, dice: float = 1.0) -> None:
         super().__init__()
-        self.label_smoothing = label_smoothing
+        self.label_smoothing, self.dice = label_smoothing, dice
+
+    def per_image(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Each image's loss (B,)."""
+        logits = logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits  # mixed precision
+        target = target.long()
+        loss = nn.functional.cross_entropy(logits, target, reduction="none",
+                                           label_smoothing=self.label_smoothing).flatten(1).mean(1)
+        if self.dice:
+            p = logits.softmax(dim=1)  # (B, C, H, W)
+            t = nn.functional.one_hot(target, logits.shape[1]).permute(0, 3, 1, 2).to(p.dtype)
+            overlap, sizes = (p * t).flatten(2).sum(2), (p + t).flatten(2).sum(2)  # (B, C)
+            loss = loss + self.dice * (1 - ((2 * overlap + 1) / (sizes + 1)).mean(1))
+        return loss
 
     def forward(self, outputs: torch.Tensor | tuple, target: torch.Tensor) -> torch.Tensor:
         if isinstance(outputs, tuple):  # kept: each image's loss already
             return outputs[0].mean()
-        logits = outputs.float() if outputs.dtype in (torch.float16, torch.bfloat16) else outputs
-        return nn.functional.cross_entropy(logits, target.long(), label_smoothing=self.label_smoothing)
+        return self.per_image(outputs, target).mean()
 
 
 for _name, _factory, _help in [
@@ -151,7 +171,8 @@ for _name, _factory, _help in [
     ("token_cross_entropy", TokenCrossEntropy, "Cross-entropy of next-token logits, padding left out (language)."),
     ("ctc", CTCLoss, "Connectionist temporal classification: per-frame labels of any alignment (speech to text)."),
     ("vae", VAELoss, "Negative ELBO of a VAE: reconstruction + KL divergence (outputs: recon, mu, logvar)."),
-    ("pixel_cross_entropy", PixelCrossEntropy, "Segmentation: cross-entropy of every pixel's class (logits (B, C, H, W))."),
+    ("pixel_cross_entropy", PixelCrossEntropy, "Segmentation: cross-entropy of every pixel's class (logits (B, C, H, W)) "
+                                               "+ the soft Dice loss (every class weighs alike)."),
     ("centernet", lambda **kw: _centernet()(**kw), "Object detection (CenterNet): focal loss on centre heatmaps + L1 "
                                                    "on box sizes and offsets."),
 ]:

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from neuronet.errors import ConfigError
 from neuronet.tasks.base import TASKS, Task
@@ -75,11 +74,12 @@ class Segmentation(Task):
     explains: ClassVar[tuple[str, ...]] = ()
 
     def compact(self, outputs: Any, targets: torch.Tensor) -> Any:
-        """Each image's mean pixel cross-entropy (B,) and its predicted mask (B, H, W) as uint8."""
+        """Each image's loss (B,: pixel cross-entropy + soft Dice) and its predicted mask (B, H, W) as uint8."""
         if isinstance(outputs, tuple):  # already kept
             return outputs
-        loss = F.cross_entropy(outputs.float(), targets.long(), reduction="none").flatten(1).mean(1)
-        return loss.detach(), outputs.argmax(dim=1).to(torch.uint8)
+        from neuronet.nn.losses import PixelCrossEntropy
+
+        return PixelCrossEntropy().per_image(outputs, targets).detach(), outputs.argmax(dim=1).to(torch.uint8)
 
     def check_export(self) -> None:
         raise ConfigError("A segmentation model is served with `neuronet serve RUN` (the torch backend); ONNX export "
