@@ -204,3 +204,44 @@ def test_built_in_scenes_hold_out_validation_and_test_scenes_of_unseen_garments(
         found = set((masks.y[i].unique() - 1).clamp(min=-1).tolist()) - {-1}
         assert found <= set(real[:, 0].long().tolist())  # every garment class painted has a box
     assert "never seen in training" in boxes.notes[0]
+
+
+def test_sixteen_bit_images_are_scaled_not_clipped_to_white():
+    from PIL import Image
+
+    from neuronet.datasets.images import images_to_tensor
+
+    grey = Image.fromarray(np.full((4, 4), 32768, dtype=np.uint16))  # mid-grey in 16 bits
+    assert grey.mode.startswith("I")
+    x = images_to_tensor([grey], [4, 4], "RGB")
+    assert torch.allclose(x, torch.full_like(x, 128 / 255), atol=1 / 255)
+
+
+def test_sets_without_boxes_or_with_repeated_names_are_refused(scene_folder, tmp_path):
+    import shutil
+
+    folder, _ = scene_folder
+    copy = shutil.copytree(folder, tmp_path / "copy", ignore=shutil.ignore_patterns("annotations.json"))
+    (copy / "data.yaml").write_text("names: [a, a, b, c, d, e, f, g, h, i]\n")
+    with pytest.raises(DataError, match="'a' more than once"):
+        load_detection(copy)
+    (copy / "data.yaml").unlink()
+    (copy / "classes.txt").unlink()
+    for label in (copy / "labels").iterdir():
+        label.write_text("")
+    with pytest.raises(DataError, match="no box in any"):
+        load_detection(copy)
+    shutil.rmtree(copy / "labels")
+    shutil.rmtree(copy / "masks")
+    (copy / "data.yaml").write_text("names: [a, b]\n")  # images/ and data.yaml, no labels/: still boxes wanted
+    from neuronet.datasets import load_source
+
+    with pytest.raises(DataError, match="holds no boxes"):
+        load_source(str(copy))
+
+
+def test_a_deeply_nested_annotation_file_is_one_sentence(tmp_path):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "annotations.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(DataError, match="too deeply"):
+        load_detection(tmp_path)

@@ -94,6 +94,26 @@ def test_predict_draws_boxes_in_each_images_own_pixels(detector, folders, tmp_pa
     assert again.exit_code != 0 and "not an empty folder" in again.output
 
 
+def test_an_edited_run_is_refused_in_one_sentence_and_a_data_folder_is_read_through_its_images(detector, folders,
+                                                                                              tmp_path):
+    import shutil
+
+    for file, edit, message in (("preprocessing.json", lambda d: d["data"].update(class_names=["Bag"]), "name each"),
+                                ("preprocessing.json", lambda d: d["data"]["inputs"].update(size=[30000, 30000]),
+                                 "reads images at"),
+                                ("model.json", lambda d: d.update(task="segmentation"), "cannot do")):
+        copy = shutil.copytree(detector, tmp_path / f"edited-{file}-{message[:4]}")
+        state = json.loads((copy / file).read_text())
+        edit(state)
+        (copy / file).write_text(json.dumps(state))
+        with pytest.raises(DataError, match=message):
+            nt.load(copy)
+    table = tmp_path / "whole.csv"
+    result = invoke("predict", detector, folders[2], "-o", table)  # the data folder itself: its images/ are read
+    assert result.exit_code == 0, result.output
+    assert "images/scene_00000.png" in table.read_text()
+
+
 def test_evaluate_on_another_folder_and_explain_a_box(detector, folders):
     result = invoke("evaluate", detector, "--data", folders[2])
     assert result.exit_code == 0, result.output

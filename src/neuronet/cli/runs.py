@@ -90,6 +90,14 @@ def predict(
 
         refuse_run_file(draw, "drawing folder")
         _refuse_training_data(run, draw)
+        target = os.path.realpath(draw)
+        if output is not None and os.path.realpath(output) == target:
+            raise NeuronetError(f"--draw {draw} and -o {output} are the same path; give the drawings a folder of their "
+                                "own.")
+        if any(target == os.path.realpath(p) or target.startswith(os.path.realpath(p).rstrip(os.sep) + os.sep)
+               for p in inputs):
+            raise NeuronetError(f"--draw {draw} is inside the inputs; draw into a folder elsewhere, so that the "
+                                "drawings are not read as images next time.")
     decoding: dict[str, Any] = {**({"beam": beam} if beam != 1 else {}), **({"words": True} if words else {}),
                                 **({"threshold": threshold} if threshold is not None else {})}
     frame = predict_file(run, [str(p) for p in inputs] if len(inputs) > 1 else str(inputs[0]), decoding, draw)

@@ -124,6 +124,9 @@ def _coco_json(path: Path) -> dict:
     except json.JSONDecodeError as err:
         raise DataError(f"COCO annotation file {shown_path(path)} is not valid JSON ({err.msg} at line {err.lineno}, "
                         f"column {err.colno}); give the annotations .json file as written.") from None
+    except RecursionError:
+        raise DataError(f"COCO annotation file {shown_path(path)} nests lists or objects too deeply to be COCO's "
+                        "layout; give the annotations .json file as written.") from None
     if not isinstance(data, dict) or not isinstance(data.get("images"), list) or \
             not isinstance(data.get("categories"), list) or not isinstance(data.get("annotations", []), list):
         raise DataError(f"COCO annotation file {shown_path(path)} is not COCO's layout: it needs an object with "

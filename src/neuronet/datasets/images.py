@@ -114,10 +114,18 @@ def arrays_to_images(array: np.ndarray, mode: str, where: str = "An image array"
     return [Image.fromarray(p[..., 0] if p.ndim == 3 and p.shape[-1] == 1 else p) for p in pixels]
 
 
+def _eight_bit(image: Image.Image) -> Image.Image:
+    """A 16-bit (or 32-bit integer) grey image scaled to 8 bits: Pillow's own conversion would clip it to white."""
+    if image.mode not in ("I", "I;16", "I;16B", "I;16L", "I;16N"):
+        return image
+    values = np.asarray(image, dtype=np.float64)
+    return Image.fromarray(np.clip(values / 65535.0 * 255.0, 0, 255).round().astype(np.uint8), mode="L")
+
+
 def images_to_tensor(images: Sequence[Image.Image], size: Sequence[int], mode: str) -> torch.Tensor:
     """Pillow images → (N, C, H, W) floats in [0, 1], converted to `mode` ("L" or "RGB") and resized to `size` (H, W)."""
     height, width = size
-    arrays = [np.asarray(im.convert(mode).resize((width, height), Image.BILINEAR), dtype=np.float32) / 255.0
+    arrays = [np.asarray(_eight_bit(im).convert(mode).resize((width, height), Image.BILINEAR), dtype=np.float32) / 255.0
               for im in images]
     x = torch.from_numpy(np.stack(arrays))
     return (x.unsqueeze(1) if mode == "L" else x.permute(0, 3, 1, 2)).contiguous()

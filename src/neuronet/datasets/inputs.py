@@ -192,6 +192,10 @@ def _read_text(value: Any, meta: dict[str, Any], labelled: bool) -> tuple[Any, t
 def _image_files(path: Path, labelled: bool, meta: dict[str, Any]) -> tuple[list[Path], torch.Tensor | None]:
     if not is_folder(path):
         return [check_file(path, "Image", "an image file or a folder of them")], None
+    from neuronet.datasets.vision import is_annotated
+
+    if not labelled and is_annotated(str(path)) and is_folder(path / "images"):  # a COCO / YOLO / masks folder
+        path = path / "images"
     entries = folder_entries(path)
     subfolders = [p for p in entries if is_folder(p)]
     if subfolders:

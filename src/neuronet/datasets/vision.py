@@ -29,7 +29,7 @@ from neuronet.datasets.builtin import DATASETS
 from neuronet.datasets.dataset import Dataset
 from neuronet.datasets.images import IMAGE_SUFFIXES, images_to_tensor, open_image
 from neuronet.datasets.masks import read_mask
-from neuronet.datasets.userfiles import is_folder, shown_path
+from neuronet.datasets.userfiles import inside, is_folder, shown_path
 from neuronet.errors import ConfigError, DataError
 
 __all__ = ["boxes_tensor", "fashion_scenes", "is_annotated", "load_annotated", "load_detection", "load_segmentation"]
@@ -88,6 +88,10 @@ def load_detection(source: str | Path, size: list[int] | None = None, format: st
     root = Path(source) if is_folder(source) else Path(source).parent
     if not found.images:
         raise DataError(f"{shown_path(source)} lists no images; a detection set needs images with their boxes.")
+    _check_names(found.class_names, source)
+    if not any(len(item.boxes) for item in found.images):
+        raise DataError(f"{shown_path(source)} holds {len(found.images)} images but no box in any of them; a detector "
+                        "learns from boxes (YOLO: labels/NAME.txt with `class cx cy w h` lines; COCO: annotations).")
     pictures = [open_image(item.path) for item in found.images]
     height, width = _size([p.size for p in pictures], size, root)
     boxes = [item.boxes * np.array([width / item.width, height / item.height] * 2, dtype=np.float32)
@@ -118,6 +122,16 @@ def _annotations(source: Path, format: str | None) -> Annotations:
         return read_yolo(source)
     raise DataError(f"{shown_path(source)} holds no boxes: a detection folder has a COCO annotations.json, or images/ "
                     "and labels/ (YOLO).")
+
+
+def _check_names(names: list[str], source: Any) -> None:
+    """Class names must be there, and each once (predictions and `evaluate --data` match classes by name)."""
+    if not names:
+        raise DataError(f"{shown_path(source)} names no class; name them (YOLO: data.yaml `names:` or classes.txt; "
+                        "COCO: categories).")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise DataError(f"{shown_path(source)} names the class {twice[0]!r} more than once; give each class one name.")
 
 
 def _mask_names(root: Path, count: int, notes: list[str]) -> list[str]:
@@ -158,6 +172,8 @@ def load_segmentation(source: str | Path, size: list[int] | None = None) -> Data
                             "side by side, masks/NAME.png giving the class of each pixel of images/NAME.")
     images = {p.stem: p for p in sorted((root / "images").iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
     masks = {p.stem: p for p in sorted((root / "masks").iterdir()) if p.suffix.lower() == ".png"}
+    for path in [*images.values(), *masks.values()]:  # a link leading outside the folder is refused
+        inside(root, str(path.relative_to(root)), f"The link {shown_path(path)}", "file")
     orphans = sorted(set(masks) - set(images))
     if orphans:
         raise DataError(f"Mask {shown_path(masks[orphans[0]])} has no image in {shown_path(root / 'images')} (same "
@@ -176,6 +192,7 @@ def load_segmentation(source: str | Path, size: list[int] | None = None) -> Data
     if too_high:
         raise DataError(f"Mask {shown_path(masks[too_high[0]])} holds class {too_high[1]}, beyond the {len(names)} named "
                         "classes.")
+    _check_names(names, root)
     height, width = _size([p.size for p in pictures], size, root)
     y = torch.from_numpy(np.stack([np.asarray(Image.fromarray(a).resize((width, height), Image.NEAREST)) for a in arrays]))
     return Dataset(images_to_tensor(pictures, [height, width], "RGB"), y.long(), "segmentation", root.name,
@@ -192,8 +209,8 @@ def is_annotated(source: str) -> bool:
     if not is_folder(path):
         return False
     try:
-        return any(path.glob("*.json")) or (is_folder(path / "images") and (is_folder(path / "labels") or
-                                                                              is_folder(path / "masks")))
+        return any(path.glob("*.json")) or (is_folder(path / "images") and (
+            is_folder(path / "labels") or is_folder(path / "masks") or (path / "data.yaml").is_file()))
     except OSError:
         return False
 
@@ -202,7 +219,8 @@ def load_annotated(source: str, task: str | None = None, size: list[int] | None 
                    format: str | None = None) -> Dataset:
     """Detection or segmentation data from `source`: segmentation when `task` says so or the folder has masks only."""
     path = Path(source)
-    boxes = path.suffix.lower() == ".json" or (is_folder(path) and (any(path.glob("*.json")) or is_folder(path / "labels")))
+    boxes = path.suffix.lower() == ".json" or (is_folder(path) and (any(path.glob("*.json")) or is_folder(path / "labels")
+                                                                     or not is_folder(path / "masks")))
     if task == "segmentation" or (task is None and not boxes):
         if format is not None:
             raise ConfigError("data.options.format chooses between COCO and YOLO boxes; a segmentation set has masks. "

@@ -95,6 +95,7 @@ class Predictor:
         loss_kwargs = {k: torch.tensor(v) if isinstance(v, list) else v for k, v in spec.get("loss_kwargs", {}).items()}
         pipeline, task = Pipeline.stored(state, files.preprocessing), TASKS.get(spec["task"])()
         task.check_stored(pipeline, int(spec["num_outputs"]), files.preprocessing)
+        _check_stored_meta(model, task, spec, state["data"], files)
         return cls(model, pipeline, task, state["data"], spec.get("loss"), loss_kwargs)
 
     @property
@@ -379,6 +380,25 @@ class Predictor:
 def load(path: str | Path, backend: str = "torch") -> Predictor:
     """Load a trained run as a Predictor: `nt.load("runs/my-run").predict(inputs)`."""
     return Predictor.load(path, backend)
+
+
+def _check_stored_meta(model: nn.Module, task: Task, spec: dict[str, Any], meta: dict[str, Any], files: RunFiles) -> None:
+    """Refuse, in one sentence naming the file, a run whose files were edited so that they no longer go together:
+    a task reading an output the model does not make, an image size other than the model's, or class names
+    (of a detector or segmenter: one per output) of another number, repeated or not text."""
+    made = getattr(model, "output", None) if not isinstance(model, OnnxModel) else None
+    if (task.output or made) and task.output != made and not isinstance(model, OnnxModel):
+        raise DataError(f"{files.model} says the task is {task.name}, which its model ({spec['type']}) cannot do; it "
+                        "was edited: restore it, or train the run again.")
+    size, shape = meta.get("inputs", {}).get("size"), spec.get("input_shape") or []
+    if task.output is not None and (not isinstance(size, list) or list(size) != list(shape[1:])):
+        raise DataError(f"{files.preprocessing} reads images at {size!r}, but the model takes "
+                        f"{shape[1:]} (height, width); it was edited: restore it, or train the run again.")
+    names = meta.get("class_names")
+    if task.output is not None and (not isinstance(names, list) or len(names) != int(spec["num_outputs"]) or
+                                    not all(isinstance(n, str) for n in names) or len(set(names)) != len(names)):
+        raise DataError(f"{files.preprocessing} must name each of the model's {spec['num_outputs']} classes once, as "
+                        f"text; it holds {str(names)[:80]}: it was edited: restore it, or train the run again.")
 
 
 def _check_finite(values: np.ndarray) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from neuronet.datasets import Dataset, load_source
-from neuronet.errors import DataError
+from neuronet.errors import ConfigError, DataError
 from neuronet.predict import Predictor
 from neuronet.rundir.files import RunFiles, read_json
 
@@ -87,7 +87,11 @@ def predict_file(path: str | Path, inputs: Any, decoding: dict[str, Any] | None 
     masks drawn."""
     predictor = Predictor.load(path)
     if decoding:
-        predictor.task.require("detect" if set(decoding) == {"threshold"} else "transcribe")
+        what = "detect" if set(decoding) == {"threshold"} else "transcribe"
+        if what not in predictor.task.offers:
+            option = "--threshold applies to object detectors" if what == "detect" else \
+                "--beam and --words apply to speech recognisers"
+            raise ConfigError(f"{option}; {path} is a {predictor.task.name} run.")
         predictor.decoding = dict(decoding)
     frame = predictor.predict_frame(inputs)
     if draw is not None:

@@ -59,6 +59,8 @@ class Task:
             test metrics (names in `neuronet.tasks.baselines.BASELINES`; empty: none).
         explains: The parts of `neuronet explain` that can apply to its runs (`neuronet.runs.explain.PARTS`);
             the others are neither tried nor listed.
+        output: The kind of model output it reads where only some models make it (a detector's "boxes", a
+            segmenter's "mask": the model's own `output`); None: any model's.
         train_metrics: Its metrics are also measured on the training batches each epoch (False where that costs a
             large part of the epoch: a detector would decode every training batch and COCO-evaluate them).
     """
@@ -81,6 +83,7 @@ class Task:
     baselines: ClassVar[tuple[str, ...]] = ()
     explains: ClassVar[tuple[str, ...]] = ("tsne", "attribution", "attention", "wrong", "per_class")
     train_metrics: ClassVar[bool] = True
+    output: ClassVar[str | None] = None  # the model output it reads, where a model must make it ("boxes", "mask")
 
     # --- training ----------------------------------------------------------------------
     def loss_for(self, model: nn.Module | None = None) -> str:

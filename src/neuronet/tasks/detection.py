@@ -114,6 +114,7 @@ class Detection(Task):
     widget: ClassVar[dict[str, str]] = {"value": "summary", "rectangles": "boxes"}
     plot_files: ClassVar[tuple[str, ...]] = ("detections.png",)
     explains: ClassVar[tuple[str, ...]] = ("boxes",)
+    output: ClassVar[str | None] = "boxes"
     train_metrics: ClassVar[bool] = False  # decoding every training batch and COCO-evaluating them: ~20% of an epoch
 
     def compact(self, outputs: Any, targets: torch.Tensor) -> Any:

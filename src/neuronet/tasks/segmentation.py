@@ -72,6 +72,7 @@ class Segmentation(Task):
     widget: ClassVar[dict[str, str]] = {"value": "summary", "overlay": "mask"}
     plot_files: ClassVar[tuple[str, ...]] = ("segmentation.png",)
     explains: ClassVar[tuple[str, ...]] = ()
+    output: ClassVar[str | None] = "mask"
 
     def compact(self, outputs: Any, targets: torch.Tensor) -> Any:
         """Each image's loss (B,: pixel cross-entropy + soft Dice) and its predicted mask (B, H, W) as uint8."""
