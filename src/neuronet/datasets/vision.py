@@ -88,10 +88,10 @@ def load_detection(source: str | Path, size: list[int] | None = None, format: st
     root = Path(source) if is_folder(source) else Path(source).parent
     if not found.images:
         raise DataError(f"{shown_path(source)} lists no images; a detection set needs images with their boxes.")
-    _check_names(found.class_names, source)
     if not any(len(item.boxes) for item in found.images):
         raise DataError(f"{shown_path(source)} holds {len(found.images)} images but no box in any of them; a detector "
                         "learns from boxes (YOLO: labels/NAME.txt with `class cx cy w h` lines; COCO: annotations).")
+    _check_names(found.class_names, source)
     pictures = [open_image(item.path) for item in found.images]
     height, width = _size([p.size for p in pictures], size, root)
     boxes = [item.boxes * np.array([width / item.width, height / item.height] * 2, dtype=np.float32)

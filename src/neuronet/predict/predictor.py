@@ -100,8 +100,9 @@ class Predictor:
 
     @property
     def classes(self) -> list[str] | None:
-        """The class names, in the order of `predict_proba`'s columns (tasks with classes, such as classification)."""
-        return self.meta.get("class_names") if self.task.has_classes else None
+        """The class names, in the order of `predict_proba`'s columns (tasks with classes, such as classification), or
+        of a detector's or segmenter's outputs."""
+        return self.meta.get("class_names") if self.task.has_classes or self.task.output else None
 
     # --- inputs ----------------------------------------------------------------------------
     def prepare(self, inputs: Any, labelled: bool = False) -> Dataset:
