@@ -1,7 +1,10 @@
 """Atomic file writes: write to a temporary file beside the target, then rename over it.
 
 Readers see either the old file or the whole new one, never half of it; an error or
-Ctrl-C in the middle leaves no temporary file behind.
+Ctrl-C in the middle leaves no temporary file behind. A stop signal can land between two lines
+of Python, also where no `finally` covers it yet (inside `contextlib`'s enter and exit), so
+every temporary is listed from before it exists until it is gone, and the command line's stop
+handler removes what is still listed (`remove_pending`).
 """
 
 from __future__ import annotations
@@ -10,12 +13,15 @@ import contextlib
 import errno
 import glob
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_dir", "atomic_path", "write_text"]
+__all__ = ["atomic_dir", "atomic_path", "remove_pending", "write_text"]
+
+_PENDING: set[Path] = set()  # temporaries written now: files and staging folders
 
 
 @contextlib.contextmanager
@@ -35,9 +41,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     with _naming(path):
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem[:100]}.", suffix=f"{path.suffix[:20]}.tmp")
-    os.close(fd)
-    tmp = Path(name)
+        tmp = _new_file(path.parent, f".{path.stem[:100]}.", f"{path.suffix[:20]}.tmp")
     try:
         yield tmp
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the file gets the permissions a plain open() would
@@ -48,6 +52,31 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         raise
     finally:
         tmp.unlink(missing_ok=True)
+        _PENDING.discard(tmp)
+
+
+def _new_file(folder: Path, prefix: str, suffix: str) -> Path:
+    """Create an empty file of a new random name in `folder` (as mkstemp), listed as pending before it exists."""
+    for _ in range(100):
+        tmp = folder / f"{prefix}{secrets.token_hex(4)}{suffix}"
+        _PENDING.add(tmp)
+        try:
+            os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            return tmp
+        except FileExistsError:
+            _PENDING.discard(tmp)
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(folder))
+
+
+def remove_pending() -> None:
+    """Remove the temporary files and staging folders that writes cut off by a stop signal left behind."""
+    for tmp in list(_PENDING):
+        if tmp.is_dir() and not tmp.is_symlink():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+        _PENDING.discard(tmp)
 
 
 @contextlib.contextmanager
@@ -89,7 +118,7 @@ def atomic_dir(path: str | Path, replace: bool = False) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     _clear_dead_staging(path)
     with _naming(path):
-        staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.partial-{os.getpid()}-"))
+        staging = _new_folder(path.parent, f".{path.name}.partial-{os.getpid()}-")
     os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes 0700; the folder gets what a plain mkdir would
     try:
         yield staging
@@ -109,6 +138,20 @@ def atomic_dir(path: str | Path, replace: bool = False) -> Iterator[Path]:
             shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        _PENDING.discard(staging)
+
+
+def _new_folder(parent: Path, prefix: str) -> Path:
+    """Create a new folder of a random name in `parent` (as mkdtemp, mode 0700), listed as pending before it exists."""
+    for _ in range(100):
+        staging = parent / f"{prefix}{secrets.token_hex(4)}"
+        _PENDING.add(staging)
+        try:
+            staging.mkdir(mode=0o700)
+            return staging
+        except FileExistsError:
+            _PENDING.discard(staging)
+    raise FileExistsError(errno.EEXIST, "no free staging name", str(parent))
 
 
 def _alive(pid: int) -> bool:

@@ -128,3 +128,22 @@ def test_sigterm_during_report_leaves_no_temporary_file(tiny_run, tmp_path):
     assert not list(run.rglob("*.tmp")) and not [p for p in run.rglob(".*")]
     if code != 0:
         assert json.loads((run / "status.json").read_text())["status"] == "completed"  # the run itself is untouched
+
+
+def test_a_stop_between_a_temporary_and_its_cleanup_leaves_nothing(tmp_path):
+    """A stop signal can land inside contextlib's enter or exit, where no `finally` of the writer runs; the command
+    line's stop handler still removes the temporary file and the staging folder (as test_sigterm_during_report saw)."""
+    from neuronet.atomic import atomic_dir, atomic_path, remove_pending
+
+    entered_file = atomic_path(tmp_path / "figure.png")
+    entered_dir = atomic_dir(tmp_path / "explain")
+    tmp, staging = entered_file.__enter__(), entered_dir.__enter__()  # as if stopped before __exit__ could run
+    tmp.write_bytes(b"half a figure")
+    (staging / "part.json").write_text("{}")
+    assert tmp.exists() and staging.exists()
+    remove_pending()
+    assert list(tmp_path.iterdir()) == []
+    with atomic_path(tmp_path / "after.txt") as later:  # later writes still work and clean their own
+        later.write_text("whole")
+    remove_pending()
+    assert [p.name for p in tmp_path.iterdir()] == ["after.txt"]

@@ -25,6 +25,7 @@ from neuronet.cli import runs  # noqa: F401
 from neuronet.cli import text  # noqa: F401
 from neuronet.cli import serve  # noqa: F401
 from neuronet.cli import catalog  # noqa: F401
+from neuronet.atomic import remove_pending
 from neuronet.cli.common import app
 from neuronet.runs.lifecycle import STOP_SIGNALS
 
@@ -44,6 +45,7 @@ def main() -> None:
 
 
 def _stop_now(signum: int, frame: object) -> None:
+    remove_pending()
     with contextlib.suppress(OSError, ValueError):
         sys.stderr.write(f"Stopped by {signal.Signals(signum).name}.\n")
         sys.stderr.flush()

@@ -50,6 +50,7 @@ def friendly(command: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> Any:
+        from neuronet.atomic import remove_pending
         from neuronet.runs.lifecycle import stop_signals
 
         try:
@@ -64,6 +65,7 @@ def friendly(command: Callable[..., Any]) -> Callable[..., Any]:
         except MemoryError:
             _error("Out of memory; use a smaller model, batch size or data slice (data.limit), then run it again.")
         except KeyboardInterrupt as stop:  # neuronet.runs.RunInterrupted says how to resume
+            remove_pending()
             err.print(Text(str(stop) or "Interrupted.", style="yellow"), soft_wrap=True)
             raise typer.Exit(128 + getattr(stop, "signum", 2)) from None
 
