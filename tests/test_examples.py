@@ -19,7 +19,9 @@ def test_example_config_validates(path):
 
 SMALL = {"fashion_mnist": ["data.limit=300", "data.options.test_limit=100"], "tweets": ["data.limit=600"],
          "shakespeare": ["data.limit=12"], "fortunes": ["data.limit=300"], "verses_en_es": ["data.limit=300"],
-         "spoken_digit_strings": ["data.limit=40"], "spoken_sentences": ["data.limit=40"]}
+         "spoken_digit_strings": ["data.limit=40"], "spoken_sentences": ["data.limit=40"],
+         "fashion_scenes": ["data.limit=64", "data.options.held_out=16"],
+         "fashion_scene_masks": ["data.limit=64", "data.options.held_out=16"]}
 
 
 def _train_agent_briefly(path, tmp_path):

@@ -259,6 +259,16 @@ class TuneConfig(_Strict):
         return v
 
 
+class DistributedConfig(_Strict):
+    """The `distributed:` section: data-parallel training across processes (torchrun + DistributedDataParallel)."""
+
+    processes: int = Field(1, ge=1, le=1024, description="Training processes on this machine: `neuronet train` starts "
+                                                         "them with torchrun (as --nproc does); under torchrun, the "
+                                                         "processes it started (config.yaml records how many ran).")
+    global_batch_size: int | None = Field(None, description="Written by the run: train.batch_size per process x "
+                                                            "processes, the examples of one step.")
+
+
 class EnvConfig(_Strict):
     """The `env:` section: a reinforcement-learning run's environment (Gymnasium)."""
 
@@ -342,6 +352,7 @@ class RunConfig(_Strict):
                                               "the same test rows (majority class and logistic regression, mean and "
                                               "ridge regression, persistence and seasonal naive), reported beside the "
                                               "network's test metrics; false: none.")
+    distributed: DistributedConfig = Field(default_factory=DistributedConfig)
     tune: TuneConfig | None = Field(None, description="A hyperparameter search for `neuronet tune` (ignored by train).")
     env: EnvConfig | None = Field(None, description="Reinforcement learning: the environment the agent acts in "
                                                     "(then the task is reinforcement and there is no data: section).")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -32,13 +33,38 @@ def train(
                                                                   "config names (an env.id 'module:function'): any "
                                                                   "code at all. Only for runs you trust as you would "
                                                                   "a script.")] = False,
+    nproc: Annotated[Optional[int], typer.Option("--nproc", help="Train in N processes on this machine (torchrun, "
+                                                                 "DDP): each reads its part of every batch "
+                                                                 "(default: distributed.processes, 1).")] = None,
 ) -> None:
     """Train a model as CONFIG says and write a run directory (config, weights, history, plots, report)."""
     from neuronet.config import load_config
     from neuronet.runs.kinds import kind_of_run, train_run
+    from neuronet.runs.processes import launch, under_torchrun
+    from neuronet.train.distributed import Ranks
 
     if serve_:
         check_port(port)
+    if not under_torchrun():
+        processes = nproc if nproc is not None else _processes(config, set_, resume)
+        if processes > 1:
+            if serve_:
+                raise NeuronetError("--serve serves the run of one process; train with --nproc, then `neuronet "
+                                    "serve RUN`.")
+            code = launch(processes, _argv_without_nproc())
+            if code:
+                raise typer.Exit(code)
+            return
+    elif nproc is not None:
+        raise NeuronetError("--nproc starts torchrun; under torchrun, give the processes to torchrun "
+                            "(--nproc-per-node) instead.")
+    if not Ranks.from_env().main:  # rank 0 speaks and writes; the other processes train their part in silence
+        if resume is not None:
+            train_run(resume=resume, progress=False, trust_code=trust_code)
+        else:
+            train_run(load_config(config, set_, values(name=name, output_dir=output_dir,
+                                                       **{"data.data_dir": data_dir})), progress=False)
+        return
     if resume is not None:
         if config or set_ or name or output_dir or data_dir:
             raise NeuronetError("--resume continues a run with its own saved config; give no CONFIG, --set, --name, "
@@ -60,6 +86,29 @@ def train(
     if serve_:
         kind.serve(result.path, "127.0.0.1", port, say=lambda line: out.print(Text(line), soft_wrap=True),
                    export_first=True)
+
+
+def _processes(config: Path | None, set_: list[str] | None, resume: Path | None) -> int:
+    """The processes a config (or the run to resume) asks for: distributed.processes."""
+    from neuronet.config import load_config
+
+    if resume is not None:
+        path = Path(resume) / "config.yaml"
+        return load_config(path).distributed.processes if path.is_file() else 1  # a broken run says so later
+    return load_config(config, set_).distributed.processes
+
+
+def _argv_without_nproc() -> list[str]:
+    """This command's arguments for torchrun's processes: as typed, less --nproc (each process is one)."""
+    argv, out, skip = sys.argv[1:], [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            out.append(arg)
+    return out
 
 
 @app.command()

@@ -9,7 +9,9 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
-__all__ = ["epoch_permutation", "tensor_batches", "num_batches", "iterate_batches", "to_device"]
+from neuronet.errors import ConfigError
+
+__all__ = ["epoch_permutation", "tensor_batches", "num_batches", "iterate_batches", "shard_order", "to_device"]
 
 
 def epoch_permutation(n: int, seed: int, epoch: int, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -51,27 +53,61 @@ def tensor_batches(
         yield x[first:first + batch_size], y[first:first + batch_size]
 
 
+def shard_order(order: torch.Tensor, batch_size: int, rank: int, world: int) -> torch.Tensor:
+    """Rank `rank`'s examples of one epoch's `order`: part `rank` of each global batch (`batch_size` x `world`).
+
+    The order is first padded with its own head to a multiple of `world` (as torch's
+    DistributedSampler does), so every rank gets as many examples, and as many batches, as the
+    others: DDP needs every rank at every step.
+
+    Example:
+        >>> shard_order(torch.arange(10), batch_size=2, rank=1, world=2).tolist()  # global batches of 4
+        [2, 3, 6, 7, 9]
+    """
+    if world == 1:
+        return order
+    pad = (-len(order)) % world
+    if pad:
+        order = torch.cat([order, order.repeat(pad // max(len(order), 1) + 1)[:pad]])
+    parts = []
+    for first in range(0, len(order), batch_size * world):
+        chunk = order[first:first + batch_size * world]
+        size = len(chunk) // world
+        parts.append(chunk[rank * size:(rank + 1) * size])
+    return torch.cat(parts)
+
+
 def iterate_batches(data: Any, batch_size: int, device: torch.device, seed: int, epoch: int, shuffle: bool,
                     start: int = 0, in_memory: bool = True, cache: dict[int, tuple[Any, Any]] | None = None,
-                    collate: Callable[[list[Any]], Any] | None = None) -> Iterator[tuple[Any, Any]]:
+                    collate: Callable[[list[Any]], Any] | None = None, rank: int = 0,
+                    world: int = 1) -> Iterator[tuple[Any, Any]]:
     """Mini-batches of `data` on `device`, from batch `start` on, in an order that depends on (seed, epoch) only.
 
     A tensor Dataset is sliced whole (moved to the device once and kept in `cache`); any other
     torch Dataset goes through a DataLoader with the same order, its examples joined by `collate`
     (the task's: variable-size targets are padded or kept as lists); a user's DataLoader keeps its
-    own order and collation, and `start` skips the batches already done.
+    own order and collation, and `start` skips the batches already done. Among `world` training processes,
+    rank `rank` reads its part of each global batch (`neuronet.train.distributed.shard_order`).
     """
+
     from neuronet.datasets.dataset import Dataset
 
     if isinstance(data, Dataset) and in_memory:
         moved = _on_device(data, device, cache if cache is not None else {})
         order = epoch_permutation(len(moved), seed, epoch, device) if shuffle else None
+        if world > 1:
+            order = shard_order(torch.arange(len(moved), device=device) if order is None else order, batch_size,
+                                rank, world)
         yield from tensor_batches(moved.x, moved.y, batch_size, order, start=start)
         return
     if isinstance(data, DataLoader):
+        if world > 1:
+            raise ConfigError("Across processes the Trainer cuts each rank's part from its own seeded order; pass "
+                              "the Dataset (or a torch Dataset), not a DataLoader.")
         loader = islice(data, start, None)
     else:
         order = epoch_permutation(len(data), seed, epoch) if shuffle else torch.arange(len(data))
+        order = shard_order(order, batch_size, rank, world)
         loader = DataLoader(data, batch_size=batch_size, sampler=order[start * batch_size:].tolist(), collate_fn=collate)
     for x, y in loader:
         yield to_device(x, device), to_device(y, device)

@@ -232,12 +232,16 @@ def load_annotated(source: str, task: str | None = None, size: list[int] | None 
     return load_detection(source, size, format)
 
 
-def _scene_sets(kind: str, scenes: int, size: int, seed: int, data_dir: Any, limit: int | None) -> Dataset:
+def _scene_sets(kind: str, scenes: int, size: int, seed: int, data_dir: Any, limit: int | None,
+                held_out: int = HELD_OUT) -> Dataset:
     from neuronet.datasets.scenes import make_scenes
 
     parts = {}
-    for split, count in (("train", scenes if limit is None else min(limit, scenes)), ("val", HELD_OUT),
-                         ("test", HELD_OUT)):
+    if not isinstance(held_out, int) or isinstance(held_out, bool) or held_out < 1:
+        raise ConfigError(f"data.options.held_out is the number of validation and of test scenes, a whole number from "
+                          f"1 (the benchmark's: {HELD_OUT}); got {held_out!r}.")
+    for split, count in (("train", scenes if limit is None else min(limit, scenes)), ("val", held_out),
+                         ("test", held_out)):
         made = make_scenes(count, seed=seed, size=size, split=split, data_dir=data_dir)
         x = torch.from_numpy(made.images).permute(0, 3, 1, 2).float().div(255).contiguous()
         inputs = {"kind": "image", "size": [size, size], "mode": "RGB"}
@@ -250,21 +254,23 @@ def _scene_sets(kind: str, scenes: int, size: int, seed: int, data_dir: Any, lim
     train = parts["train"]
     train.official_val, train.official_test = parts["val"], parts["test"]
     train.notes = [f"{len(train):,} scenes of 0-4 real Fashion-MNIST garments on {size} x {size} canvases (seed {seed}); "
-                   f"{HELD_OUT} validation and {HELD_OUT} test scenes of garments never seen in training"]
+                   f"{held_out} validation and {held_out} test scenes of garments never seen in training"]
     return train
 
 
 @DATASETS.register("fashion_scenes", "Scenes of 0-4 real Fashion-MNIST garments on colour canvases, with their boxes "
                                      "(object detection); held-out scenes show garments never seen in training.")
 def fashion_scenes(data_dir: str | None = None, scenes: int = 4000, size: int = 96, seed: int = 0,
-                   limit: int | None = None) -> Dataset:
-    """Detection scenes made from a seed (`neuronet.datasets.scenes`): 10 classes, boxes in pixels."""
-    return _scene_sets("detection", scenes, size, seed, data_dir, limit)
+                   limit: int | None = None, held_out: int = HELD_OUT) -> Dataset:
+    """Detection scenes made from a seed (`neuronet.datasets.scenes`): 10 classes, boxes in pixels; `held_out`
+    validation and as many test scenes (500, the benchmark's; fewer for a quick try)."""
+    return _scene_sets("detection", scenes, size, seed, data_dir, limit, held_out)
 
 
 @DATASETS.register("fashion_scene_masks", "The same scenes with a class for every pixel (segmentation: background + 10 "
                                           "garment classes).")
 def fashion_scene_masks(data_dir: str | None = None, scenes: int = 4000, size: int = 96, seed: int = 0,
-                        limit: int | None = None) -> Dataset:
-    """Segmentation scenes made from a seed: 11 classes (background first), a mask per scene."""
-    return _scene_sets("segmentation", scenes, size, seed, data_dir, limit)
+                        limit: int | None = None, held_out: int = HELD_OUT) -> Dataset:
+    """Segmentation scenes made from a seed: 11 classes (background first), a mask per scene; `held_out` validation
+    and as many test scenes."""
+    return _scene_sets("segmentation", scenes, size, seed, data_dir, limit, held_out)

@@ -291,14 +291,22 @@ def make_trainer(plan: RunPlan, callbacks: list[Callback] | tuple = (), progress
     return cls(plan.model if model is None else model, seed=plan.config.seed, callbacks=[*callbacks, *extra], progress=progress, **options)
 
 
+def uses_feature_cache(plan: RunPlan) -> bool:
+    """Whether the run trains a head on features embedded once (a frozen pretrained backbone, inputs unchanged)."""
+    from neuronet.transfer.features import cacheable
+
+    options = plan.config.train_options()
+    return cacheable(plan.model) and not any(options.get(k) for k in ("augment", "unfreeze", "fine_tune"))
+
+
 def cached_features(plan: RunPlan, progress: bool = True) -> tuple[nn.Module, Dataset, Dataset | None] | None:
     """Feature extraction: with a frozen pretrained backbone (and nothing that changes inputs or unfreezes),
     the training and validation splits embedded once and the head that reads them; else None."""
-    from neuronet.transfer.features import cacheable, embed, head_of
+    from neuronet.transfer.features import embed, head_of
 
-    options = plan.config.train_options()
-    if not cacheable(plan.model) or any(options.get(k) for k in ("augment", "unfreeze", "fine_tune")):
+    if not uses_feature_cache(plan):
         return None
+    options = plan.config.train_options()
     from neuronet.train import resolve_device
 
     device = resolve_device(options.get("device", "auto"))
@@ -331,4 +339,6 @@ def resolved_config(plan: RunPlan, trainer: Trainer) -> dict[str, Any]:
     train = {k: v for k, v in trainer.hparams.items() if k not in TRAIN_SECTION_EXCLUDES}
     train["checkpoint"] = plan.config.train.checkpoint
     config["train"] = train
+    world = trainer.ranks.world
+    config["distributed"] = {"processes": world, "global_batch_size": trainer.batch_size * world}
     return config

@@ -196,6 +196,16 @@ def kind_of_run(run: str | Path) -> RunKind:
     return next((k for k in kinds if k.owns(spec)), KINDS.instance("supervised"))
 
 
+def _one_process_unless_supervised(kind: RunKind) -> None:
+    """Data-parallel training is the supervised kind's (each rank a part of the batch); others run in one process."""
+    from neuronet.train.distributed import Ranks
+
+    world = Ranks.from_env().world
+    if world > 1 and kind.name != "supervised":
+        raise ConfigError(f"A {kind.name} run trains in one process; {world} were started (torchrun / --nproc). "
+                          "Train it without them.")
+
+
 def train_run(config: Any = None, resume: str | Path | None = None, callbacks: Any = (), progress: bool = True,
               trust_code: bool = False) -> Any:
     """Train as the config says (or continue `resume`) and write a complete run directory, with the config's kind.
@@ -223,11 +233,14 @@ def train_run(config: Any = None, resume: str | Path | None = None, callbacks: A
         RunInUse: another process is writing the run (`resume`).
     """
     if resume is not None:
-        return kind_of_run(resume).train(None, Path(resume), callbacks, progress, trust_code)
+        kind = kind_of_run(resume)
+        _one_process_unless_supervised(kind)
+        return kind.train(None, Path(resume), callbacks, progress, trust_code)
     if config is None:
         from neuronet.config import RunConfig
 
         config = RunConfig()
     kind = kind_for_config(config)
+    _one_process_unless_supervised(kind)
     config = config.model_copy(update={"kind": kind.name})  # config.yaml says the kind it ran as
     return kind.train(config, None, callbacks, progress, trust_code)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +14,7 @@ from neuronet.config import RunConfig, to_yaml
 from neuronet.doctor import Finding
 from neuronet.datasets import Pipeline
 from neuronet.runs.baselines import baseline_finding, run_baselines
-from neuronet.runs.build import RunPlan, cached_features, make_trainer, plan_run, resolved_config
+from neuronet.runs.build import RunPlan, cached_features, make_trainer, plan_run, resolved_config, uses_feature_cache
 from neuronet.runs.evaluate import check_same_data
 from neuronet.runs.diagnosis import check_data, plot_doctor, write_findings
 from neuronet.rundir.files import RunFiles, read_json, write_json
@@ -21,7 +22,10 @@ from neuronet.runs.folder import RunResult, created, reopen, run_root
 from neuronet.runs.lifecycle import RunInterrupted, restore_checkpoint, run_lifecycle, write_status
 from neuronet.rundir.lock import RunLock
 from neuronet.runs.report import render_report
-from neuronet.train import Callback, EarlyStopping, Trainer
+from neuronet.errors import ConfigError
+from neuronet.runs.processes import check_processes, say_processes
+from neuronet.train import Callback, EarlyStopping, Trainer, resolve_device
+from neuronet.train.distributed import Ranks, broadcast_text, join
 from neuronet.train.checkpoint import atomic_save_file
 
 __all__ = ["RunResult", "train_supervised", "RunInterrupted"]
@@ -123,7 +127,14 @@ def train_supervised(config: Any, resume: Path | None = None, callbacks: list[Ca
     uninterrupted run.
     """
     if resume is None:
+        resume = _restarted(config or RunConfig())
+    if resume is None:
         return _train(config or RunConfig(), None, None, callbacks, progress)
+    if not Ranks.from_env().main:  # rank 0 holds the lock and writes; the others read the run's config and checkpoint
+        from neuronet.config import load_config
+
+        files = RunFiles(Path(resume))
+        return _train(load_config(files.config), files, None, callbacks, progress)
     files, config, lock = reopen(resume)
     try:
         return _train(config, files, lock, callbacks, progress)
@@ -131,18 +142,37 @@ def train_supervised(config: Any, resume: Path | None = None, callbacks: list[Ca
         lock.release()
 
 
+def _restarted(config: RunConfig) -> Path | None:
+    """Under torchrun's --max-restarts, a restarted group continues the named run its last try left (else None)."""
+    if int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0") or 0) == 0 or not config.name:
+        return None
+    root = Path(config.output_dir) / config.name
+    return root if (root / "status.json").is_file() else None
+
+
 def _train(config: RunConfig, files: RunFiles | None, lock: RunLock | None, callbacks: Any,
            progress: bool) -> RunResult:
     pipeline = Pipeline.stored(files.preprocessing_state(), files.preprocessing) if files else None
     plan = plan_run(config, pipeline)
-    if lock is not None:  # resuming: the split is drawn again from the data as it is now
+    ranks = join(resolve_device(plan.config.train_options().get("device", "auto")))
+    resuming = files is not None
+    if resuming:  # the split is drawn again from the data as it is now
         check_same_data(files.root, files.preprocessing_state(), plan.data, "restore the file, or train a new run")
-    files = files or RunFiles(run_root(plan.config))  # the chosen model names the run (model.type auto)
+        check_processes(plan.config, ranks, files.root)
+    if files is None:  # the chosen model names the run (model.type auto); rank 0 names it for every rank
+        files = RunFiles(Path(broadcast_text(str(run_root(plan.config)) if ranks.main else "", ranks)))
+    if ranks.distributed and uses_feature_cache(plan):
+        raise ConfigError("A frozen pretrained backbone trains its head on features embedded once, in one process; "
+                          "train it without --nproc / torchrun (or unfreeze the backbone).")
+    if not ranks.main:
+        return _train_replica(plan, files, resuming, callbacks)
     cached = cached_features(plan, progress)  # a frozen pretrained backbone: embed once, train the head
     trainer = make_trainer(plan, callbacks, progress, checkpoint=files.checkpoint, on_save=_save_progress(files),
                            samples=files.root / "samples", model=cached[0] if cached else None)
+    if ranks.distributed:
+        say_processes(ranks, trainer.batch_size)
     with contextlib.nullcontext(lock) if lock else created(files, _write_new(plan, trainer)):
-        if lock is not None:
+        if resuming:
             restore_checkpoint(trainer, files)
         data_findings = check_data(plan) if trainer.doctor else []
         if trainer.doctor:
@@ -155,6 +185,15 @@ def _train(config: RunConfig, files: RunFiles | None, lock: RunLock | None, call
             trainer.fit(*(cached[1:] if cached else (plan.train, plan.val)))
             metrics, findings = _finish(files, trainer, plan, time.perf_counter() - start, data_findings)
     return RunResult(files.root, metrics, trainer, plan, findings)
+
+
+def _train_replica(plan: RunPlan, files: RunFiles, resuming: bool, callbacks: Any) -> RunResult:
+    """A rank other than 0: the same training on its part of each batch, writing nothing (rank 0 writes the run)."""
+    trainer = make_trainer(plan, callbacks, progress=False)
+    if resuming:
+        restore_checkpoint(trainer, files)
+    trainer.fit(plan.train, plan.val)
+    return RunResult(files.root, {}, trainer, plan, [])
 
 
 def _done(trainer: Any) -> tuple[int, str | None]:

@@ -65,6 +65,9 @@ class GANTrainer(Trainer):
         self._betas = tuple(betas)
         super().__init__(model, task="generation", loss="binary_cross_entropy", optimizer=g_opt, lr=lr, metrics=[],
                          train_metrics=False, **kwargs)
+        if self.ranks.distributed:  # its two optimizers step the parts directly, where DDP would not average them
+            raise ConfigError(f"A GAN trains in one process; {self.ranks.world} were started (torchrun / --nproc). "
+                              "Train it without them.")
         self.hparams = {k: v for k, v in self.hparams.items() if k not in GAN_UNSUPPORTED}
         self.hparams["betas"] = list(self._betas)
         self.d_optimizer = torch.optim.Adam(self.model.discriminator.parameters(), lr=lr, betas=tuple(betas))

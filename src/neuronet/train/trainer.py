@@ -26,6 +26,7 @@ from neuronet.nn import loss_fn
 from neuronet.optim import Schedule, build_optimizer
 from neuronet.params import validate_params
 from neuronet.tasks import Task, check_metrics, compute_metrics, get_task, infer_task
+from neuronet.train import distributed
 from neuronet.train.callbacks import Callback, EarlyStopping
 from neuronet.train.epoch import EpochState
 from neuronet.train.history import History
@@ -112,6 +113,7 @@ class Trainer(LoopShell):
         validate_params(TRAINER_PARAMS, given, "Trainer")
         self.hparams = {k: plain(v) for k, v in given.items() if k != "callbacks"}
         self.device = resolve_device(device)
+        self.ranks = distributed.join(self.device)  # torchrun's processes; one process: rank 0 of 1
         self.model = model.to(self.device)
         self.precision = Precision(precision, self.device)
         params = optimizer_params(model, lr, lr_groups)
@@ -139,12 +141,27 @@ class Trainer(LoopShell):
                                              **(optimizer_kwargs or {}))
         spec = {"type": schedule} if isinstance(schedule, str) else dict(schedule or {})
         self.schedule = Schedule(spec.pop("type"), self.optimizer, epochs, **spec) if schedule else None
-        super().__init__([*recipe, *callbacks], early_stopping, checkpoint, progress, doctor)
+        if self.ranks.distributed and checkpoint:  # every rank resumes from one file: saved where all ranks agree
+            checkpoint = {**checkpoint, "every_steps": None, "every_seconds": None}
+        main = self.ranks.main  # the other ranks show nothing, diagnose nothing and save nothing
+        super().__init__([*recipe, *callbacks], early_stopping, checkpoint if main else None, progress and main,
+                         doctor if main else False)
+        self.replica = self._replicate(self.model)
         self._penalized = [p for p in self.model.parameters() if p.ndim > 1]
         self.steps_per_epoch = 0
         self._epoch = EpochState()
         self.augment: Callable | None = None
         self._device_data: dict[int, tuple[Dataset, Dataset]] = {}  # training data kept on the device
+
+    def _replicate(self, model: nn.Module) -> nn.Module:
+        """The model that trains: `model` itself, or, across processes, `model` in DistributedDataParallel (the
+        gradients averaged over the ranks in backward). Weights are saved from `model`: no `module.` prefix."""
+        if not self.ranks.distributed:
+            return model
+        from torch.nn.parallel import DistributedDataParallel
+
+        ids = [self.ranks.local_rank] if self.device.type == "cuda" else None
+        return DistributedDataParallel(model, device_ids=ids)
 
     # --- the task ---------------------------------------------------------------------
     def bind_task(self, task: Task) -> None:
@@ -190,7 +207,11 @@ class Trainer(LoopShell):
                 check_augmentations(spec, augment_layout(train), "augment")
             classes = train.num_outputs if isinstance(train, Dataset) and task.name == "classification" else 0
             self.augment = spec if callable(spec) else build_augmentations(spec, num_classes=classes)
-        self.steps_per_epoch = len(train) if isinstance(train, DataLoader) else num_batches(len(train), self.batch_size)
+        if isinstance(train, DataLoader):
+            self.steps_per_epoch = len(train)
+        else:
+            shard = -(-len(train) // self.ranks.world)  # each rank's examples (the order padded to a multiple)
+            self.steps_per_epoch = num_batches(shard, self.batch_size)
 
     # --- building blocks ---------------------------------------------------------------
     def penalty(self) -> torch.Tensor | float:
@@ -221,7 +242,7 @@ class Trainer(LoopShell):
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, Any]:
         """One optimisation step on a batch; returns the data loss (float) and the (detached) outputs."""
         with self.precision.autocast():
-            out = self.task.forward(self.model, x, y) if self.task else self.model(x)
+            out = self.task.forward(self.replica, x, y) if self.task else self.replica(x)
             targets = self.task.targets(x, y)
             loss = self.loss_fn(out, targets)
             side = self.auxiliary_loss(targets)
@@ -244,8 +265,10 @@ class Trainer(LoopShell):
     def batches(self, data: Data, shuffle: bool = False, epoch: int = 0, batch_size: int | None = None,
                 start: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """Mini-batches on the device, from batch `start` on; the order is a function of (seed, epoch) only."""
+        ranks = self.ranks if shuffle else distributed.Ranks()  # training: this rank's shard; scoring: everything
         return iterate_batches(data, batch_size or self.batch_size, self.device, self.seed, epoch, shuffle, start,
-                               self.in_memory, self._device_data, self.task.collate if self.task else None)
+                               self.in_memory, self._device_data, self.task.collate if self.task else None,
+                               ranks.rank, ranks.world)
 
     # --- the loop --------------------------------------------------------------------------
     @property
@@ -267,7 +290,13 @@ class Trainer(LoopShell):
             self.schedule.bind(self.steps_per_epoch)
         with self.fitting():  # the RNGs forked (the user's own are left alone), before_fit ... after_fit
             while self.epoch < self.epochs and not self.stop_training:
-                logs = self.train_epoch(train)
+                try:
+                    logs = self.train_epoch(train)
+                except RuntimeError as err:
+                    lost = distributed.lost_peer(err, self.ranks, self.epoch)
+                    if lost is None:
+                        raise
+                    raise lost from None
                 if val is not None:
                     logs.update(self.validate(val))
                 self.end_epoch(logs)
@@ -277,7 +306,7 @@ class Trainer(LoopShell):
         """One pass over the training data (or the rest of it, when resumed mid-epoch); the epoch's record."""
         state = self._epoch
         state.started = time.perf_counter()
-        state.restore_or_seed_rng(self.seed * 1_000_003 + self.epoch, self.device)
+        state.restore_or_seed_rng(self.seed * 1_000_003 + self.epoch + 7_919 * self.ranks.rank, self.device)
         self.model.train()
         frozen_batchnorm_eval(self.model)  # frozen (pretrained) batch norms keep their statistics
         self.emit("before_epoch")
@@ -305,9 +334,12 @@ class Trainer(LoopShell):
             state.add(loss, lr, self.task.compact(out, seen) if keep else None, seen if keep else None)
             for cb in after:
                 cb.after_batch(self, loss)
+        if self.ranks.distributed:  # each step's loss, and the outputs, of the whole global batch
+            state.losses = distributed.all_mean(state.losses, self.ranks).tolist()
         logs: dict[str, Any] = {"epoch": self.epoch + 1, "train_loss": sum(state.losses) / max(1, len(state.losses))}
         if keep and state.outputs:
             out, targets = self.task.join(state.outputs), self.task.join(state.targets)
+            out, targets = distributed.gather_rows(out, self.ranks), distributed.gather_rows(targets, self.ranks)
             logs.update(compute_metrics(self.metrics, out, targets, self.task, "train_"))
         logs.update(self.epoch_logs())
         return logs
