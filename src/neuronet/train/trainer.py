@@ -26,7 +26,7 @@ from neuronet.nn import loss_fn
 from neuronet.optim import Schedule, build_optimizer
 from neuronet.params import validate_params
 from neuronet.tasks import Task, check_metrics, compute_metrics, get_task, infer_task
-from neuronet.train import distributed
+import neuronet.train.distributed as distributed
 from neuronet.train.callbacks import Callback, EarlyStopping
 from neuronet.train.epoch import EpochState
 from neuronet.train.history import History
