@@ -87,9 +87,8 @@ def iterate_batches(data: Any, batch_size: int, device: torch.device, seed: int,
     torch Dataset goes through a DataLoader with the same order, its examples joined by `collate`
     (the task's: variable-size targets are padded or kept as lists); a user's DataLoader keeps its
     own order and collation, and `start` skips the batches already done. Among `world` training processes,
-    rank `rank` reads its part of each global batch (`neuronet.train.distributed.shard_order`).
+    rank `rank` reads its part of each global batch (`shard_order`).
     """
-
     from neuronet.datasets.dataset import Dataset
 
     if isinstance(data, Dataset) and in_memory:

@@ -46,7 +46,7 @@ def coco_map(found: torch.Tensor, targets: torch.Tensor, classes: int | None = N
     return {**result, "per_class50": list(per_class)}
 
 
-def _coco_map(found: torch.Tensor, targets: torch.Tensor, classes: int | None = None) -> dict[str, Any]:
+def _coco_map(found: torch.Tensor, targets: torch.Tensor) -> dict[str, Any]:
     """COCO mean average precision of detections (N, k, 6) against boxes (N, M, 5), through pycocotools.
 
     Returns:
@@ -64,7 +64,7 @@ def _coco_map(found: torch.Tensor, targets: torch.Tensor, classes: int | None = 
         from pycocotools.cocoeval import COCOeval
     except ImportError:
         raise ConfigError("Detection metrics are measured with pycocotools: pip install 'neuronet[vision]'.") from None
-    classes = classes or int(max(targets[..., 0].max(), found[..., 0].max(), 0)) + 1
+    classes = int(max(targets[..., 0].max(), found[..., 0].max(), 0)) + 1  # coco_map pads to the data set's
     images, truth, guesses = [], [], []
     for i, (rows, dets) in enumerate(zip(targets.tolist(), found.tolist())):
         images.append({"id": i, "width": 1, "height": 1})
