@@ -7,6 +7,7 @@ shown, not obeyed (`plain`), and never parsed as Rich markup.
 from __future__ import annotations
 
 import functools
+import os
 import re
 import warnings
 from collections.abc import Callable
@@ -66,7 +67,8 @@ def friendly(command: Callable[..., Any]) -> Callable[..., Any]:
             _error("Out of memory; use a smaller model, batch size or data slice (data.limit), then run it again.")
         except KeyboardInterrupt as stop:  # neuronet.runs.RunInterrupted says how to resume
             remove_pending()
-            err.print(Text(str(stop) or "Interrupted.", style="yellow"), soft_wrap=True)
+            if os.environ.get("RANK", "0") == "0":  # one line for a run of many processes: rank 0's
+                err.print(Text(str(stop) or "Interrupted.", style="yellow"), soft_wrap=True)
             raise typer.Exit(128 + getattr(stop, "signum", 2)) from None
 
     return run

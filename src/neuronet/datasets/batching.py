@@ -107,7 +107,8 @@ def iterate_batches(data: Any, batch_size: int, device: torch.device, seed: int,
     else:
         order = epoch_permutation(len(data), seed, epoch) if shuffle else torch.arange(len(data))
         order = shard_order(order, batch_size, rank, world)
-        loader = DataLoader(data, batch_size=batch_size, sampler=order[start * batch_size:].tolist(), collate_fn=collate)
+        loader = DataLoader(data, batch_size=batch_size, sampler=order[start * batch_size:].tolist(), collate_fn=collate,
+                            pin_memory=device.type == "cuda")  # page-locked batches: non-blocking copies to the GPU
     for x, y in loader:
         yield to_device(x, device), to_device(y, device)
 

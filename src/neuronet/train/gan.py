@@ -22,7 +22,8 @@ __all__ = ["GANTrainer", "GANSamples", "GAN_UNSUPPORTED"]
 
 # Trainer arguments a GAN does not use: it has two Adam optimizers and adversarial losses of its own.
 GAN_UNSUPPORTED = ("task", "loss", "optimizer", "optimizer_kwargs", "loss_kwargs", "metrics", "train_metrics",
-                   "schedule", "grad_clip", "weight_decay", "l1", "l2", "class_weights", "augment", "early_stopping")
+                   "schedule", "grad_clip", "weight_decay", "l1", "l2", "class_weights", "augment", "early_stopping",
+                   "compile")
 
 
 class GANTrainer(Trainer):

@@ -25,6 +25,11 @@ __all__ = ["TRAINER_PARAMS", "check_options", "plain", "resolve_device"]
 _POSITIVE = Interval(float, 0, None, closed="neither")
 _NON_NEGATIVE = Interval(float, 0, None)
 
+COMPILE_PARAMS = {"mode": [Options("default", "lite", "reduce-overhead", "max-autotune",
+                                                   "max-autotune-no-cudagraphs")],
+                  "backend": [InstanceOf(str, "a torch.compile backend name, e.g. 'inductor'")],
+                  "fullgraph": [Flag()], "dynamic": [Flag(), NoneOk()]}
+
 TRAINER_PARAMS = {
     "task": [Names(TASKS), InstanceOf(Task, "a Task"), NoneOk()],
     "loss": [Names(LOSSES), IsCallable(), NoneOk()],
@@ -56,6 +61,9 @@ TRAINER_PARAMS = {
     "precision": [Options(*PRECISIONS, 32, 16)],
     "doctor": [Flag(), Dict(list(DOCTOR_PARAMS), "a mapping {every_steps, live}", "The doctor option")],
     "device": [InstanceOf((str, torch.device), "'auto', 'cpu', 'cuda' or a torch.device")],
+    "compile": [Flag(), Dict(list(COMPILE_PARAMS), "a mapping of torch.compile arguments {mode, backend, fullgraph, "
+                                                   "dynamic}", "The compile option")],
+    "channels_last": [Flag(), NoneOk()],
     "in_memory": [Flag()],
     "train_metrics": [Flag()],
     "progress": [Flag()],
@@ -88,6 +96,8 @@ def check_options(given: dict, params: dict, owner: str) -> None:
         GradualUnfreezing(given["unfreeze"])
     if isinstance(given.get("doctor"), dict):
         validate_params(DOCTOR_PARAMS, given["doctor"], "the doctor options")
+    if isinstance(given.get("compile"), dict):
+        validate_params(COMPILE_PARAMS, given["compile"], "the compile options")
     if isinstance(given.get("checkpoint"), dict):
         validate_params(CHECKPOINT_PARAMS, {"path": "checkpoint.safetensors", **given["checkpoint"]},
                         "the checkpoint options")

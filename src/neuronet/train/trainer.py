@@ -32,7 +32,7 @@ from neuronet.train.epoch import EpochState
 from neuronet.train.history import History
 from neuronet.train.lr_find import LRFinderResult, lr_find
 from neuronet.train.loop import LoopShell, NonFiniteLoss
-from neuronet.train.options import TRAINER_PARAMS, plain, resolve_device
+from neuronet.train.options import COMPILE_PARAMS, TRAINER_PARAMS, plain, resolve_device
 from neuronet.train.precision import Precision
 from neuronet.train.unfreeze import GradualUnfreezing, fine_tune_setup, optimizer_params
 from neuronet.transfer.freeze import frozen_batchnorm_eval
@@ -82,6 +82,10 @@ class Trainer(LoopShell):
         doctor: Diagnose training problems as it runs (see `neuronet.doctor`): True, False, or
             {"every_steps": 50, "live": True}; the findings are in `trainer.doctor.findings`.
         device: "auto", "cpu", "cuda" or a torch.device.
+        compile: Train through `torch.compile` (True, or its arguments {"mode", "backend", "fullgraph",
+            "dynamic"}): the first steps compile, later ones run the fused code. Evaluation runs the plain model.
+        channels_last: Keep 4-D weights and image batches channels-last (NHWC), the layout GPU convolutions are
+            fastest in; None (default): on CUDA for a model with 2-D convolutions.
         in_memory: Batch a Dataset by slicing tensors on the device (False: a DataLoader).
         train_metrics: Also report the metrics on the training batches of each epoch.
         progress: Show a live progress bar.
@@ -108,13 +112,18 @@ class Trainer(LoopShell):
                  checkpoint: dict[str, Any] | None = None, lr_groups: dict[str, float] | None = None,
                  unfreeze: dict[int, str | list[str]] | None = None, fine_tune: dict[str, Any] | None = None,
                  precision: str = "32", doctor: bool | dict[str, Any] = True, device: str | torch.device = "auto",
+                 compile: bool | dict[str, Any] = False, channels_last: bool | None = None,
                  in_memory: bool = True, train_metrics: bool = True, progress: bool = True) -> None:
         given = {k: v for k, v in locals().items() if k not in ("self", "model", "__class__")}
         validate_params(TRAINER_PARAMS, given, "Trainer")
         self.hparams = {k: plain(v) for k, v in given.items() if k != "callbacks"}
         self.device = resolve_device(device)
         self.ranks = distributed.join(self.device)  # torchrun's processes; one process: rank 0 of 1
+        self.channels_last = channels_last if channels_last is not None else (
+            self.device.type == "cuda" and any(isinstance(m, nn.Conv2d) for m in model.modules()))
         self.model = model.to(self.device)
+        if self.channels_last:
+            self.model.to(memory_format=torch.channels_last)  # 4-D weights only
         self.precision = Precision(precision, self.device)
         params = optimizer_params(model, lr, lr_groups)
         recipe: list[Callback] = [GradualUnfreezing(unfreeze)] if unfreeze else []
@@ -146,22 +155,25 @@ class Trainer(LoopShell):
         main = self.ranks.main  # the other ranks show nothing, diagnose nothing and save nothing
         super().__init__([*recipe, *callbacks], early_stopping, checkpoint if main else None, progress and main,
                          doctor if main else False)
-        self.replica = self._replicate(self.model)
+        self.replica = self._replicate(self.model, compile)
         self._penalized = [p for p in self.model.parameters() if p.ndim > 1]
         self.steps_per_epoch = 0
         self._epoch = EpochState()
         self.augment: Callable | None = None
         self._device_data: dict[int, tuple[Dataset, Dataset]] = {}  # training data kept on the device
 
-    def _replicate(self, model: nn.Module) -> nn.Module:
+    def _replicate(self, model: nn.Module, compile: bool | dict[str, Any]) -> nn.Module:
         """The model that trains: `model` itself, or, across processes, `model` in DistributedDataParallel (the
-        gradients averaged over the ranks in backward). Weights are saved from `model`: no `module.` prefix."""
-        if not self.ranks.distributed:
-            return model
-        from torch.nn.parallel import DistributedDataParallel
+        gradients averaged over the ranks in backward); compiled when asked. Weights are saved from `model`: no
+        `module.` or `_orig_mod.` prefix."""
+        if self.ranks.distributed:
+            from torch.nn.parallel import DistributedDataParallel
 
-        ids = [self.ranks.local_rank] if self.device.type == "cuda" else None
-        return DistributedDataParallel(model, device_ids=ids)
+            ids = [self.ranks.local_rank] if self.device.type == "cuda" else None
+            model = DistributedDataParallel(model, device_ids=ids)
+        if isinstance(compile, dict):
+            validate_params(COMPILE_PARAMS, compile, "the compile options")
+        return torch.compile(model, **({} if compile is True else compile)) if compile else model
 
     # --- the task ---------------------------------------------------------------------
     def bind_task(self, task: Task) -> None:
@@ -241,6 +253,8 @@ class Trainer(LoopShell):
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, Any]:
         """One optimisation step on a batch; returns the data loss (float) and the (detached) outputs."""
+        if self.channels_last and isinstance(x, torch.Tensor) and x.ndim == 4:
+            x = x.contiguous(memory_format=torch.channels_last)  # (B, C, H, W), stored NHWC
         with self.precision.autocast():
             out = self.task.forward(self.replica, x, y) if self.task else self.replica(x)
             targets = self.task.targets(x, y)
