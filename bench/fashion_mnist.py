@@ -4,9 +4,11 @@ Rows (the official 10k test set scored after every epoch; scoring time is not tr
 - recipe: `neuronet train examples/fashion_fast.yaml` (through `neuronet.runs.train_run`, as the command does);
 - old example: `neuronet train examples/fashion_mnist.yaml`, the example before the recipe;
 - hand-written PyTorch loop of the recipe: the same network (same initial weights), optimizer, one-cycle
-  schedule, label smoothing, batch, precision and flips, written as a tutorial would with fused AdamW;
-- Keras 3 on its torch backend: the same layers (conv-BN-ReLU-pool blocks, dense head), AdamW with Keras'
-  warm-up + cosine schedule, label smoothing, batch and epochs (float32; Keras' own NHWC layout).
+  schedule, label smoothing, batch, precision, flips and channels-last layout, written as a tutorial would
+  with fused AdamW;
+- Keras 3 on its torch backend: the same layers (conv-BN-ReLU-pool blocks, dense head; BN momentum as
+  PyTorch's), AdamW with Keras' warm-up + cosine schedule, label smoothing, batch, epochs and mixed bfloat16
+  policy (Keras' own NHWC layout).
 A row stops at its config's epochs or when its training time passes --budget-s.
 
 Run: OMP_NUM_THREADS=2 python bench/fashion_mnist.py [--budget-s 130 --only recipe,keras]
@@ -64,7 +66,7 @@ def recipe_model(settings: dict[str, Any], input_shape: tuple[int, ...]) -> torc
 
 def run_hand_written(train: nt.datasets.Dataset, test: nt.datasets.Dataset, args: argparse.Namespace,
                      settings: dict[str, Any]) -> list[dict[str, Any]]:
-    model = recipe_model(settings, train.input_shape)
+    model = recipe_model(settings, train.input_shape).to(memory_format=torch.channels_last)
     batch, epochs = settings["batch"], settings["epochs"]
     steps = epochs * -(-len(train) // batch)
     opt = torch.optim.AdamW(model.parameters(), lr=settings["lr"], weight_decay=settings["weight_decay"], fused=True)
@@ -82,6 +84,7 @@ def run_hand_written(train: nt.datasets.Dataset, test: nt.datasets.Dataset, args
             if settings["flip"]:
                 flip = torch.rand(len(x)) < 0.5
                 x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+            x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 loss = loss_fn(model(x).float(), y)
             opt.zero_grad(set_to_none=True)
@@ -109,11 +112,14 @@ def run_keras(train: nt.datasets.Dataset, test: nt.datasets.Dataset, args: argpa
     if spec["type"] != "cnn":
         raise SystemExit(f"the Keras row mirrors model type 'cnn'; the recipe uses {spec['type']!r}")
     keras.utils.set_random_seed(0)
+    if settings["precision"] == "bf16":
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")  # the recipe's bf16 autocast
     layers: list[Any] = [keras.Input((28, 28, 1))]
     if settings["flip"]:
         layers.append(keras.layers.RandomFlip("horizontal"))
     for channels in spec.get("channels", [32, 64]):
-        layers += [keras.layers.Conv2D(channels, 3, padding="same", use_bias=False), keras.layers.BatchNormalization(),
+        layers += [keras.layers.Conv2D(channels, 3, padding="same", use_bias=False),
+                   keras.layers.BatchNormalization(momentum=0.9),  # PyTorch's momentum 0.1 (Keras' default 0.99)
                    keras.layers.ReLU(), keras.layers.MaxPooling2D(2)]
     dropout = spec.get("dropout", 0.25)
     layers += [keras.layers.Flatten(), keras.layers.Dropout(dropout)]

@@ -111,7 +111,7 @@ def main() -> None:
                 copy.deepcopy(base), train.x, train.y, args.epochs, 64, 0),
         }
         if name.startswith("digits MLP"):
-            xs, ys = train.x.numpy().astype("float32"), train.y.numpy()
+            xs, ys = train.x.reshape(len(train.x), -1).numpy().astype("float32"), train.y.numpy()
             runs["scikit-learn MLPClassifier (NumPy, adam)"] = lambda: sklearn_fit(xs, ys, args.epochs, 64, 0)
         for fn in runs.values():  # warm-up
             fn()

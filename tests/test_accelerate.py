@@ -89,6 +89,7 @@ def test_a_compiled_step_gives_the_plain_steps_weights_and_history(digits):
 @pytest.mark.parametrize("value, match", [
     ({"mode": "fastest"}, "mode"),
     ({"backnd": "inductor"}, "backend"),
+    ({"backend": "nonexistent"}, "backend 'nonexistent' is not one torch.compile knows; use one of .*inductor"),
     ("yes", "compile"),
     ("auto", "channels_last"),
 ])
@@ -96,6 +97,19 @@ def test_bad_speed_options_are_one_sentence(value, match):
     key = "channels_last" if match == "channels_last" else "compile"
     with pytest.raises(ConfigError, match=match):
         nt.Trainer(cnn(), progress=False, **{key: value})
+
+
+def test_a_compile_that_fails_is_one_sentence(digits, monkeypatch):
+    """Inductor on a machine without a C++ compiler fails at the first step: a ConfigError saying what to do."""
+    import torch._dynamo.exc
+
+    def broken(*args, **kwargs):
+        raise torch._dynamo.exc.TorchDynamoException("backend='inductor' raised: CppCompileError: no g++")
+
+    trainer = nt.Trainer(cnn(), epochs=1, progress=False, doctor=False, compile={"backend": "aot_eager"})
+    monkeypatch.setattr(trainer, "replica", broken)
+    with pytest.raises(ConfigError, match="torch.compile could not compile the model .*train.compile: false"):
+        trainer.fit(first(images(digits[0])))
 
 
 def test_a_config_takes_the_speed_options_and_the_gan_refuses_compile():

@@ -155,3 +155,20 @@ def test_a_two_process_run_killed_resumes_to_the_weights_of_an_uninterrupted_one
     assert all(torch.equal(ends[k], reference[k]) for k in reference)  # bit for bit
     steps = [(tmp_path / f"runs/{name}/history_steps.csv").read_text() for name in ("killed", "whole")]
     assert steps[0] == steps[1]
+
+    # torchrun's own restarts: the killed worker's group is started again and the named run resumes by itself
+    env = {"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin", "PYTHONPATH": ":".join(sys.path), "HOME": str(tmp_path)}
+    restarted = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                                  "--max-restarts", "1", "-m", "neuronet", "train", *LONG, "--name", "restarted", "-q"],
+                                 cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    status = tmp_path / "runs/restarted/status.json"
+    for _ in range(600):  # bounded: 60 s for three epochs
+        if status.is_file() and json.loads(status.read_text()).get("epochs_done", 0) >= 3:
+            break
+        time.sleep(0.1)
+    os.kill(json.loads(status.read_text())["pid"], signal.SIGKILL)
+    _, said = restarted.communicate(timeout=300)
+    assert restarted.returncode == 0, said[-2000:]
+    ends = load_file(tmp_path / "runs/restarted/model.safetensors")
+    assert all(torch.equal(ends[k], reference[k]) for k in reference)
+    assert (tmp_path / "runs/restarted/history_steps.csv").read_text() == steps[1]

@@ -273,3 +273,17 @@ def test_fixes_name_the_table_column_not_the_prepared_feature(tmp_path):
     found = {f.code: f for f in train_run(config, progress=False).findings}
     assert "data.preprocess.ignore: [grade]" in found["target_leak"].fix
     assert "data.preprocess.ignore: [site]" in found["constant_feature"].fix
+
+
+def test_label_smoothing_raises_the_floor_underfitting_is_read_from():
+    """With smoothing 0.1 over 10 classes no model gets below 0.5003: a training loss flat at 0.70 from 1.25 is
+    well fitted, not underfitting (the Fashion-MNIST speed recipe's curve); the same curve with no smoothing is."""
+    from neuronet.doctor import TrainingEvidence, diagnose_training
+    from neuronet.doctor.training import smoothing_floor
+
+    epochs = [{"epoch": i + 1, "train_loss": v} for i, v in enumerate([1.0, 0.78, 0.73, 0.70])]
+    steps = [{"epoch": 1 + i // 10, "batch": i % 10, "loss": 1.25 - 0.5 * i / 39, "lr": 1e-3} for i in range(40)]
+    floor = smoothing_floor(0.1, 10)
+    assert floor == pytest.approx(0.5003, abs=1e-4)
+    assert "underfitting" not in codes(diagnose_training(TrainingEvidence(epochs, steps, floor=floor)))
+    assert "underfitting" in codes(diagnose_training(TrainingEvidence(epochs, steps)))

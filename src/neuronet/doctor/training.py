@@ -17,7 +17,7 @@ from typing import Any
 
 from neuronet.doctor.findings import Finding, sort_findings
 
-__all__ = ["TrainingEvidence", "diagnose_training", "RULES"]
+__all__ = ["TrainingEvidence", "diagnose_training", "smoothing_floor", "RULES"]
 
 VANISHING_RATIO = 1e-3  # first / last layer gradient RMS: three orders of magnitude
 EXPLODING_RATIO = 1e3
@@ -39,6 +39,7 @@ class TrainingEvidence:
     lr: float | None = None
     options: dict[str, Any] = field(default_factory=dict)  # the Trainer's arguments (optimizer, early_stopping...)
     model: dict[str, Any] = field(default_factory=dict)    # the model's hyperparameters (hidden, channels...)
+    floor: float = 0.0  # the least loss there is: label smoothing's entropy (`smoothing_floor`), else 0
 
     def __post_init__(self) -> None:
         self.step_losses = [s["loss"] for s in self.steps if math.isfinite(s["loss"])]  # read by several rules
@@ -49,6 +50,20 @@ class TrainingEvidence:
 
     def losses(self, key: str) -> list[float]:
         return [float(r[key]) for r in self.epochs if isinstance(r.get(key), (int, float)) and math.isfinite(r[key])]
+
+
+def smoothing_floor(smoothing: float, classes: int | None) -> float:
+    """The least cross-entropy reachable with label smoothing `smoothing` over `classes` classes: the entropy of
+    the smoothed target (1 - ε + ε/K on the class, ε/K on each other). 0 without smoothing.
+
+    Example:
+        >>> round(smoothing_floor(0.1, 10), 4)  # a perfect model's loss on Fashion-MNIST with smoothing 0.1
+        0.5003
+    """
+    if not smoothing or not classes or classes < 2:
+        return 0.0
+    on, off = 1 - smoothing + smoothing / classes, smoothing / classes
+    return float(-(on * math.log(on) + (classes - 1) * off * math.log(off)))
 
 
 def _median(values: list[float]) -> float:
@@ -156,11 +171,11 @@ def underfitting(e: TrainingEvidence) -> Finding | None:
     steps = e.step_losses
     if not e.curves or e.diverged or len(train) < 4 or len(steps) < 20:
         return None
-    start = e.start_loss
+    start, floor = e.start_loss, e.floor  # losses are read above the floor label smoothing sets
     third = max(1, len(train) // 3)
-    flat = train[-third - 1] - train[-1] < 0.05 * train[-third - 1]
+    flat = train[-third - 1] - train[-1] < 0.05 * (train[-third - 1] - floor)
     val = e.losses("val_loss")
-    high = train[-1] > 0.5 * start and (not val or val[-1] > 0.5 * start)
+    high = train[-1] - floor > 0.5 * (start - floor) and (not val or val[-1] - floor > 0.5 * (start - floor))
     if not (flat and high and train[-1] < 1.05 * start):
         return None
     return Finding(

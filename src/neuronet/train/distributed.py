@@ -28,7 +28,8 @@ import torch.distributed as dist
 from neuronet.datasets.batching import shard_order
 from neuronet.errors import ConfigError, NeuronetError
 
-__all__ = ["PeerLost", "Ranks", "all_mean", "lost_peer", "broadcast_text", "gather_rows", "join", "shard_order"]
+__all__ = ["PeerLost", "Ranks", "all_mean", "lost_peer", "broadcast_text", "gather_rows", "join", "replicate",
+           "shard_order"]
 
 
 @dataclass(frozen=True)
@@ -95,8 +96,12 @@ def join(device: torch.device, ranks: Ranks | None = None) -> Ranks:
     if device.type == "cuda":
         torch.cuda.set_device(ranks.local_rank)
     if not dist.is_initialized():
-        backend = "nccl" if device.type == "cuda" else "gloo"
-        dist.init_process_group(backend, timeout=datetime.timedelta(minutes=30))
+        backend, timeout = "nccl" if device.type == "cuda" else "gloo", datetime.timedelta(minutes=30)
+        store, rank, world = next(dist.rendezvous("env://", timeout=timeout))  # torchrun's store
+        # The store can outlive a group torchrun restarts (--max-restarts): each attempt keeps its own keys, or the
+        # new processes would read the dead ones' addresses and fail to connect.
+        store = dist.PrefixStore(f"neuronet/attempt_{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}", store)
+        dist.init_process_group(backend, store=store, rank=rank, world_size=world, timeout=timeout)
     if dist.get_world_size() != ranks.world:
         raise ConfigError(f"The process group has {dist.get_world_size()} processes but WORLD_SIZE says {ranks.world}.")
     return ranks
@@ -137,3 +142,26 @@ def broadcast_text(text: str, ranks: Ranks) -> str:
         data = torch.empty(int(size), dtype=torch.uint8)
     dist.broadcast(data, 0)
     return bytes(data.tolist()).decode("utf-8")
+
+
+def replicate(model: torch.nn.Module, ranks: Ranks, device: torch.device,
+              compile: bool | dict[str, Any] = False) -> torch.nn.Module:
+    """The module that trains: `model` itself, or, across processes, `model` in DistributedDataParallel (the
+    gradients averaged over the ranks in backward); through `torch.compile` when asked (True, or its
+    arguments). It shares `model`'s parameters: weights are saved from `model`, with no `module.` or
+    `_orig_mod.` prefix.
+    """
+    if ranks.distributed:
+        from torch.nn.parallel import DistributedDataParallel
+
+        model = DistributedDataParallel(model, device_ids=[ranks.local_rank] if device.type == "cuda" else None)
+    if isinstance(compile, dict):
+        from neuronet.params import validate_params
+        from neuronet.train.options import COMPILE_PARAMS
+
+        validate_params(COMPILE_PARAMS, compile, "the compile options")
+        backends = torch._dynamo.list_backends(exclude_tags=())
+        if compile.get("backend", "inductor") not in backends:
+            raise ConfigError(f"train.compile: backend {compile['backend']!r} is not one torch.compile knows; use one "
+                              f"of {', '.join(backends)}.")
+    return torch.compile(model, **({} if compile is True else compile)) if compile else model

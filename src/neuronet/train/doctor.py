@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from torch import nn
+
 from neuronet.doctor import Finding, TrainingEvidence, TrainingMonitor, diagnose_training, sort_findings
+from neuronet.doctor.training import smoothing_floor
 from neuronet.params import Flag, Interval, validate_params
 from neuronet.train.callbacks import Callback, TrainerProtocol
 
@@ -60,10 +63,13 @@ class Doctor(Callback):
     def evidence(self, trainer: TrainerProtocol) -> TrainingEvidence:
         """What the rules read, from the trainer as it is now."""
         lr = trainer.hparams.get("lr")
+        smoothing = (trainer.hparams.get("loss_kwargs") or {}).get("label_smoothing", 0.0)
+        heads = [m.out_features for m in trainer.model.modules() if isinstance(m, nn.Linear)]  # the last: classes
         return TrainingEvidence(trainer.history.epochs, trainer.history.steps, self.monitor.records,
                                 getattr(trainer, "diverged", None), getattr(trainer.task, "curves_fall", True),
                                 lr if isinstance(lr, (int, float)) else None, dict(trainer.hparams),
-                                dict(getattr(trainer.model, "hparams", None) or {}))
+                                dict(getattr(trainer.model, "hparams", None) or {}),
+                                smoothing_floor(smoothing, heads[-1] if heads else None))
 
     period = "epoch"  # what the history's rows are called in the findings
 

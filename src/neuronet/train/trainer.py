@@ -32,7 +32,7 @@ from neuronet.train.epoch import EpochState
 from neuronet.train.history import History
 from neuronet.train.lr_find import LRFinderResult, lr_find
 from neuronet.train.loop import LoopShell, NonFiniteLoss
-from neuronet.train.options import COMPILE_PARAMS, TRAINER_PARAMS, plain, resolve_device
+from neuronet.train.options import TRAINER_PARAMS, plain, resolve_device
 from neuronet.train.precision import Precision
 from neuronet.train.unfreeze import GradualUnfreezing, fine_tune_setup, optimizer_params
 from neuronet.transfer.freeze import frozen_batchnorm_eval
@@ -155,25 +155,12 @@ class Trainer(LoopShell):
         main = self.ranks.main  # the other ranks show nothing, diagnose nothing and save nothing
         super().__init__([*recipe, *callbacks], early_stopping, checkpoint if main else None, progress and main,
                          doctor if main else False)
-        self.replica = self._replicate(self.model, compile)
+        self.replica = distributed.replicate(self.model, self.ranks, self.device, compile)  # the module that trains
         self._penalized = [p for p in self.model.parameters() if p.ndim > 1]
         self.steps_per_epoch = 0
         self._epoch = EpochState()
         self.augment: Callable | None = None
         self._device_data: dict[int, tuple[Dataset, Dataset]] = {}  # training data kept on the device
-
-    def _replicate(self, model: nn.Module, compile: bool | dict[str, Any]) -> nn.Module:
-        """The model that trains: `model` itself, or, across processes, `model` in DistributedDataParallel (the
-        gradients averaged over the ranks in backward); compiled when asked. Weights are saved from `model`: no
-        `module.` or `_orig_mod.` prefix."""
-        if self.ranks.distributed:
-            from torch.nn.parallel import DistributedDataParallel
-
-            ids = [self.ranks.local_rank] if self.device.type == "cuda" else None
-            model = DistributedDataParallel(model, device_ids=ids)
-        if isinstance(compile, dict):
-            validate_params(COMPILE_PARAMS, compile, "the compile options")
-        return torch.compile(model, **({} if compile is True else compile)) if compile else model
 
     # --- the task ---------------------------------------------------------------------
     def bind_task(self, task: Task) -> None:
@@ -307,7 +294,7 @@ class Trainer(LoopShell):
                 try:
                     logs = self.train_epoch(train)
                 except RuntimeError as err:
-                    lost = distributed.lost_peer(err, self.ranks, self.epoch)
+                    lost = distributed.lost_peer(err, self.ranks, self.epoch) or _not_compiled(err)
                     if lost is None:
                         raise
                     raise lost from None
@@ -453,3 +440,12 @@ class Trainer(LoopShell):
         self._epoch = EpochState.from_dict(state.get("epoch_state"))
         self.precision.load_state_dict(state.get("precision"))
         super().load_state_dict(state)
+
+
+def _not_compiled(error: RuntimeError) -> ConfigError | None:
+    """torch.compile's failure (no C compiler for inductor on a CPU, an operation it cannot trace) as one sentence."""
+    if not type(error).__module__.startswith("torch._dynamo"):
+        return None
+    first = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
+    return ConfigError(f"torch.compile could not compile the model ({first}); set train.compile: false, or give "
+                       "it what it needs (on a CPU, inductor needs a C++ compiler: apt-get install g++).")
