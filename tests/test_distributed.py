@@ -145,6 +145,7 @@ def test_a_two_process_run_killed_resumes_to_the_weights_of_an_uninterrupted_one
     assert killed.wait(120) == 1
     said = killed.stderr.read()
     assert "Traceback" not in said and "Another of the 2 training processes stopped" in said, said[-2000:]
+    assert "runs/killed`" in said, said[-2000:]  # the folder to resume is named
 
     one = _neuronet("train", "--resume", "runs/killed", "--nproc", "1", cwd=tmp_path)
     assert one.returncode == 1 and "was trained by 2 processes (global batch 64)" in one.stderr, one.stderr
@@ -172,3 +173,22 @@ def test_a_two_process_run_killed_resumes_to_the_weights_of_an_uninterrupted_one
     ends = load_file(tmp_path / "runs/restarted/model.safetensors")
     assert all(torch.equal(ends[k], reference[k]) for k in reference)
     assert (tmp_path / "runs/restarted/history_steps.csv").read_text() == steps[1]
+
+
+def test_nproc_below_one_and_a_resume_with_another_number_are_refused_before_any_process_starts(tmp_path):
+    from typer.testing import CliRunner
+
+    from neuronet.cli import app
+
+    runner = CliRunner()
+    for bad in ("0", "-1"):
+        result = runner.invoke(app, ["train", "--nproc", bad, "--set", "data.source=iris"])
+        assert result.exit_code == 2 and "--nproc" in result.output and not (tmp_path / "runs").exists()
+    one = runner.invoke(app, ["train", "--set", "data.source=iris", "--set", "model.type=mlp", "--set", "train.epochs=1",
+                              "--output-dir", str(tmp_path / "runs"), "--name", "one", "-q"])
+    assert one.exit_code == 0, one.output
+    before = sorted(p.name for p in (tmp_path / "runs/one").iterdir())
+    again = runner.invoke(app, ["train", "--resume", str(tmp_path / "runs/one"), "--nproc", "2"])
+    assert again.exit_code == 1 and "was trained by 1 process (global batch" in again.output, again.output
+    assert "resume it with --nproc 1 (without torchrun)" in " ".join(again.output.split())
+    assert sorted(p.name for p in (tmp_path / "runs/one").iterdir()) == before

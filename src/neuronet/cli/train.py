@@ -33,7 +33,7 @@ def train(
                                                                   "config names (an env.id 'module:function'): any "
                                                                   "code at all. Only for runs you trust as you would "
                                                                   "a script.")] = False,
-    nproc: Annotated[Optional[int], typer.Option("--nproc", help="Train in N processes on this machine (torchrun, "
+    nproc: Annotated[Optional[int], typer.Option("--nproc", min=1, help="Train in N processes on this machine (torchrun, "
                                                                  "DDP): each reads its part of every batch "
                                                                  "(default: distributed.processes, 1).")] = None,
 ) -> None:
@@ -47,6 +47,8 @@ def train(
         check_port(port)
     if not under_torchrun():
         processes = nproc if nproc is not None else _processes(config, set_, resume)
+        if resume is not None and nproc is not None:  # refused here, before any process starts
+            _check_resumed_processes(Path(resume), nproc)
         if processes > 1:
             if serve_:
                 raise NeuronetError("--serve serves the run of one process; train with --nproc, then `neuronet "
@@ -86,6 +88,18 @@ def train(
     if serve_:
         kind.serve(result.path, "127.0.0.1", port, say=lambda line: out.print(Text(line), soft_wrap=True),
                    export_first=True)
+
+
+def _check_resumed_processes(run: Path, processes: int) -> None:
+    """--nproc with --resume: the number the run was trained by, or a ConfigError saying why (a run that cannot be
+    read is left to the resume itself to describe)."""
+    from neuronet.config import load_config
+    from neuronet.runs.processes import check_processes
+    from neuronet.train.distributed import Ranks
+
+    path = run / "config.yaml"
+    if path.is_file():
+        check_processes(load_config(path), Ranks(world=processes), run)
 
 
 def _processes(config: Path | None, set_: list[str] | None, resume: Path | None) -> int:

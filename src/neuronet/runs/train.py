@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from neuronet.runs.report import render_report
 from neuronet.errors import ConfigError
 from neuronet.runs.processes import check_processes, say_processes
 from neuronet.train import Callback, EarlyStopping, Trainer, resolve_device
-from neuronet.train.distributed import Ranks, broadcast_text, join
+from neuronet.train.distributed import PeerLost, Ranks, broadcast_text, join
 from neuronet.train.checkpoint import atomic_save_file
 
 __all__ = ["RunResult", "train_supervised", "RunInterrupted"]
@@ -182,7 +182,8 @@ def _train(config: RunConfig, files: RunFiles | None, lock: RunLock | None, call
                         " (no epoch finished, so no checkpoint)")
         with run_lifecycle(files, lambda name, **extra: _status(files, trainer, name, **extra),
                            lambda: write_findings(files, trainer, data_findings), lambda: _done(trainer), kept):
-            trainer.fit(*(cached[1:] if cached else (plan.train, plan.val)))
+            with _named_in_errors(files.root):
+                trainer.fit(*(cached[1:] if cached else (plan.train, plan.val)))
             metrics, findings = _finish(files, trainer, plan, time.perf_counter() - start, data_findings)
     return RunResult(files.root, metrics, trainer, plan, findings)
 
@@ -192,8 +193,18 @@ def _train_replica(plan: RunPlan, files: RunFiles, resuming: bool, callbacks: An
     trainer = make_trainer(plan, callbacks, progress=False)
     if resuming:
         restore_checkpoint(trainer, files)
-    trainer.fit(plan.train, plan.val)
+    with _named_in_errors(files.root):
+        trainer.fit(plan.train, plan.val)
     return RunResult(files.root, {}, trainer, plan, [])
+
+
+@contextlib.contextmanager
+def _named_in_errors(root: Path) -> Iterator[None]:
+    """A lost training process' sentence names the run folder to resume."""
+    try:
+        yield
+    except PeerLost as lost:
+        raise lost.in_run(root) from None
 
 
 def _done(trainer: Any) -> tuple[int, str | None]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -73,6 +74,17 @@ class Ranks:
 class PeerLost(NeuronetError):
     """Another training process stopped (killed, out of memory, its machine gone): this one cannot go on alone."""
 
+    def __init__(self, world: int, epoch: int, said: str, run: Path | str | None = None) -> None:
+        self.world, self.epoch, self.said = world, epoch, said
+        how = f"`neuronet train --resume {run}`" if run else "`neuronet train --resume` and the run's folder"
+        super().__init__(f"Another of the {world} training processes stopped during epoch {epoch} ({said}: it was "
+                         f"killed, ran out of memory or lost its machine); the run keeps its last checkpoint: resume "
+                         f"it with {how}.")
+
+    def in_run(self, run: Path | str) -> PeerLost:
+        """The same, naming the run folder to resume."""
+        return PeerLost(self.world, self.epoch, self.said, run)
+
 
 def lost_peer(error: BaseException, ranks: Ranks, epoch: int) -> PeerLost | None:
     """The error to raise when `error` is a collective operation that lost its peers (gloo / NCCL), else None."""
@@ -80,9 +92,9 @@ def lost_peer(error: BaseException, ranks: Ranks, epoch: int) -> PeerLost | None
     if not ranks.distributed or not isinstance(error, RuntimeError) or \
             not any(word in text for word in ("gloo", "NCCL", "Connection closed", "Connection reset")):
         return None
-    said = text.strip().splitlines()[-1][:160] if text.strip() else type(error).__name__
-    return PeerLost(f"Another of the {ranks.world} training processes stopped during epoch {epoch + 1} ({said.strip()}); "
-                    "the run keeps its last checkpoint: resume it with `neuronet train --resume RUN`.")
+    said = "connection closed" if "closed" in text.lower() else "connection reset" if "reset" in text.lower() else \
+        "a collective operation failed"
+    return PeerLost(ranks.world, epoch + 1, said)
 
 
 def join(device: torch.device, ranks: Ranks | None = None) -> Ranks:
@@ -160,8 +172,7 @@ def replicate(model: torch.nn.Module, ranks: Ranks, device: torch.device,
         from neuronet.train.options import COMPILE_PARAMS
 
         validate_params(COMPILE_PARAMS, compile, "the compile options")
-        backends = torch._dynamo.list_backends(exclude_tags=())
-        if compile.get("backend", "inductor") not in backends:
+        if compile.get("backend", "inductor") not in torch._dynamo.list_backends(exclude_tags=()):
             raise ConfigError(f"train.compile: backend {compile['backend']!r} is not one torch.compile knows; use one "
-                              f"of {', '.join(backends)}.")
+                              f"of {', '.join(torch._dynamo.list_backends())} (inductor is the default).")
     return torch.compile(model, **({} if compile is True else compile)) if compile else model
