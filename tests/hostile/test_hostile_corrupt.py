@@ -46,7 +46,8 @@ def test_broken_weights_are_one_sentence(run_copy, mlp_run, tmp_path, how, comma
     assert_refused(cli(*args), "model.safetensors")
 
 
-@pytest.mark.parametrize("how", ["truncated", "random", "empty", "swapped", "not neuronet's", "edited state"])
+@pytest.mark.parametrize("how", ["truncated", "random", "empty", "swapped", "not neuronet's", "edited state",
+                                 "damaged bytes"])
 def test_a_broken_checkpoint_at_resume_is_one_sentence_and_kept(run_copy, mlp_run, how):
     edit_json(run_copy / "status.json", status="interrupted")
     (run_copy / "model.safetensors").unlink()
@@ -61,6 +62,9 @@ def test_a_broken_checkpoint_at_resume_is_one_sentence_and_kept(run_copy, mlp_ru
         shutil.copy(mlp_run / "checkpoint.safetensors", checkpoint)
     elif how == "not neuronet's":
         shutil.copy(mlp_run / "model.safetensors", checkpoint)
+    elif how == "damaged bytes":  # the header intact, the last 2 KB of tensor data overwritten: the checksum says so
+        data = checkpoint.read_bytes()
+        checkpoint.write_bytes(data[:-2048] + b"\xff" * 2048)
     else:
         from safetensors import safe_open
         from safetensors.torch import save_file

@@ -7,6 +7,7 @@ tensor is replaced by a reference, and a flat {key: tensor} table for safetensor
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -20,7 +21,7 @@ from safetensors.torch import load_file, save_file
 from neuronet.atomic import atomic_path
 from neuronet.errors import DataError
 
-__all__ = ["split_tensors", "join_tensors", "save_state", "load_state", "atomic_save_file"]
+__all__ = ["split_tensors", "join_tensors", "digest", "save_state", "load_state", "atomic_save_file"]
 
 _REF = "__tensor__"
 
@@ -65,11 +66,25 @@ def atomic_save_file(tensors: dict[str, torch.Tensor], path: str | Path, metadat
             raise OSError(int(code.group(1)), os.strerror(int(code.group(1))), str(path)) from None
 
 
+def digest(tensors: dict[str, torch.Tensor]) -> str:
+    """SHA-256 of the tensors' names and bytes (in name order): safetensors checks a file's header, not its data.
+
+    Example:
+        >>> digest({"w": torch.zeros(2)}) == digest({"w": torch.zeros(2)}) != digest({"w": torch.ones(2)})
+        True
+    """
+    found = hashlib.sha256()
+    for name in sorted(tensors):
+        found.update(name.encode())
+        found.update(tensors[name].detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
+    return found.hexdigest()
+
+
 def save_state(path: str | Path, state: dict[str, Any]) -> None:
-    """Save a nested state (tensors and JSON-able values) to one safetensors file."""
+    """Save a nested state (tensors and JSON-able values) to one safetensors file, with the tensors' checksum."""
     tensors: dict[str, torch.Tensor] = {}
     tree = split_tensors(state, tensors, "s")
-    atomic_save_file(tensors, path, metadata={"neuronet_state": json.dumps(tree)})
+    atomic_save_file(tensors, path, metadata={"neuronet_state": json.dumps(tree), "neuronet_sha256": digest(tensors)})
 
 
 def load_state(path: str | Path, device: torch.device | str = "cpu") -> dict[str, Any]:
@@ -84,4 +99,7 @@ def load_state(path: str | Path, device: torch.device | str = "cpu") -> dict[str
     if "neuronet_state" not in meta:
         raise DataError(f"{path} is a safetensors file but not a neuronet checkpoint (no 'neuronet_state' metadata).")
     tensors = load_file(str(path), device=str(device))
+    if "neuronet_sha256" in meta and digest(tensors) != meta["neuronet_sha256"]:  # (older checkpoints have none)
+        raise DataError(f"Checkpoint {path} does not match the checksum it was saved with: its tensors' bytes were "
+                        "damaged or edited; restore the file, or delete it to train again from the start.")
     return join_tensors(json.loads(meta["neuronet_state"]), tensors)
