@@ -435,6 +435,10 @@ class Trainer(LoopShell):
         """Restore what `state_dict` returned; `fit` then continues where it was."""
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
+        for param, kept in self.optimizer.state.items():  # saved contiguous: back to channels-last weights' strides
+            for key, value in kept.items():  # (fused optimizers need a moment's strides to equal its weight's)
+                if torch.is_tensor(value) and value.shape == param.shape and value.stride() != param.stride():
+                    kept[key] = torch.empty_like(param, dtype=value.dtype).copy_(value)
         if self.schedule is not None:
             self.schedule.load_state_dict(state["schedule"])
         self._epoch = EpochState.from_dict(state.get("epoch_state"))
