@@ -112,6 +112,14 @@ def test_a_compile_that_fails_is_one_sentence(digits, monkeypatch):
         trainer.fit(first(images(digits[0])))
 
 
+def test_a_checkpoint_of_another_optimizer_is_one_sentence(digits, tmp_path):
+    sgd, _ = fit(cnn(), first(images(digits[0])), epochs=1, optimizer="sgd")
+    sgd.save_checkpoint(tmp_path / "c.safetensors")
+    adam = nt.Trainer(cnn(), epochs=2, progress=False, doctor=False)
+    with pytest.raises(ConfigError, match="holds SGD's state, but this trainer optimizes with Adam"):
+        adam.load_checkpoint(tmp_path / "c.safetensors")
+
+
 def test_a_config_takes_the_speed_options_and_the_gan_refuses_compile():
     config = load_config(None, ["train.compile={mode: default}", "train.channels_last=true"])
     assert config.train.compile == {"mode": "default"} and config.train.channels_last is True

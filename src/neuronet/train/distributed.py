@@ -17,6 +17,7 @@ SyncBatchNorm, which would share them, runs on GPUs only).
 
 from __future__ import annotations
 
+import atexit
 import datetime
 import os
 from dataclasses import dataclass
@@ -114,9 +115,17 @@ def join(device: torch.device, ranks: Ranks | None = None) -> Ranks:
         # new processes would read the dead ones' addresses and fail to connect.
         store = dist.PrefixStore(f"neuronet/attempt_{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}", store)
         dist.init_process_group(backend, store=store, rank=rank, world_size=world, timeout=timeout)
+        atexit.register(_leave)  # closed before the interpreter tears down: not by destructors in any order
     if dist.get_world_size() != ranks.world:
         raise ConfigError(f"The process group has {dist.get_world_size()} processes but WORLD_SIZE says {ranks.world}.")
     return ranks
+
+
+def _leave() -> None:
+    """Close the process group (its store and gloo's threads) in order; a process that exits with them alive can
+    abort ("terminate called without an active exception") while another rank still writes the run."""
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def all_mean(values: list[float] | torch.Tensor, ranks: Ranks) -> torch.Tensor:

@@ -428,12 +428,17 @@ class Trainer(LoopShell):
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to resume, mid-epoch too: weights, optimizer, schedule, position, RNG, history, callbacks."""
         return {"model": dict(self.model.state_dict()), "optimizer": self.optimizer.state_dict(),
+                "optimizer_class": type(self.optimizer).__name__,
                 "schedule": self.schedule.state_dict() if self.schedule else None, "epoch_state": self._epoch.to_dict(),
                 "precision": self.precision.state_dict(), **super().state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what `state_dict` returned; `fit` then continues where it was."""
         self.model.load_state_dict(state["model"])
+        saved = state.get("optimizer_class")  # (checkpoints before it was recorded: not checked)
+        if saved is not None and saved != type(self.optimizer).__name__:  # torch would load it, then fail to step
+            raise ConfigError(f"The checkpoint holds {saved}'s state, but this trainer optimizes with "
+                              f"{type(self.optimizer).__name__}; resume with the optimizer it was trained with.")
         self.optimizer.load_state_dict(state["optimizer"])
         for param, kept in self.optimizer.state.items():  # saved contiguous: back to channels-last weights' strides
             for key, value in kept.items():  # (fused optimizers need a moment's strides to equal its weight's)
