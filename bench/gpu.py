@@ -21,7 +21,7 @@ import torch
 
 import neuronet as nt
 from common import AccuracyBudget, print_table, write_json
-from fashion_mnist import TARGETS, recipe_model, recipe_settings, summary
+from fashion_mnist import TARGETS, recipe_model, recipe_settings, run_hand_written, summary
 from overhead import reference_loop, trainer_fit
 
 
@@ -34,40 +34,6 @@ def trainer_row(train: Any, test: Any, settings: dict[str, Any], epochs: int, **
                          device="cuda", progress=False, callbacks=[probe], **options)
     trainer.fit(train)
     return summary(probe.curve)
-
-
-def hand_row(train: Any, test: Any, settings: dict[str, Any], epochs: int) -> dict[str, Any]:
-    model = recipe_model(settings, train.input_shape).cuda().to(memory_format=torch.channels_last)
-    x_all, y_all, tx, ty = train.x.cuda(), train.y.cuda(), test.x.cuda(), test.y.cuda()
-    batch = settings["batch"]
-    steps = epochs * -(-len(train) // batch)
-    opt = torch.optim.AdamW(model.parameters(), lr=settings["lr"], weight_decay=settings["weight_decay"], fused=True)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(opt, settings["lr"], total_steps=steps,
-                                                   pct_start=settings["pct_start"])
-    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=settings["smoothing"])
-    train_s, curve = 0.0, []
-    for epoch in range(epochs):
-        torch.cuda.synchronize()
-        start = time.perf_counter()
-        model.train()
-        order = torch.randperm(len(train), device="cuda", generator=torch.Generator("cuda").manual_seed(epoch))
-        for i in range(0, len(train), batch):
-            x, y = x_all[order[i:i + batch]], y_all[order[i:i + batch]]
-            flip = torch.rand(len(x), device="cuda") < 0.5
-            x = torch.where(flip[:, None, None, None], x.flip(-1), x).contiguous(memory_format=torch.channels_last)
-            with torch.autocast("cuda", dtype=torch.bfloat16):
-                loss = loss_fn(model(x).float(), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            schedule.step()
-        torch.cuda.synchronize()
-        train_s += time.perf_counter() - start
-        model.eval()
-        with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
-            acc = float((torch.cat([model(b).argmax(1) for b in tx.split(2048)]) == ty).double().mean())
-        curve.append({"epoch": epoch + 1, "train_s": train_s, "test_accuracy": acc})
-    return summary(curve)
 
 
 def mlp_steps(repeats: int = 5, epochs: int = 20) -> dict[str, float]:
@@ -112,7 +78,8 @@ def main() -> None:
         print(label, flush=True)
         results[label] = trainer_row(train, test, settings, args.epochs, **options)
     print("hand-written loop, bf16, channels-last", flush=True)
-    results["hand-written loop, bf16, channels-last"] = hand_row(train, test, settings, args.epochs)
+    results["hand-written loop, bf16, channels-last"] = summary(run_hand_written(
+        train, test, {**settings, "epochs": args.epochs, "precision": "bf16"}, float("inf"), "cuda"))
     ref = results["hand-written loop, bf16, channels-last"]["s_per_epoch"]
     rows = [[label, *(f"{r[f'time_to_{t:.2f}']:.1f}" if r[f"time_to_{t:.2f}"] else "not reached" for t in TARGETS),
              f"{r['s_per_epoch']:.2f}", f"{r['s_per_epoch'] / ref:.2f}x", f"{r['final_accuracy']:.4f}"]

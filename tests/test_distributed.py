@@ -115,20 +115,30 @@ LONG = ["--set", "data.source=digits", "--set", "model.type=mlp", "--set", "mode
         "train.epochs=25", "--set", "train.batch_size=32", "--set", "train.doctor=false", "--set", "baselines=false"]
 
 
-def _neuronet(*args: str, cwd: Path, wait: bool = True):
+def _neuronet(*args: str, cwd: Path, wait: bool = True, module: tuple[str, ...] = ("neuronet",)):
+    """`python -m neuronet ARGS` (or `python -m MODULE... ARGS`) in `cwd`, one thread a process."""
     env = {"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin", "PYTHONPATH": ":".join(sys.path), "HOME": str(cwd)}
-    command = [sys.executable, "-m", "neuronet", *args]
+    command = [sys.executable, "-m", *module, *args]
     if not wait:
         return subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
 
-@pytest.mark.slow
-def test_a_two_process_run_killed_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path):
+def _kill_after_epochs(status: Path, epochs: int) -> None:
+    """SIGKILL the run's writer (rank 0, the pid in status.json) once it has finished `epochs` epochs."""
     import os
     import signal
     import time
 
+    for _ in range(600):  # bounded: 60 s
+        if status.is_file() and json.loads(status.read_text()).get("epochs_done", 0) >= epochs:
+            break
+        time.sleep(0.1)
+    os.kill(json.loads(status.read_text())["pid"], signal.SIGKILL)
+
+
+@pytest.mark.slow
+def test_a_two_process_run_killed_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path):
     whole = _neuronet("train", "--nproc", "2", *LONG, "--name", "whole", "-q", cwd=tmp_path)
     assert whole.returncode == 0, whole.stderr[-2000:]
     assert "each step sees a global batch of 64 examples" in whole.stderr
@@ -136,12 +146,7 @@ def test_a_two_process_run_killed_resumes_to_the_weights_of_an_uninterrupted_one
     assert "processes: 2" in config and "global_batch_size: 64" in config
 
     killed = _neuronet("train", "--nproc", "2", *LONG, "--name", "killed", "-q", cwd=tmp_path, wait=False)
-    status = tmp_path / "runs/killed/status.json"
-    for _ in range(600):  # bounded: 60 s for three epochs
-        if status.is_file() and json.loads(status.read_text()).get("epochs_done", 0) >= 3:
-            break
-        time.sleep(0.1)
-    os.kill(json.loads(status.read_text())["pid"], signal.SIGKILL)  # rank 0, the writer, dies without a word
+    _kill_after_epochs(tmp_path / "runs/killed/status.json", 3)  # rank 0, the writer, dies without a word
     assert killed.wait(120) == 1
     said = killed.stderr.read()
     assert "Traceback" not in said and "Another of the 2 training processes stopped" in said, said[-2000:]
@@ -158,16 +163,10 @@ def test_a_two_process_run_killed_resumes_to_the_weights_of_an_uninterrupted_one
     assert steps[0] == steps[1]
 
     # torchrun's own restarts: the killed worker's group is started again and the named run resumes by itself
-    env = {"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin", "PYTHONPATH": ":".join(sys.path), "HOME": str(tmp_path)}
-    restarted = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-                                  "--max-restarts", "1", "-m", "neuronet", "train", *LONG, "--name", "restarted", "-q"],
-                                 cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    status = tmp_path / "runs/restarted/status.json"
-    for _ in range(600):  # bounded: 60 s for three epochs
-        if status.is_file() and json.loads(status.read_text()).get("epochs_done", 0) >= 3:
-            break
-        time.sleep(0.1)
-    os.kill(json.loads(status.read_text())["pid"], signal.SIGKILL)
+    restarted = _neuronet("--standalone", "--nproc-per-node", "2", "--max-restarts", "1", "-m", "neuronet", "train",
+                          *LONG, "--name", "restarted", "-q", cwd=tmp_path, wait=False,
+                          module=("torch.distributed.run",))
+    _kill_after_epochs(tmp_path / "runs/restarted/status.json", 3)
     _, said = restarted.communicate(timeout=300)
     assert restarted.returncode == 0, said[-2000:]
     ends = load_file(tmp_path / "runs/restarted/model.safetensors")
@@ -182,7 +181,8 @@ def test_nproc_below_one_and_a_resume_with_another_number_are_refused_before_any
 
     runner = CliRunner()
     for bad in ("0", "-1"):
-        result = runner.invoke(app, ["train", "--nproc", bad, "--set", "data.source=iris"])
+        result = runner.invoke(app, ["train", "--nproc", bad, "--set", "data.source=iris",
+                                     "--output-dir", str(tmp_path / "runs")])
         assert result.exit_code == 2 and "--nproc" in result.output and not (tmp_path / "runs").exists()
     one = runner.invoke(app, ["train", "--set", "data.source=iris", "--set", "model.type=mlp", "--set", "train.epochs=1",
                               "--output-dir", str(tmp_path / "runs"), "--name", "one", "-q"])

@@ -84,6 +84,7 @@ def save_state(path: str | Path, state: dict[str, Any]) -> None:
     """Save a nested state (tensors and JSON-able values) to one safetensors file, with the tensors' checksum."""
     tensors: dict[str, torch.Tensor] = {}
     tree = split_tensors(state, tensors, "s")
+    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}  # once, for the checksum and the file
     atomic_save_file(tensors, path, metadata={"neuronet_state": json.dumps(tree), "neuronet_sha256": digest(tensors)})
 
 
