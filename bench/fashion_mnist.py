@@ -6,9 +6,9 @@ Rows (the official 10k test set scored after every epoch; scoring time is not tr
 - hand-written PyTorch loop of the recipe: the same network (same initial weights), optimizer, one-cycle
   schedule, label smoothing, batch, precision, flips and channels-last layout, written as a tutorial would
   with fused AdamW;
-- Keras 3 on its torch backend: the same layers (conv-BN-ReLU-pool blocks, dense head; BN momentum as
-  PyTorch's), AdamW with Keras' warm-up + cosine schedule, label smoothing, batch, epochs and mixed bfloat16
-  policy (Keras' own NHWC layout).
+- Keras 3 on its torch backend: the same layers (conv-pool-BN-ReLU blocks as the recipe orders them, dense
+  head; BN momentum as PyTorch's), AdamW with Keras' warm-up + cosine schedule, label smoothing, batch, epochs
+  and mixed bfloat16 policy (Keras' own NHWC layout).
 A row stops at its config's epochs or when its training time passes --budget-s.
 
 Run: OMP_NUM_THREADS=2 python bench/fashion_mnist.py [--budget-s 130 --only recipe,keras]
@@ -123,9 +123,11 @@ def run_keras(train: nt.datasets.Dataset, test: nt.datasets.Dataset, args: argpa
     if settings["flip"]:
         layers.append(keras.layers.RandomFlip("horizontal"))
     for channels in spec.get("channels", [32, 64]):
-        layers += [keras.layers.Conv2D(channels, 3, padding="same", use_bias=False),
-                   keras.layers.BatchNormalization(momentum=0.9),  # PyTorch's momentum 0.1 (Keras' default 0.99)
-                   keras.layers.ReLU(), keras.layers.MaxPooling2D(2)]
+        block = [keras.layers.Conv2D(channels, 3, padding="same", use_bias=False),
+                 keras.layers.BatchNormalization(momentum=0.9),  # PyTorch's momentum 0.1 (Keras' default 0.99)
+                 keras.layers.ReLU()]
+        block.insert(1 if spec.get("pool_first") else 3, keras.layers.MaxPooling2D(2))
+        layers += block
     dropout = spec.get("dropout", 0.25)
     layers += [keras.layers.Flatten(), keras.layers.Dropout(dropout)]
     if spec.get("hidden", 128):

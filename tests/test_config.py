@@ -68,12 +68,19 @@ def test_overrides_parse_values_as_yaml():
     ("train.checkpoint={every_step: 3}", r"no parameter 'every_step'. Did you mean 'every_steps'"),
     ("train.augment=[{type: flip}]", r"Unknown augmentation 'flip'"),
     ("model={type: cnn, hiden: [3]}", r"Model 'cnn' has no parameter 'hiden'"),
+    ("model={type: cnn, pool_first: maybe}", r"Model 'cnn' takes pool_first as bool; got 'maybe' .*'model.pool_first'"),
+    ("model={type: cnn, channels: [a, 8]}", r"Model 'cnn' takes channels as Sequence\[int\]; got \['a', 8\]"),
     ("data.task=regression", r"'data.task' .* has moved: set task \(top level\)"),
     ("task=clasification", r"Unknown task 'clasification'. Did you mean 'classification'"),
 ])
 def test_bad_config_values_are_one_clear_sentence(override, message):
     with pytest.raises(ConfigError, match=message):
         load_config(None, [override])
+
+
+def test_model_arguments_are_converted_to_their_annotated_types():
+    model = load_config(None, ["model={type: cnn, pool_first: 'false', dropout: 0, channels: [8]}"]).model.kwargs()
+    assert model["pool_first"] is False and model["dropout"] == 0 and model["channels"] == [8]
 
 
 def test_bad_config_files(tmp_path):

@@ -321,6 +321,32 @@ def test_mlp_structure_and_cnn_pooling_stops_at_one_pixel():
     assert cnn(torch.zeros(2, 1, 8, 8)).shape == (2, 10)
 
 
+def test_cnn_pool_first_is_the_same_function_while_batch_norm_scales_are_positive():
+    # conv -> pool -> BN -> ReLU equals conv -> BN -> ReLU -> pool when every BN scale is positive: an increasing
+    # per-channel map commutes with max-pooling. So the reordered network is the same layers, cheaper.
+    late = nt.models.CNN((1, 8, 8), 10, channels=[4, 6, 5], dropout=0.0, seed=3)
+    early = nt.models.CNN((1, 8, 8), 10, channels=[4, 6, 5], dropout=0.0, seed=3, pool_first=True)
+    assert [type(m).__name__ for m in early.features[0]] == ["Conv2d", "MaxPool2d", "BatchNorm2d", "ReLU"]
+    assert sum(isinstance(m, torch.nn.MaxPool2d) for m in early.modules()) == 3  # 8 -> 4 -> 2 -> 1, in the blocks
+    assert not any(isinstance(m, torch.nn.Dropout) for m in early.modules())  # dropout 0: no pass over activations
+    torch.manual_seed(0)
+    for module in late.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.weight.data.uniform_(0.5, 2.0)
+            module.bias.data.normal_()
+            module.running_mean.normal_()
+            module.running_var.uniform_(0.5, 2.0)
+    early.load_state_dict(dict(zip(early.state_dict(), late.state_dict().values())))  # same tensors, in order
+    x = torch.randn(5, 1, 8, 8)
+    torch.testing.assert_close(early.eval()(x), late.eval()(x))
+    for module in late.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.weight.data.neg_()  # negative scales: max-pooling then picks other pixels, another function
+    early.load_state_dict(dict(zip(early.state_dict(), late.state_dict().values())))
+    assert not torch.allclose(early(x), late(x))
+    assert early.hparams["pool_first"] is True
+
+
 def test_resnet_blocks_have_residual_shortcuts():
     resnet = nt.models.ResNet((1, 28, 28), 10, channels=[8, 16], blocks=2)
     blocks = [m for m in resnet.modules() if isinstance(m, nt.models.resnet.ResidualBlock)]

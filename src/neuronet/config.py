@@ -17,10 +17,12 @@ from __future__ import annotations
 import inspect
 import re
 from pathlib import Path
+import typing
 from typing import Any, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, PydanticSchemaGenerationError, TypeAdapter, ValidationError,
+                      create_model, field_validator, model_validator)
 
 from neuronet.datasets import SCALINGS, find_source
 from neuronet.errors import ConfigError
@@ -211,7 +213,33 @@ class ModelConfig(_Component):
             check_arguments(f"Model '{self.type}'", unknown, [*accepted, "weights"])
         except ConfigError as err:  # named at its own key, so that the error says which --set (or file) gave it
             raise _located(err, f"model.{unknown[0]}") from None
+        _typed_arguments(MODELS.get(self.type), self.model_extra or {}, f"Model '{self.type}'", "model")
         return self
+
+
+def _typed_arguments(component: Any, arguments: dict[str, Any], what: str, section: str) -> None:
+    """Check (and convert in place, as pydantic does: 'false' -> False) each argument against its annotation in
+    the component's signature; `pool_first: maybe` would otherwise build a model with a truthy string."""
+    try:
+        hints = typing.get_type_hints(component.__init__ if isinstance(component, type) else component)
+    except (NameError, TypeError):  # an annotation that cannot be resolved here: the component checks itself
+        return
+    for key, value in arguments.items():
+        if key not in hints:
+            continue
+        try:
+            checked = TypeAdapter(hints[key]).validate_python(value)
+        except PydanticSchemaGenerationError:  # a type pydantic does not know (a module, a callable)
+            continue
+        except ValidationError as err:
+            hint = hints[key]
+            wanted = hint.__name__ if isinstance(hint, type) else str(hint).replace("typing.", "")
+            wanted = wanted.replace("collections.abc.", "")
+            reason = err.errors()[0]["msg"][0].lower() + err.errors()[0]["msg"][1:]
+            raise _located(ConfigError(f"{what} takes {key} as {wanted}; got {value!r} ({reason})"),
+                           f"{section}.{key}") from None
+        if checked != value or type(checked) is not type(value) and isinstance(checked, bool):
+            arguments[key] = checked
 
 
 def _train_section() -> type[BaseModel]:

@@ -1,4 +1,5 @@
-"""A small convolutional network: [conv → BatchNorm → activation → max-pool] blocks + a dense head."""
+"""A small convolutional network: [conv → BatchNorm → activation → max-pool] blocks + a dense head
+(or conv → max-pool → BatchNorm → activation with `pool_first`)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,10 @@ class CNN(nn.Module):
         dropout: Dropout before the dense layers.
         batch_norm: BatchNorm2d after each convolution.
         activation: Activation name.
+        pool_first: Max-pool each convolution's output before its batch norm and activation
+            (conv → pool → BN → activation, airbench's order) instead of after them: the
+            normalisation and activation then run on a quarter of the pixels, about 1.4x faster per
+            training step for a 28x28 image on a CPU, with the same weights (a different function).
         seed: Seed for the initial weights.
 
     Example:
@@ -51,6 +56,7 @@ class CNN(nn.Module):
         dropout: float = 0.25,
         batch_norm: bool = True,
         activation: str = "relu",
+        pool_first: bool = False,
         seed: int | None = None,
     ) -> None:
         super().__init__()
@@ -60,21 +66,30 @@ class CNN(nn.Module):
         if kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd so that padding keeps the size, got {kernel_size}")
         self.hparams = {"channels": list(channels), "kernel_size": kernel_size, "hidden": hidden,
-                        "dropout": dropout, "batch_norm": batch_norm, "activation": activation, "seed": seed}
+                        "dropout": dropout, "batch_norm": batch_norm, "activation": activation,
+                        "pool_first": pool_first, "seed": seed}
         c, h, w = shape
         blocks: list[nn.Module] = []
         with init_seed(seed):
             for out_c in channels:
-                blocks.append(conv_block(c, out_c, kernel_size, batch_norm=batch_norm, activation=activation))
-                if min(h, w) >= 2:
+                block = conv_block(c, out_c, kernel_size, batch_norm=batch_norm, activation=activation)
+                pool = min(h, w) >= 2
+                if pool and pool_first:
+                    block.insert(1, nn.MaxPool2d(2))
+                blocks.append(block)
+                if pool and not pool_first:
                     blocks.append(nn.MaxPool2d(2))
-                    h, w = h // 2, w // 2
+                h, w = (h // 2, w // 2) if pool else (h, w)
                 c = out_c
             self.features = nn.Sequential(*blocks)
-            head: list[nn.Module] = [nn.Flatten(), nn.Dropout(dropout)]
+            # Dropout(0) still costs a pass over the activations in training; Identity keeps the layer indices.
+            def drop() -> nn.Module:
+                return nn.Dropout(dropout) if dropout else nn.Identity()
+
+            head: list[nn.Module] = [nn.Flatten(), drop()]
             width = c * h * w
             if hidden:
-                head += [nn.Linear(width, hidden), make_activation(activation), nn.Dropout(dropout)]
+                head += [nn.Linear(width, hidden), make_activation(activation), drop()]
                 width = hidden
             head.append(nn.Linear(width, num_outputs))
             self.head = nn.Sequential(*head)
